@@ -1,0 +1,140 @@
+// Declarations: ruleset header, enum, input, let, decide, table, test.
+// A file is an optional `ruleset` line followed by declarations in any order.
+#pragma once
+
+#include "expr.hpp"
+
+namespace stratum::grammar {
+
+// clang-format off
+
+struct req_ident : seq< ident > {};
+struct req_colon : one< ':' > {};
+struct req_equals : one< '=' > {};
+struct req_arrow : TAO_PEGTL_STRING( "->" ) {};
+struct req_lbrace : one< '{' > {};
+struct req_rbrace : one< '}' > {};
+struct req_string : seq< string_lit > {};
+
+// ruleset "中小企业划型标准" version "2011"
+struct ruleset_version : seq< kw_version, sp, req_string > {};
+struct ruleset_decl : seq< kw_ruleset, sp, req_string, opt< sp, ruleset_version > > {};
+
+// Types: bool int decimal money text date duration, an enum's name, set<T>.
+struct type_name : ident {};
+struct req_type_name : seq< type_name > {};
+struct req_rangle : one< '>' > {};
+struct set_type : seq< kw_set, one< '<' >, sp, req_type_name, sp, req_rangle > {};
+struct optional_mark : one< '?' > {};
+struct type_ref : seq< sor< set_type, type_name >, opt< optional_mark > > {};
+struct req_type : seq< type_ref > {};
+
+// enum 规模 { 大型, 中型, 小型, 微型 }
+struct enum_member : ident {};
+struct req_enum_member : seq< enum_member > {};
+struct enum_members : opt< list< enum_member, seq< sp, one< ',' >, sp > >, sp, opt< one< ',' >, sp > > {};
+struct req_enum_end : one< '}' > {};
+struct enum_decl : seq< kw_enum_, sp, req_ident, sp, req_lbrace, sp, enum_members, req_enum_end > {};
+
+// input 企业 { id : text key;  total_assets : money? as "资产总额" }
+struct column_alias : seq< kw_as, sp, req_string > {};
+struct key_mark : seq< kw_key, not_at< sp, one< ':' > > > {};
+struct field_modifiers : star< sp, sor< column_alias, key_mark > > {};
+struct field_decl : seq< ident, sp, req_colon, sp, req_type, field_modifiers, opt< sp, one< ',', ';' > > > {};
+struct record_name : ident {};
+struct req_field_end : one< '}' > {};
+struct input_decl : seq< kw_input, sp, opt< record_name, sp >, req_lbrace, sp, star< field_decl, sp >, req_field_end > {};
+
+// let 大型门槛 = 3亿
+struct let_decl : seq< kw_let, sp, req_ident, sp, req_equals, sp, req_expr > {};
+
+// decide 贷款户 : bool { when loan_balance > 0元 -> true  else -> false }
+struct when_row : seq< kw_when, sp, req_expr, sp, req_arrow, sp, req_expr, opt< sp, one< ';' > > > {};
+struct else_row : seq< kw_else_, sp, req_arrow, sp, req_expr, opt< sp, one< ';' > > > {};
+struct req_decide_end : one< '}' > {};
+struct decide_decl
+   : seq< kw_decide, sp, req_ident, sp, req_colon, sp, req_type, sp, req_lbrace, sp,
+          star< when_row, sp >, opt< else_row, sp >, req_decide_end > {};
+
+// Decision tables are line-based: a header line, then one row per line.
+//   industry | employees | revenue   || 规模
+//   工业      | >= 1000   | >= 4亿     || 大型
+struct cell_negative : seq< one< '-' >, number_lit > {};
+struct cell_value : sor< date_lit, number_lit, cell_negative, string_lit, bool_lit, qualified_name > {};
+struct req_cell_value : seq< cell_value > {};
+struct cell_any : seq< one< '-' >, not_at< digit > > {};
+struct cell_compare : seq< cmp_op, isp, req_cell_value > {};
+struct range_open : one< '[', '(' > {};
+struct range_close : one< ']', ')' > {};
+struct req_range_comma : one< ',' > {};
+struct req_range_close : seq< range_close > {};
+struct cell_range : seq< range_open, isp, req_cell_value, isp, req_range_comma, isp, req_cell_value, isp, req_range_close > {};
+struct req_set_end : one< '}' > {};
+struct cell_set : seq< one< '{' >, isp, list< req_cell_value, seq< isp, one< ',' >, isp > >, isp, req_set_end > {};
+struct cell_not : kw_not_ {};
+struct req_cell_set : seq< cell_set > {};
+struct cell_not_set : seq< cell_not, isp, req_cell_set > {};
+struct input_cell : sor< cell_any, cell_compare, cell_range, cell_set, cell_not_set, cell_value > {};
+struct req_input_cell : seq< input_cell > {};
+struct output_cell : cell_value {};
+struct req_output_cell : seq< output_cell > {};
+
+struct column_sep : seq< isp, one< '|' >, not_at< one< '|' > >, isp > {};
+struct io_sep : seq< isp, TAO_PEGTL_STRING( "||" ), isp > {};
+struct req_io_sep : seq< io_sep > {};
+struct req_row_end : sor< line_end, at< isp, one< '}' > > > {};
+
+struct input_column : qualified_name {};
+struct req_input_column : seq< input_column > {};
+struct output_column : seq< ident, opt< isp, one< ':' >, isp, req_type > > {};
+struct req_output_column : seq< output_column > {};
+struct table_header
+   : seq< list< req_input_column, column_sep >, req_io_sep, list< req_output_column, column_sep >, req_row_end > {};
+struct table_row
+   : seq< not_at< one< '}' > >, list< req_input_cell, column_sep >, req_io_sep,
+          list< req_output_cell, column_sep >, req_row_end > {};
+struct blank_line : line_end {};
+struct req_table_header : seq< table_header > {};
+struct req_table_end : one< '}' > {};
+struct req_line_end_after_brace : seq< line_end > {};
+struct table_body
+   : seq< req_line_end_after_brace, star< blank_line >, isp, req_table_header,
+          star< sor< blank_line, seq< isp, table_row > > >, isp, req_table_end > {};
+
+struct collect_op : sor< keyword< TAO_PEGTL_STRING( "list" ) >, keyword< TAO_PEGTL_STRING( "sum" ) >,
+                         keyword< TAO_PEGTL_STRING( "min" ) >, keyword< TAO_PEGTL_STRING( "max" ) >,
+                         keyword< TAO_PEGTL_STRING( "count" ) > > {};
+struct hit_policy : sor< kw_first, kw_unique, kw_priority, kw_any, seq< kw_collect, opt< isp, collect_op > > > {};
+struct req_hit_policy : seq< hit_policy > {};
+struct table_type : seq< one< ':' >, sp, req_type > {};
+struct table_decl
+   : seq< kw_table, sp, req_ident, sp, opt< table_type, sp >, req_hit_policy, isp, req_lbrace, table_body > {};
+
+// test "工业 300人 2000万元 为中型" { given { … } expect { … } }
+struct binding : seq< ident, sp, req_colon, sp, req_expr > {};
+struct bindings : opt< list< binding, seq< sp, one< ',', ';' >, sp > >, sp, opt< one< ',', ';' >, sp > > {};
+struct req_bindings_end : one< '}' > {};
+struct given_block : seq< kw_given, sp, req_lbrace, sp, bindings, req_bindings_end > {};
+struct expect_block : seq< kw_expect, sp, req_lbrace, sp, bindings, req_bindings_end > {};
+struct req_given : seq< given_block > {};
+struct req_expect : seq< expect_block > {};
+struct req_test_end : one< '}' > {};
+struct test_decl
+   : seq< kw_test, sp, req_string, sp, req_lbrace, sp, req_given, sp, req_expect, sp, req_test_end > {};
+
+// Declaration kinds of the language that this version does not implement yet:
+// recognised so the author hears exactly that.
+struct not_yet_supported : failure {};
+struct future_decl
+   : seq< sor< kw_segments, kw_plan, kw_scorecard, kw_grid, kw_import >, not_yet_supported > {};
+
+struct declaration
+   : sor< enum_decl, input_decl, let_decl, decide_decl, table_decl, test_decl, future_decl > {};
+struct req_declaration_or_end : seq< eof > {};
+
+struct file
+   : seq< opt< bom >, sp, opt< ruleset_decl, sp >, star< declaration, sp >, req_declaration_or_end > {};
+
+// clang-format on
+
+}  // namespace stratum::grammar

@@ -1,0 +1,73 @@
+// What the author hears when a required piece is missing: one message per
+// req_… error point, in the terms of the rule file rather than the grammar.
+// With RequireMessage on (see src/syntax/parser.cpp), an error point without
+// a message here does not compile.
+#pragma once
+
+#include "decl.hpp"
+
+namespace stratum::grammar {
+
+template< typename Rule >
+inline constexpr const char* error_message = nullptr;
+
+// clang-format off
+template<> inline constexpr auto error_message< req_string_end > = "unterminated text: expected a closing '\"' on the same line";
+template<> inline constexpr auto error_message< req_expr > = "expected an expression (a value, a name or a condition)";
+template<> inline constexpr auto error_message< req_rparen > = "expected ')'";
+template<> inline constexpr auto error_message< req_rbrace_set > = "expected ',' or '}' to close the set";
+template<> inline constexpr auto error_message< req_operand > = "expected a value after the operator";
+template<> inline constexpr auto error_message< req_term > = "expected a value after '+' or '-'";
+template<> inline constexpr auto error_message< req_default > = "expected a default value after '?\?'";
+template<> inline constexpr auto error_message< req_comparand > = "expected a value to compare with";
+template<> inline constexpr auto error_message< req_presence > = "expected 'present' or 'missing' after 'is'";
+template<> inline constexpr auto error_message< req_operand_not > = "expected a condition after 'not'";
+template<> inline constexpr auto error_message< req_conjunct > = "expected a condition after 'and'";
+template<> inline constexpr auto error_message< req_disjunct > = "expected a condition after 'or'";
+
+template<> inline constexpr auto error_message< req_ident > = "expected a name";
+template<> inline constexpr auto error_message< req_colon > = "expected ':'";
+template<> inline constexpr auto error_message< req_equals > = "expected '='";
+template<> inline constexpr auto error_message< req_arrow > = "expected '->' before the result";
+template<> inline constexpr auto error_message< req_lbrace > = "expected '{'";
+template<> inline constexpr auto error_message< req_rbrace > = "expected '}'";
+template<> inline constexpr auto error_message< req_string > = "expected text in double quotes";
+template<> inline constexpr auto error_message< req_type_name > = "expected a type name";
+template<> inline constexpr auto error_message< req_rangle > = "expected '>' to close set<…>";
+template<> inline constexpr auto error_message< req_type > = "expected a type: bool, int, decimal, money, text, date, duration, an enum name or set<…>";
+template<> inline constexpr auto error_message< req_enum_member > = "expected an enum value name";
+template<> inline constexpr auto error_message< req_enum_end > = "expected ',' or '}' in the enum's value list";
+template<> inline constexpr auto error_message< req_field_end > = "expected a field (`name : type`) or '}' to close the input block";
+template<> inline constexpr auto error_message< req_decide_end > = "expected `when … -> …`, `else -> …` or '}' (`else` must be the last row)";
+
+template<> inline constexpr auto error_message< req_cell_value > = "expected a value in this cell";
+template<> inline constexpr auto error_message< req_range_comma > = "expected ',' between the bounds of the range";
+template<> inline constexpr auto error_message< req_range_close > = "expected ']' or ')' to close the range";
+template<> inline constexpr auto error_message< req_set_end > = "expected ',' or '}' to close the set of values";
+template<> inline constexpr auto error_message< req_cell_set > = "expected '{' after `not` (e.g. `not {工业, 建筑业}`)";
+template<> inline constexpr auto error_message< req_input_cell > = "expected a test in this cell: '-', a comparison like `>= 300`, a range like `[300万, 2000万)`, a set like `{工业, 建筑业}` or a value";
+template<> inline constexpr auto error_message< req_output_cell > = "expected a result value in this cell";
+template<> inline constexpr auto error_message< req_io_sep > = "expected '|' between columns or '||' before the result columns";
+template<> inline constexpr auto error_message< req_row_end > = "expected '|' or the end of the row (one row per line)";
+template<> inline constexpr auto error_message< req_input_column > = "expected an input column name";
+template<> inline constexpr auto error_message< req_output_column > = "expected a result column name";
+template<> inline constexpr auto error_message< req_table_header > = "expected the table's header line, e.g. `industry | employees || 规模`";
+template<> inline constexpr auto error_message< req_table_end > = "expected a table row or '}'";
+template<> inline constexpr auto error_message< req_line_end_after_brace > = "expected a new line after '{': the header and each row of a table go on lines of their own";
+template<> inline constexpr auto error_message< req_hit_policy > = "expected a hit policy: first, unique, priority, any or collect";
+
+template<> inline constexpr auto error_message< req_bindings_end > = "expected `name: value`, ',' or '}'";
+template<> inline constexpr auto error_message< req_given > = "expected `given { … }`";
+template<> inline constexpr auto error_message< req_expect > = "expected `expect { … }`";
+template<> inline constexpr auto error_message< req_test_end > = "expected '}' to close the test";
+
+template<> inline constexpr auto error_message< not_yet_supported > = "not yet supported";
+template<> inline constexpr auto error_message< req_declaration_or_end > = "expected a declaration: enum, input, let, decide, table or test";
+// clang-format on
+
+struct error_messages {
+  template< typename Rule >
+  static constexpr auto message = error_message< Rule >;
+};
+
+}  // namespace stratum::grammar

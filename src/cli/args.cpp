@@ -1,0 +1,88 @@
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "cli/cli.hpp"
+
+namespace stratum::cli {
+
+Args::Args(std::vector<std::string> argv, std::vector<std::string> flags, std::vector<std::string> valued) {
+  auto known = [](const std::vector<std::string>& v, const std::string& s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+  };
+  bool only_positionals = false;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (only_positionals || a == "-" || !a.starts_with("-")) {
+      positionals_.push_back(a);
+      continue;
+    }
+    if (a == "--") { only_positionals = true; continue; }
+    std::string name = a, inline_value;
+    bool has_inline = false;
+    if (auto eq = a.find('='); eq != std::string::npos) {
+      name = a.substr(0, eq);
+      inline_value = a.substr(eq + 1);
+      has_inline = true;
+    }
+    if (known(flags, name) && !has_inline) {
+      flags_set_.push_back(name);
+    } else if (known(valued, name)) {
+      if (has_inline) {
+        values_.push_back({name, inline_value});
+      } else if (i + 1 < argv.size()) {
+        values_.push_back({name, argv[++i]});
+      } else {
+        error_ = fmt::format("option {} needs a value", name);
+        return;
+      }
+    } else {
+      error_ = fmt::format("unknown option {}", name);
+      return;
+    }
+  }
+}
+
+bool Args::flag(const std::string& name) const {
+  return std::find(flags_set_.begin(), flags_set_.end(), name) != flags_set_.end();
+}
+
+std::optional<std::string> Args::value(const std::string& name) const {
+  std::optional<std::string> v;
+  for (auto& [n, val] : values_) {
+    if (n == name) v = val;
+  }
+  return v;
+}
+
+int usage_error(const std::string& command, const std::string& message) {
+  fmt::print(stderr, "stratum {}: {}\nRun `stratum {} --help` for usage.\n", command, message, command);
+  return kUsage;
+}
+
+std::vector<std::string> rule_files(const std::string& path, std::string& error) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<std::string> out;
+  if (fs::is_directory(path, ec)) {
+    for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file() && it->path().extension() == ".strat") out.push_back(it->path().string());
+    }
+    if (ec) {
+      error = fmt::format("cannot read directory {}: {}", path, ec.message());
+      return {};
+    }
+    std::sort(out.begin(), out.end());
+    if (out.empty()) error = fmt::format("no .strat files under {}", path);
+    return out;
+  }
+  if (!fs::exists(path, ec)) {
+    error = fmt::format("{}: no such file or directory", path);
+    return {};
+  }
+  out.push_back(path);
+  return out;
+}
+
+}  // namespace stratum::cli

@@ -1,0 +1,43 @@
+// The `stratum` command line: one function per subcommand, each returning the
+// process exit status: 0 all good; 1 problems in the user's input (rule
+// errors, rejected records, failing tests); 2 usage or I/O errors.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stratum::cli {
+
+constexpr int kOk = 0;
+constexpr int kInputProblem = 1;
+constexpr int kUsage = 2;
+
+// Options in `--name value`, `--name=value` or flag form, and positionals.
+class Args {
+ public:
+  Args(std::vector<std::string> argv, std::vector<std::string> flags, std::vector<std::string> valued);
+  // Set when the arguments are malformed (unknown option, missing value).
+  const std::optional<std::string>& error() const { return error_; }
+  bool flag(const std::string& name) const;
+  std::optional<std::string> value(const std::string& name) const;
+  const std::vector<std::string>& positionals() const { return positionals_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> values_;
+  std::vector<std::string> flags_set_;
+  std::vector<std::string> positionals_;
+  std::optional<std::string> error_;
+};
+
+int usage_error(const std::string& command, const std::string& message);
+
+// The .strat files a RULES argument names: the file itself, or every .strat
+// file under a directory (sorted, so runs are reproducible).
+std::vector<std::string> rule_files(const std::string& path, std::string& error);
+
+int check(const std::vector<std::string>& argv);
+int eval(const std::vector<std::string>& argv);
+int test(const std::vector<std::string>& argv);
+
+}  // namespace stratum::cli

@@ -1,0 +1,478 @@
+#include "compile/lower.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace stratum {
+
+namespace {
+
+using ast::BinaryOp;
+using ast::Expr;
+using ast::ExprKind;
+using eval::Cmp;
+using eval::Node;
+using eval::Op;
+using eval::Value;
+
+Cmp cmp_of(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::eq: return Cmp::eq;
+    case BinaryOp::ne: return Cmp::ne;
+    case BinaryOp::lt: return Cmp::lt;
+    case BinaryOp::le: return Cmp::le;
+    case BinaryOp::gt: return Cmp::gt;
+    case BinaryOp::ge: return Cmp::ge;
+    default: throw InternalError("not a comparison");
+  }
+}
+
+bool is_duration(const Type& t) { return t.base == BaseType::days || t.base == BaseType::months; }
+
+class Lowerer {
+ public:
+  Lowerer(const Model& m, Diagnostics& diags) : m_(m), diags_(diags), p_(std::make_unique<eval::Program>()) {}
+
+  std::unique_ptr<eval::Program> run() {
+    p_->ruleset = m_.ruleset;
+    p_->version = m_.version;
+    p_->enums = m_.enums;
+    p_->key_field = m_.key_field;
+    p_->uses_today = m_.uses_today;
+    for (const FieldInfo& f : m_.fields) p_->fields.push_back({f.name, f.column, f.type, f.optional});
+    // Derived slots: lets, then decisions.
+    for (const LetInfo& l : m_.lets) {
+      eval::Derived d;
+      d.kind = eval::DerivedKind::let;
+      d.name = l.name;
+      d.type = l.type;
+      p_->derived.push_back(std::move(d));
+    }
+    for (const DecisionInfo& dec : m_.decisions) {
+      eval::Derived d;
+      d.kind = dec.source == DecisionSource::decide ? eval::DerivedKind::decide : eval::DerivedKind::table;
+      d.name = dec.name;
+      d.type = dec.type;
+      d.table = dec.source == DecisionSource::table ? dec.index : -1;
+      d.column = dec.column;
+      p_->derived.push_back(std::move(d));
+      p_->outputs.push_back({dec.name, dec.type, decision_slot(static_cast<int32_t>(&dec - m_.decisions.data()))});
+    }
+    for (size_t i = 0; i < m_.lets.size(); ++i) {
+      p_->derived[i].node = expr(*m_.lets[i].value);
+    }
+    for (size_t i = 0; i < m_.decisions.size(); ++i) {
+      const DecisionInfo& dec = m_.decisions[i];
+      if (dec.source != DecisionSource::decide) continue;
+      auto& d = p_->derived[m_.lets.size() + i];
+      for (const auto& b : m_.module.decides[dec.index].branches) {
+        d.branches.push_back({b.condition ? expr(*b.condition) : -1, expr(*b.result)});
+      }
+    }
+    for (const TableInfo& t : m_.tables) table(t);
+    for (const auto& t : m_.module.tests) test(t);
+    return std::move(p_);
+  }
+
+ private:
+  const Model& m_;
+  Diagnostics& diags_;
+  std::unique_ptr<eval::Program> p_;
+
+  int32_t field_slot(int32_t f) const { return f; }
+  int32_t let_slot(int32_t l) const { return static_cast<int32_t>(m_.fields.size()) + l; }
+  int32_t decision_slot(int32_t d) const {
+    return static_cast<int32_t>(m_.fields.size() + m_.lets.size()) + d;
+  }
+
+  int32_t add(Node n) {
+    p_->nodes.push_back(n);
+    return static_cast<int32_t>(p_->nodes.size() - 1);
+  }
+
+  int32_t constant(Value v) {
+    Node n;
+    n.op = Op::constant;
+    n.constant = v;
+    return add(n);
+  }
+
+  bool is_constant_node(int32_t i) const { return p_->nodes[i].op == Op::constant; }
+
+  // The value of a literal expression as stored at run time.
+  Value literal(const Expr& e) {
+    switch (e.kind) {
+      case ExprKind::number:
+        if (is_duration(e.type)) {
+          auto w = e.number.to_int64();
+          return {w.value_or(0), {}};
+        }
+        return {e.number.raw(), {}};
+      case ExprKind::text: return {0, p_->intern(e.text)};
+      case ExprKind::boolean: return {e.boolean ? 1 : 0, {}};
+      case ExprKind::date: return {e.date_days, {}};
+      default: throw InternalError("not a literal");
+    }
+  }
+
+  int32_t binary(Op op, const Expr& a, const Expr& b, Cmp cmp = Cmp::eq) {
+    Node n;
+    n.op = op;
+    n.cmp = cmp;
+    n.a = expr(a);
+    n.b = expr(b);
+    return fold(add(n));
+  }
+
+  // Evaluates a node whose operands are all constants, once, here.
+  int32_t fold(int32_t index) {
+    const Node& n = p_->nodes[index];
+    bool foldable = n.op != Op::today && n.op != Op::field && n.op != Op::derived && n.op != Op::constant &&
+                    (n.a < 0 || is_constant_node(n.a)) && (n.b < 0 || is_constant_node(n.b));
+    if (n.op == Op::min || n.op == Op::max) {
+      for (int32_t i = 0; i < n.count; ++i) foldable = foldable && is_constant_node(p_->args[n.index + i]);
+    }
+    if (!foldable) return index;
+    eval::Frame frame = p_->make_frame();
+    try {
+      Value v = eval_const(frame, index);
+      p_->nodes[index] = Node{};
+      p_->nodes[index].constant = v;
+      return index;
+    } catch (const eval::EvalError&) {
+      return index;  // reported per customer at run time, where it happens
+    }
+  }
+
+  Value eval_const(eval::Frame& f, int32_t index) {
+    // Evaluate through a throwaway let slot-less path: the Program's own evaluator.
+    eval::Derived d;
+    d.kind = eval::DerivedKind::let;
+    d.node = index;
+    p_->derived.push_back(d);
+    f.slots.push_back({});
+    f.state.push_back(0);
+    int32_t s = static_cast<int32_t>(p_->slot_count() - 1);
+    Value v;
+    try {
+      v = p_->slot(f, s);
+    } catch (...) {
+      p_->derived.pop_back();
+      throw;
+    }
+    p_->derived.pop_back();
+    return v;
+  }
+
+  int32_t expr(const Expr& e) {
+    switch (e.kind) {
+      case ExprKind::number:
+      case ExprKind::text:
+      case ExprKind::boolean:
+      case ExprKind::date: return constant(literal(e));
+      case ExprKind::today: {
+        Node n;
+        n.op = Op::today;
+        return add(n);
+      }
+      case ExprKind::name: {
+        if (e.ref == ast::RefKind::enum_value) return constant({e.ref_index, {}});
+        Node n;
+        n.op = e.ref == ast::RefKind::field ? Op::field : Op::derived;
+        n.index = e.ref == ast::RefKind::field      ? field_slot(e.ref_index)
+                  : e.ref == ast::RefKind::let      ? let_slot(e.ref_index)
+                                                    : decision_slot(e.ref_index);
+        return add(n);
+      }
+      case ExprKind::set: return constant_set_value(e);
+      case ExprKind::negate: {
+        Node n;
+        n.op = is_duration(e.type) ? Op::ineg : Op::neg;
+        n.a = expr(*e.args[0]);
+        return fold(add(n));
+      }
+      case ExprKind::not_: {
+        Node n;
+        n.op = Op::not_;
+        n.a = expr(*e.args[0]);
+        return fold(add(n));
+      }
+      case ExprKind::presence: {
+        Node n;
+        n.op = Op::present;
+        n.negated = e.negated;
+        n.a = expr(*e.args[0]);
+        return add(n);
+      }
+      case ExprKind::in: return membership(*e.args[0], *e.args[1], e.negated);
+      case ExprKind::contains: {
+        const Expr& s = *e.args[0];
+        if (!s.type.is_set && s.type.base == BaseType::text) return binary(Op::text_contains, s, *e.args[1]);
+        return membership(*e.args[1], s, false);
+      }
+      case ExprKind::call: return call(e);
+      case ExprKind::binary: return binary_expr(e);
+    }
+    throw InternalError("unknown expression");
+  }
+
+  // A set literal as a value (for a set<…> let or field comparison).
+  int32_t constant_set_value(const Expr& e) {
+    if (e.type.base == BaseType::enum_) {
+      int128 mask = 0;
+      for (auto& a : e.args) mask |= static_cast<int128>(1) << a->ref_index;
+      return constant({mask, {}});
+    }
+    std::string joined;
+    for (auto& a : e.args) {
+      if (!joined.empty()) joined += eval::kSetSeparator;
+      joined += a->text;
+    }
+    return constant({0, p_->intern(joined)});
+  }
+
+  int32_t make_set(const std::vector<std::unique_ptr<Expr>>& elems, const Type& elem) {
+    eval::ConstSet s;
+    s.text = elem.base == BaseType::text;
+    for (auto& a : elems) {
+      Value v = literal_or_enum(*a);
+      if (s.text) s.texts.push_back(v.s);
+      else if (elem.base == BaseType::enum_) s.mask |= static_cast<int128>(1) << static_cast<int>(v.n);
+      else s.numbers.push_back(v.n);
+    }
+    std::sort(s.texts.begin(), s.texts.end());
+    std::sort(s.numbers.begin(), s.numbers.end());
+    p_->sets.push_back(std::move(s));
+    return static_cast<int32_t>(p_->sets.size() - 1);
+  }
+
+  Value literal_or_enum(const Expr& e) {
+    if (e.kind == ExprKind::name) return {e.ref_index, {}};
+    if (e.kind == ExprKind::negate) {
+      Value v = literal(*e.args[0]);
+      return {-v.n, {}};
+    }
+    return literal(e);
+  }
+
+  // The set a `let` stands for, when it is a set literal.
+  const Expr* set_literal(const Expr& s) const {
+    if (s.kind == ExprKind::set) return &s;
+    if (s.kind == ExprKind::name && s.ref == ast::RefKind::let) {
+      const Expr* v = m_.lets[s.ref_index].value;
+      return v ? set_literal(*v) : nullptr;
+    }
+    return nullptr;
+  }
+
+  int32_t membership(const Expr& item, const Expr& set, bool negated) {
+    Node n;
+    n.negated = negated;
+    if (const Expr* lit = set_literal(set)) {
+      n.op = Op::in_set;
+      n.a = expr(item);
+      n.index = make_set(lit->args, set.type.element());
+      return add(n);
+    }
+    n.op = Op::set_has;
+    n.text = set.type.base == BaseType::text;
+    n.a = expr(set);
+    n.b = expr(item);
+    return add(n);
+  }
+
+  int32_t call(const Expr& e) {
+    const std::string& f = e.text;
+    Node n;
+    if (f == "coalesce") {
+      // coalesce(a, b, c) = a ?? (b ?? c)
+      int32_t acc = expr(*e.args.back());
+      for (size_t i = e.args.size() - 1; i-- > 0;) {
+        Node c;
+        c.op = Op::coalesce;
+        c.a = expr(*e.args[i]);
+        c.b = acc;
+        acc = add(c);
+      }
+      return acc;
+    }
+    if (f == "min" || f == "max") {
+      n.op = f == "min" ? Op::min : Op::max;
+      std::vector<int32_t> argv;
+      for (auto& a : e.args) argv.push_back(expr(*a));
+      n.index = static_cast<int32_t>(p_->args.size());
+      n.count = static_cast<int32_t>(argv.size());
+      p_->args.insert(p_->args.end(), argv.begin(), argv.end());
+      return fold(add(n));
+    }
+    if (f == "round") {
+      n.op = Op::round;
+      n.a = expr(*e.args[0]);
+      n.count = e.args.size() == 2 ? static_cast<int32_t>(e.args[1]->number.to_int64().value_or(0)) : 0;
+      return fold(add(n));
+    }
+    static const std::pair<const char*, Op> unary[] = {{"abs", Op::abs}, {"floor", Op::floor}, {"ceil", Op::ceil}};
+    for (auto& [name, op] : unary) {
+      if (f == name) {
+        n.op = op;
+        n.a = expr(*e.args[0]);
+        return fold(add(n));
+      }
+    }
+    static const std::pair<const char*, Op> binary_fns[] = {
+        {"years_between", Op::years_between}, {"months_between", Op::months_between},
+        {"days_between", Op::days_between},   {"contains", Op::text_contains},
+        {"startswith", Op::starts_with}};
+    for (auto& [name, op] : binary_fns) {
+      if (f == name) return binary(op, *e.args[0], *e.args[1]);
+    }
+    throw InternalError("unknown function " + f);
+  }
+
+  int32_t binary_expr(const Expr& e) {
+    const Expr& a = *e.args[0];
+    const Expr& b = *e.args[1];
+    const Type& ta = a.type;
+    const Type& tb = b.type;
+    switch (e.op) {
+      case BinaryOp::and_: return binary(Op::and_, a, b);
+      case BinaryOp::or_: return binary(Op::or_, a, b);
+      case BinaryOp::coalesce: {
+        Node n;
+        n.op = Op::coalesce;
+        n.a = expr(a);
+        n.b = expr(b);
+        return add(n);
+      }
+      case BinaryOp::eq: case BinaryOp::ne: case BinaryOp::lt:
+      case BinaryOp::le: case BinaryOp::gt: case BinaryOp::ge:
+        return binary(ta.base == BaseType::text && !ta.is_set ? Op::cmp_text : Op::cmp_num, a, b, cmp_of(e.op));
+      case BinaryOp::add:
+        if (ta.base == BaseType::date) return binary(tb.base == BaseType::months ? Op::add_months : Op::add_days, a, b);
+        if (tb.base == BaseType::date) return binary(ta.base == BaseType::months ? Op::add_months : Op::add_days, b, a);
+        if (is_duration(ta)) return binary(Op::iadd, a, b);
+        return binary(Op::add, a, b);
+      case BinaryOp::sub:
+        if (ta.base == BaseType::date && tb.base == BaseType::date) return binary(Op::date_diff, a, b);
+        if (ta.base == BaseType::date) return binary(tb.base == BaseType::months ? Op::sub_months : Op::sub_days, a, b);
+        if (is_duration(ta)) return binary(Op::isub, a, b);
+        return binary(Op::sub, a, b);
+      case BinaryOp::mul:
+        if (is_duration(ta)) return binary(Op::imul, a, b);
+        if (is_duration(tb)) return binary(Op::imul, b, a);
+        return binary(Op::mul, a, b);
+      case BinaryOp::div: return binary(Op::div, a, b);
+    }
+    throw InternalError("unknown operator");
+  }
+
+  // ---- tables ---------------------------------------------------------------
+
+  void table(const TableInfo& info) {
+    const ast::TableDecl& t = *info.decl;
+    eval::Table out;
+    out.name = t.name;
+    for (auto& c : t.columns) out.columns.push_back(expr(*c));
+    for (int32_t d : info.decisions) out.output_slots.push_back(decision_slot(d));
+    for (const auto& row : t.rows) {
+      eval::Row r;
+      for (size_t c = 0; c < row.inputs.size(); ++c) {
+        const ast::Cell& cell = row.inputs[c];
+        if (cell.kind == ast::CellKind::any) continue;
+        r.tests.push_back(cell_test(cell, static_cast<int32_t>(c), info.column_types[c]));
+      }
+      for (auto& o : row.outputs) r.outputs.push_back(expr(*o));
+      out.rows.push_back(std::move(r));
+    }
+    p_->tables.push_back(std::move(out));
+  }
+
+  eval::CellTest cell_test(const ast::Cell& cell, int32_t column, const Type& type) {
+    eval::CellTest t;
+    t.column = column;
+    t.text = type.base == BaseType::text;
+    auto bound = [&](const Expr& e, Value& k, int32_t& node) {
+      int32_t n = expr(e);
+      if (is_constant_node(n)) k = p_->nodes[n].constant;
+      else node = n;
+    };
+    switch (cell.kind) {
+      case ast::CellKind::any: break;
+      case ast::CellKind::equals:
+        t.kind = eval::TestKind::eq;
+        bound(*cell.values[0], t.low, t.low_node);
+        break;
+      case ast::CellKind::compare:
+        switch (cell.op) {
+          case BinaryOp::lt: t.kind = eval::TestKind::lt; break;
+          case BinaryOp::le: t.kind = eval::TestKind::le; break;
+          case BinaryOp::gt: t.kind = eval::TestKind::gt; break;
+          case BinaryOp::ge: t.kind = eval::TestKind::ge; break;
+          case BinaryOp::ne: t.kind = eval::TestKind::ne; break;
+          default: t.kind = eval::TestKind::eq; break;
+        }
+        bound(*cell.values[0], t.low, t.low_node);
+        break;
+      case ast::CellKind::range:
+        t.kind = eval::TestKind::range;
+        t.low_closed = cell.low_closed;
+        t.high_closed = cell.high_closed;
+        bound(*cell.values[0], t.low, t.low_node);
+        bound(*cell.values[1], t.high, t.high_node);
+        break;
+      case ast::CellKind::set:
+      case ast::CellKind::not_set: {
+        t.kind = cell.kind == ast::CellKind::set ? eval::TestKind::in_set : eval::TestKind::not_in_set;
+        bool all_constant = std::all_of(cell.values.begin(), cell.values.end(), [](auto& v) {
+          return v->kind != ExprKind::name || v->ref == ast::RefKind::enum_value;
+        });
+        if (!all_constant) {
+          diags_.error("not-constant", cell.span, "the values in a set cell are constants (text, numbers or enum values)");
+          break;
+        }
+        t.set = make_set(cell.values, type);
+        break;
+      }
+    }
+    return t;
+  }
+
+  // ---- tests ----------------------------------------------------------------
+
+  Value test_value(const Expr& e) {
+    int32_t n = expr(e);
+    if (!is_constant_node(n)) throw InternalError("test value is not constant");
+    return p_->nodes[n].constant;
+  }
+
+  void test(const ast::TestDecl& t) {
+    eval::TestCase tc;
+    tc.name = t.name;
+    tc.span = t.span;
+    for (auto& g : t.given) {
+      for (size_t f = 0; f < m_.fields.size(); ++f) {
+        if (m_.fields[f].name == g.name) tc.given.push_back({static_cast<int32_t>(f), test_value(*g.value)});
+      }
+    }
+    for (auto& x : t.expect) {
+      for (size_t l = 0; l < m_.lets.size(); ++l) {
+        if (m_.lets[l].name == x.name)
+          tc.expect.push_back({x.name, x.span, let_slot(static_cast<int32_t>(l)), m_.lets[l].type, test_value(*x.value)});
+      }
+      for (size_t d = 0; d < m_.decisions.size(); ++d) {
+        if (m_.decisions[d].name == x.name)
+          tc.expect.push_back({x.name, x.span, decision_slot(static_cast<int32_t>(d)), m_.decisions[d].type, test_value(*x.value)});
+      }
+    }
+    p_->tests.push_back(std::move(tc));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<eval::Program> lower(const Model& model, Diagnostics& diags) {
+  return Lowerer(model, diags).run();
+}
+
+}  // namespace stratum

@@ -1,0 +1,147 @@
+#include "diag/diagnostic.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace stratum {
+
+Diagnostic& Diagnostics::error(std::string code, Span span, std::string message) {
+  items_.push_back({Severity::error, std::move(code), std::move(message), span, {}});
+  return items_.back();
+}
+
+Diagnostic& Diagnostics::warning(std::string code, Span span, std::string message) {
+  items_.push_back({Severity::warning, std::move(code), std::move(message), span, {}});
+  return items_.back();
+}
+
+bool Diagnostics::has_errors() const { return error_count() > 0; }
+
+size_t Diagnostics::error_count() const {
+  return std::count_if(items_.begin(), items_.end(),
+                       [](const Diagnostic& d) { return d.severity == Severity::error; });
+}
+
+size_t Diagnostics::warning_count() const {
+  return std::count_if(items_.begin(), items_.end(),
+                       [](const Diagnostic& d) { return d.severity == Severity::warning; });
+}
+
+namespace {
+
+const char* severity_name(Severity s) {
+  switch (s) {
+    case Severity::error: return "error";
+    case Severity::warning: return "warning";
+    case Severity::note: return "note";
+  }
+  return "error";
+}
+
+// The source excerpt: gutter, the line, and carets under the span's part of
+// that line (padded in terminal cells so wide characters line up).
+void render_excerpt(std::string& out, const SourceFile& file, Span span) {
+  LineCol begin = file.line_col(span.begin);
+  std::string_view line = file.line_text(begin.line);
+  std::string number = std::to_string(begin.line);
+  std::string gutter(number.size(), ' ');
+  // Byte offset of the line start.
+  uint32_t line_start = span.begin;
+  {
+    LineCol lc = begin;
+    // walk back over lc.column - 1 characters
+    std::string_view text = file.text();
+    uint32_t chars = lc.column - 1;
+    while (chars > 0 && line_start > 0) {
+      --line_start;
+      if ((static_cast<unsigned char>(text[line_start]) & 0xC0) != 0x80) --chars;
+    }
+  }
+  size_t col_bytes = span.begin - line_start;
+  size_t span_end = std::min<size_t>(span.end, line_start + line.size());
+  std::string_view before = line.substr(0, std::min(col_bytes, line.size()));
+  std::string_view marked;
+  if (span_end > span.begin && col_bytes < line.size()) {
+    marked = line.substr(col_bytes, span_end - span.begin);
+  }
+  size_t pad = utf8::cell_width(before);
+  size_t width = std::max<size_t>(1, utf8::cell_width(marked));
+  std::string shown;
+  for (char c : line) shown += c == '\t' ? ' ' : c;
+  out += fmt::format("{} |\n{} | {}\n{} | {}{}\n", gutter, number, shown, gutter,
+                     std::string(pad, ' '), std::string(width, '^'));
+}
+
+}  // namespace
+
+std::string render_text(const Diagnostic& d, const SourceSet& sources) {
+  std::string out;
+  if (d.span.file != 0) {
+    const SourceFile& file = sources.file(d.span.file);
+    LineCol lc = file.line_col(d.span.begin);
+    out += fmt::format("{}:{}:{}: {}: {} [{}]\n", file.path(), lc.line, lc.column,
+                       severity_name(d.severity), d.message, d.code);
+    render_excerpt(out, file, d.span);
+  } else {
+    out += fmt::format("stratum: {}: {} [{}]\n", severity_name(d.severity), d.message, d.code);
+  }
+  for (const Note& n : d.notes) {
+    if (n.span.file != 0) {
+      const SourceFile& file = sources.file(n.span.file);
+      LineCol lc = file.line_col(n.span.begin);
+      out += fmt::format("{}:{}:{}: note: {}\n", file.path(), lc.line, lc.column, n.message);
+      render_excerpt(out, file, n.span);
+    } else {
+      out += fmt::format("  = note: {}\n", n.message);
+    }
+  }
+  return out;
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+namespace {
+std::string json_location(const SourceSet& sources, Span span) {
+  if (span.file == 0) return "\"file\":null,\"line\":null,\"column\":null,\"end\":null";
+  const SourceFile& file = sources.file(span.file);
+  LineCol b = file.line_col(span.begin);
+  LineCol e = file.line_col(span.end);
+  return fmt::format(R"("file":"{}","line":{},"column":{},"end":{{"line":{},"column":{}}})",
+                     json_escape(file.path()), b.line, b.column, e.line, e.column);
+}
+}  // namespace
+
+std::string render_json(const Diagnostic& d, const SourceSet& sources) {
+  std::string out = "{" + json_location(sources, d.span);
+  out += fmt::format(R"(,"severity":"{}","code":"{}","message":"{}","notes":[)",
+                     severity_name(d.severity), json_escape(d.code), json_escape(d.message));
+  for (size_t i = 0; i < d.notes.size(); ++i) {
+    if (i) out += ",";
+    out += "{" + json_location(sources, d.notes[i].span);
+    out += fmt::format(R"(,"message":"{}"}})", json_escape(d.notes[i].message));
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace stratum

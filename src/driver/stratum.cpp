@@ -1,0 +1,40 @@
+#include "driver/stratum.hpp"
+
+#include <algorithm>
+
+#include "check/check.hpp"
+#include "compile/lower.hpp"
+#include "io/record.hpp"
+#include "syntax/parser.hpp"
+
+namespace stratum {
+
+std::string Compilation::render(bool json) const {
+  // Diagnostics in source order, so a file reads top to bottom.
+  std::vector<const Diagnostic*> sorted;
+  for (const auto& d : diagnostics.items()) sorted.push_back(&d);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic* a, const Diagnostic* b) {
+    return std::tie(a->span.file, a->span.begin) < std::tie(b->span.file, b->span.begin);
+  });
+  std::string out;
+  for (const Diagnostic* d : sorted) {
+    out += json ? render_json(*d, sources) + "\n" : render_text(*d, sources);
+  }
+  return out;
+}
+
+Compilation compile_text(const std::string& path, std::string text) {
+  Compilation c;
+  uint32_t file = c.sources.add(path, std::move(text));
+  auto module = parse(c.sources, file, c.diagnostics);
+  if (!module) return c;
+  c.model = std::make_unique<Model>(check(std::move(*module), c.sources, c.diagnostics));
+  if (c.diagnostics.has_errors()) return c;
+  c.program = lower(*c.model, c.diagnostics);
+  if (c.diagnostics.has_errors()) c.program.reset();
+  return c;
+}
+
+Compilation compile(const std::string& path) { return compile_text(path, io::read_file(path)); }
+
+}  // namespace stratum

@@ -1,0 +1,30 @@
+// The engine's entry point: load → parse → check → lower. The CLI and the
+// tests call this; nothing else strings the stages together.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "check/model.hpp"
+#include "diag/diagnostic.hpp"
+#include "eval/program.hpp"
+#include "source/source_file.hpp"
+
+namespace stratum {
+
+struct Compilation {
+  SourceSet sources;
+  Diagnostics diagnostics;
+  std::unique_ptr<Model> model;            // set when parsing succeeded
+  std::unique_ptr<eval::Program> program;  // set when there are no errors
+
+  bool ok() const { return program != nullptr; }
+  std::string render(bool json = false) const;  // every diagnostic, in order
+};
+
+// Compiles the rule file at `path`. I/O errors throw std::runtime_error.
+Compilation compile(const std::string& path);
+// Compiles rule text given directly; `path` names it in diagnostics.
+Compilation compile_text(const std::string& path, std::string text);
+
+}  // namespace stratum

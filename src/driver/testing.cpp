@@ -1,0 +1,190 @@
+#include "driver/testing.hpp"
+
+#include <deque>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "io/bind.hpp"
+
+namespace stratum {
+
+namespace {
+
+std::string where(const SourceSet& sources, Span span) {
+  if (span.file == 0) return "";
+  const SourceFile& f = sources.file(span.file);
+  return fmt::format("{}:{}", f.path(), f.line_col(span.begin).line);
+}
+
+bool same(const eval::Value& a, const eval::Value& b, const Type& t) {
+  if (eval::is_missing(a) || eval::is_missing(b)) return eval::is_missing(a) == eval::is_missing(b);
+  if (t.base == BaseType::text && !t.is_set) return a.s == b.s;
+  if (t.is_set && t.base == BaseType::text) return a.s == b.s;
+  return a.n == b.n;
+}
+
+// Evaluates the expectations on a frame whose inputs are set.
+void check_expectations(const eval::Program& p, eval::Frame& frame,
+                        const std::vector<eval::TestCase::Expectation>& expect, TestOutcome& out) {
+  for (const auto& x : expect) {
+    try {
+      const eval::Value& got = p.slot(frame, x.slot);
+      if (!same(got, x.value, x.type)) {
+        out.problems.push_back(fmt::format("{}: expected {}, got {}", x.name, p.format(x.value, x.type), p.format(got, x.type)));
+      }
+    } catch (const eval::EvalError& e) {
+      out.problems.push_back(fmt::format("{}: expected {}, but evaluation failed: {}", x.name, p.format(x.value, x.type), e.what()));
+    }
+  }
+  out.passed = out.problems.empty();
+}
+
+eval::Frame fresh_frame(const eval::Program& p, std::optional<int32_t> as_of) {
+  eval::Frame frame = p.make_frame();
+  frame.test_mode = true;
+  if (as_of) { frame.today = *as_of; frame.has_today = true; }
+  for (size_t i = 0; i < p.fields.size(); ++i) {
+    frame.state[i] = 0;
+    if (p.fields[i].optional) frame.slots[i] = eval::missing_value();
+  }
+  return frame;
+}
+
+}  // namespace
+
+std::vector<TestOutcome> run_test_blocks(const Compilation& c, std::optional<int32_t> as_of) {
+  std::vector<TestOutcome> out;
+  const eval::Program& p = *c.program;
+  for (const auto& t : p.tests) {
+    TestOutcome o;
+    o.name = t.name;
+    o.where = where(c.sources, t.span);
+    eval::Frame frame = fresh_frame(p, as_of);
+    for (auto& [slot, value] : t.given) {
+      frame.slots[slot] = value;
+      frame.state[slot] = 1;
+    }
+    check_expectations(p, frame, t.expect, o);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+std::vector<TestOutcome> run_yaml_cases(const Compilation& c, const std::string& path, std::optional<int32_t> as_of) {
+  std::vector<TestOutcome> out;
+  const eval::Program& p = *c.program;
+  auto broken = [&](std::string where_, std::string message) {
+    TestOutcome o;
+    o.name = "(case file)";
+    o.where = std::move(where_);
+    o.problems.push_back(std::move(message));
+    out.push_back(std::move(o));
+    return out;
+  };
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    return broken(path, "cannot read the file");
+  } catch (const YAML::Exception& e) {
+    return broken(fmt::format("{}:{}", path, e.mark.line + 1), fmt::format("invalid YAML: {}", e.msg));
+  }
+  if (!root.IsSequence()) return broken(path, "expected a list of cases (`- name: …`, `given: {…}`, `expect: {…}`)");
+  io::Binder binder(p);
+  size_t index = 0;
+  for (const auto& item : root) {
+    ++index;
+    TestOutcome o;
+    o.where = fmt::format("{}:{}", path, item.Mark().line + 1);
+    o.name = item.IsMap() && item["name"] && item["name"].IsScalar() ? item["name"].Scalar() : fmt::format("case {}", index);
+    if (!item.IsMap() || !item["given"] || !item["given"].IsMap() || !item["expect"] || !item["expect"].IsMap()) {
+      o.problems.push_back("a case is a map with `given: {field: value, …}` and `expect: {decision: value, …}`");
+      out.push_back(std::move(o));
+      continue;
+    }
+    eval::Frame frame = fresh_frame(p, as_of);
+    std::deque<std::string> keep;  // text values must outlive the evaluation (stable addresses)
+    bool ok = true;
+    for (const auto& kv : item["given"]) {
+      std::string name = kv.first.Scalar();
+      int32_t slot = -1;
+      for (size_t i = 0; i < p.fields.size(); ++i) {
+        if (p.fields[i].name == name || p.fields[i].column == name) slot = static_cast<int32_t>(i);
+      }
+      if (slot < 0) { o.problems.push_back(fmt::format("given: `{}` is not an input field", name)); ok = false; continue; }
+      const auto& field = p.fields[slot];
+      if (kv.second.IsNull()) {
+        if (!field.optional) { o.problems.push_back(fmt::format("given: `{}` is required and cannot be null", name)); ok = false; }
+        continue;
+      }
+      std::string text;
+      if (kv.second.IsSequence()) {
+        for (const auto& e : kv.second) text += (text.empty() ? "" : ";") + e.Scalar();
+      } else if (kv.second.IsScalar()) {
+        text = kv.second.Scalar();
+      } else {
+        o.problems.push_back(fmt::format("given: `{}` must be a value or a list", name));
+        ok = false;
+        continue;
+      }
+      keep.push_back(text);
+      std::string why;
+      eval::Value v;
+      Type t = field.type;
+      if (t.is_set) {
+        // sets go through the record binder's parsing, one element at a time
+        std::string joined;
+        int128 mask = 0;
+        std::string_view s = keep.back();
+        size_t start = 0;
+        while (start <= s.size() && !s.empty()) {
+          size_t end = s.find(';', start);
+          if (end == std::string_view::npos) end = s.size();
+          std::string_view item_text = s.substr(start, end - start);
+          eval::Value e;
+          if (!binder.parse_value(item_text, t.element(), e, why)) break;
+          mask |= static_cast<int128>(1) << static_cast<int>(e.n);
+          if (!joined.empty()) joined += eval::kSetSeparator;
+          joined += item_text;
+          start = end + 1;
+        }
+        if (!why.empty()) { o.problems.push_back(fmt::format("given: `{}`: {}", name, why)); ok = false; continue; }
+        keep.push_back(joined);
+        v = t.base == BaseType::enum_ ? eval::Value{mask, {}} : eval::Value{0, keep.back()};
+      } else if (!binder.parse_value(keep.back(), t, v, why)) {
+        o.problems.push_back(fmt::format("given: `{}`: {}", name, why));
+        ok = false;
+        continue;
+      }
+      frame.slots[slot] = v;
+      frame.state[slot] = 1;
+    }
+    std::vector<eval::TestCase::Expectation> expect;
+    for (const auto& kv : item["expect"]) {
+      std::string name = kv.first.Scalar();
+      int32_t slot = -1;
+      Type type;
+      for (size_t d = 0; d < p.derived.size(); ++d) {
+        if (p.derived[d].name == name) { slot = static_cast<int32_t>(p.fields.size() + d); type = p.derived[d].type; }
+      }
+      if (slot < 0) { o.problems.push_back(fmt::format("expect: `{}` is not a decision or a `let`", name)); ok = false; continue; }
+      if (!kv.second.IsScalar()) { o.problems.push_back(fmt::format("expect: `{}` must be a value", name)); ok = false; continue; }
+      keep.push_back(kv.second.Scalar());
+      eval::Value v;
+      std::string why;
+      if (!binder.parse_value(keep.back(), type, v, why)) {
+        o.problems.push_back(fmt::format("expect: `{}`: {}", name, why));
+        ok = false;
+        continue;
+      }
+      expect.push_back({name, {}, slot, type, v});
+    }
+    if (ok) check_expectations(p, frame, expect, o);
+    if (expect.empty() && ok) { o.problems.push_back("the case expects nothing"); o.passed = false; }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+}  // namespace stratum

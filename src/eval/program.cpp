@@ -1,0 +1,334 @@
+#include "eval/program.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "syntax/parser.hpp"
+
+namespace stratum::eval {
+
+const char kMissingTag[1] = {0};
+
+namespace {
+
+Decimal dec(const Value& v) { return Decimal::from_raw(v.n); }
+Value num(Decimal d) { return {d.raw(), {}}; }
+Value whole(int128 n) { return {n, {}}; }
+
+bool compare(Cmp c, int order) {
+  switch (c) {
+    case Cmp::eq: return order == 0;
+    case Cmp::ne: return order != 0;
+    case Cmp::lt: return order < 0;
+    case Cmp::le: return order <= 0;
+    case Cmp::gt: return order > 0;
+    case Cmp::ge: return order >= 0;
+  }
+  return false;
+}
+
+int order_of(int128 a, int128 b) { return a < b ? -1 : a > b ? 1 : 0; }
+int order_of(std::string_view a, std::string_view b) {
+  int c = a.compare(b);
+  return c < 0 ? -1 : c > 0 ? 1 : 0;
+}
+
+int32_t checked_days(int128 d) {
+  if (d > 3'000'000 || d < -3'000'000) throw EvalError("date out of range");
+  return static_cast<int32_t>(d);
+}
+
+int32_t add_months(int32_t days, int128 months) {
+  int y;
+  unsigned m, d;
+  civil_from_days(days, y, m, d);
+  int128 total = static_cast<int128>(y) * 12 + (m - 1) + months;
+  if (total > 12 * 9999 || total < 0) throw EvalError("date out of range");
+  int ny = static_cast<int>(total / 12);
+  unsigned nm = static_cast<unsigned>(total % 12) + 1;
+  static const unsigned month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (ny % 4 == 0 && ny % 100 != 0) || ny % 400 == 0;
+  unsigned last = month_days[nm - 1] + (nm == 2 && leap ? 1 : 0);
+  return days_from_civil(ny, nm, std::min(d, last));
+}
+
+// Whole months from a to b (b later gives a positive count), counting a month
+// only once its day of month is reached: 2020-01-31 → 2020-02-29 is 0 months.
+int128 months_between(int32_t a, int32_t b) {
+  if (b < a) return -months_between(b, a);
+  int ya, yb;
+  unsigned ma, mb, da, db;
+  civil_from_days(a, ya, ma, da);
+  civil_from_days(b, yb, mb, db);
+  int128 months = (static_cast<int128>(yb) - ya) * 12 + (static_cast<int>(mb) - static_cast<int>(ma));
+  if (months > 0 && add_months(a, months) > b) --months;
+  return months;
+}
+
+bool set_text_has(std::string_view set, std::string_view item) {
+  size_t start = 0;
+  while (start <= set.size()) {
+    size_t end = set.find(kSetSeparator, start);
+    if (end == std::string_view::npos) end = set.size();
+    if (set.substr(start, end - start) == item) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string format_date(int32_t days) {
+  int y;
+  unsigned m, d;
+  civil_from_days(days, y, m, d);
+  return fmt::format("{:04}-{:02}-{:02}", y, m, d);
+}
+
+std::string_view Program::intern(std::string text) {
+  strings_.push_back(std::move(text));
+  return strings_.back();
+}
+
+std::string Program::format(const Value& v, const Type& t) const {
+  if (is_missing(v)) return "missing";
+  if (t.is_set) {
+    std::string out;
+    if (t.base == BaseType::enum_) {
+      for (size_t i = 0; i < enums[t.enum_id].members.size(); ++i) {
+        if (v.n & (static_cast<int128>(1) << i)) out += (out.empty() ? "" : ";") + enums[t.enum_id].members[i];
+      }
+    } else {
+      for (char c : v.s) out += c == kSetSeparator ? ';' : c;
+    }
+    return out;
+  }
+  switch (t.base) {
+    case BaseType::boolean: return v.n ? "true" : "false";
+    case BaseType::int_: case BaseType::decimal: case BaseType::money: return dec(v).to_string();
+    case BaseType::text: return std::string(v.s);
+    case BaseType::date: return format_date(static_cast<int32_t>(v.n));
+    case BaseType::days: return fmt::format("{} days", static_cast<int64_t>(v.n));
+    case BaseType::months: return fmt::format("{} months", static_cast<int64_t>(v.n));
+    case BaseType::enum_:
+      if (t.enum_id >= 0 && v.n >= 0 && v.n < static_cast<int128>(enums[t.enum_id].members.size()))
+        return enums[t.enum_id].members[static_cast<size_t>(v.n)];
+      return "?";
+    case BaseType::error: return "?";
+  }
+  return "?";
+}
+
+Frame Program::make_frame() const {
+  Frame f;
+  f.slots.assign(slot_count(), Value{});
+  f.state.assign(slot_count(), 0);
+  f.table_hit.assign(tables.size(), -1);
+  return f;
+}
+
+void Program::reset(Frame& f) const {
+  std::memset(f.state.data() + fields.size(), 0, derived.size());
+  std::fill(f.table_hit.begin(), f.table_hit.end(), -1);
+}
+
+void Program::evaluate(Frame& f) const {
+  for (const Output& o : outputs) slot(f, o.slot);
+}
+
+const Value& Program::slot(Frame& f, int32_t s) const {
+  if (static_cast<size_t>(s) < fields.size()) {
+    if (f.state[s] == 0 && !fields[s].optional) {
+      // Readers reject such records; only a test can leave a field out.
+      throw EvalError(fmt::format("the test does not give `{}`, which the rules need here", fields[s].name));
+    }
+    if (f.state[s] == 0) f.slots[s] = missing_value();
+    return f.slots[s];
+  }
+  if (f.state[s] != 2) compute(f, s);
+  return f.slots[s];
+}
+
+void Program::compute(Frame& f, int32_t s) const {
+  if (f.state[s] == 1) throw InternalError("cycle in derived values");
+  f.state[s] = 1;
+  const Derived& d = derived[s - fields.size()];
+  switch (d.kind) {
+    case DerivedKind::let:
+      f.slots[s] = eval(f, d.node);
+      break;
+    case DerivedKind::decide: {
+      bool decided = false;
+      for (const Branch& b : d.branches) {
+        if (b.condition < 0 || eval(f, b.condition).n) {
+          f.slots[s] = eval(f, b.result);
+          decided = true;
+          break;
+        }
+      }
+      if (!decided) throw EvalError(fmt::format("no branch of `{}` applies and it has no `else`", d.name));
+      break;
+    }
+    case DerivedKind::table: {
+      int32_t row = table_row(f, d.table);
+      if (row < 0) throw EvalError(fmt::format("no row of table `{}` matches", tables[d.table].name));
+      f.slots[s] = eval(f, tables[d.table].rows[row].outputs[d.column]);
+      break;
+    }
+  }
+  f.state[s] = 2;
+}
+
+int32_t Program::table_row(Frame& f, int32_t t) const {
+  if (f.table_hit[t] != -1) return f.table_hit[t];
+  const Table& table = tables[t];
+  int32_t hit = -2;
+  // Column values are read lazily: a column no row reaches is never computed.
+  for (size_t r = 0; r < table.rows.size() && hit == -2; ++r) {
+    bool match = true;
+    for (const CellTest& c : table.rows[r].tests) {
+      Value v = eval(f, table.columns[c.column]);
+      if (!test_cell(f, c, v)) { match = false; break; }
+    }
+    if (match) hit = static_cast<int32_t>(r);
+  }
+  f.table_hit[t] = hit;
+  return hit;
+}
+
+bool Program::test_cell(Frame& f, const CellTest& c, const Value& v) const {
+  auto bound = [&](int32_t node, const Value& k) { return node >= 0 ? eval(f, node) : k; };
+  auto ord = [&](const Value& k) { return c.text ? order_of(v.s, k.s) : order_of(v.n, k.n); };
+  switch (c.kind) {
+    case TestKind::any: return true;
+    case TestKind::lt: return ord(bound(c.low_node, c.low)) < 0;
+    case TestKind::le: return ord(bound(c.low_node, c.low)) <= 0;
+    case TestKind::gt: return ord(bound(c.low_node, c.low)) > 0;
+    case TestKind::ge: return ord(bound(c.low_node, c.low)) >= 0;
+    case TestKind::eq: return ord(bound(c.low_node, c.low)) == 0;
+    case TestKind::ne: return ord(bound(c.low_node, c.low)) != 0;
+    case TestKind::range: {
+      int lo = ord(bound(c.low_node, c.low));
+      if (c.low_closed ? lo < 0 : lo <= 0) return false;
+      int hi = ord(bound(c.high_node, c.high));
+      return c.high_closed ? hi <= 0 : hi < 0;
+    }
+    case TestKind::in_set:
+    case TestKind::not_in_set: {
+      const ConstSet& s = sets[c.set];
+      bool in;
+      if (s.text) in = std::binary_search(s.texts.begin(), s.texts.end(), v.s);
+      else if (!s.numbers.empty()) in = std::binary_search(s.numbers.begin(), s.numbers.end(), v.n);
+      else in = v.n >= 0 && v.n < 128 && (s.mask >> static_cast<int>(v.n)) & 1;
+      return c.kind == TestKind::in_set ? in : !in;
+    }
+  }
+  return false;
+}
+
+Value Program::eval(Frame& f, int32_t index) const {
+  const Node& n = nodes[index];
+  auto A = [&]() { return eval(f, n.a); };
+  auto B = [&]() { return eval(f, n.b); };
+  try {
+    switch (n.op) {
+      case Op::constant: return n.constant;
+      case Op::field:
+      case Op::derived: return slot(f, n.index);
+      case Op::today:
+        if (!f.has_today) throw EvalError("the rules use `today`: give the evaluation date (--as-of YYYY-MM-DD)");
+        return whole(f.today);
+      case Op::add: return num(dec(A()) + dec(B()));
+      case Op::sub: return num(dec(A()) - dec(B()));
+      case Op::mul: return num(dec(A()) * dec(B()));
+      case Op::div: {
+        Value a = A(), b = B();
+        if (b.n == 0) throw EvalError("division by zero");
+        return num(dec(a) / dec(b));
+      }
+      case Op::neg: return num(-dec(A()));
+      case Op::add_days: return whole(checked_days(A().n + B().n));
+      case Op::sub_days: return whole(checked_days(A().n - B().n));
+      case Op::add_months: return whole(add_months(static_cast<int32_t>(A().n), B().n));
+      case Op::sub_months: return whole(add_months(static_cast<int32_t>(A().n), -B().n));
+      case Op::date_diff: return whole(A().n - B().n);
+      case Op::iadd: return whole(A().n + B().n);
+      case Op::isub: return whole(A().n - B().n);
+      case Op::imul: {
+        // a whole duration times an int (a Decimal raw value)
+        Value a = A(), b = B();
+        Decimal k = dec(b);
+        auto w = k.to_int64();
+        if (!w) throw EvalError("a duration is multiplied by whole numbers only");
+        return whole(a.n * *w);
+      }
+      case Op::ineg: return whole(-A().n);
+      case Op::cmp_num: return whole(compare(n.cmp, order_of(A().n, B().n)) ? 1 : 0);
+      case Op::cmp_text: {
+        Value a = A(), b = B();
+        return whole(compare(n.cmp, order_of(a.s, b.s)) ? 1 : 0);
+      }
+      case Op::and_: return whole(A().n && B().n ? 1 : 0);
+      case Op::or_: return whole(A().n || B().n ? 1 : 0);
+      case Op::not_: return whole(A().n ? 0 : 1);
+      case Op::present: {
+        bool present = !is_missing(A());
+        return whole(present != n.negated ? 1 : 0);
+      }
+      case Op::coalesce: {
+        Value a = A();
+        return is_missing(a) ? B() : a;
+      }
+      case Op::in_set: {
+        Value a = A();
+        const ConstSet& s = sets[n.index];
+        bool in;
+        if (s.text) in = std::binary_search(s.texts.begin(), s.texts.end(), a.s);
+        else if (!s.numbers.empty() || s.mask == 0) in = std::binary_search(s.numbers.begin(), s.numbers.end(), a.n);
+        else in = a.n >= 0 && a.n < 128 && ((s.mask >> static_cast<int>(a.n)) & 1);
+        return whole(in != n.negated ? 1 : 0);
+      }
+      case Op::set_has: {
+        Value s = A(), x = B();
+        bool in = n.text ? set_text_has(s.s, x.s) : (x.n >= 0 && x.n < 128 && ((s.n >> static_cast<int>(x.n)) & 1));
+        return whole(in != n.negated ? 1 : 0);
+      }
+      case Op::text_contains: {
+        Value a = A(), b = B();
+        return whole(a.s.find(b.s) != std::string_view::npos ? 1 : 0);
+      }
+      case Op::starts_with: {
+        Value a = A(), b = B();
+        return whole(a.s.starts_with(b.s) ? 1 : 0);
+      }
+      case Op::min:
+      case Op::max: {
+        Value best = eval(f, args[n.index]);
+        for (int32_t i = 1; i < n.count; ++i) {
+          Value v = eval(f, args[n.index + i]);
+          if (n.op == Op::min ? v.n < best.n : v.n > best.n) best = v;
+        }
+        return best;
+      }
+      case Op::abs: return num(dec(A()).abs());
+      case Op::round: return num(dec(A()).round_half_up(n.count));
+      case Op::floor: return num(dec(A()).floor());
+      case Op::ceil: return num(dec(A()).ceil());
+      case Op::years_between: {
+        int128 m = months_between(static_cast<int32_t>(A().n), static_cast<int32_t>(B().n));
+        return num(Decimal::from_int(static_cast<int64_t>(m / 12)));
+      }
+      case Op::months_between:
+        return num(Decimal::from_int(static_cast<int64_t>(
+            months_between(static_cast<int32_t>(A().n), static_cast<int32_t>(B().n)))));
+      case Op::days_between: return num(Decimal::from_int(static_cast<int64_t>(B().n - A().n)));
+    }
+  } catch (const ArithmeticError& e) {
+    throw EvalError(e.what());
+  }
+  throw InternalError("unknown node");
+}
+
+}  // namespace stratum::eval

@@ -1,0 +1,197 @@
+// Program: the evaluation tree a rule file compiles to.
+//
+// Everything is resolved to indexes before the first customer: fields,
+// derived values and decisions are slots in a Frame, enum values are small
+// integer codes, text constants and sets live in the Program. Evaluating a
+// customer walks flat arrays of nodes with a switch; it looks up no names,
+// touches no maps and allocates nothing. Derived values are computed on
+// first use and at most once per customer, so a `let` that a customer never
+// needs is never computed (and cannot fail for it).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "check/model.hpp"
+#include "eval/decimal.hpp"
+
+namespace stratum::eval {
+
+// A value in a slot. Numbers (int, decimal, money) are Decimal raw values;
+// bool is 0/1; dates are days since 1970-01-01; durations are whole days or
+// months; enums are codes; set<enum> is a bit mask of codes. Text and
+// set<text> (elements separated by '\x1f') live in `s`.
+struct Value {
+  int128 n = 0;
+  std::string_view s;
+};
+
+// The marker of a missing (optional, absent) value: `s` points here.
+extern const char kMissingTag[1];
+inline Value missing_value() { return {0, std::string_view(kMissingTag, 0)}; }
+inline bool is_missing(const Value& v) { return v.s.data() == kMissingTag; }
+
+constexpr char kSetSeparator = '\x1f';
+
+// Raised for one customer: overflow, division by zero, no row matched, a test
+// that did not give a field the rules needed.
+struct EvalError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class Op : uint8_t {
+  constant, field, derived, today,
+  add, sub, mul, div, neg,            // Decimal
+  add_days, add_months, sub_days, sub_months, date_diff,  // dates
+  iadd, isub, imul, ineg,             // whole durations (days / months)
+  cmp_num, cmp_text,                  // compare; `cmp` says which comparison
+  and_, or_, not_, present, coalesce,
+  in_set,          // a in constant set
+  set_has,         // set value (a) contains element (b)
+  text_contains, starts_with,
+  min, max, abs, round, floor, ceil,
+  years_between, months_between, days_between,
+};
+
+enum class Cmp : uint8_t { eq, ne, lt, le, gt, ge };
+
+struct Node {
+  Op op = Op::constant;
+  Cmp cmp = Cmp::eq;
+  bool negated = false;   // `not in`, `is missing`
+  bool text = false;      // min/max over... (unused); in_set over text
+  int32_t a = -1, b = -1; // operands
+  int32_t index = -1;     // slot, set, or first argument in Program::args
+  int32_t count = 0;      // number of arguments
+  Value constant;
+};
+
+struct ConstSet {
+  bool text = false;
+  int128 mask = 0;                      // enums
+  std::vector<std::string_view> texts;  // sorted
+  std::vector<int128> numbers;          // sorted
+};
+
+struct Branch {
+  int32_t condition = -1;  // -1: else
+  int32_t result = -1;
+};
+
+enum class TestKind : uint8_t { any, lt, le, gt, ge, eq, ne, range, in_set, not_in_set };
+
+struct CellTest {
+  int32_t column = 0;
+  TestKind kind = TestKind::any;
+  bool text = false;
+  bool low_closed = true, high_closed = false;
+  int32_t low_node = -1, high_node = -1;  // non-constant bounds
+  Value low, high;                        // constant bounds
+  int32_t set = -1;
+};
+
+struct Row {
+  std::vector<CellTest> tests;  // only the cells that test something
+  std::vector<int32_t> outputs; // nodes
+};
+
+struct Table {
+  std::string name;
+  std::vector<int32_t> columns;  // nodes
+  std::vector<Row> rows;
+  std::vector<int32_t> output_slots;
+};
+
+enum class DerivedKind : uint8_t { let, decide, table };
+
+struct Derived {
+  DerivedKind kind = DerivedKind::let;
+  std::string name;
+  Type type;
+  int32_t node = -1;      // let
+  std::vector<Branch> branches;  // decide
+  int32_t table = -1;     // table
+  int32_t column = 0;     // table output column
+};
+
+struct Field {
+  std::string name;
+  std::string column;
+  Type type;
+  bool optional = false;
+};
+
+struct Output {
+  std::string name;
+  Type type;
+  int32_t slot;
+};
+
+// Per-thread evaluation state, reused from customer to customer.
+struct Frame {
+  std::vector<Value> slots;
+  std::vector<uint8_t> state;  // inputs: 0 missing / 1 present; derived: 0 todo, 1 busy, 2 done
+  std::vector<int32_t> table_hit;
+  int32_t today = 0;
+  bool has_today = false;
+  bool test_mode = false;      // a missing required field means "not given"
+};
+
+struct TestCase {
+  std::string name;
+  Span span;
+  std::vector<std::pair<int32_t, Value>> given;  // field slot → value
+  struct Expectation {
+    std::string name;
+    Span span;
+    int32_t slot;
+    Type type;
+    Value value;
+  };
+  std::vector<Expectation> expect;
+};
+
+class Program {
+ public:
+  std::string ruleset, version;
+  std::vector<EnumInfo> enums;
+  std::vector<Field> fields;     // slots [0, fields.size())
+  std::vector<Derived> derived;  // slots [fields.size(), …)
+  std::vector<Output> outputs;   // the decisions, in declaration order
+  std::vector<Node> nodes;
+  std::vector<int32_t> args;
+  std::vector<ConstSet> sets;
+  std::vector<Table> tables;
+  std::vector<TestCase> tests;
+  int32_t key_field = -1;
+  bool uses_today = false;
+
+  size_t slot_count() const { return fields.size() + derived.size(); }
+  Frame make_frame() const;
+  // Clears the derived values of the previous customer; inputs stay to be overwritten.
+  void reset(Frame& f) const;
+  // Computes every output. Throws EvalError.
+  void evaluate(Frame& f) const;
+  // Computes one slot (a field is read, a derived value computed on demand).
+  const Value& slot(Frame& f, int32_t s) const;
+
+  // Text storage for constants: addresses stay valid.
+  std::string_view intern(std::string text);
+  std::string format(const Value& v, const Type& t) const;  // for messages and outputs
+
+ private:
+  std::deque<std::string> strings_;
+  Value eval(Frame& f, int32_t node) const;
+  int32_t table_row(Frame& f, int32_t table) const;
+  bool test_cell(Frame& f, const CellTest& t, const Value& v) const;
+  void compute(Frame& f, int32_t s) const;
+};
+
+std::string format_date(int32_t days);
+
+}  // namespace stratum::eval

@@ -1,0 +1,192 @@
+#include "io/bind.hpp"
+
+#include <fmt/format.h>
+
+#include "syntax/parser.hpp"
+
+namespace stratum::io {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string shown(std::string_view s) {
+  if (utf8::length(s) > 40) {
+    size_t i = 0;
+    for (int k = 0; k < 40; ++k) utf8::decode(s, i);
+    return fmt::format("\"{}…\"", s.substr(0, i));
+  }
+  return fmt::format("\"{}\"", s);
+}
+
+}  // namespace
+
+Binder::Binder(const eval::Program& program) : program_(program) {
+  for (const auto& e : program.enums) {
+    std::unordered_map<std::string_view, int32_t> codes;
+    for (size_t i = 0; i < e.members.size(); ++i) codes.emplace(e.members[i], static_cast<int32_t>(i));
+    enum_codes_.push_back(std::move(codes));
+  }
+  scratch_.reserve(1 << 16);
+}
+
+std::vector<std::string> Binder::columns() const {
+  std::vector<std::string> out;
+  for (const auto& f : program_.fields) out.push_back(f.column);
+  return out;
+}
+
+std::vector<bool> Binder::required() const {
+  std::vector<bool> out;
+  for (const auto& f : program_.fields) out.push_back(!f.optional);
+  return out;
+}
+
+std::string Binder::key_text(const RawRecord& raw) const {
+  if (program_.key_field < 0 || raw.fields.size() <= static_cast<size_t>(program_.key_field)) return {};
+  const RawField& f = raw.fields[program_.key_field];
+  return f.kind == RawKind::text || f.kind == RawKind::number ? std::string(f.text) : std::string();
+}
+
+bool Binder::parse_value(std::string_view text, const Type& type, eval::Value& out, std::string& why) {
+  std::string_view t = type.base == BaseType::text ? text : trim(text);
+  switch (type.base) {
+    case BaseType::boolean:
+      if (t == "true" || t == "TRUE" || t == "True" || t == "1" || t == "是") { out = {1, {}}; return true; }
+      if (t == "false" || t == "FALSE" || t == "False" || t == "0" || t == "否") { out = {0, {}}; return true; }
+      why = fmt::format("{} is not a boolean (true/false, 1/0, 是/否)", shown(text));
+      return false;
+    case BaseType::int_:
+    case BaseType::decimal:
+    case BaseType::money: {
+      std::string reason;
+      auto d = Decimal::parse(t, &reason);
+      if (!d) {
+        why = reason == "not a number" ? fmt::format("{} is not a number (write plain digits, e.g. 12345.67)", shown(text))
+                                       : fmt::format("{}: {}", shown(text), reason);
+        return false;
+      }
+      if (type.base == BaseType::int_ && !d->is_integer()) {
+        why = fmt::format("{} is not a whole number", shown(text));
+        return false;
+      }
+      out = {d->raw(), {}};
+      return true;
+    }
+    case BaseType::text:
+      out = {0, text};
+      return true;
+    case BaseType::date: {
+      auto days = parse_iso_date(t);
+      if (!days) {
+        why = fmt::format("{} is not a date (write YYYY-MM-DD)", shown(text));
+        return false;
+      }
+      out = {*days, {}};
+      return true;
+    }
+    case BaseType::enum_: {
+      const auto& codes = enum_codes_[type.enum_id];
+      auto it = codes.find(t);
+      if (it == codes.end()) {
+        const auto& members = program_.enums[type.enum_id].members;
+        std::string all;
+        for (size_t i = 0; i < members.size() && i < 20; ++i) all += (i ? ", " : "") + members[i];
+        if (members.size() > 20) all += ", …";
+        why = fmt::format("{} is not a value of {} ({})", shown(text), program_.enums[type.enum_id].name, all);
+        return false;
+      }
+      out = {it->second, {}};
+      return true;
+    }
+    case BaseType::days:
+    case BaseType::months:
+    case BaseType::error:
+      why = "durations are not read from data";
+      return false;
+  }
+  return false;
+}
+
+bool Binder::bind(const RawRecord& raw, eval::Frame& frame, Rejection& why) {
+  if (!raw.error.empty()) {
+    why = {raw.error_column, raw.error};
+    return false;
+  }
+  scratch_.clear();
+  for (size_t i = 0; i < program_.fields.size(); ++i) {
+    const eval::Field& field = program_.fields[i];
+    const RawField& rf = raw.fields[i];
+    auto reject = [&](std::string reason) {
+      why = {field.column, std::move(reason)};
+      return false;
+    };
+    bool empty = rf.kind == RawKind::absent || rf.kind == RawKind::null ||
+                 (rf.kind == RawKind::text && trim(rf.text).empty() && !(field.type.base == BaseType::text && !rf.text.empty()));
+    if (field.type.is_set && rf.kind == RawKind::text && rf.text.empty()) empty = false;  // "" is the empty set
+    if (empty) {
+      if (!field.optional) {
+        return reject(rf.kind == RawKind::absent ? "the required field is absent" : "the required field is empty");
+      }
+      frame.state[i] = 0;
+      frame.slots[i] = eval::missing_value();
+      continue;
+    }
+    if (rf.kind == RawKind::object) return reject("expected a value, found an object");
+    eval::Value v;
+    std::string reason;
+    if (field.type.is_set) {
+      std::vector<std::string_view> items;
+      if (rf.kind == RawKind::array) {
+        items = rf.items;
+      } else {
+        std::string_view s = rf.text;
+        size_t start = 0;
+        while (start <= s.size() && !s.empty()) {
+          size_t end = s.find(';', start);
+          if (end == std::string_view::npos) end = s.size();
+          std::string_view item = trim(s.substr(start, end - start));
+          if (!item.empty()) items.push_back(item);
+          start = end + 1;
+        }
+      }
+      Type elem = field.type.element();
+      if (elem.base == BaseType::enum_) {
+        int128 mask = 0;
+        for (auto item : items) {
+          eval::Value e;
+          if (!parse_value(item, elem, e, reason)) return reject(reason);
+          mask |= static_cast<int128>(1) << static_cast<int>(e.n);
+        }
+        v = {mask, {}};
+      } else {
+        size_t off = scratch_.size();
+        size_t need = 0;
+        for (auto item : items) need += item.size() + 1;
+        if (scratch_.capacity() < off + need) {
+          return reject("the set is too long (over 64 KiB)");
+        }
+        for (size_t k = 0; k < items.size(); ++k) {
+          if (k) scratch_ += eval::kSetSeparator;
+          scratch_.append(items[k]);
+        }
+        v = {0, std::string_view(scratch_).substr(off)};
+      }
+    } else {
+      if (rf.kind == RawKind::array) return reject("expected one value, found a list");
+      if (!parse_value(rf.text, field.type, v, reason)) return reject(reason);
+      if (rf.kind == RawKind::boolean && field.type.base != BaseType::boolean && field.type.base != BaseType::text) {
+        return reject(fmt::format("expected {}, found {}", field.type.base == BaseType::enum_ ? "an enum value" : "a number", rf.text));
+      }
+    }
+    frame.state[i] = 1;
+    frame.slots[i] = v;
+  }
+  return true;
+}
+
+}  // namespace stratum::io

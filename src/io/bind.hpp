@@ -1,0 +1,44 @@
+// Binder: raw record fields → typed input slots of a Frame, or the reason a
+// record is rejected (which column, what was wrong).
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "eval/program.hpp"
+#include "io/record.hpp"
+
+namespace stratum::io {
+
+struct Rejection {
+  std::string column;
+  std::string reason;
+};
+
+class Binder {
+ public:
+  explicit Binder(const eval::Program& program);
+
+  // The column names to ask the reader for, and which are required.
+  std::vector<std::string> columns() const;
+  std::vector<bool> required() const;
+
+  // Fills the input slots of `frame`. Returns false and sets `why` when the
+  // record cannot be used. Text values point into `raw` (and into an internal
+  // buffer reused record to record): use them before the next call.
+  bool bind(const RawRecord& raw, eval::Frame& frame, Rejection& why);
+
+  // The record's key as text (for error reports), or empty.
+  std::string key_text(const RawRecord& raw) const;
+
+  // Parses one value of `type` from text, as data files write it.
+  bool parse_value(std::string_view text, const Type& type, eval::Value& out, std::string& why);
+
+ private:
+  const eval::Program& program_;
+  std::vector<std::unordered_map<std::string_view, int32_t>> enum_codes_;
+  std::string scratch_;
+};
+
+}  // namespace stratum::io

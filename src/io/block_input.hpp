@@ -1,0 +1,38 @@
+// BlockInput: reads a file in large blocks into one buffer that grows only
+// when a single record is larger than it, so memory stays flat however long
+// the input is.
+#pragma once
+
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+namespace stratum::io {
+
+class BlockInput {
+ public:
+  explicit BlockInput(const std::string& path, size_t block = 1 << 20);
+  ~BlockInput();
+  BlockInput(const BlockInput&) = delete;
+  BlockInput& operator=(const BlockInput&) = delete;
+
+  const char* data() const { return buf_.data(); }
+  size_t pos() const { return pos_; }
+  size_t end() const { return end_; }
+  bool at_eof() const { return eof_; }
+  void consume_to(size_t p) { pos_ = p; }
+  // Moves unconsumed bytes to the front and reads more. Offsets taken before
+  // the call shift by the returned amount (subtract it). False when no more
+  // bytes could be read.
+  bool refill(size_t& shift);
+
+ private:
+  std::FILE* file_ = nullptr;
+  bool owned_ = false;
+  std::string buf_;
+  size_t pos_ = 0, end_ = 0;
+  bool eof_ = false;
+  std::string path_;
+};
+
+}  // namespace stratum::io

@@ -1,0 +1,206 @@
+// CSV (RFC 4180): header row, fields separated by ',', optional double quotes
+// with "" for a quote inside, CRLF or LF line ends, a UTF-8 BOM at the start.
+// Malformed records are reported one by one and never stop the reader.
+#include <cstring>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "io/block_input.hpp"
+#include "io/readers.hpp"
+
+namespace stratum::io {
+
+namespace {
+
+class CsvReader final : public Reader {
+ public:
+  explicit CsvReader(const std::string& path) : in_(path) {}
+
+  std::optional<std::string> open(const std::vector<std::string>& columns,
+                                  const std::vector<bool>& required) override {
+    wanted_ = columns.size();
+    if (!parse_record()) return std::string("the input is empty: expected a header row");
+    if (!error_.empty()) return fmt::format("line 1 (header): {}", error_);
+    // Strip a UTF-8 BOM from the first header name.
+    std::vector<std::string> header;
+    for (auto& f : fields_) header.emplace_back(view(f));
+    if (!header.empty() && header[0].starts_with("\xEF\xBB\xBF")) header[0].erase(0, 3);
+    header_size_ = header.size();
+    std::unordered_map<std::string, size_t> index;
+    for (size_t i = 0; i < header.size(); ++i) {
+      if (!index.emplace(header[i], i).second) {
+        for (auto& c : columns) {
+          if (c == header[i]) return fmt::format("the header names column `{}` twice", c);
+        }
+      }
+    }
+    column_of_field_.assign(columns.size(), SIZE_MAX);
+    std::string missing;
+    for (size_t f = 0; f < columns.size(); ++f) {
+      auto it = index.find(columns[f]);
+      if (it != index.end()) column_of_field_[f] = it->second;
+      else if (required[f]) missing += (missing.empty() ? "`" : ", `") + columns[f] + "`";
+    }
+    if (!missing.empty()) {
+      std::string found;
+      for (auto& h : header) found += (found.empty() ? "" : ", ") + h;
+      return fmt::format("the input has no column {} (its columns are: {})", missing, found);
+    }
+    return std::nullopt;
+  }
+
+  bool next(RawRecord& r) override {
+    for (;;) {
+      if (!parse_record()) return false;
+      // Skip blank lines: they are not records.
+      if (error_.empty() && fields_.size() == 1 && fields_[0].len == 0 && !fields_[0].quoted) continue;
+      break;
+    }
+    r.number = ++records_;
+    r.line = record_line_;
+    r.error.clear();
+    r.error_column.clear();
+    r.fields.resize(wanted_);
+    for (auto& f : r.fields) { f.kind = RawKind::absent; f.text = {}; f.items.clear(); }
+    if (!error_.empty()) {
+      r.error = error_;
+      return true;
+    }
+    if (fields_.size() != header_size_) {
+      r.error = fmt::format("the record has {} field{}, the header has {}", fields_.size(),
+                            fields_.size() == 1 ? "" : "s", header_size_);
+      return true;
+    }
+    for (size_t f = 0; f < wanted_; ++f) {
+      size_t c = column_of_field_[f];
+      if (c == SIZE_MAX) continue;
+      r.fields[f].kind = RawKind::text;
+      r.fields[f].text = view(fields_[c]);
+    }
+    return true;
+  }
+
+ private:
+  struct FieldRef {
+    bool in_scratch = false;
+    bool quoted = false;
+    size_t off = 0, len = 0;
+  };
+
+  BlockInput in_;
+  std::vector<FieldRef> fields_;
+  std::string scratch_;
+  std::string error_;
+  size_t wanted_ = 0, header_size_ = 0;
+  std::vector<size_t> column_of_field_;
+  uint64_t records_ = 0;
+  uint64_t line_ = 1, record_line_ = 1;
+
+  std::string_view view(const FieldRef& f) const {
+    return f.in_scratch ? std::string_view(scratch_).substr(f.off, f.len)
+                        : std::string_view(in_.data() + f.off, f.len);
+  }
+
+  // Parses one record at the current position into fields_. Returns false at
+  // the end of the input. On a malformed record sets error_ and skips to the
+  // end of its line.
+  bool parse_record() {
+    for (;;) {
+      size_t lines = 0;
+      int r = try_parse(lines);
+      if (r == 1) { record_line_ = line_; line_ += lines; return true; }
+      if (r == 0) return false;
+      size_t shift;
+      if (!in_.refill(shift)) {
+        // End of input inside a record: parse what is there as final.
+        int final_r = try_parse(lines, true);
+        record_line_ = line_;
+        line_ += lines;
+        return final_r == 1;
+      }
+    }
+  }
+
+  // 1: parsed; 0: no more input; -1: need more bytes.
+  int try_parse(size_t& lines, bool final = false) {
+    const char* d = in_.data();
+    size_t i = in_.pos(), end = in_.end();
+    fields_.clear();
+    scratch_.clear();
+    error_.clear();
+    lines = 0;
+    if (i >= end) return final || in_.at_eof() ? 0 : -1;
+    auto finish = [&](size_t next) {
+      in_.consume_to(next);
+      return 1;
+    };
+    for (;;) {
+      FieldRef f;
+      if (i < end && d[i] == '"') {
+        f.quoted = true;
+        f.in_scratch = true;
+        f.off = scratch_.size();
+        size_t quote_line = lines;
+        ++i;
+        for (;;) {
+          if (i >= end) {
+            if (!final) return -1;
+            error_ = fmt::format("a quoted field opened on line {} is never closed", line_ + quote_line);
+            return finish(end);
+          }
+          char c = d[i];
+          if (c == '"') {
+            if (i + 1 < end && d[i + 1] == '"') { scratch_ += '"'; i += 2; continue; }
+            if (i + 1 >= end && !final) return -1;
+            ++i;
+            break;
+          }
+          if (c == '\n') ++lines;
+          scratch_ += c;
+          ++i;
+        }
+        f.len = scratch_.size() - f.off;
+        fields_.push_back(f);
+        // After the closing quote: ',' or the end of the line.
+        if (i < end && d[i] == ',') { ++i; continue; }
+        if (i < end && d[i] == '\r' && i + 1 < end && d[i + 1] == '\n') return finish(i + 2 + (++lines, 0));
+        if (i < end && d[i] == '\r' && i + 1 >= end && !final) return -1;
+        if (i < end && d[i] == '\n') { ++lines; return finish(i + 1); }
+        if (i >= end) return final || in_.at_eof() ? finish(i) : -1;
+        error_ = fmt::format("unexpected text after the closing quote of field {}", fields_.size());
+        return skip_line(i, end, lines, final);
+      }
+      f.off = i;
+      while (i < end && d[i] != ',' && d[i] != '\n') {
+        if (d[i] == '"') {
+          error_ = fmt::format("a '\"' inside field {}, which is not quoted (quote the whole field and double the quote)", fields_.size() + 1);
+          return skip_line(i, end, lines, final);
+        }
+        ++i;
+      }
+      if (i >= end && !final && !in_.at_eof()) return -1;
+      f.len = i - f.off;
+      if (f.len > 0 && d[f.off + f.len - 1] == '\r' && (i >= end || d[i] == '\n')) --f.len;
+      fields_.push_back(f);
+      if (i < end && d[i] == ',') { ++i; continue; }
+      if (i < end && d[i] == '\n') { ++lines; return finish(i + 1); }
+      return finish(i);
+    }
+  }
+
+  int skip_line(size_t i, size_t end, size_t& lines, bool final) {
+    const char* d = in_.data();
+    while (i < end && d[i] != '\n') ++i;
+    if (i >= end && !final && !in_.at_eof()) return -1;
+    if (i < end) { ++lines; ++i; }
+    in_.consume_to(i);
+    return 1;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Reader> make_csv_reader(const std::string& path) { return std::make_unique<CsvReader>(path); }
+
+}  // namespace stratum::io

@@ -1,0 +1,284 @@
+// JSON Lines: one JSON object per line; blank lines are skipped. Values of
+// the wanted keys are kept as text (numbers keep their exact digits, so no
+// binary floating point is involved); everything else is validated and
+// skipped.
+#include <cstring>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "io/block_input.hpp"
+#include "io/readers.hpp"
+#include "source/source_file.hpp"
+
+namespace stratum::io {
+
+namespace {
+
+struct JsonError {
+  size_t at;
+  std::string message;
+};
+
+class JsonlReader final : public Reader {
+ public:
+  explicit JsonlReader(const std::string& path) : in_(path) {}
+
+  std::optional<std::string> open(const std::vector<std::string>& columns, const std::vector<bool>&) override {
+    wanted_ = columns.size();
+    for (size_t i = 0; i < columns.size(); ++i) index_.emplace(columns[i], i);
+    return std::nullopt;
+  }
+
+  bool next(RawRecord& r) override {
+    std::string_view line;
+    for (;;) {
+      if (!read_line(line)) return false;
+      size_t k = 0;
+      while (k < line.size() && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) ++k;
+      if (k < line.size()) break;
+    }
+    r.number = ++records_;
+    r.line = line_;
+    r.error.clear();
+    r.error_column.clear();
+    r.fields.resize(wanted_);
+    for (auto& f : r.fields) { f.kind = RawKind::absent; f.text = {}; f.items.clear(); }
+    scratch_.clear();
+    scratch_.reserve(line.size() * 4 + 16);  // unescaped text never outgrows this: views stay valid
+    if (records_ == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
+    try {
+      parse_object(line, r);
+    } catch (const JsonError& e) {
+      r.error = fmt::format("invalid JSON at character {}: {}", utf8::length(line.substr(0, e.at)) + 1, e.message);
+    }
+    return true;
+  }
+
+ private:
+  BlockInput in_;
+  size_t wanted_ = 0;
+  std::unordered_map<std::string, size_t> index_;
+  std::string scratch_;
+  std::string key_;
+  uint64_t records_ = 0, line_ = 0;
+
+  bool read_line(std::string_view& line) {
+    for (;;) {
+      const char* d = in_.data();
+      const void* nl = std::memchr(d + in_.pos(), '\n', in_.end() - in_.pos());
+      if (nl) {
+        size_t e = static_cast<const char*>(nl) - d;
+        line = std::string_view(d + in_.pos(), e - in_.pos());
+        in_.consume_to(e + 1);
+        ++line_;
+        return true;
+      }
+      size_t shift;
+      if (!in_.refill(shift)) {
+        if (in_.pos() < in_.end()) {
+          line = std::string_view(in_.data() + in_.pos(), in_.end() - in_.pos());
+          in_.consume_to(in_.end());
+          ++line_;
+          return true;
+        }
+        return false;
+      }
+    }
+  }
+
+  struct Cursor {
+    std::string_view s;
+    size_t i = 0;
+    void ws() { while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) ++i; }
+    [[noreturn]] void fail(std::string m) const { throw JsonError{i, std::move(m)}; }
+    char peek() const { return i < s.size() ? s[i] : '\0'; }
+    void expect(char c, const char* what) {
+      ws();
+      if (peek() != c) fail(i < s.size() ? fmt::format("expected {}", what) : fmt::format("expected {}, the line ends", what));
+      ++i;
+    }
+  };
+
+  void parse_object(std::string_view line, RawRecord& r) {
+    Cursor c{line};
+    c.ws();
+    if (c.peek() != '{') c.fail("expected a JSON object `{…}` on each line");
+    ++c.i;
+    c.ws();
+    std::vector<bool> seen(wanted_, false);
+    if (c.peek() == '}') { ++c.i; } else {
+      for (;;) {
+        c.ws();
+        if (c.peek() != '"') c.fail("expected a key in double quotes");
+        std::string_view key = string(c);
+        c.expect(':', "':' after the key");
+        c.ws();
+        auto it = index_.find(std::string(key));
+        if (it == index_.end()) {
+          skip_value(c, 0);
+        } else {
+          if (seen[it->second]) {
+            r.error_column = std::string(key);
+            c.fail(fmt::format("key \"{}\" appears twice", key));
+          }
+          seen[it->second] = true;
+          value(c, r.fields[it->second]);
+        }
+        c.ws();
+        if (c.peek() == ',') { ++c.i; continue; }
+        if (c.peek() == '}') { ++c.i; break; }
+        c.fail("expected ',' or '}'");
+      }
+    }
+    c.ws();
+    if (c.i != line.size()) c.fail("unexpected text after the object");
+  }
+
+  void value(Cursor& c, RawField& f) {
+    char p = c.peek();
+    if (p == '"') { f.kind = RawKind::text; f.text = string(c); return; }
+    if (p == '-' || (p >= '0' && p <= '9')) { f.kind = RawKind::number; f.text = number(c); return; }
+    if (literal(c, "true")) { f.kind = RawKind::boolean; f.text = "true"; return; }
+    if (literal(c, "false")) { f.kind = RawKind::boolean; f.text = "false"; return; }
+    if (literal(c, "null")) { f.kind = RawKind::null; return; }
+    if (p == '[') {
+      f.kind = RawKind::array;
+      ++c.i;
+      c.ws();
+      if (c.peek() == ']') { ++c.i; return; }
+      for (;;) {
+        c.ws();
+        char q = c.peek();
+        if (q == '"') f.items.push_back(string(c));
+        else if (q == '-' || (q >= '0' && q <= '9')) f.items.push_back(number(c));
+        else c.fail("expected text or a number in the array");
+        c.ws();
+        if (c.peek() == ',') { ++c.i; continue; }
+        if (c.peek() == ']') { ++c.i; return; }
+        c.fail("expected ',' or ']'");
+      }
+    }
+    if (p == '{') { f.kind = RawKind::object; skip_value(c, 0); return; }
+    c.fail("expected a value");
+  }
+
+  static bool literal(Cursor& c, std::string_view word) {
+    if (c.s.substr(c.i, word.size()) == word) { c.i += word.size(); return true; }
+    return false;
+  }
+
+  void skip_value(Cursor& c, int depth) {
+    if (depth > 64) c.fail("nested too deeply");
+    c.ws();
+    char p = c.peek();
+    if (p == '"') { string(c); return; }
+    if (p == '-' || (p >= '0' && p <= '9')) { number(c); return; }
+    if (literal(c, "true") || literal(c, "false") || literal(c, "null")) return;
+    if (p == '[' || p == '{') {
+      char close = p == '[' ? ']' : '}';
+      ++c.i;
+      c.ws();
+      if (c.peek() == close) { ++c.i; return; }
+      for (;;) {
+        c.ws();
+        if (p == '{') {
+          if (c.peek() != '"') c.fail("expected a key in double quotes");
+          string(c);
+          c.expect(':', "':' after the key");
+        }
+        skip_value(c, depth + 1);
+        c.ws();
+        if (c.peek() == ',') { ++c.i; continue; }
+        if (c.peek() == close) { ++c.i; return; }
+        c.fail(fmt::format("expected ',' or '{}'", close));
+      }
+    }
+    c.fail("expected a value");
+  }
+
+  std::string_view number(Cursor& c) {
+    size_t start = c.i;
+    auto digits = [&]() {
+      size_t b = c.i;
+      while (c.i < c.s.size() && c.s[c.i] >= '0' && c.s[c.i] <= '9') ++c.i;
+      return c.i > b;
+    };
+    if (c.peek() == '-') ++c.i;
+    if (!digits()) c.fail("malformed number");
+    if (c.peek() == '.') { ++c.i; if (!digits()) c.fail("malformed number"); }
+    if (c.peek() == 'e' || c.peek() == 'E') {
+      ++c.i;
+      if (c.peek() == '+' || c.peek() == '-') ++c.i;
+      if (!digits()) c.fail("malformed number");
+    }
+    return c.s.substr(start, c.i - start);
+  }
+
+  // A JSON string: a view into the line when it has no escapes, otherwise
+  // into the scratch buffer (reserved so it never moves).
+  std::string_view string(Cursor& c) {
+    ++c.i;
+    size_t start = c.i;
+    while (c.i < c.s.size() && c.s[c.i] != '"' && c.s[c.i] != '\\') {
+      if (static_cast<unsigned char>(c.s[c.i]) < 0x20) c.fail("control character in a string");
+      ++c.i;
+    }
+    if (c.i >= c.s.size()) c.fail("unterminated string");
+    if (c.s[c.i] == '"') { ++c.i; return c.s.substr(start, c.i - 1 - start); }
+    size_t off = scratch_.size();
+    scratch_.append(c.s.substr(start, c.i - start));
+    while (c.i < c.s.size() && c.s[c.i] != '"') {
+      char ch = c.s[c.i];
+      if (static_cast<unsigned char>(ch) < 0x20) c.fail("control character in a string");
+      if (ch != '\\') { scratch_ += ch; ++c.i; continue; }
+      ++c.i;
+      char e = c.peek();
+      ++c.i;
+      switch (e) {
+        case '"': scratch_ += '"'; break;
+        case '\\': scratch_ += '\\'; break;
+        case '/': scratch_ += '/'; break;
+        case 'b': scratch_ += '\b'; break;
+        case 'f': scratch_ += '\f'; break;
+        case 'n': scratch_ += '\n'; break;
+        case 'r': scratch_ += '\r'; break;
+        case 't': scratch_ += '\t'; break;
+        case 'u': {
+          char32_t cp = hex4(c);
+          if (cp >= 0xD800 && cp < 0xDC00) {
+            if (c.s.substr(c.i, 2) != "\\u") c.fail("unpaired surrogate in \\u escape");
+            c.i += 2;
+            char32_t lo = hex4(c);
+            if (lo < 0xDC00 || lo > 0xDFFF) c.fail("unpaired surrogate in \\u escape");
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          }
+          utf8::append(scratch_, cp);
+          break;
+        }
+        default: --c.i; c.fail("unknown escape in a string");
+      }
+    }
+    if (c.i >= c.s.size()) c.fail("unterminated string");
+    ++c.i;
+    return std::string_view(scratch_).substr(off);
+  }
+
+  static char32_t hex4(Cursor& c) {
+    char32_t v = 0;
+    for (int k = 0; k < 4; ++k) {
+      char h = c.peek();
+      int d = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+      if (d < 0) c.fail("malformed \\u escape");
+      v = v * 16 + d;
+      ++c.i;
+    }
+    return v;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Reader> make_jsonl_reader(const std::string& path) { return std::make_unique<JsonlReader>(path); }
+
+}  // namespace stratum::io

@@ -1,0 +1,40 @@
+#include "io/readers.hpp"
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace stratum::io {
+
+std::optional<Format> format_from_name(std::string_view path) {
+  auto ends = [&](std::string_view s) {
+    return path.size() >= s.size() && path.substr(path.size() - s.size()) == s;
+  };
+  if (ends(".csv") || ends(".CSV")) return Format::csv;
+  if (ends(".jsonl") || ends(".ndjson") || ends(".json")) return Format::jsonl;
+  if (ends(".yaml") || ends(".yml")) return Format::yaml;
+  return std::nullopt;
+}
+
+std::unique_ptr<Reader> open_reader(const std::string& path, Format format) {
+  switch (format) {
+    case Format::csv: return make_csv_reader(path);
+    case Format::jsonl: return make_jsonl_reader(path);
+    case Format::yaml: return make_yaml_reader(path);
+  }
+  throw std::logic_error("unknown format");
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("cannot read {}", path));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw std::runtime_error(fmt::format("cannot read {}", path));
+  return ss.str();
+}
+
+}  // namespace stratum::io

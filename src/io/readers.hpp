@@ -1,0 +1,12 @@
+// Constructors of the concrete readers (CSV, JSON Lines, YAML).
+#pragma once
+
+#include "io/record.hpp"
+
+namespace stratum::io {
+
+std::unique_ptr<Reader> make_csv_reader(const std::string& path);
+std::unique_ptr<Reader> make_jsonl_reader(const std::string& path);
+std::unique_ptr<Reader> make_yaml_reader(const std::string& path);
+
+}  // namespace stratum::io

@@ -1,0 +1,53 @@
+// Records as the readers deliver them, before typing: one RawField per input
+// field of the rules, or a record-level problem (malformed CSV or JSON).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stratum::io {
+
+enum class RawKind : uint8_t { absent, null, text, number, boolean, array, object };
+
+struct RawField {
+  RawKind kind = RawKind::absent;
+  std::string_view text;               // text, number, boolean: the literal text
+  std::vector<std::string_view> items; // array elements (text or numbers)
+};
+
+struct RawRecord {
+  uint64_t number = 0;  // 1-based, counting every record read
+  uint64_t line = 0;    // line where the record starts (0 when not line-based)
+  std::vector<RawField> fields;  // in the order of the columns asked for
+  std::string error;             // non-empty: the record is malformed
+  std::string error_column;
+};
+
+// A source of records. `open` binds the wanted column names (one per input
+// field); it returns an error message when a required column is absent from
+// a header, and the reader is then unusable.
+class Reader {
+ public:
+  virtual ~Reader() = default;
+  virtual std::optional<std::string> open(const std::vector<std::string>& columns,
+                                          const std::vector<bool>& required) = 0;
+  // Fills `r` with the next record; false at the end of the input.
+  virtual bool next(RawRecord& r) = 0;
+};
+
+enum class Format { csv, jsonl, yaml };
+
+// Guesses the format from a file name (.csv, .jsonl/.ndjson/.json, .yaml/.yml).
+std::optional<Format> format_from_name(std::string_view path);
+
+// Opens `path` ("-" is standard input). Throws std::runtime_error on I/O errors.
+std::unique_ptr<Reader> open_reader(const std::string& path, Format format);
+
+// Reads a file into a string, whole. Throws std::runtime_error on failure.
+std::string read_file(const std::string& path);
+
+}  // namespace stratum::io

@@ -1,0 +1,158 @@
+#include "io/writer.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "diag/diagnostic.hpp"
+
+namespace stratum::io {
+
+OutputFile::OutputFile(std::string path) : path_(std::move(path)) {
+  if (path_ == "-") {
+    file_ = stdout;
+    return;
+  }
+  temp_ = fmt::format("{}.tmp-{}", path_, ::getpid());
+  file_ = std::fopen(temp_.c_str(), "wb");
+  if (!file_) throw std::runtime_error(fmt::format("cannot write {}: {}", path_, std::strerror(errno)));
+}
+
+OutputFile::~OutputFile() {
+  if (path_ == "-") {
+    if (!committed_) { try { flush(); } catch (...) {} }
+    return;
+  }
+  if (!committed_ && file_) {
+    std::fclose(file_);
+    std::remove(temp_.c_str());
+  }
+}
+
+void OutputFile::flush() {
+  if (buffer_.empty()) return;
+  if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
+    throw std::runtime_error(fmt::format("cannot write {}: {}", path_ == "-" ? "standard output" : path_, std::strerror(errno)));
+  }
+  buffer_.clear();
+}
+
+void OutputFile::commit() {
+  flush();
+  committed_ = true;
+  if (path_ == "-") {
+    std::fflush(stdout);
+    return;
+  }
+  if (std::fclose(file_) != 0) {
+    file_ = nullptr;
+    std::remove(temp_.c_str());
+    throw std::runtime_error(fmt::format("cannot write {}: {}", path_, std::strerror(errno)));
+  }
+  file_ = nullptr;
+  if (std::rename(temp_.c_str(), path_.c_str()) != 0) {
+    std::remove(temp_.c_str());
+    throw std::runtime_error(fmt::format("cannot write {}: {}", path_, std::strerror(errno)));
+  }
+}
+
+void append_csv_field(std::string& b, std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+    b.append(s);
+    return;
+  }
+  b += '"';
+  for (char c : s) {
+    if (c == '"') b += '"';
+    b += c;
+  }
+  b += '"';
+}
+
+RecordWriter::RecordWriter(const eval::Program& program, OutputFormat format, OutputFile& out)
+    : program_(program), format_(format), out_(out) {}
+
+void RecordWriter::header() {
+  if (format_ != OutputFormat::csv) return;
+  std::string& b = out_.buffer();
+  bool first = true;
+  if (program_.key_field >= 0) {
+    append_csv_field(b, program_.fields[program_.key_field].name);
+    first = false;
+  } else {
+    b += "record";
+    first = false;
+  }
+  for (const auto& o : program_.outputs) {
+    if (!first) b += ',';
+    append_csv_field(b, o.name);
+    first = false;
+  }
+  b += '\n';
+}
+
+void RecordWriter::value(std::string& b, const eval::Value& v, const Type& t) {
+  bool json = format_ == OutputFormat::jsonl;
+  if (!t.is_set && (t.base == BaseType::int_ || t.base == BaseType::decimal || t.base == BaseType::money ||
+                    t.base == BaseType::boolean)) {
+    b += program_.format(v, t);
+    return;
+  }
+  std::string text = program_.format(v, t);
+  if (json) {
+    b += '"';
+    b += json_escape(text);
+    b += '"';
+  } else {
+    append_csv_field(b, text);
+  }
+}
+
+void RecordWriter::record(const eval::Frame& frame, uint64_t record_number) {
+  std::string& b = out_.buffer();
+  bool json = format_ == OutputFormat::jsonl;
+  if (json) b += '{';
+  if (program_.key_field >= 0) {
+    const auto& f = program_.fields[program_.key_field];
+    if (json) {
+      b += '"';
+      b += json_escape(f.name);
+      b += "\":";
+      // The key is copied as text, whatever its type, so ids keep leading zeros.
+      b += '"';
+      b += json_escape(program_.format(frame.slots[program_.key_field], f.type));
+      b += '"';
+    } else {
+      append_csv_field(b, program_.format(frame.slots[program_.key_field], f.type));
+    }
+  } else {
+    if (json) b += fmt::format("\"record\":{}", record_number);
+    else b += std::to_string(record_number);
+  }
+  for (const auto& o : program_.outputs) {
+    if (json) {
+      b += ",\"";
+      b += json_escape(o.name);
+      b += "\":";
+    } else {
+      b += ',';
+    }
+    value(b, frame.slots[o.slot], o.type);
+  }
+  b += json ? "}\n" : "\n";
+  out_.maybe_flush();
+}
+
+std::string rejection_json(uint64_t record, uint64_t line, const std::string& key, const Rejection& why) {
+  std::string out = fmt::format("{{\"record\":{}", record);
+  if (line) out += fmt::format(",\"line\":{}", line);
+  out += key.empty() ? ",\"key\":null" : fmt::format(",\"key\":\"{}\"", json_escape(key));
+  out += why.column.empty() ? ",\"column\":null" : fmt::format(",\"column\":\"{}\"", json_escape(why.column));
+  out += fmt::format(",\"reason\":\"{}\"}}\n", json_escape(why.reason));
+  return out;
+}
+
+}  // namespace stratum::io

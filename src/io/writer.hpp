@@ -1,0 +1,60 @@
+// Output: decided customers as JSON Lines or CSV, rejected records as JSON
+// Lines, through a buffered sink that writes to a temporary file and renames
+// it into place only when the run completes.
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "eval/program.hpp"
+#include "io/bind.hpp"
+
+namespace stratum::io {
+
+// A file written whole or not at all ("-" is standard output).
+class OutputFile {
+ public:
+  explicit OutputFile(std::string path);
+  ~OutputFile();  // without commit(): the temporary file is removed
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  void write(std::string_view s) {
+    buffer_.append(s);
+    if (buffer_.size() >= (1 << 20)) flush();
+  }
+  std::string& buffer() { return buffer_; }
+  void maybe_flush() { if (buffer_.size() >= (1 << 20)) flush(); }
+  void flush();
+  void commit();  // flush, close, rename into place; throws on I/O errors
+
+ private:
+  std::string path_, temp_;
+  std::FILE* file_ = nullptr;
+  std::string buffer_;
+  bool committed_ = false;
+};
+
+enum class OutputFormat { jsonl, csv };
+
+class RecordWriter {
+ public:
+  RecordWriter(const eval::Program& program, OutputFormat format, OutputFile& out);
+  void header();
+  // Writes the key and every output of an evaluated frame.
+  void record(const eval::Frame& frame, uint64_t record_number);
+
+ private:
+  const eval::Program& program_;
+  OutputFormat format_;
+  OutputFile& out_;
+  void value(std::string& b, const eval::Value& v, const Type& t);
+};
+
+void append_csv_field(std::string& b, std::string_view s);
+
+// One JSON Lines object per rejected record.
+std::string rejection_json(uint64_t record, uint64_t line, const std::string& key, const Rejection& why);
+
+}  // namespace stratum::io

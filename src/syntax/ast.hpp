@@ -1,0 +1,188 @@
+// The syntax tree of one rule file, as the author wrote it. The checker
+// annotates expressions (type, what a name refers to) in place; lowering then
+// turns the annotated tree into the evaluation tree (src/compile).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "eval/decimal.hpp"
+#include "source/source_file.hpp"
+#include "syntax/type.hpp"
+
+namespace stratum::ast {
+
+// ---- types as written -------------------------------------------------------
+
+struct TypeRef {
+  Span span;
+  std::string name;       // bool int decimal money text date duration, or an enum
+  bool is_set = false;    // set<name>
+  bool optional = false;  // trailing '?'
+};
+
+// ---- expressions ------------------------------------------------------------
+
+enum class Unit { none, yuan, wan_yuan, yi_yuan, percent, count, years, months, weeks, days };
+
+enum class ExprKind {
+  number,    // number + unit
+  text,      // "…"
+  boolean,
+  date,      // 2024-01-01
+  today,
+  name,      // a field, let, decision or enum value; qualifier for 行业.工业
+  set,       // {a, b}
+  call,      // f(a, b)
+  negate,    // -a
+  not_,      // not a
+  binary,    // a op b (arithmetic, comparison, and/or, ??)
+  presence,  // a is present / a is missing
+  in,        // a in S / a not in S
+  contains,  // S contains a
+};
+
+enum class BinaryOp { add, sub, mul, div, eq, ne, lt, le, gt, ge, and_, or_, coalesce };
+
+const char* to_string(BinaryOp op);
+
+// Filled in by the checker: what a name refers to.
+enum class RefKind { unresolved, field, let, decision, enum_value };
+
+struct Expr {
+  ExprKind kind = ExprKind::number;
+  Span span;
+
+  // literals
+  Decimal number;
+  Unit unit = Unit::none;
+  std::string text;       // text literal; name; function name
+  std::string qualifier;  // enum name in 行业.工业
+  bool boolean = false;
+  int32_t date_days = 0;  // days since 1970-01-01
+  // operators
+  BinaryOp op = BinaryOp::add;
+  bool negated = false;   // `is missing`, `not in`
+  std::vector<std::unique_ptr<Expr>> args;
+
+  // checker annotations
+  RefKind ref = RefKind::unresolved;
+  int32_t ref_index = -1;  // field / let / decision index, or enum value code
+  Type type;               // the checked type
+};
+
+using ExprPtr = std::unique_ptr<Expr>;
+
+// ---- declarations -----------------------------------------------------------
+
+struct EnumMember {
+  std::string name;
+  Span span;
+};
+
+struct EnumDecl {
+  std::string name;
+  Span span;
+  std::vector<EnumMember> members;
+};
+
+struct FieldDecl {
+  std::string name;
+  Span span;
+  TypeRef type;
+  std::string column;  // `as "列名"`; empty: the field's name
+  Span column_span;
+  bool key = false;
+  Span key_span;
+};
+
+struct InputDecl {
+  std::string name;
+  Span span;
+  std::vector<FieldDecl> fields;
+};
+
+struct LetDecl {
+  std::string name;
+  Span span;
+  ExprPtr value;
+};
+
+struct Branch {
+  Span span;
+  ExprPtr condition;  // null for `else`
+  ExprPtr result;
+};
+
+struct DecideDecl {
+  std::string name;
+  Span span;
+  TypeRef type;
+  std::vector<Branch> branches;
+};
+
+enum class HitPolicy { first, unique, priority, any, collect };
+enum class CollectOp { list, sum, min, max, count };
+
+enum class CellKind { any, compare, range, set, not_set, equals };
+
+struct Cell {
+  CellKind kind = CellKind::any;
+  Span span;
+  BinaryOp op = BinaryOp::eq;        // for compare
+  bool low_closed = true, high_closed = false;  // for range
+  std::vector<ExprPtr> values;      // compare/equals: 1; range: 2; set: n
+};
+
+struct OutputColumn {
+  std::string name;
+  Span span;
+  std::optional<TypeRef> type;
+};
+
+struct TableRow {
+  Span span;
+  std::vector<Cell> inputs;
+  std::vector<ExprPtr> outputs;
+};
+
+struct TableDecl {
+  std::string name;
+  Span span;
+  std::optional<TypeRef> type;
+  HitPolicy policy = HitPolicy::first;
+  Span policy_span;
+  CollectOp collect = CollectOp::list;
+  std::vector<ExprPtr> columns;  // names (as expressions)
+  std::vector<OutputColumn> outputs;
+  std::vector<TableRow> rows;
+};
+
+struct Binding {
+  std::string name;
+  Span span;
+  ExprPtr value;
+};
+
+struct TestDecl {
+  std::string name;
+  Span span;
+  std::vector<Binding> given;
+  std::vector<Binding> expect;
+};
+
+struct Module {
+  uint32_t file = 0;
+  std::string ruleset;
+  std::string version;
+  std::vector<EnumDecl> enums;
+  std::vector<InputDecl> inputs;
+  std::vector<LetDecl> lets;
+  std::vector<DecideDecl> decides;
+  std::vector<TableDecl> tables;
+  std::vector<TestDecl> tests;
+};
+
+}  // namespace stratum::ast

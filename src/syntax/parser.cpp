@@ -1,0 +1,558 @@
+// The one translation unit that instantiates the PEGTL grammar.
+//
+// PEGTL builds a generic parse tree (only the rules selected below become
+// nodes); `Builder` then turns that tree into the typed AST. Building from a
+// finished tree rather than from actions means backtracking never leaves
+// half-built AST behind. Parse errors are converted to our Diagnostic here.
+#include "syntax/parser.hpp"
+
+#include <tao/pegtl.hpp>
+#include <tao/pegtl/contrib/parse_tree.hpp>
+
+#include <charconv>
+#include <fmt/format.h>
+
+#include "../../grammar/stratum/errors.hpp"
+
+namespace stratum {
+
+namespace pegtl = tao::pegtl;
+namespace g = grammar;
+
+namespace {
+
+// clang-format off
+template< typename Rule >
+using selector = pegtl::parse_tree::selector<
+   Rule,
+   pegtl::parse_tree::store_content::on<
+      g::ident, g::qualified_name, g::string_lit, g::number_lit, g::date_lit, g::bool_lit,
+      g::today_lit, g::set_lit, g::call, g::cell_negative,
+      g::op_neg, g::op_mul, g::op_div, g::op_add, g::op_sub, g::op_coalesce,
+      g::op_eq, g::op_ne, g::op_le, g::op_ge, g::op_lt, g::op_gt,
+      g::op_not, g::op_and, g::op_or, g::presence_test, g::not_in, g::in_tail,
+      g::contains_tail, g::compare_tail,
+      g::ruleset_decl, g::ruleset_version, g::enum_decl, g::enum_member,
+      g::input_decl, g::record_name, g::field_decl, g::column_alias, g::key_mark,
+      g::type_ref, g::type_name, g::set_type, g::optional_mark,
+      g::let_decl, g::decide_decl, g::when_row, g::else_row,
+      g::table_decl, g::table_type, g::hit_policy, g::table_header, g::input_column,
+      g::output_column, g::table_row, g::input_cell, g::output_cell, g::cell_value,
+      g::cell_any, g::cell_compare, g::cell_range, g::cell_set, g::cell_not_set,
+      g::test_decl, g::given_block, g::expect_block, g::binding >,
+   pegtl::parse_tree::fold_one::on<
+      g::or_expr, g::and_expr, g::not_expr, g::compare_expr, g::coalesce_expr,
+      g::add_expr, g::mul_expr, g::unary_expr > >;
+// clang-format on
+
+template <typename Rule>
+using control = pegtl::must_if<g::error_messages, pegtl::normal, true>::control<Rule>;
+
+using Node = pegtl::parse_tree::node;
+
+struct SyntaxError {
+  uint32_t offset;
+  std::string message;
+};
+
+class Builder {
+ public:
+  Builder(const SourceFile& file, uint32_t file_id) : file_(file), file_id_(file_id) {}
+
+  ast::Module module(const Node& root) {
+    ast::Module m;
+    m.file = file_id_;
+    for (const auto& child : root.children) declaration(m, *child);
+    return m;
+  }
+
+ private:
+  const SourceFile& file_;
+  uint32_t file_id_;
+
+  Span span(const Node& n) const {
+    auto base = file_.text().data();
+    return {file_id_, static_cast<uint32_t>(n.m_begin.data - base),
+            static_cast<uint32_t>(n.m_end.data - base)};
+  }
+
+  [[noreturn]] void fail(const Node& n, std::string message) const {
+    throw SyntaxError{span(n).begin, std::move(message)};
+  }
+
+  static std::string unquote(std::string_view s) {
+    std::string out;
+    for (size_t i = 1; i + 1 < s.size(); ++i) {
+      if (s[i] == '\\' && i + 2 < s.size()) {
+        char c = s[++i];
+        out += c == 'n' ? '\n' : c == 't' ? '\t' : c;
+      } else {
+        out += s[i];
+      }
+    }
+    return out;
+  }
+
+  void declaration(ast::Module& m, const Node& n) {
+    if (n.is_type<g::ruleset_decl>()) {
+      m.ruleset = unquote(n.children.at(0)->string_view());
+      if (n.children.size() > 1) m.version = unquote(n.children[1]->children.at(0)->string_view());
+    } else if (n.is_type<g::enum_decl>()) {
+      ast::EnumDecl e;
+      e.name = n.children.at(0)->string();
+      e.span = span(*n.children[0]);
+      for (size_t i = 1; i < n.children.size(); ++i) {
+        e.members.push_back({n.children[i]->string(), span(*n.children[i])});
+      }
+      m.enums.push_back(std::move(e));
+    } else if (n.is_type<g::input_decl>()) {
+      ast::InputDecl in;
+      in.span = span(n);
+      for (const auto& c : n.children) {
+        if (c->is_type<g::record_name>()) {
+          in.name = c->string();
+          in.span = span(*c);
+        } else {
+          in.fields.push_back(field(*c));
+        }
+      }
+      m.inputs.push_back(std::move(in));
+    } else if (n.is_type<g::let_decl>()) {
+      ast::LetDecl l;
+      l.name = n.children.at(0)->string();
+      l.span = span(*n.children[0]);
+      l.value = expr(*n.children.at(1));
+      m.lets.push_back(std::move(l));
+    } else if (n.is_type<g::decide_decl>()) {
+      ast::DecideDecl d;
+      d.name = n.children.at(0)->string();
+      d.span = span(*n.children[0]);
+      d.type = type(*n.children.at(1));
+      for (size_t i = 2; i < n.children.size(); ++i) {
+        const Node& row = *n.children[i];
+        ast::Branch b;
+        b.span = span(row);
+        if (row.is_type<g::when_row>()) {
+          b.condition = expr(*row.children.at(0));
+          b.result = expr(*row.children.at(1));
+        } else {
+          b.result = expr(*row.children.at(0));
+        }
+        d.branches.push_back(std::move(b));
+      }
+      m.decides.push_back(std::move(d));
+    } else if (n.is_type<g::table_decl>()) {
+      m.tables.push_back(table(n));
+    } else if (n.is_type<g::test_decl>()) {
+      ast::TestDecl t;
+      t.name = unquote(n.children.at(0)->string_view());
+      t.span = span(*n.children[0]);
+      t.given = bindings(*n.children.at(1));
+      t.expect = bindings(*n.children.at(2));
+      m.tests.push_back(std::move(t));
+    } else {
+      throw InternalError(fmt::format("unexpected declaration node {}", n.type));
+    }
+  }
+
+  std::vector<ast::Binding> bindings(const Node& block) {
+    std::vector<ast::Binding> out;
+    for (const auto& b : block.children) {
+      out.push_back({b->children.at(0)->string(), span(*b->children[0]), expr(*b->children.at(1))});
+    }
+    return out;
+  }
+
+  ast::TypeRef type(const Node& n) {
+    ast::TypeRef t;
+    t.span = span(n);
+    for (const auto& c : n.children) {
+      if (c->is_type<g::type_name>()) {
+        t.name = c->string();
+      } else if (c->is_type<g::set_type>()) {
+        t.is_set = true;
+        t.name = c->children.at(0)->string();
+      } else if (c->is_type<g::optional_mark>()) {
+        t.optional = true;
+      }
+    }
+    return t;
+  }
+
+  ast::FieldDecl field(const Node& n) {
+    ast::FieldDecl f;
+    f.name = n.children.at(0)->string();
+    f.span = span(*n.children[0]);
+    f.type = type(*n.children.at(1));
+    for (size_t i = 2; i < n.children.size(); ++i) {
+      const Node& c = *n.children[i];
+      if (c.is_type<g::column_alias>()) {
+        f.column = unquote(c.children.at(0)->string_view());
+        f.column_span = span(*c.children[0]);
+      } else if (c.is_type<g::key_mark>()) {
+        f.key = true;
+        f.key_span = span(c);
+      }
+    }
+    return f;
+  }
+
+  // ---- tables ---------------------------------------------------------------
+
+  ast::TableDecl table(const Node& n) {
+    ast::TableDecl t;
+    t.name = n.children.at(0)->string();
+    t.span = span(*n.children[0]);
+    for (size_t i = 1; i < n.children.size(); ++i) {
+      const Node& c = *n.children[i];
+      if (c.is_type<g::table_type>()) {
+        t.type = type(*c.children.at(0));
+      } else if (c.is_type<g::hit_policy>()) {
+        t.policy_span = span(c);
+        std::string_view p = c.string_view();
+        if (p.starts_with("first")) t.policy = ast::HitPolicy::first;
+        else if (p.starts_with("unique")) t.policy = ast::HitPolicy::unique;
+        else if (p.starts_with("priority")) t.policy = ast::HitPolicy::priority;
+        else if (p.starts_with("any")) t.policy = ast::HitPolicy::any;
+        else {
+          t.policy = ast::HitPolicy::collect;
+          if (p.ends_with("sum")) t.collect = ast::CollectOp::sum;
+          else if (p.ends_with("min")) t.collect = ast::CollectOp::min;
+          else if (p.ends_with("max")) t.collect = ast::CollectOp::max;
+          else if (p.ends_with("count")) t.collect = ast::CollectOp::count;
+        }
+      } else if (c.is_type<g::table_header>()) {
+        for (const auto& h : c.children) {
+          if (h->is_type<g::input_column>()) {
+            t.columns.push_back(name_expr(*h->children.at(0)));
+          } else {
+            ast::OutputColumn o;
+            o.name = h->children.at(0)->string();
+            o.span = span(*h->children[0]);
+            if (h->children.size() > 1) o.type = type(*h->children[1]);
+            t.outputs.push_back(std::move(o));
+          }
+        }
+      } else if (c.is_type<g::table_row>()) {
+        ast::TableRow row;
+        row.span = span(c);
+        for (const auto& cell : c.children) {
+          if (cell->is_type<g::input_cell>()) {
+            row.inputs.push_back(input_cell(*cell->children.at(0)));
+          } else {
+            row.outputs.push_back(cell_value(*cell->children.at(0)));
+          }
+        }
+        t.rows.push_back(std::move(row));
+      }
+    }
+    return t;
+  }
+
+  ast::Cell input_cell(const Node& n) {
+    ast::Cell cell;
+    cell.span = span(n);
+    if (n.is_type<g::cell_any>()) {
+      cell.kind = ast::CellKind::any;
+    } else if (n.is_type<g::cell_compare>()) {
+      cell.kind = ast::CellKind::compare;
+      cell.op = compare_op(*n.children.at(0));
+      cell.values.push_back(cell_value(*n.children.at(1)));
+    } else if (n.is_type<g::cell_range>()) {
+      cell.kind = ast::CellKind::range;
+      std::string_view text = n.string_view();
+      cell.low_closed = text.front() == '[';
+      cell.high_closed = text.back() == ']';
+      cell.values.push_back(cell_value(*n.children.at(0)));
+      cell.values.push_back(cell_value(*n.children.at(1)));
+    } else if (n.is_type<g::cell_set>() || n.is_type<g::cell_not_set>()) {
+      const Node& set = n.is_type<g::cell_set>() ? n : *n.children.at(0);
+      cell.kind = n.is_type<g::cell_set>() ? ast::CellKind::set : ast::CellKind::not_set;
+      for (const auto& v : set.children) cell.values.push_back(cell_value(*v));
+    } else if (n.is_type<g::cell_value>()) {
+      cell.kind = ast::CellKind::equals;
+      cell.values.push_back(cell_value(n));
+    } else {
+      throw InternalError(fmt::format("unexpected cell node {}", n.type));
+    }
+    return cell;
+  }
+
+  ast::ExprPtr cell_value(const Node& n) {
+    const Node& v = n.is_type<g::cell_value>() || n.is_type<g::output_cell>()
+                        ? (n.children.empty() ? n : *n.children.at(0))
+                        : n;
+    if (v.is_type<g::output_cell>()) return cell_value(v);
+    if (v.is_type<g::cell_negative>()) {
+      auto e = std::make_unique<ast::Expr>();
+      e->kind = ast::ExprKind::negate;
+      e->span = span(v);
+      e->args.push_back(expr(*v.children.at(0)));
+      return e;
+    }
+    return expr(v);
+  }
+
+  static ast::BinaryOp compare_op(const Node& n) {
+    if (n.is_type<g::op_eq>()) return ast::BinaryOp::eq;
+    if (n.is_type<g::op_ne>()) return ast::BinaryOp::ne;
+    if (n.is_type<g::op_lt>()) return ast::BinaryOp::lt;
+    if (n.is_type<g::op_le>()) return ast::BinaryOp::le;
+    if (n.is_type<g::op_gt>()) return ast::BinaryOp::gt;
+    if (n.is_type<g::op_ge>()) return ast::BinaryOp::ge;
+    throw InternalError(fmt::format("unexpected comparison node {}", n.type));
+  }
+
+  // ---- expressions ----------------------------------------------------------
+
+  ast::ExprPtr make(ast::ExprKind kind, const Node& n) {
+    auto e = std::make_unique<ast::Expr>();
+    e->kind = kind;
+    e->span = span(n);
+    return e;
+  }
+
+  ast::ExprPtr name_expr(const Node& n) {
+    auto e = make(ast::ExprKind::name, n);
+    if (n.children.size() == 2) {
+      e->qualifier = n.children[0]->string();
+      e->text = n.children[1]->string();
+    } else {
+      e->text = n.string();
+    }
+    return e;
+  }
+
+  ast::ExprPtr binary(ast::BinaryOp op, ast::ExprPtr lhs, ast::ExprPtr rhs) {
+    auto e = std::make_unique<ast::Expr>();
+    e->kind = ast::ExprKind::binary;
+    e->op = op;
+    e->span = {file_id_, lhs->span.begin, rhs->span.end};
+    e->args.push_back(std::move(lhs));
+    e->args.push_back(std::move(rhs));
+    return e;
+  }
+
+  // Left-associative chain: operand (op operand)*.
+  ast::ExprPtr chain(const Node& n) {
+    ast::ExprPtr lhs = expr(*n.children.at(0));
+    for (size_t i = 1; i + 1 < n.children.size(); i += 2) {
+      const Node& op = *n.children[i];
+      ast::BinaryOp bop = op.is_type<g::op_add>()        ? ast::BinaryOp::add
+                          : op.is_type<g::op_sub>()      ? ast::BinaryOp::sub
+                          : op.is_type<g::op_mul>()      ? ast::BinaryOp::mul
+                          : op.is_type<g::op_div>()      ? ast::BinaryOp::div
+                          : op.is_type<g::op_coalesce>() ? ast::BinaryOp::coalesce
+                          : op.is_type<g::op_and>()      ? ast::BinaryOp::and_
+                                                         : ast::BinaryOp::or_;
+      lhs = binary(bop, std::move(lhs), expr(*n.children[i + 1]));
+    }
+    return lhs;
+  }
+
+  ast::ExprPtr expr(const Node& n) {
+    using K = ast::ExprKind;
+    if (n.is_type<g::or_expr>() || n.is_type<g::and_expr>() || n.is_type<g::add_expr>() ||
+        n.is_type<g::mul_expr>() || n.is_type<g::coalesce_expr>()) {
+      return chain(n);
+    }
+    if (n.is_type<g::not_expr>()) {  // op_not operand
+      auto e = make(K::not_, n);
+      e->args.push_back(expr(*n.children.at(1)));
+      return e;
+    }
+    if (n.is_type<g::unary_expr>()) {  // op_neg operand
+      auto e = make(K::negate, n);
+      e->args.push_back(expr(*n.children.at(1)));
+      return e;
+    }
+    if (n.is_type<g::compare_expr>()) {
+      ast::ExprPtr lhs = expr(*n.children.at(0));
+      const Node& tail = *n.children.at(1);
+      if (tail.is_type<g::compare_tail>()) {
+        auto e = binary(compare_op(*tail.children.at(0)), std::move(lhs), expr(*tail.children.at(1)));
+        return e;
+      }
+      if (tail.is_type<g::presence_test>()) {
+        auto e = make(K::presence, n);
+        std::string_view t = tail.string_view();
+        bool has_not = t.find("not") != std::string_view::npos;
+        bool says_missing = t.find("missing") != std::string_view::npos;
+        e->negated = has_not != says_missing;
+        e->args.push_back(std::move(lhs));
+        return e;
+      }
+      if (tail.is_type<g::in_tail>()) {
+        auto e = make(K::in, n);
+        e->negated = tail.children.size() == 2;
+        e->args.push_back(std::move(lhs));
+        e->args.push_back(expr(*tail.children.back()));
+        return e;
+      }
+      auto e = make(K::contains, n);  // contains_tail
+      e->args.push_back(std::move(lhs));
+      e->args.push_back(expr(*tail.children.at(0)));
+      return e;
+    }
+    if (n.is_type<g::number_lit>()) return number(n);
+    if (n.is_type<g::string_lit>()) {
+      auto e = make(K::text, n);
+      e->text = unquote(n.string_view());
+      return e;
+    }
+    if (n.is_type<g::bool_lit>()) {
+      auto e = make(K::boolean, n);
+      e->boolean = n.string_view() == "true";
+      return e;
+    }
+    if (n.is_type<g::date_lit>()) {
+      auto e = make(K::date, n);
+      auto days = parse_iso_date(n.string_view());
+      if (!days) fail(n, fmt::format("`{}` is not a calendar date", n.string_view()));
+      e->date_days = *days;
+      return e;
+    }
+    if (n.is_type<g::today_lit>()) return make(K::today, n);
+    if (n.is_type<g::qualified_name>()) return name_expr(n);
+    if (n.is_type<g::set_lit>()) {
+      auto e = make(K::set, n);
+      for (const auto& c : n.children) e->args.push_back(expr(*c));
+      return e;
+    }
+    if (n.is_type<g::call>()) {
+      auto e = make(K::call, n);
+      e->text = n.children.at(0)->string();
+      for (size_t i = 1; i < n.children.size(); ++i) e->args.push_back(expr(*n.children[i]));
+      return e;
+    }
+    if (n.is_type<g::output_cell>() || n.is_type<g::cell_value>()) return cell_value(n);
+    if (n.is_type<g::cell_negative>()) return cell_value(n);
+    throw InternalError(fmt::format("unexpected expression node {}", n.type));
+  }
+
+  ast::ExprPtr number(const Node& n) {
+    auto e = make(ast::ExprKind::number, n);
+    std::string_view text = n.string_view();
+    size_t digits = 0;
+    while (digits < text.size() && (std::isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.')) {
+      ++digits;
+    }
+    std::string_view num = text.substr(0, digits);
+    std::string_view unit = text.substr(digits);
+    while (!unit.empty() && (unit.front() == ' ' || unit.front() == '\t')) unit.remove_prefix(1);
+    std::string why;
+    auto value = Decimal::parse(num, &why);
+    if (!value) fail(n, fmt::format("number `{}`: {}", num, why));
+    using U = ast::Unit;
+    int shift = 0;
+    U u = U::none;
+    if (unit.empty()) u = U::none;
+    else if (unit == "%") { u = U::percent; shift = -2; }
+    else if (unit == "万" || unit == "万元") { u = U::yuan; shift = 4; }
+    else if (unit == "亿" || unit == "亿元") { u = U::yuan; shift = 8; }
+    else if (unit == "元") u = U::yuan;
+    else if (unit == "人" || unit == "户" || unit == "家" || unit == "个") u = U::count;
+    else if (unit == "年" || unit.starts_with("year")) u = U::years;
+    else if (unit == "个月" || unit.starts_with("month")) u = U::months;
+    else if (unit == "周" || unit.starts_with("week")) u = U::weeks;
+    else if (unit == "天" || unit.starts_with("day")) u = U::days;
+    else throw InternalError(fmt::format("unknown unit {}", unit));
+    auto shifted = value->shifted(shift);
+    if (!shifted) fail(n, fmt::format("`{}` is out of range or has more than 12 decimal places", text));
+    e->number = *shifted;
+    e->unit = u;
+    return e;
+  }
+};
+
+}  // namespace
+
+std::optional<ast::Module> parse(const SourceSet& sources, uint32_t file_id, Diagnostics& diags) {
+  const SourceFile& file = sources.file(file_id);
+  const std::string& text = file.text();
+  auto error_at = [&](uint32_t offset, std::string message) {
+    // Point at one character (or the end of the file).
+    uint32_t end = offset;
+    if (end < text.size()) {
+      size_t i = offset;
+      utf8::decode(text, i);
+      end = static_cast<uint32_t>(i);
+    }
+    diags.error("syntax", {file_id, offset, end}, std::move(message));
+  };
+  if (!utf8::valid(text)) {
+    size_t i = 0;
+    while (i < text.size()) {
+      size_t before = i;
+      if (utf8::decode(text, i) == 0xFFFD) { i = before; break; }
+    }
+    error_at(static_cast<uint32_t>(i), "the file is not valid UTF-8 (save it as UTF-8)");
+    return std::nullopt;
+  }
+  pegtl::memory_input in(text.data(), text.size(), file.path());
+  try {
+    auto root = pegtl::parse_tree::parse<g::file, selector, pegtl::nothing, control>(in);
+    if (!root) {
+      error_at(0, "could not parse the file");
+      return std::nullopt;
+    }
+    return Builder(file, file_id).module(*root);
+  } catch (const pegtl::parse_error& e) {
+    uint32_t offset = static_cast<uint32_t>(e.positions().front().byte);
+    std::string message(e.message());
+    if (message == "not yet supported") {
+      // The keyword just before the error point names the declaration kind.
+      uint32_t start = offset;
+      while (start > 0 && std::isalpha(static_cast<unsigned char>(text[start - 1]))) --start;
+      std::string word = text.substr(start, offset - start);
+      diags.error("not-yet-supported", {file_id, start, offset},
+                  fmt::format("`{}` declarations are not yet supported by this version of Stratum", word));
+      return std::nullopt;
+    }
+    error_at(offset, message);
+    return std::nullopt;
+  } catch (const SyntaxError& e) {
+    error_at(e.offset, e.message);
+    return std::nullopt;
+  }
+}
+
+// Howard Hinnant's days_from_civil / civil_from_days.
+int32_t days_from_civil(int y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int>(doe) - 719468;
+}
+
+void civil_from_days(int32_t z, int& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const int era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  y = static_cast<int>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+}
+
+std::optional<int32_t> parse_iso_date(std::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
+  int y = 0;
+  unsigned m = 0, d = 0;
+  for (int i : {0, 1, 2, 3}) { if (!std::isdigit(static_cast<unsigned char>(s[i]))) return std::nullopt; y = y * 10 + (s[i] - '0'); }
+  for (int i : {5, 6}) { if (!std::isdigit(static_cast<unsigned char>(s[i]))) return std::nullopt; m = m * 10 + (s[i] - '0'); }
+  for (int i : {8, 9}) { if (!std::isdigit(static_cast<unsigned char>(s[i]))) return std::nullopt; d = d * 10 + (s[i] - '0'); }
+  if (m < 1 || m > 12 || d < 1) return std::nullopt;
+  static const unsigned month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  unsigned max_day = month_days[m - 1] + (m == 2 && leap ? 1 : 0);
+  if (d > max_day) return std::nullopt;
+  return days_from_civil(y, m, d);
+}
+
+}  // namespace stratum

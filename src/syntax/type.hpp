@@ -1,0 +1,48 @@
+// Type: the checked type of a value. Set by the checker on every expression
+// and used by lowering and the data readers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace stratum {
+
+enum class BaseType : uint8_t {
+  error,       // already reported; suppresses follow-on errors
+  boolean,
+  int_,
+  decimal,
+  money,
+  text,
+  date,
+  days,        // a duration counted in days (weeks, days, date − date)
+  months,      // a duration counted in months (years, months)
+  enum_,
+};
+
+struct Type {
+  BaseType base = BaseType::error;
+  int32_t enum_id = -1;  // for enum_
+  bool is_set = false;   // set<base>
+
+  static Type of(BaseType b) { return {b, -1, false}; }
+  static Type enum_of(int32_t id) { return {BaseType::enum_, id, false}; }
+  Type element() const { return {base, enum_id, false}; }
+  Type as_set() const { return {base, enum_id, true}; }
+
+  bool is_error() const { return base == BaseType::error; }
+  bool is_numeric() const {
+    return !is_set && (base == BaseType::int_ || base == BaseType::decimal);
+  }
+  bool is_ordered() const {
+    return !is_set && (base == BaseType::int_ || base == BaseType::decimal || base == BaseType::money ||
+                       base == BaseType::date || base == BaseType::days || base == BaseType::months ||
+                       base == BaseType::enum_);
+  }
+  bool is_number_like() const {  // held as a Decimal at run time
+    return !is_set && (base == BaseType::int_ || base == BaseType::decimal || base == BaseType::money);
+  }
+  friend bool operator==(const Type&, const Type&) = default;
+};
+
+}  // namespace stratum
