@@ -136,33 +136,13 @@ class Lowerer {
     if (!foldable) return index;
     eval::Frame frame = p_->make_frame();
     try {
-      Value v = eval_const(frame, index);
+      Value v = p_->evaluate_node(frame, index);
       p_->nodes[index] = Node{};
       p_->nodes[index].constant = v;
       return index;
     } catch (const eval::EvalError&) {
       return index;  // reported per customer at run time, where it happens
     }
-  }
-
-  Value eval_const(eval::Frame& f, int32_t index) {
-    // Evaluate through a throwaway let slot-less path: the Program's own evaluator.
-    eval::Derived d;
-    d.kind = eval::DerivedKind::let;
-    d.node = index;
-    p_->derived.push_back(d);
-    f.slots.push_back({});
-    f.state.push_back(0);
-    int32_t s = static_cast<int32_t>(p_->slot_count() - 1);
-    Value v;
-    try {
-      v = p_->slot(f, s);
-    } catch (...) {
-      p_->derived.pop_back();
-      throw;
-    }
-    p_->derived.pop_back();
-    return v;
   }
 
   int32_t expr(const Expr& e) {

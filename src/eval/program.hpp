@@ -179,6 +179,8 @@ class Program {
   void evaluate(Frame& f) const;
   // Computes one slot (a field is read, a derived value computed on demand).
   const Value& slot(Frame& f, int32_t s) const;
+  // Evaluates one node (lowering uses it to fold constants).
+  Value evaluate_node(Frame& f, int32_t node) const { return eval(f, node); }
 
   // Text storage for constants: addresses stay valid.
   std::string_view intern(std::string text);

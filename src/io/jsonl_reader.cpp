@@ -111,6 +111,7 @@ class JsonlReader final : public Reader {
       for (;;) {
         c.ws();
         if (c.peek() != '"') c.fail("expected a key in double quotes");
+        size_t key_at = c.i;
         std::string_view key = string(c);
         c.expect(':', "':' after the key");
         c.ws();
@@ -120,7 +121,7 @@ class JsonlReader final : public Reader {
         } else {
           if (seen[it->second]) {
             r.error_column = std::string(key);
-            c.fail(fmt::format("key \"{}\" appears twice", key));
+            throw JsonError{key_at, fmt::format("key \"{}\" appears twice", key)};
           }
           seen[it->second] = true;
           value(c, r.fields[it->second]);

@@ -1,0 +1,125 @@
+// The checker: each broken rule text → the diagnostic code at the right line.
+#include <catch2/catch.hpp>
+
+#include "driver/stratum.hpp"
+
+using namespace stratum;
+
+namespace {
+
+constexpr const char* kPrelude = R"(enum 行业 { 工业, 建筑业 }
+enum 规模 { 大型, 中型, 小型 }
+input 企业 {
+  id : text key
+  industry : 行业
+  employees : int
+  revenue : money
+  total_assets : money?
+  established : date?
+}
+)";  // 10 lines
+
+struct Found {
+  std::string code;
+  uint32_t line;
+};
+
+std::vector<Found> diagnose(const std::string& body) {
+  Compilation c = compile_text("t.strat", std::string(kPrelude) + body);
+  std::vector<Found> out;
+  for (const auto& d : c.diagnostics.items()) {
+    out.push_back({d.code, c.sources.file(d.span.file).line_col(d.span.begin).line});
+  }
+  return out;
+}
+
+void expect_one(const std::string& body, const std::string& code, uint32_t line) {
+  auto found = diagnose(body);
+  INFO(body);
+  REQUIRE(found.size() >= 1);
+  CHECK(found[0].code == code);
+  CHECK(found[0].line == line);
+}
+
+}  // namespace
+
+TEST_CASE("clean rules have no diagnostics") {
+  auto found = diagnose(R"(let 大型门槛 = 3亿
+let 资产 = total_assets ?? 0元
+decide 大客户 : bool { when revenue >= 大型门槛 and 资产 > 0元 -> true  else -> false }
+decide 有资产 : bool { when total_assets is present and total_assets > 0元 -> true  else -> false }
+decide 缺资产 : bool { when total_assets is missing -> true  when total_assets > 1亿 -> false  else -> false }
+)");
+  for (auto& f : found) INFO(f.code << " at " << f.line);
+  CHECK(found.empty());
+}
+
+TEST_CASE("syntax errors stop at the first, with the author's terms") {
+  expect_one("decide x : bool { when revenue > -> true }\n", "syntax", 11);
+  expect_one("let a = \n\nlet b = 2\n", "syntax", 13);
+  expect_one("enum 客户 { 甲 乙 }\n", "syntax", 11);
+  CHECK(diagnose("let a = (1 + \nlet b = )\n").size() == 1);
+}
+
+TEST_CASE("unknown names, with a suggestion") {
+  expect_one("let x = revenu + 1元\n", "unknown-name", 11);
+  expect_one("let x = 行当.工业\n", "unknown-name", 11);
+}
+
+TEST_CASE("unknown enum values") {
+  expect_one("decide x : bool { when industry == 工商 -> true else -> false }\n", "unknown-enum-value", 11);
+  expect_one("decide x : 规模 { else -> 巨型 }\n", "unknown-enum-value", 11);
+}
+
+TEST_CASE("types and units") {
+  expect_one("decide x : bool { when employees >= 2000万 -> true else -> false }\n", "type-mismatch", 11);
+  expect_one("decide x : bool { when revenue >= 5000 -> true else -> false }\n", "type-mismatch", 11);
+  expect_one("let x = revenue + 1\n", "type-mismatch", 11);
+  expect_one("let x = revenue * revenue\n", "type-mismatch", 11);
+  expect_one("decide x : 规模 { when revenue > 0元 -> 1 else -> 大型 }\n", "type-mismatch", 11);
+  expect_one("decide x : bool { when industry > 0 -> true else -> false }\n", "type-mismatch", 11);
+  expect_one("let x = min(revenue, employees)\n", "type-mismatch", 11);
+  expect_one("decide x : bool { when revenue -> true else -> false }\n", "type-mismatch", 11);
+}
+
+TEST_CASE("optional fields must be guarded") {
+  expect_one("decide x : bool { when total_assets > 0元 -> true else -> false }\n", "unguarded-optional", 11);
+  expect_one("decide x : bool { when total_assets is present or total_assets > 0元 -> true else -> false }\n",
+             "unguarded-optional", 11);
+  expect_one("let a = total_assets\nlet b = a * 2\n", "unguarded-optional", 12);
+  expect_one("table t : 规模 first {\n  total_assets || t\n  >= 1元 || 大型\n}\n", "unguarded-optional", 12);
+}
+
+TEST_CASE("cycles among derived values") {
+  auto found = diagnose("let a = b + 1\nlet b = c + 1\nlet c = a + 1\n");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].code == "cycle");
+  expect_one("decide x : bool { when y -> true else -> false }\ndecide y : bool { when x -> true else -> false }\n", "cycle", 11);
+}
+
+TEST_CASE("duplicate names") {
+  expect_one("let revenue = 1\n", "duplicate-name", 11);
+  expect_one("let a = 1\nlet a = 2\n", "duplicate-name", 12);
+  expect_one("enum 规模 { 甲 }\n", "duplicate-name", 11);
+  expect_one("enum 等级 { 甲, 甲 }\n", "duplicate-name", 11);
+}
+
+TEST_CASE("tables") {
+  expect_one("table t : 规模 first {\n  industry | employees || t\n  工业 || 大型\n}\n", "table-shape", 13);
+  expect_one("table t : 规模 unique {\n  industry || t\n  工业 || 大型\n}\n", "not-yet-supported", 11);
+  expect_one("table t first {\n  industry || t\n  工业 || 大型\n}\n", "missing-type", 12);
+}
+
+TEST_CASE("tests beside rules") {
+  expect_one("decide x : bool { else -> true }\ntest \"t\" { given { revnue: 1元 } expect { x: true } }\n",
+             "unknown-name", 12);
+  expect_one("decide x : bool { else -> true }\ntest \"t\" { given { revenue: 1 } expect { x: true } }\n",
+             "type-mismatch", 12);
+}
+
+TEST_CASE("ambiguous enum values need their enum's name") {
+  auto found = diagnose("enum 层级 { 大型, 小微 }\nlet x = 大型\n");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].code == "ambiguous-name");
+  CHECK(diagnose("enum 层级 { 大型, 小微 }\nlet x = 层级.大型\n").empty());
+}

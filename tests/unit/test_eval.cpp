@@ -1,0 +1,154 @@
+// Evaluation: rule text + one customer → the decided values.
+#include <catch2/catch.hpp>
+
+#include "driver/stratum.hpp"
+#include "driver/testing.hpp"
+#include "syntax/parser.hpp"
+
+using namespace stratum;
+
+namespace {
+
+Compilation build(const std::string& text) {
+  Compilation c = compile_text("t.strat", text);
+  if (!c.ok()) FAIL(c.render());
+  return c;
+}
+
+// Runs the rule text's own `test` blocks and requires each to pass.
+void run_tests(const std::string& text, std::optional<int32_t> as_of = std::nullopt) {
+  Compilation c = build(text);
+  auto outcomes = run_test_blocks(c, as_of);
+  REQUIRE_FALSE(outcomes.empty());
+  for (const auto& o : outcomes) {
+    std::string problems;
+    for (const auto& p : o.problems) problems += p + "\n";
+    INFO(o.name << ": " << problems);
+    CHECK(o.passed);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("0.1 + 0.2 == 0.3") {
+  run_tests(R"(input c { a : decimal }
+decide exact : bool { when 0.1 + 0.2 == 0.3 and a + 0.2 == 0.3 -> true  else -> false }
+test "exact" { given { a: 0.1 } expect { exact: true } }
+)");
+}
+
+TEST_CASE("scorecard arithmetic comes out exactly") {
+  run_tests(R"(input c { history : decimal  forecast : decimal }
+let score = (history * 50% + forecast * 50%) * 1.05
+test "84" { given { history: 90, forecast: 70 } expect { score: 84 } }
+)");
+}
+
+TEST_CASE("money in 万 and 亿, units kept apart") {
+  run_tests(R"(input c { revenue : money  employees : int }
+let 人均 = revenue / employees
+let 占比 = revenue / 1亿
+let 万元 = revenue / 1万元 * 1元
+test "units" { given { revenue: 2000万, employees: 400 } expect { 人均: 50000元, 占比: 20%, 万元: 2000元 } }
+)");
+}
+
+TEST_CASE("failing tests say expected and actual") {
+  Compilation c = build(R"(enum 规模 { 大型, 小型 }
+input c { revenue : money }
+decide 规模 : 规模 { when revenue >= 1亿 -> 大型  else -> 小型 }
+test "wrong" { given { revenue: 1亿 } expect { 规模: 小型 } }
+)");
+  auto outcomes = run_test_blocks(c, std::nullopt);
+  REQUIRE(outcomes.size() == 1);
+  CHECK_FALSE(outcomes[0].passed);
+  REQUIRE(outcomes[0].problems.size() == 1);
+  CHECK(outcomes[0].problems[0] == "规模: expected 小型, got 大型");
+}
+
+TEST_CASE("optional fields, presence and defaults") {
+  run_tests(R"(input c { assets : money?  rate : decimal? }
+let 资产 = assets ?? 0元
+decide 有 : bool { when assets is present and assets > 0元 -> true  else -> false }
+decide 缺 : bool { when assets is missing -> true  else -> false }
+let 利率 = coalesce(rate, 3%)
+test "absent" { given { } expect { 资产: 0元, 有: false, 缺: true, 利率: 0.03 } }
+test "present" { given { assets: 5万, rate: 1.5% } expect { 资产: 50000元, 有: true, 缺: false, 利率: 0.015 } }
+)");
+}
+
+TEST_CASE("dates and today") {
+  auto as_of = parse_iso_date("2024-06-30");
+  run_tests(R"(input c { established : date  last_visit : date }
+let 经营年限 = years_between(established, today)
+let 月数 = months_between(established, today)
+let 未访天数 = days_between(last_visit, today)
+decide 老客户 : bool { when established <= today - 3 years -> true  else -> false }
+decide 近期 : bool { when today - last_visit <= 30 days -> true  else -> false }
+test "2021-06-30 is 3 years" {
+  given { established: 2021-06-30, last_visit: 2024-06-01 }
+  expect { 经营年限: 3, 月数: 36, 未访天数: 29, 老客户: true, 近期: true }
+}
+test "2021-07-01 is not yet" {
+  given { established: 2021-07-01, last_visit: 2024-05-30 }
+  expect { 经营年限: 2, 月数: 35, 老客户: false, 近期: false }
+}
+)", as_of);
+}
+
+TEST_CASE("decision tables: first hit, ranges, sets, negation") {
+  run_tests(R"(enum 行业 { 工业, 建筑业, 零售业 }
+enum 档 { 甲, 乙, 丙, 丁 }
+input c { industry : 行业  revenue : money  name : text }
+table 档 : 档 first {
+  industry       | revenue            | name   || 档
+  {工业, 建筑业}   | [1亿, 3亿)          | -      || 甲
+  工业           | >= 3亿             | -      || 乙
+  not {零售业}    | -                  | "特殊"  || 丙
+  -              | -                  | -      || 丁
+}
+test "range low end is closed" { given { industry: 建筑业, revenue: 1亿, name: "x" } expect { 档: 甲 } }
+test "range high end is open" { given { industry: 工业, revenue: 3亿, name: "x" } expect { 档: 乙 } }
+test "text equality" { given { industry: 建筑业, revenue: 5亿, name: "特殊" } expect { 档: 丙 } }
+test "negated set" { given { industry: 零售业, revenue: 5亿, name: "特殊" } expect { 档: 丁 } }
+)");
+}
+
+TEST_CASE("sets of text and enums from data") {
+  run_tests(R"(enum 标签 { 互联网, 物联网, 移动支付, 制造 }
+input c { tags : set<标签>  groups : set<text>  group_id : text }
+let 战略集团 = {"G001", "G002"}
+decide 新兴 : bool { when tags contains 互联网 or 物联网 in tags -> true  else -> false }
+decide 战略 : bool { when group_id in 战略集团 -> true  else -> false }
+decide 集团 : bool { when groups contains "G9" -> true  else -> false }
+test "yes" { given { tags: {物联网, 制造}, groups: {"G1", "G9"}, group_id: "G002" } expect { 新兴: true, 战略: true, 集团: true } }
+test "no" { given { tags: {制造}, groups: {"G1"}, group_id: "G003" } expect { 新兴: false, 战略: false, 集团: false } }
+)");
+}
+
+TEST_CASE("evaluation errors are per customer") {
+  Compilation c = build(R"(input c { a : decimal  b : decimal }
+let q = a / b
+decide big : bool { when q > 1 -> true }
+test "div0" { given { a: 1, b: 0 } expect { q: 0 } }
+test "gap" { given { a: 1, b: 2 } expect { big: true } }
+test "missing field" { given { a: 1 } expect { q: 1 } }
+)");
+  auto outcomes = run_test_blocks(c, std::nullopt);
+  REQUIRE(outcomes.size() == 3);
+  CHECK(outcomes[0].problems.at(0) == "q: expected 0, but evaluation failed: division by zero");
+  CHECK(outcomes[1].problems.at(0) == "big: expected true, but evaluation failed: no branch of `big` applies and it has no `else`");
+  CHECK(outcomes[2].problems.at(0) == "q: expected 1, but evaluation failed: the test does not give `b`, which the rules need here");
+}
+
+TEST_CASE("round, floor, ceil, min, max, abs") {
+  run_tests(R"(input c { x : decimal  m : money }
+let r = round(x, 2)
+let f = floor(x)
+let k = ceil(x)
+let lo = min(x, 1, 2.5)
+let hi = max(m, 100元)
+let a = abs(0 - x)
+test "fns" { given { x: 2.345, m: 50元 } expect { r: 2.35, f: 2, k: 3, lo: 1, hi: 100元, a: 2.345 } }
+)");
+}
