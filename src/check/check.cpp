@@ -82,7 +82,7 @@ std::string closest(std::string_view name, const std::vector<std::string>& candi
     size_t d = edit_distance(name, c);
     if (d < best_d) { best_d = d; best = c; }
   }
-  size_t limit = len <= 2 ? 1 : len <= 5 ? 2 : 3;
+  size_t limit = len <= 3 ? 1 : len <= 5 ? 2 : 3;
   return best_d <= limit ? best : std::string();
 }
 
@@ -828,6 +828,14 @@ class Checker {
     Type elem;
     bool first = true;
     for (auto& a : e.args) {
+      if (ep && ep->base == BaseType::enum_ && ep->enum_id >= 0 && a->kind == ExprKind::name &&
+          a->qualifier.empty() && !m_.enums[ep->enum_id].codes.count(a->text)) {
+        // In a set of enum values, a name that is not one is a misspelt value.
+        unknown_enum_value(*a, ep->enum_id);
+        first = false;
+        elem = {};
+        continue;
+      }
       Typed t = value(*a, ep, facts);
       if (!is_constant(*a) && !t.type.is_error()) {
         diags_.error("not-constant", a->span, "set elements are values (text, numbers or enum values)");

@@ -59,7 +59,7 @@ void print_distribution(const eval::Program& program, std::vector<Distribution>&
     }
     size_t width = utf8::cell_width(d.name);
     for (auto& [label, _] : rows) width = std::max(width, utf8::cell_width(label));
-    std::string out = fmt::format("\n{}{}  {:>10}  {:>7}\n", d.name, std::string(width - utf8::cell_width(d.name), ' '), "customers", "share");
+    std::string out = fmt::format("\n{}{}  {:>10}  {:>8}\n", d.name, std::string(width - utf8::cell_width(d.name), ' '), "customers", "share");
     for (auto& [label, n] : rows) {
       uint64_t permille = decided ? (n * 1000 + decided / 2) / decided : 0;
       out += fmt::format("{}{}  {:>10}  {:>5}.{}%\n", label, std::string(width - utf8::cell_width(label), ' '), n,

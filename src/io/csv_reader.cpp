@@ -63,20 +63,18 @@ class CsvReader final : public Reader {
     r.error_column.clear();
     r.fields.resize(wanted_);
     for (auto& f : r.fields) { f.kind = RawKind::absent; f.text = {}; f.items.clear(); }
-    if (!error_.empty()) {
-      r.error = error_;
-      return true;
-    }
-    if (fields_.size() != header_size_) {
-      r.error = fmt::format("the record has {} field{}, the header has {}", fields_.size(),
-                            fields_.size() == 1 ? "" : "s", header_size_);
-      return true;
-    }
+    // Even a malformed record gives what it has, so its key can be reported.
     for (size_t f = 0; f < wanted_; ++f) {
       size_t c = column_of_field_[f];
-      if (c == SIZE_MAX) continue;
+      if (c == SIZE_MAX || c >= fields_.size()) continue;
       r.fields[f].kind = RawKind::text;
       r.fields[f].text = view(fields_[c]);
+    }
+    if (!error_.empty()) {
+      r.error = error_;
+    } else if (fields_.size() != header_size_) {
+      r.error = fmt::format("the record has {} field{}, the header has {}", fields_.size(),
+                            fields_.size() == 1 ? "" : "s", header_size_);
     }
     return true;
   }

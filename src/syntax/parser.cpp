@@ -509,6 +509,13 @@ std::optional<ast::Module> parse(const SourceSet& sources, uint32_t file_id, Dia
                   fmt::format("`{}` declarations are not yet supported by this version of Stratum", word));
       return std::nullopt;
     }
+    if (message.starts_with("unterminated text")) {
+      // Point at the quote that opened the text, not at the end of the line.
+      uint32_t open = offset;
+      while (open > 0 && text[open - 1] != '\n') --open;
+      size_t q = text.rfind('"', offset == 0 ? 0 : offset - 1);
+      if (q != std::string::npos && q >= open) offset = static_cast<uint32_t>(q);
+    }
     error_at(offset, message);
     return std::nullopt;
   } catch (const SyntaxError& e) {
