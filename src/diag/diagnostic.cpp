@@ -132,12 +132,12 @@ std::string json_location(const SourceSet& sources, Span span) {
 }  // namespace
 
 std::string render_json(const Diagnostic& d, const SourceSet& sources) {
-  std::string out = "{" + json_location(sources, d.span);
+  std::string out = fmt::format("{{{}", json_location(sources, d.span));
   out += fmt::format(R"(,"severity":"{}","code":"{}","message":"{}","notes":[)",
                      severity_name(d.severity), json_escape(d.code), json_escape(d.message));
   for (size_t i = 0; i < d.notes.size(); ++i) {
     if (i) out += ",";
-    out += "{" + json_location(sources, d.notes[i].span);
+    out += fmt::format("{{{}", json_location(sources, d.notes[i].span));
     out += fmt::format(R"(,"message":"{}"}})", json_escape(d.notes[i].message));
   }
   out += "]}";
