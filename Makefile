@@ -12,8 +12,7 @@ STRATUM := $(BUILD)/stratum
 
 run: build
 	$(STRATUM) check rules/
-	$(STRATUM) eval rules/sme_size.strat --input examples/portfolio.csv --format csv --output $(BUILD)/portfolio-decided.csv --summary
-	@echo "decided portfolio written to $(BUILD)/portfolio-decided.csv"
+	$(STRATUM) eval rules/sme_size.strat --input examples/portfolio.csv --format csv --summary
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -520,8 +520,8 @@ class Checker {
         if (color[to] == 1) {
           auto start = std::find(stack.begin(), stack.end(), to);
           std::string path;
-          for (auto it = start; it != stack.end(); ++it) path += "`" + node_name(*it) + "` → ";
-          path += "`" + node_name(to) + "`";
+          for (auto it = start; it != stack.end(); ++it) path += fmt::format("`{}` → ", node_name(*it));
+          path += fmt::format("`{}`", node_name(to));
           auto& d = diags_.error("cycle", node_span(to), fmt::format("`{}` depends on itself: {}", node_name(to), path));
           d.notes.push_back({fmt::format("`{}` is used here", node_name(to)), span});
         } else if (color[to] == 0) {

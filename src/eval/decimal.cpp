@@ -103,6 +103,12 @@ std::optional<int64_t> Decimal::to_int64() const {
 }
 
 std::string Decimal::to_string() const {
+  std::string out;
+  append_to(out);
+  return out;
+}
+
+void Decimal::append_to(std::string& out) const {
   int128 v = raw_;
   bool negative = v < 0;
   // |INT128_MIN| is not representable; it never arises from checked ops.
@@ -110,23 +116,25 @@ std::string Decimal::to_string() const {
                                  : static_cast<unsigned __int128>(v);
   unsigned __int128 scale = static_cast<unsigned __int128>(kScale);
   unsigned __int128 whole = u / scale, frac = u % scale;
-  std::string w;
+  char digits[48];
+  int n = 0;
   do {
-    w += static_cast<char>('0' + static_cast<int>(whole % 10));
+    digits[n++] = static_cast<char>('0' + static_cast<int>(whole % 10));
     whole /= 10;
   } while (whole);
-  std::reverse(w.begin(), w.end());
-  std::string out = negative ? "-" + w : w;
+  if (negative) out += '-';
+  while (n > 0) out += digits[--n];
   if (frac) {
-    std::string f(kScaleDigits, '0');
+    char f[kScaleDigits];
     for (int k = kScaleDigits - 1; k >= 0; --k) {
       f[k] = static_cast<char>('0' + static_cast<int>(frac % 10));
       frac /= 10;
     }
-    while (!f.empty() && f.back() == '0') f.pop_back();
-    out += "." + f;
+    int len = kScaleDigits;
+    while (len > 0 && f[len - 1] == '0') --len;
+    out += '.';
+    out.append(f, len);
   }
-  return out;
 }
 
 Decimal operator+(Decimal a, Decimal b) { return Decimal::from_raw(checked_add(a.raw_, b.raw_)); }

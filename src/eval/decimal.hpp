@@ -45,6 +45,8 @@ class Decimal {
 
   // Canonical text: no exponent, no trailing fractional zeros, "-" for negatives.
   std::string to_string() const;
+  // Appends the canonical text to `out` (no allocation beyond out's growth).
+  void append_to(std::string& out) const;
 
   friend constexpr bool operator==(Decimal a, Decimal b) { return a.raw_ == b.raw_; }
   friend constexpr auto operator<=>(Decimal a, Decimal b) { return a.raw_ <=> b.raw_; }

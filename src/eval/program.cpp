@@ -121,6 +121,24 @@ std::string Program::format(const Value& v, const Type& t) const {
   return "?";
 }
 
+void Program::append_text(std::string& out, const Value& v, const Type& t) const {
+  if (!is_missing(v) && !t.is_set) {
+    switch (t.base) {
+      case BaseType::boolean: out += v.n ? "true" : "false"; return;
+      case BaseType::int_: case BaseType::decimal: case BaseType::money: dec(v).append_to(out); return;
+      case BaseType::text: out.append(v.s); return;
+      case BaseType::enum_:
+        if (t.enum_id >= 0 && v.n >= 0 && v.n < static_cast<int128>(enums[t.enum_id].members.size())) {
+          out += enums[t.enum_id].members[static_cast<size_t>(v.n)];
+          return;
+        }
+        break;
+      default: break;
+    }
+  }
+  out += format(v, t);
+}
+
 Frame Program::make_frame() const {
   Frame f;
   f.slots.assign(slot_count(), Value{});

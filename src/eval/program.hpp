@@ -185,6 +185,8 @@ class Program {
   // Text storage for constants: addresses stay valid.
   std::string_view intern(std::string text);
   std::string format(const Value& v, const Type& t) const;  // for messages and outputs
+  // Appends the value's text to `out`; for the output writers (no temporaries).
+  void append_text(std::string& out, const Value& v, const Type& t) const;
 
  private:
   std::deque<std::string> strings_;

@@ -140,9 +140,10 @@ bool Binder::bind(const RawRecord& raw, eval::Frame& frame, Rejection& why) {
     eval::Value v;
     std::string reason;
     if (field.type.is_set) {
-      std::vector<std::string_view> items;
+      std::vector<std::string_view>& items = items_;
+      items.clear();
       if (rf.kind == RawKind::array) {
-        items = rf.items;
+        items.assign(rf.items.begin(), rf.items.end());
       } else {
         std::string_view s = rf.text;
         size_t start = 0;

@@ -39,6 +39,7 @@ class Binder {
   const eval::Program& program_;
   std::vector<std::unordered_map<std::string_view, int32_t>> enum_codes_;
   std::string scratch_;
+  std::vector<std::string_view> items_;  // reused for set fields
 };
 
 }  // namespace stratum::io

@@ -26,7 +26,8 @@ class JsonlReader final : public Reader {
 
   std::optional<std::string> open(const std::vector<std::string>& columns, const std::vector<bool>&) override {
     wanted_ = columns.size();
-    for (size_t i = 0; i < columns.size(); ++i) index_.emplace(columns[i], i);
+    columns_ = columns;
+    for (size_t i = 0; i < columns_.size(); ++i) index_.emplace(columns_[i], i);
     return std::nullopt;
   }
 
@@ -58,7 +59,8 @@ class JsonlReader final : public Reader {
  private:
   BlockInput in_;
   size_t wanted_ = 0;
-  std::unordered_map<std::string, size_t> index_;
+  std::vector<std::string> columns_;
+  std::unordered_map<std::string_view, size_t> index_;  // views into columns_
   std::string scratch_;
   std::string key_;
   uint64_t records_ = 0, line_ = 0;
@@ -115,7 +117,7 @@ class JsonlReader final : public Reader {
         std::string_view key = string(c);
         c.expect(':', "':' after the key");
         c.ws();
-        auto it = index_.find(std::string(key));
+        auto it = index_.find(key);
         if (it == index_.end()) {
           skip_value(c, 0);
         } else {

@@ -59,6 +59,16 @@ void OutputFile::commit() {
   }
 }
 
+void append_json_text(std::string& b, std::string_view s) {
+  for (char c : s) {
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+      b += json_escape(std::string_view(&c, 1));
+    } else {
+      b += c;
+    }
+  }
+}
+
 void append_csv_field(std::string& b, std::string_view s) {
   if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
     b.append(s);
@@ -98,7 +108,14 @@ void RecordWriter::value(std::string& b, const eval::Value& v, const Type& t) {
   bool json = format_ == OutputFormat::jsonl;
   if (!t.is_set && (t.base == BaseType::int_ || t.base == BaseType::decimal || t.base == BaseType::money ||
                     t.base == BaseType::boolean)) {
-    b += program_.format(v, t);
+    program_.append_text(b, v, t);
+    return;
+  }
+  if (!t.is_set && t.base == BaseType::enum_) {
+    // Enum names are the rule author's identifiers: nothing to escape or quote.
+    if (json) b += '"';
+    program_.append_text(b, v, t);
+    if (json) b += '"';
     return;
   }
   std::string text = program_.format(v, t);
@@ -121,12 +138,16 @@ void RecordWriter::record(const eval::Frame& frame, uint64_t record_number) {
       b += '"';
       b += json_escape(f.name);
       b += "\":";
-      // The key is copied as text, whatever its type, so ids keep leading zeros.
+      // The key is copied as text, whatever its type.
+      const eval::Value& k = frame.slots[program_.key_field];
       b += '"';
-      b += json_escape(program_.format(frame.slots[program_.key_field], f.type));
+      if (f.type.base == BaseType::text) append_json_text(b, k.s);
+      else program_.append_text(b, k, f.type);
       b += '"';
     } else {
-      append_csv_field(b, program_.format(frame.slots[program_.key_field], f.type));
+      const eval::Value& k = frame.slots[program_.key_field];
+      if (f.type.base == BaseType::text) append_csv_field(b, k.s);
+      else program_.append_text(b, k, f.type);
     }
   } else {
     if (json) b += fmt::format("\"record\":{}", record_number);
