@@ -66,6 +66,7 @@ struct Expr {
   BinaryOp op = BinaryOp::add;
   bool negated = false;   // `is missing`, `not in`
   std::vector<std::unique_ptr<Expr>> args;
+  int32_t depth = 1;      // height of this expression tree (bounded by the parser)
 
   // checker annotations
   RefKind ref = RefKind::unresolved;

@@ -55,6 +55,49 @@ struct SyntaxError {
   std::string message;
 };
 
+// Bounds that keep every later stage's recursion shallow, whatever the input.
+constexpr int32_t kMaxExpressionDepth = 2000;
+constexpr int kMaxNesting = 100;
+
+// Brackets nested deeper than kMaxNesting, or more than kMaxNesting unary
+// operators in a row, would make the recursive-descent parser recurse without
+// bound; such text is rejected before parsing. Returns the offending offset.
+std::optional<std::pair<uint32_t, std::string>> too_deep(std::string_view text) {
+  int depth = 0, unary_run = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '#') {
+      while (i < text.size() && text[i] != '\n') ++i;
+      continue;
+    }
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"' && text[i] != '\n'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      unary_run = 0;
+      continue;
+    }
+    if (c == '(' || c == '[' || c == '{') {
+      if (++depth > kMaxNesting) {
+        return std::make_pair(static_cast<uint32_t>(i), fmt::format("brackets nested more than {} deep", kMaxNesting));
+      }
+    } else if (c == ')' || c == ']' || c == '}') {
+      depth = std::max(0, depth - 1);
+    }
+    bool is_not = text.substr(i, 3) == "not" && (i == 0 || !std::isalnum(static_cast<unsigned char>(text[i - 1]))) &&
+                  (i + 3 >= text.size() || !std::isalnum(static_cast<unsigned char>(text[i + 3])));
+    if (c == '-' || is_not) {
+      if (++unary_run > kMaxNesting) {
+        return std::make_pair(static_cast<uint32_t>(i), fmt::format("more than {} `-` or `not` in a row", kMaxNesting));
+      }
+      if (is_not) i += 2;
+    } else if (c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '(') {
+      unary_run = 0;
+    }
+  }
+  return std::nullopt;
+}
+
 class Builder {
  public:
   Builder(const SourceFile& file, uint32_t file_id) : file_(file), file_id_(file_id) {}
@@ -325,6 +368,10 @@ class Builder {
 
   ast::ExprPtr binary(ast::BinaryOp op, ast::ExprPtr lhs, ast::ExprPtr rhs) {
     auto e = std::make_unique<ast::Expr>();
+    e->depth = std::max(lhs->depth, rhs->depth) + 1;
+    if (e->depth > kMaxExpressionDepth) {
+      throw SyntaxError{rhs->span.begin, fmt::format("the expression is too long: more than {} operators in a row", kMaxExpressionDepth)};
+    }
     e->kind = ast::ExprKind::binary;
     e->op = op;
     e->span = {file_id_, lhs->span.begin, rhs->span.end};
@@ -351,6 +398,15 @@ class Builder {
   }
 
   ast::ExprPtr expr(const Node& n) {
+    ast::ExprPtr e = expr_node(n);
+    for (const auto& a : e->args) e->depth = std::max(e->depth, a->depth + 1);
+    if (e->depth > kMaxExpressionDepth) {
+      throw SyntaxError{e->span.begin, fmt::format("the expression is too deep: more than {} levels", kMaxExpressionDepth)};
+    }
+    return e;
+  }
+
+  ast::ExprPtr expr_node(const Node& n) {
     using K = ast::ExprKind;
     if (n.is_type<g::or_expr>() || n.is_type<g::and_expr>() || n.is_type<g::add_expr>() ||
         n.is_type<g::mul_expr>() || n.is_type<g::coalesce_expr>()) {
@@ -487,6 +543,10 @@ std::optional<ast::Module> parse(const SourceSet& sources, uint32_t file_id, Dia
       if (utf8::decode(text, i) == 0xFFFD) { i = before; break; }
     }
     error_at(static_cast<uint32_t>(i), "the file is not valid UTF-8 (save it as UTF-8)");
+    return std::nullopt;
+  }
+  if (auto deep = too_deep(text)) {
+    error_at(deep->first, deep->second);
     return std::nullopt;
   }
   pegtl::memory_input in(text.data(), text.size(), file.path());

@@ -123,3 +123,67 @@ TEST_CASE("ambiguous enum values need their enum's name") {
   CHECK(found[0].code == "ambiguous-name");
   CHECK(diagnose("enum 层级 { 大型, 小微 }\nlet x = 层级.大型\n").empty());
 }
+
+TEST_CASE("hostile input gets a diagnostic, never a crash") {
+  std::string deep_parens = "let x = " + std::string(100000, '(') + "1" + std::string(100000, ')') + "\n";
+  auto found = diagnose(deep_parens);
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].code == "syntax");
+
+  std::string minus_run = "let x = ";
+  for (int i = 0; i < 50000; ++i) minus_run += "- ";
+  found = diagnose(minus_run + "1\n");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].code == "syntax");
+
+  std::string nots = "decide x : bool { when ";
+  for (int i = 0; i < 50000; ++i) nots += "not ";
+  found = diagnose(nots + "true -> true else -> false }\n");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].code == "syntax");
+
+  std::string long_sum = "let x = 1";
+  for (int i = 0; i < 100000; ++i) long_sum += " + 1";
+  found = diagnose(long_sum + "\n");
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].code == "syntax");
+
+  // A long but reasonable expression is fine.
+  std::string sum = "let x = 1";
+  for (int i = 0; i < 1000; ++i) sum += " + 1";
+  CHECK(diagnose(sum + "\n").empty());
+}
+
+TEST_CASE("every prefix and many mutations of a real rule file compile or report, never throw") {
+  std::string text = std::string(kPrelude) + R"(let 门槛 = 3亿
+decide 大 : bool { when revenue >= 门槛 and total_assets is present and total_assets > 1元 -> true  else -> false }
+table 规模 : 规模 first {
+  industry     | employees | revenue          || 规模
+  {工业, 建筑业} | >= 1000   | [4亿, 10亿]       || 大型
+  not {工业}    | -         | -                || 中型
+  -            | -         | -                || 小型
+}
+test "t" { given { industry: 工业, employees: 1000, revenue: 4亿 } expect { 规模: 大型 } }
+)";
+  size_t compiled = 0;
+  for (size_t n = 0; n <= text.size(); ++n) {
+    Compilation c = compile_text("prefix.strat", text.substr(0, n));
+    compiled += c.ok();
+  }
+  CHECK(compiled > 0);
+  uint32_t seed = 20111;
+  auto next = [&]() { seed = seed * 1103515245u + 12345u; return seed >> 8; };
+  const char pieces[] = "(){}[]|-+*/<>=!?\"#,;:\n 0123456789万亿元%";
+  for (int round = 0; round < 2000; ++round) {
+    std::string m = text;
+    for (int k = 0; k < 3; ++k) {
+      size_t at = next() % m.size();
+      switch (next() % 3) {
+        case 0: m.erase(at, 1 + next() % 4); break;
+        case 1: m.insert(at, 1, pieces[next() % (sizeof(pieces) - 1)]); break;
+        default: m[at] = pieces[next() % (sizeof(pieces) - 1)]; break;
+      }
+    }
+    CHECK_NOTHROW(compile_text("mutated.strat", m));
+  }
+}
