@@ -368,9 +368,44 @@ class Checker {
   void check_table(int32_t index) {
     TableInfo& info = m_.tables[index];
     ast::TableDecl& t = *info.decl;
-    if (t.policy != ast::HitPolicy::first) {
-      diags_.error("not-yet-supported", t.policy_span,
-                   "only the `first` hit policy is supported by this version of Stratum; unique, priority, any and collect are not yet supported");
+    for (auto& row : t.rows) info.row_lines.push_back(current_source_->line_col(row.span.begin).line);
+    // What the result cells hold, per hit policy.
+    bool single = t.policy == ast::HitPolicy::priority || t.policy == ast::HitPolicy::collect;
+    if (single && t.outputs.size() != 1) {
+      diags_.error("table-shape", t.policy_span, "a `priority` or `collect` table has exactly one result column");
+    }
+    for (int32_t d : info.decisions) {
+      Type decided = m_.decisions[d].type;
+      Type cell = decided;
+      if (decided.is_error()) { info.cell_types.push_back(cell); continue; }
+      if (t.policy == ast::HitPolicy::priority && (decided.base != BaseType::enum_ || decided.is_set)) {
+        diags_.error("type-mismatch", t.policy_span, "a `priority` table's result is an enum: the value declared first wins");
+      }
+      if (t.policy == ast::HitPolicy::collect) {
+        switch (t.collect) {
+          case ast::CollectOp::list:
+            if (!decided.is_set) {
+              diags_.error("type-mismatch", t.policy_span,
+                           fmt::format("`collect list` gathers a set: declare the result as set<{}>", m_.type_name(decided)));
+            }
+            cell = decided.element();
+            break;
+          case ast::CollectOp::sum:
+            if (!decided.is_number_like()) diags_.error("type-mismatch", t.policy_span, "`collect sum` adds numbers or money");
+            break;
+          case ast::CollectOp::min:
+          case ast::CollectOp::max:
+            if (!decided.is_number_like()) diags_.error("type-mismatch", t.policy_span, "`collect min`/`max` compares numbers or money");
+            break;
+          case ast::CollectOp::count:
+            if (decided.base != BaseType::int_ || decided.is_set) diags_.error("type-mismatch", t.policy_span, "`collect count` gives an int");
+            cell = {};  // the cells are not used
+            break;
+        }
+      } else if (decided.is_set) {
+        diags_.error("type-mismatch", t.policy_span, "only a `collect list` table gives a set");
+      }
+      info.cell_types.push_back(cell);
     }
     // All outputs of a table depend on the same columns: record them for the
     // first output's node and let the others depend on it.
@@ -401,10 +436,10 @@ class Checker {
       }
       for (size_t c = 0; c < row.inputs.size(); ++c) cell(row.inputs[c], info.column_types[c], *t.columns[c]);
       for (size_t c = 0; c < row.outputs.size(); ++c) {
-        Type want = m_.decisions[info.decisions[c]].type;
-        Typed r = expr(*row.outputs[c], &want, none);
+        Type want = c < info.cell_types.size() ? info.cell_types[c] : Type{};
+        Typed r = expr(*row.outputs[c], want.is_error() ? nullptr : &want, none);
         require_value(r, *row.outputs[c]);
-        expect_type(r.type, want, *row.outputs[c], fmt::format("column `{}`", t.outputs[c].name));
+        if (!want.is_error()) expect_type(r.type, want, *row.outputs[c], fmt::format("column `{}`", t.outputs[c].name));
       }
     }
     if (t.rows.empty()) diags_.error("empty-decision", t.span, fmt::format("table `{}` has no rows", t.name));

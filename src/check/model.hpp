@@ -50,6 +50,8 @@ struct TableInfo {
   ast::TableDecl* decl = nullptr;
   std::vector<Type> column_types;
   std::vector<int32_t> decisions;  // decision index per output column
+  std::vector<Type> cell_types;    // the type of the result cells, per output column
+  std::vector<uint32_t> row_lines; // source line of each row
 };
 
 struct Model {

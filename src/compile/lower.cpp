@@ -353,6 +353,10 @@ class Lowerer {
     const ast::TableDecl& t = *info.decl;
     eval::Table out;
     out.name = t.name;
+    out.policy = static_cast<eval::HitPolicy>(t.policy);
+    out.collect = static_cast<eval::CollectOp>(t.collect);
+    out.row_lines = info.row_lines;
+    out.output_types = info.cell_types;
     for (auto& c : t.columns) out.columns.push_back(expr(*c));
     for (int32_t d : info.decisions) out.output_slots.push_back(decision_slot(d));
     for (const auto& row : t.rows) {

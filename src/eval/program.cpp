@@ -149,6 +149,7 @@ Frame Program::make_frame() const {
 
 void Program::reset(Frame& f) const {
   std::memset(f.state.data() + fields.size(), 0, derived.size());
+  f.collected.clear();
   std::fill(f.table_hit.begin(), f.table_hit.end(), -1);
 }
 
@@ -190,6 +191,10 @@ void Program::compute(Frame& f, int32_t s) const {
       break;
     }
     case DerivedKind::table: {
+      if (tables[d.table].policy == HitPolicy::collect) {
+        f.slots[s] = collect(f, tables[d.table], d.type);
+        break;
+      }
       int32_t row = table_row(f, d.table);
       if (row < 0) throw EvalError(fmt::format("no row of table `{}` matches", tables[d.table].name));
       f.slots[s] = eval(f, tables[d.table].rows[row].outputs[d.column]);
@@ -199,21 +204,115 @@ void Program::compute(Frame& f, int32_t s) const {
   f.state[s] = 2;
 }
 
+bool Program::row_matches(Frame& f, const Table& table, const Row& row) const {
+  for (const CellTest& c : row.tests) {
+    Value v = eval(f, table.columns[c.column]);
+    if (!test_cell(f, c, v)) return false;
+  }
+  return true;
+}
+
+void Program::all_matches(Frame& f, const Table& table) const {
+  f.matches.clear();
+  for (size_t r = 0; r < table.rows.size(); ++r) {
+    if (row_matches(f, table, table.rows[r])) f.matches.push_back(static_cast<int32_t>(r));
+  }
+}
+
+// The row a table's outputs come from (first, unique, any, priority), or -2
+// when no row matches. Column values are read lazily: a column no row reaches
+// is never computed.
 int32_t Program::table_row(Frame& f, int32_t t) const {
   if (f.table_hit[t] != -1) return f.table_hit[t];
   const Table& table = tables[t];
   int32_t hit = -2;
-  // Column values are read lazily: a column no row reaches is never computed.
-  for (size_t r = 0; r < table.rows.size() && hit == -2; ++r) {
-    bool match = true;
-    for (const CellTest& c : table.rows[r].tests) {
-      Value v = eval(f, table.columns[c.column]);
-      if (!test_cell(f, c, v)) { match = false; break; }
+  auto line = [&](int32_t r) { return table.row_lines[r]; };
+  switch (table.policy) {
+    case HitPolicy::first:
+      for (size_t r = 0; r < table.rows.size(); ++r) {
+        if (row_matches(f, table, table.rows[r])) { hit = static_cast<int32_t>(r); break; }
+      }
+      break;
+    case HitPolicy::unique:
+      all_matches(f, table);
+      if (f.matches.size() > 1) {
+        throw EvalError(fmt::format("rows at lines {} and {} of table `{}` both match, and its hit policy is unique",
+                                    line(f.matches[0]), line(f.matches[1]), table.name));
+      }
+      if (!f.matches.empty()) hit = f.matches[0];
+      break;
+    case HitPolicy::any:
+      all_matches(f, table);
+      for (size_t k = 1; k < f.matches.size(); ++k) {
+        for (size_t o = 0; o < table.output_slots.size(); ++o) {
+          Value a = eval(f, table.rows[f.matches[0]].outputs[o]);
+          Value b = eval(f, table.rows[f.matches[k]].outputs[o]);
+          bool same = table.output_types[o].base == BaseType::text ? a.s == b.s : a.n == b.n;
+          if (!same) {
+            throw EvalError(fmt::format("rows at lines {} and {} of table `{}` both match with different results, and its hit policy is any",
+                                        line(f.matches[0]), line(f.matches[k]), table.name));
+          }
+        }
+      }
+      if (!f.matches.empty()) hit = f.matches[0];
+      break;
+    case HitPolicy::priority: {
+      // The matching row whose result comes first in its enum's order wins.
+      all_matches(f, table);
+      int128 best = 0;
+      for (int32_t r : f.matches) {
+        Value v = eval(f, table.rows[r].outputs[0]);
+        if (hit < 0 || v.n < best) { hit = r; best = v.n; }
+      }
+      break;
     }
-    if (match) hit = static_cast<int32_t>(r);
+    case HitPolicy::collect:
+      throw InternalError("collect tables have no single row");
   }
   f.table_hit[t] = hit;
   return hit;
+}
+
+Value Program::collect(Frame& f, const Table& table, const Type& result) const {
+  all_matches(f, table);
+  const Type& cell = table.output_types[0];
+  switch (table.collect) {
+    case CollectOp::count:
+      return num(Decimal::from_int(static_cast<int64_t>(f.matches.size())));
+    case CollectOp::sum: {
+      Decimal sum;
+      for (int32_t r : f.matches) sum = sum + dec(eval(f, table.rows[r].outputs[0]));
+      return num(sum);
+    }
+    case CollectOp::min:
+    case CollectOp::max: {
+      if (f.matches.empty()) throw EvalError(fmt::format("no row of table `{}` matches", table.name));
+      Value best = eval(f, table.rows[f.matches[0]].outputs[0]);
+      for (size_t k = 1; k < f.matches.size(); ++k) {
+        Value v = eval(f, table.rows[f.matches[k]].outputs[0]);
+        if (table.collect == CollectOp::min ? v.n < best.n : v.n > best.n) best = v;
+      }
+      return best;
+    }
+    case CollectOp::list: {
+      if (cell.base == BaseType::enum_) {
+        int128 mask = 0;
+        for (int32_t r : f.matches) mask |= static_cast<int128>(1) << static_cast<int>(eval(f, table.rows[r].outputs[0]).n);
+        return {mask, {}};
+      }
+      // set<text>: the texts are constants of the program, joined once per
+      // distinct combination would be ideal; keep the order of the rows.
+      std::string joined;
+      for (int32_t r : f.matches) {
+        if (!joined.empty()) joined += kSetSeparator;
+        joined.append(eval(f, table.rows[r].outputs[0]).s);
+      }
+      (void)result;
+      f.collected.push_back(std::move(joined));
+      return {0, f.collected.back()};
+    }
+  }
+  return {};
 }
 
 bool Program::test_cell(Frame& f, const CellTest& c, const Value& v) const {

@@ -100,11 +100,18 @@ struct Row {
   std::vector<int32_t> outputs; // nodes
 };
 
+enum class HitPolicy : uint8_t { first, unique, priority, any, collect };
+enum class CollectOp : uint8_t { list, sum, min, max, count };
+
 struct Table {
   std::string name;
+  HitPolicy policy = HitPolicy::first;
+  CollectOp collect = CollectOp::list;
   std::vector<int32_t> columns;  // nodes
   std::vector<Row> rows;
+  std::vector<uint32_t> row_lines;  // source line of each row, for messages
   std::vector<int32_t> output_slots;
+  std::vector<Type> output_types;   // the types of the row cells
 };
 
 enum class DerivedKind : uint8_t { let, decide, table };
@@ -137,6 +144,8 @@ struct Frame {
   std::vector<Value> slots;
   std::vector<uint8_t> state;  // inputs: 0 missing / 1 present; derived: 0 todo, 1 busy, 2 done
   std::vector<int32_t> table_hit;
+  std::vector<int32_t> matches;  // scratch for hit policies that look at every row
+  std::deque<std::string> collected;  // texts built by `collect list` tables, per customer
   int32_t today = 0;
   bool has_today = false;
   bool test_mode = false;      // a missing required field means "not given"
@@ -192,6 +201,9 @@ class Program {
   std::deque<std::string> strings_;
   Value eval(Frame& f, int32_t node) const;
   int32_t table_row(Frame& f, int32_t table) const;
+  bool row_matches(Frame& f, const Table& table, const Row& row) const;
+  void all_matches(Frame& f, const Table& table) const;
+  Value collect(Frame& f, const Table& table, const Type& result) const;
   bool test_cell(Frame& f, const CellTest& t, const Value& v) const;
   void compute(Frame& f, int32_t s) const;
 };

@@ -106,7 +106,9 @@ TEST_CASE("duplicate names") {
 
 TEST_CASE("tables") {
   expect_one("table t : 规模 first {\n  industry | employees || t\n  工业 || 大型\n}\n", "table-shape", 13);
-  expect_one("table t : 规模 unique {\n  industry || t\n  工业 || 大型\n}\n", "not-yet-supported", 11);
+  expect_one("table t : 规模 priority {\n  industry || t | u : 规模\n  工业 || 大型 | 大型\n}\n", "table-shape", 11);
+  expect_one("table t : 规模 collect list {\n  industry || t\n  工业 || 大型\n}\n", "type-mismatch", 11);
+  expect_one("table t : int collect sum {\n  industry || t\n  工业 || 大型\n}\n", "type-mismatch", 13);
   expect_one("table t first {\n  industry || t\n  工业 || 大型\n}\n", "missing-type", 12);
 }
 

@@ -152,3 +152,81 @@ let a = abs(0 - x)
 test "fns" { given { x: 2.345, m: 50元 } expect { r: 2.35, f: 2, k: 3, lo: 1, hi: 100元, a: 2.345 } }
 )");
 }
+
+TEST_CASE("hit policies: unique, any, priority, collect") {
+  run_tests(R"(enum 等级 { A, B, C, D }
+enum 标签 { 高净值, 活跃, 新客 }
+input c { assets : money  trades : int  months : int }
+table 唯一 : 等级 unique {
+  assets       || 唯一
+  >= 100万     || A
+  [10万, 100万) || B
+  < 10万       || C
+}
+table 一致 : 等级 any {
+  assets   | trades || 一致
+  >= 100万 | -      || A
+  -        | >= 50  || A
+  < 100万  | < 50   || D
+}
+table 优先 : 等级 priority {
+  assets   | trades || 优先
+  >= 10万  | -      || C
+  -        | >= 50  || B
+  >= 100万 | -      || A
+  -        | -      || D
+}
+table 标签 : set<标签> collect list {
+  assets   | trades | months || 标签
+  >= 100万 | -      | -      || 高净值
+  -        | >= 50  | -      || 活跃
+  -        | -      | < 6    || 新客
+}
+table 积分 : int collect sum {
+  assets   | trades || 积分
+  >= 100万 | -      || 30
+  -        | >= 50  || 20
+  -        | -      || 1
+}
+table 命中数 : int collect count {
+  assets   | trades || 命中数
+  >= 100万 | -      || 0
+  -        | >= 50  || 0
+}
+table 最高 : int collect max {
+  trades || 最高
+  >= 0   || 1
+  >= 50  || 5
+}
+test "rich and active" {
+  given { assets: 200万, trades: 60, months: 3 }
+  expect { 唯一: A, 一致: A, 优先: A, 标签: {高净值, 活跃, 新客}, 积分: 51, 命中数: 2, 最高: 5 }
+}
+test "modest" {
+  given { assets: 50万, trades: 1, months: 12 }
+  expect { 唯一: B, 一致: D, 优先: C, 标签: {}, 积分: 1, 命中数: 0, 最高: 1 }
+}
+)");
+}
+
+TEST_CASE("hit policy violations are evaluation errors naming the rows") {
+  Compilation c = build(R"(enum 等级 { A, B }
+input c { x : int }
+table u : 等级 unique {
+  x    || u
+  >= 1 || A
+  >= 5 || B
+}
+table y : 等级 any {
+  x    || y
+  >= 1 || A
+  >= 5 || B
+}
+test "u" { given { x: 7 } expect { u: A } }
+test "y" { given { x: 7 } expect { y: A } }
+)");
+  auto outcomes = run_test_blocks(c, std::nullopt);
+  REQUIRE(outcomes.size() == 2);
+  CHECK(outcomes[0].problems.at(0) == "u: expected A, but evaluation failed: rows at lines 5 and 6 of table `u` both match, and its hit policy is unique");
+  CHECK(outcomes[1].problems.at(0) == "y: expected A, but evaluation failed: rows at lines 10 and 11 of table `y` both match with different results, and its hit policy is any");
+}
