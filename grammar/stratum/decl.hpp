@@ -46,7 +46,13 @@ struct req_field_end : one< '}' > {};
 struct input_decl : seq< kw_input, sp, opt< record_name, sp >, req_lbrace, sp, star< field_decl, sp >, req_field_end > {};
 
 // let 大型门槛 = 3亿
-struct let_decl : seq< kw_let, sp, req_ident, sp, req_equals, sp, req_expr > {};
+// let 战略集团 = load "data/strategic_groups.csv" column group_id
+struct req_kw_column : kw_column {};
+struct load_expr : seq< kw_load, sp, req_string, sp, req_kw_column, sp, req_ident > {};
+struct let_decl : seq< kw_let, sp, req_ident, sp, req_equals, sp, sor< load_expr, req_expr > > {};
+
+// import "sme_size.strat"
+struct import_decl : seq< kw_import, sp, req_string > {};
 
 // decide 贷款户 : bool { when loan_balance > 0元 -> true  else -> false }
 struct when_row : seq< kw_when, sp, req_expr, sp, req_arrow, sp, req_expr, opt< sp, one< ';' > > > {};
@@ -110,8 +116,68 @@ struct table_type : seq< one< ':' >, sp, req_type > {};
 struct table_decl
    : seq< kw_table, sp, req_ident, sp, opt< table_type, sp >, req_hit_policy, isp, req_lbrace, table_body > {};
 
+// scorecard 政府客户评分 {
+//   factor 历史销售额 weight 50% { >= 300万 -> 100;  [100万, 300万) -> 90;  else -> 60 }
+//   multiply 1.05 when 近两年累计销售额 >= 200万
+//   bonus 5 when 立项 }
+struct req_kw_when : kw_when {};
+struct bin_else : kw_else_ {};
+struct score_bin : seq< sor< bin_else, input_cell >, sp, req_arrow, sp, req_expr > {};
+struct req_bins_end : one< '}' > {};
+struct factor_weight : seq< kw_weight, sp, req_expr > {};
+struct factor_value : seq< qualified_name > {};
+struct req_factor_value : seq< factor_value > {};
+struct factor_decl
+   : seq< kw_factor, sp, req_factor_value, opt< sp, factor_weight >, sp, req_lbrace, sp,
+          star< score_bin, sp, opt< one< ';' >, sp > >, req_bins_end > {};
+struct multiply_decl : seq< kw_multiply, sp, req_expr, sp, req_kw_when, sp, req_expr > {};
+struct bonus_decl : seq< kw_bonus, sp, req_expr, sp, req_kw_when, sp, req_expr > {};
+struct req_scorecard_end : one< '}' > {};
+struct scorecard_decl
+   : seq< kw_scorecard, sp, req_ident, sp, opt< table_type, sp >, req_lbrace, sp,
+          star< sor< factor_decl, multiply_decl, bonus_decl >, sp, opt< one< ';' >, sp > >, req_scorecard_end > {};
+
+// grid 存量客户分群 : 客户群 by 利润贡献度, 银行对客户价值 {
+//               | >= 60   | < 60
+//   >= 100万    | 重要    | 优质
+//   < 100万     | 普通    | 退出
+// }
+struct grid_dimension : seq< qualified_name > {};
+struct req_grid_dimension : seq< grid_dimension > {};
+struct req_kw_by : kw_by {};
+struct req_comma : one< ',' > {};
+struct grid_header : seq< one< '|' >, isp, list< req_input_cell, column_sep >, req_row_end > {};
+struct req_grid_header : seq< grid_header > {};
+struct req_column_sep : seq< column_sep > {};
+struct grid_row
+   : seq< not_at< one< '}' > >, req_input_cell, req_column_sep, list< req_output_cell, column_sep >, req_row_end > {};
+struct req_grid_end : one< '}' > {};
+struct grid_body
+   : seq< req_line_end_after_brace, star< blank_line >, isp, req_grid_header,
+          star< sor< blank_line, seq< isp, grid_row > > >, isp, req_grid_end > {};
+struct grid_decl
+   : seq< kw_grid, sp, req_ident, sp, req_colon, sp, req_type, sp, req_kw_by, sp, req_grid_dimension, sp,
+          req_comma, sp, req_grid_dimension, isp, req_lbrace, grid_body > {};
+
+// segments 对公客户 { when 贷款户 -> 有贷户 { … }  else -> 无贷户 { … } }
+struct segment_branch;
+struct segment_name : ident {};
+struct req_segment_name : seq< segment_name > {};
+struct req_segment_end : one< '}' > {};
+struct segment_children : seq< one< '{' >, sp, star< segment_branch, sp, opt< one< ';' >, sp > >, req_segment_end > {};
+struct segment_when : seq< kw_when, sp, req_expr, sp, req_arrow, sp, req_segment_name, opt< sp, segment_children > > {};
+struct segment_else : seq< kw_else_, sp, req_arrow, sp, req_segment_name, opt< sp, segment_children > > {};
+struct segment_branch : sor< segment_when, segment_else > {};
+struct segments_decl : seq< kw_segments, sp, req_ident, sp, req_lbrace, sp, star< segment_branch, sp, opt< one< ';' >, sp > >, req_segment_end > {};
+
+// plan 战略性客户 { 服务团队 = "总行专属团队";  回访周期 = 1 weeks }
+struct plan_item : seq< ident, sp, req_equals, sp, req_expr > {};
+struct req_plan_end : one< '}' > {};
+struct plan_decl : seq< kw_plan, sp, req_ident, sp, req_lbrace, sp, star< plan_item, sp, opt< one< ';' >, sp > >, req_plan_end > {};
+
 // test "工业 300人 2000万元 为中型" { given { … } expect { … } }
-struct binding : seq< ident, sp, req_colon, sp, req_expr > {};
+// Expectations may name a decision, a `let`, `segment`, `plan.项目` or `评分卡.因子`.
+struct binding : seq< qualified_name, sp, req_colon, sp, req_expr > {};
 struct bindings : opt< list< binding, seq< sp, one< ',', ';' >, sp > >, sp, opt< one< ',', ';' >, sp > > {};
 struct req_bindings_end : one< '}' > {};
 struct given_block : seq< kw_given, sp, req_lbrace, sp, bindings, req_bindings_end > {};
@@ -122,14 +188,9 @@ struct req_test_end : one< '}' > {};
 struct test_decl
    : seq< kw_test, sp, req_string, sp, req_lbrace, sp, req_given, sp, req_expect, sp, req_test_end > {};
 
-// Declaration kinds of the language that this version does not implement yet:
-// recognised so the author hears exactly that.
-struct not_yet_supported : failure {};
-struct future_decl
-   : seq< sor< kw_segments, kw_plan, kw_scorecard, kw_grid, kw_import >, not_yet_supported > {};
-
 struct declaration
-   : sor< enum_decl, input_decl, let_decl, decide_decl, table_decl, test_decl, future_decl > {};
+   : sor< enum_decl, input_decl, let_decl, decide_decl, table_decl, scorecard_decl, grid_decl,
+          segments_decl, plan_decl, import_decl, test_decl > {};
 struct req_declaration_or_end : seq< eof > {};
 
 struct file

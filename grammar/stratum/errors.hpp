@@ -61,8 +61,21 @@ template<> inline constexpr auto error_message< req_given > = "expected `given {
 template<> inline constexpr auto error_message< req_expect > = "expected `expect { … }`";
 template<> inline constexpr auto error_message< req_test_end > = "expected '}' to close the test";
 
-template<> inline constexpr auto error_message< not_yet_supported > = "not yet supported";
-template<> inline constexpr auto error_message< req_declaration_or_end > = "expected a declaration: enum, input, let, decide, table or test";
+template<> inline constexpr auto error_message< req_kw_column > = "expected `column NAME` after the file name";
+template<> inline constexpr auto error_message< req_kw_when > = "expected `when` and a condition";
+template<> inline constexpr auto error_message< req_bins_end > = "expected a bin (`>= 300万 -> 100`, `else -> 60`) or '}'";
+template<> inline constexpr auto error_message< req_factor_value > = "expected the name of the value this factor scores";
+template<> inline constexpr auto error_message< req_scorecard_end > = "expected `factor`, `multiply`, `bonus` or '}'";
+template<> inline constexpr auto error_message< req_grid_dimension > = "expected the name of a grid dimension";
+template<> inline constexpr auto error_message< req_kw_by > = "expected `by ROW, COLUMN` naming the grid's two dimensions";
+template<> inline constexpr auto error_message< req_comma > = "expected ','";
+template<> inline constexpr auto error_message< req_grid_header > = "expected the grid's header line: '|' then a test per column, e.g. `| >= 60 | < 60`";
+template<> inline constexpr auto error_message< req_column_sep > = "expected '|' after the row's test";
+template<> inline constexpr auto error_message< req_grid_end > = "expected a grid row or '}'";
+template<> inline constexpr auto error_message< req_segment_name > = "expected the name of a segment";
+template<> inline constexpr auto error_message< req_segment_end > = "expected `when … -> 名称`, `else -> 名称` or '}'";
+template<> inline constexpr auto error_message< req_plan_end > = "expected a plan item (`名称 = 值`) or '}'";
+template<> inline constexpr auto error_message< req_declaration_or_end > = "expected a declaration: enum, input, let, decide, table, scorecard, grid, segments, plan, import or test";
 // clang-format on
 
 struct error_messages {

@@ -77,6 +77,12 @@ STRATUM_KEYWORD( scorecard, "scorecard" );
 STRATUM_KEYWORD( grid, "grid" );
 STRATUM_KEYWORD( import, "import" );
 STRATUM_KEYWORD( load, "load" );
+STRATUM_KEYWORD( column, "column" );
+STRATUM_KEYWORD( factor, "factor" );
+STRATUM_KEYWORD( weight, "weight" );
+STRATUM_KEYWORD( multiply, "multiply" );
+STRATUM_KEYWORD( bonus, "bonus" );
+STRATUM_KEYWORD( by, "by" );
 
 #undef STRATUM_KEYWORD
 

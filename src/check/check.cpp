@@ -117,6 +117,9 @@ class Checker {
     for (size_t i = 0; i < m_.lets.size(); ++i) check_let(static_cast<int32_t>(i));
     for (size_t i = 0; i < m_.module.decides.size(); ++i) check_decide(static_cast<int32_t>(i));
     for (size_t i = 0; i < m_.tables.size(); ++i) check_table(static_cast<int32_t>(i));
+    for (size_t i = 0; i < m_.scorecards.size(); ++i) check_scorecard(static_cast<int32_t>(i));
+    check_segments();
+    check_plans();
     find_cycles();
     for (auto& t : m_.module.tests) check_test(t);
   }
@@ -127,6 +130,8 @@ class Checker {
   std::unordered_map<std::string, int32_t> enum_index_;
   std::unordered_map<std::string, Symbol> symbols_;
   std::unordered_map<std::string, std::vector<int32_t>> enum_members_;  // value name → enums
+  std::unordered_map<std::string, int32_t> scorecard_index_;
+  std::unordered_map<std::string, int32_t> segment_index_;
   std::vector<int> let_state_;  // 0 unchecked, 1 checking, 2 done
   // Dependency graph over derived values: node = let i or decision (lets.size() + d).
   std::vector<std::vector<std::pair<int32_t, Span>>> deps_;
@@ -275,6 +280,9 @@ class Checker {
     for (size_t i = 0; i < m_.module.tables.size(); ++i) {
       pending.push_back({m_.module.tables[i].span.file, m_.module.tables[i].span.begin, DecisionSource::table, static_cast<int32_t>(i)});
     }
+    for (size_t i = 0; i < m_.module.scorecards.size(); ++i) {
+      pending.push_back({m_.module.scorecards[i].span.file, m_.module.scorecards[i].span.begin, DecisionSource::scorecard, static_cast<int32_t>(i)});
+    }
     std::sort(pending.begin(), pending.end(), [](auto& a, auto& b) { return std::tie(a.file, a.pos) < std::tie(b.file, b.pos); });
     m_.tables.resize(m_.module.tables.size());
     for (auto& p : pending) {
@@ -282,7 +290,28 @@ class Checker {
         auto& d = m_.module.decides[p.index];
         Type t = resolve_type(d.type);
         if (d.type.optional) diags_.error("optional-decision", d.type.span, "a decision always has a value: remove the `?`");
-        add_decision(d.name, d.span, t, DecisionSource::decide, p.index, 0);
+        m_.decisions[add_decision(d.name, d.span, t, DecisionSource::decide, p.index, 0)].imported = d.imported;
+      } else if (p.src == DecisionSource::scorecard) {
+        auto& sc = m_.module.scorecards[p.index];
+        Type t = Type::of(BaseType::decimal);
+        if (sc.type) {
+          Type declared = resolve_type(*sc.type);
+          if (!declared.is_error() && !(declared == t)) {
+            diags_.error("type-mismatch", sc.type->span, "a scorecard's result is a decimal");
+          }
+        }
+        int32_t d = add_decision(sc.name, sc.span, t, DecisionSource::scorecard, p.index, 0);
+        m_.decisions[d].imported = sc.imported;
+        ScorecardInfo info{&sc, d, static_cast<int32_t>(m_.factors.size())};
+        std::set<std::string> names;
+        for (auto& f : sc.factors) {
+          if (!names.insert(f.name).second) {
+            diags_.error("duplicate-name", f.span, fmt::format("scorecard `{}` scores `{}` twice", sc.name, f.name));
+          }
+          m_.factors.push_back({f.name, static_cast<int32_t>(m_.scorecards.size()), {}});
+        }
+        scorecard_index_[sc.name] = static_cast<int32_t>(m_.scorecards.size());
+        m_.scorecards.push_back(info);
       } else {
         auto& t = m_.module.tables[p.index];
         TableInfo& info = m_.tables[p.index];
@@ -299,6 +328,7 @@ class Checker {
                          fmt::format("give the result column a type, e.g. `{} : 规模`, or the table one (`table {} : 规模 first`)", out.name, t.name));
           }
           info.decisions.push_back(add_decision(out.name, out.span, ty, DecisionSource::table, p.index, static_cast<int32_t>(c)));
+          m_.decisions[info.decisions.back()].imported = t.imported;
         }
       }
     }
@@ -475,6 +505,170 @@ class Checker {
     }
   }
 
+  // ---- scorecards -----------------------------------------------------------
+
+  void check_scorecard(int32_t index) {
+    ScorecardInfo& info = m_.scorecards[index];
+    ast::ScorecardDecl& sc = *info.decl;
+    current_node_ = decision_node(info.decision);
+    Facts none;
+    Type points = Type::of(BaseType::decimal);
+    for (size_t k = 0; k < sc.factors.size(); ++k) {
+      ast::Factor& f = sc.factors[k];
+      Typed v = expr(*f.value, nullptr, none);
+      require_value(v, *f.value);
+      m_.factors[info.first_factor + k].value_type = v.type;
+      if (f.weight) {
+        Typed w = value(*f.weight, nullptr, none);
+        expect_type(w.type, points, *f.weight, fmt::format("the weight of `{}`", f.name));
+      }
+      bool seen_else = false;
+      for (auto& bin : f.bins) {
+        if (seen_else) diags_.error("unreachable-branch", bin.span, "a bin after `else` is never reached");
+        if (bin.is_else) seen_else = true;
+        else cell(bin.test, v.type, *f.value);
+        Typed p = value(*bin.points, nullptr, none);
+        expect_type(p.type, points, *bin.points, fmt::format("the points of `{}`", f.name));
+      }
+      if (f.bins.empty()) diags_.error("empty-decision", f.span, fmt::format("factor `{}` has no bins", f.name));
+    }
+    for (auto& a : sc.adjustments) {
+      Typed amount = value(*a.amount, nullptr, none);
+      expect_type(amount.type, points, *a.amount, a.multiply ? "the factor of `multiply`" : "the points of `bonus`");
+      Typed c = value(*a.condition, nullptr, none);
+      expect_type(c.type, Type::of(BaseType::boolean), *a.condition, "the condition");
+    }
+    if (sc.factors.empty()) diags_.error("empty-decision", sc.span, fmt::format("scorecard `{}` has no factors", sc.name));
+    current_node_ = -1;
+  }
+
+  // ---- the segment tree and plans --------------------------------------------
+
+  void check_segments() {
+    if (m_.module.segments.empty()) return;
+    if (m_.module.segments.size() > 1) {
+      auto& d = diags_.error("duplicate-name", m_.module.segments[1]->span, "a rule file has one segment tree");
+      d.notes.push_back({"the first is here", m_.module.segments[0]->span});
+    }
+    int32_t leaves = 0;
+    flatten(*m_.module.segments[0], -1, "", leaves);
+    // The leaves' paths are the values of an enum of their own: that is the
+    // segment's type in outputs, tests and the distribution.
+    EnumInfo paths{"segment", m_.module.segments[0]->span, {}, {}};
+    for (auto& n : m_.segments) {
+      if (n.leaf >= 0) {
+        paths.codes[n.path] = n.leaf;
+        paths.members.push_back(n.path);
+      }
+    }
+    if (paths.members.size() > 120) {
+      diags_.error("enum-too-large", m_.module.segments[0]->span, "a segment tree has at most 120 leaves");
+    }
+    m_.segment_enum = static_cast<int32_t>(m_.enums.size());
+    m_.enums.push_back(std::move(paths));
+    Facts none;
+    check_segment_node(*m_.module.segments[0], none);
+  }
+
+  void flatten(const ast::SegmentNode& n, int32_t parent, const std::string& prefix, int32_t& leaves) {
+    int32_t index = static_cast<int32_t>(m_.segments.size());
+    SegmentInfo info;
+    info.name = n.name;
+    info.span = n.span;
+    info.parent = parent;
+    info.path = prefix.empty() ? n.name : prefix + "/" + n.name;
+    if (n.branches.empty()) info.leaf = leaves++;
+    if (auto [it, ok] = segment_index_.emplace(n.name, index); !ok) {
+      auto& d = diags_.error("duplicate-name", n.span, fmt::format("segment `{}` appears twice in the tree", n.name));
+      d.notes.push_back({"first here", m_.segments[it->second].span});
+    }
+    m_.segments.push_back(info);
+    std::string path = m_.segments[index].path;
+    for (const auto& b : n.branches) {
+      int32_t child = static_cast<int32_t>(m_.segments.size());
+      m_.segments[index].branches.push_back({b.condition.get(), child});
+      flatten(*b.node, index, path, leaves);
+    }
+  }
+
+  void check_segment_node(ast::SegmentNode& n, const Facts& inherited) {
+    Facts earlier_false = inherited;
+    bool seen_else = false;
+    for (auto& b : n.branches) {
+      if (seen_else) diags_.error("unreachable-branch", b.span, "a branch after `else` is never reached");
+      Facts facts = earlier_false;
+      if (b.condition) {
+        Typed c = expr(*b.condition, nullptr, facts);
+        require_value(c, *b.condition);
+        expect_type(c.type, Type::of(BaseType::boolean), *b.condition, "a `when` condition");
+        Facts child = facts;
+        child.add(facts_when(*b.condition, true));
+        check_segment_node(*b.node, child);
+        earlier_false.add(facts_when(*b.condition, false));
+      } else {
+        seen_else = true;
+        check_segment_node(*b.node, facts);
+      }
+    }
+  }
+
+  void check_plans() {
+    if (m_.module.plans.empty()) return;
+    if (m_.segments.empty()) {
+      diags_.error("unknown-name", m_.module.plans[0].span, "plans attach to the nodes of a `segments` tree, and there is none");
+      return;
+    }
+    std::unordered_map<std::string, int32_t> item_index;
+    std::vector<bool> planned(m_.segments.size(), false);
+    Facts none;
+    for (auto& plan : m_.module.plans) {
+      auto node = segment_index_.find(plan.node);
+      if (node == segment_index_.end()) {
+        std::vector<std::string> names;
+        for (auto& n : m_.segments) names.push_back(n.name);
+        auto& d = diags_.error("unknown-name", plan.span, fmt::format("`{}` is not a segment of the tree", plan.node));
+        if (auto hint = closest(plan.node, names); !hint.empty()) d.notes.push_back({fmt::format("did you mean `{}`?", hint), {}});
+        continue;
+      }
+      if (planned[node->second]) {
+        diags_.error("duplicate-name", plan.span, fmt::format("segment `{}` has two plans: put its items in one", plan.node));
+        continue;
+      }
+      planned[node->second] = true;
+      for (auto& item : plan.items) {
+        Typed t = expr(*item.value, nullptr, none);
+        require_value(t, *item.value);
+        auto [it, fresh] = item_index.emplace(item.name, static_cast<int32_t>(m_.plan_items.size()));
+        if (fresh) {
+          if (symbols_.count(item.name)) {
+            auto& d = diags_.error("duplicate-name", item.span,
+                                   fmt::format("plan item `{}` has the name of a field, `let` or decision; outputs need distinct names", item.name));
+            d.notes.push_back({"that one is here", symbol_span(symbols_.at(item.name))});
+          }
+          PlanItemInfo info{item.name, item.span, t.type, std::vector<const ast::Expr*>(m_.segments.size(), nullptr)};
+          m_.plan_items.push_back(std::move(info));
+        } else if (!t.type.is_error() && !m_.plan_items[it->second].type.is_error()) {
+          Type& have = m_.plan_items[it->second].type;
+          auto duration = [](const Type& x) { return !x.is_set && (x.base == BaseType::days || x.base == BaseType::months); };
+          if (have.base == BaseType::int_ && t.type.base == BaseType::decimal) have = t.type;
+          else if ((duration(have) || m_.plan_items[it->second].durations_as_text) && duration(t.type) && !(have == t.type)) {
+            // `1 months` here, `1 weeks` there: shown as written ("1 month", "1 week").
+            have = Type::of(BaseType::text);
+            m_.plan_items[it->second].durations_as_text = true;
+          } else if (!compatible(t.type, have)) {
+            auto& d = diags_.error("type-mismatch", item.value->span,
+                                   fmt::format("type mismatch: plan item `{}` is {} elsewhere, this is {}", item.name,
+                                               m_.type_name(have), m_.type_name(t.type)));
+            d.notes.push_back({"first set here", m_.plan_items[it->second].span});
+          }
+        }
+        auto& slot = m_.plan_items[it->second].values[node->second];
+        if (slot) diags_.error("duplicate-name", item.span, fmt::format("`{}` is set twice in this plan", item.name));
+        slot = item.value.get();
+      }
+    }
+  }
+
   // ---- tests ----------------------------------------------------------------
 
   void check_test(ast::TestDecl& t) {
@@ -506,6 +700,10 @@ class Checker {
         diags_.error("duplicate-name", b.span, fmt::format("`{}` is expected twice", b.name));
         continue;
       }
+      if (b.name == "segment" || b.name.starts_with("plan.") || b.name.find('.') != std::string::npos) {
+        expect_special(b);
+        continue;
+      }
       if (it == symbols_.end() || it->second.kind == SymbolKind::field) {
         std::vector<std::string> names;
         for (auto& d : m_.decisions) names.push_back(d.name);
@@ -522,6 +720,71 @@ class Checker {
       expect_type(v.type, want, *b.value, fmt::format("`{}`", b.name));
     }
     if (t.expect.empty()) diags_.error("empty-test", t.span, "the test expects nothing: add `expect { decision: value }`");
+  }
+
+  // `segment: 叶子` / `segment: "对公客户/…"`, `plan.项目: 值`, `评分卡.因子: 分`.
+  void expect_special(ast::Binding& b) {
+    Facts none;
+    if (b.name == "segment") {
+      if (m_.segments.empty()) {
+        diags_.error("unknown-name", b.span, "the rules have no segment tree");
+        return;
+      }
+      Expr& v = *b.value;
+      int32_t leaf = -1;
+      if (v.kind == ExprKind::name && v.qualifier.empty()) {
+        auto it = segment_index_.find(v.text);
+        if (it != segment_index_.end()) leaf = m_.segments[it->second].leaf;
+        if (it != segment_index_.end() && leaf < 0) {
+          diags_.error("type-mismatch", v.span, fmt::format("`{}` is not a leaf: a customer always lands in a leaf", v.text));
+          return;
+        }
+      } else if (v.kind == ExprKind::text) {
+        for (auto& n : m_.segments) {
+          if (n.leaf >= 0 && n.path == v.text) leaf = n.leaf;
+        }
+      }
+      if (leaf < 0) {
+        std::vector<std::string> names;
+        for (auto& n : m_.segments) if (n.leaf >= 0) names.push_back(n.name);
+        auto& d = diags_.error("unknown-name", v.span, "expected a leaf of the segment tree, by name or by its path in quotes");
+        std::string text = v.kind == ExprKind::text ? v.text : v.text;
+        if (auto hint = closest(text, names); !hint.empty()) d.notes.push_back({fmt::format("did you mean `{}`?", hint), {}});
+        return;
+      }
+      v.ref = RefKind::enum_value;
+      v.ref_index = leaf;
+      v.kind = ExprKind::name;
+      v.type = Type::enum_of(m_.segment_enum);
+      return;
+    }
+    if (b.name.starts_with("plan.")) {
+      std::string item = b.name.substr(5);
+      for (auto& p : m_.plan_items) {
+        if (p.name == item) {
+          Typed v = expr(*b.value, &p.type, none);
+          if (!is_constant(*b.value)) diags_.error("not-constant", b.value->span, "a test expects plain values");
+          expect_type(v.type, p.type, *b.value, fmt::format("plan item `{}`", item));
+          return;
+        }
+      }
+      diags_.error("unknown-name", b.span, fmt::format("no plan sets `{}`", item));
+      return;
+    }
+    std::string qualifier = b.name.substr(0, b.name.find('.'));
+    std::string factor = b.name.substr(b.name.find('.') + 1);
+    auto sc = scorecard_index_.find(qualifier);
+    if (sc != scorecard_index_.end()) {
+      for (auto& f : m_.scorecards[sc->second].decl->factors) {
+        if (f.name == factor) {
+          Type want = Type::of(BaseType::decimal);
+          Typed v = expr(*b.value, &want, none);
+          expect_type(v.type, want, *b.value, fmt::format("the points of `{}`", b.name));
+          return;
+        }
+      }
+    }
+    diags_.error("unknown-name", b.span, fmt::format("`{}` is not a decision, `let`, `segment`, `plan.…` or scorecard factor", b.name));
   }
 
   static bool is_constant(const Expr& e) {
@@ -661,6 +924,21 @@ class Checker {
   }
 
   Typed name(Expr& e, const Type* expected, const Facts& facts) {
+    // 评分卡.因子: a scorecard factor's points
+    if (!e.qualifier.empty() && scorecard_index_.count(e.qualifier)) {
+      const ScorecardInfo& sc = m_.scorecards[scorecard_index_.at(e.qualifier)];
+      for (size_t k = 0; k < sc.decl->factors.size(); ++k) {
+        if (sc.decl->factors[k].name == e.text) {
+          e.ref = RefKind::factor;
+          e.ref_index = sc.first_factor + static_cast<int32_t>(k);
+          depend_on(decision_node(sc.decision), e.span);
+          e.type = Type::of(BaseType::decimal);
+          return {e.type, false};
+        }
+      }
+      diags_.error("unknown-name", e.span, fmt::format("scorecard `{}` has no factor `{}`", e.qualifier, e.text));
+      return error_typed();
+    }
     // 行业.工业
     if (!e.qualifier.empty()) {
       auto it = enum_index_.find(e.qualifier);

@@ -35,7 +35,7 @@ struct LetInfo {
   bool maybe_missing = false;
 };
 
-enum class DecisionSource { decide, table };
+enum class DecisionSource { decide, table, scorecard };
 
 struct DecisionInfo {
   std::string name;
@@ -44,6 +44,38 @@ struct DecisionInfo {
   DecisionSource source = DecisionSource::decide;
   int32_t index = -1;   // into module.decides or module.tables
   int32_t column = 0;   // output column of a table
+  bool imported = false;  // from an imported file: usable, but not an output
+};
+
+struct ScorecardInfo {
+  ast::ScorecardDecl* decl = nullptr;
+  int32_t decision = -1;
+  int32_t first_factor = 0;  // index into Model::factors
+};
+
+struct FactorInfo {
+  std::string name;
+  int32_t scorecard = -1;
+  Type value_type;
+};
+
+// The segment tree, flattened in preorder; node 0 is the root.
+struct SegmentInfo {
+  std::string name;
+  Span span;
+  int32_t parent = -1;
+  std::vector<std::pair<const ast::Expr*, int32_t>> branches;  // condition (null: else) → child
+  int32_t leaf = -1;   // leaf ordinal (code of the segment enum), -1 for inner nodes
+  std::string path;    // 对公客户/有贷户/…
+};
+
+struct PlanItemInfo {
+  std::string name;
+  Span span;
+  Type type;
+  // per segment node: the expression set there (null: inherited or none)
+  std::vector<const ast::Expr*> values;
+  bool durations_as_text = false;  // durations in months and in days mixed: shown as text
 };
 
 struct TableInfo {
@@ -63,6 +95,11 @@ struct Model {
   std::vector<LetInfo> lets;
   std::vector<DecisionInfo> decisions;  // in declaration order: the outputs
   std::vector<TableInfo> tables;
+  std::vector<ScorecardInfo> scorecards;
+  std::vector<FactorInfo> factors;
+  std::vector<SegmentInfo> segments;  // empty: the rules have no segment tree
+  int32_t segment_enum = -1;          // the enum whose values are the leaves' paths
+  std::vector<PlanItemInfo> plan_items;
   int32_t key_field = -1;
   bool uses_today = false;
 

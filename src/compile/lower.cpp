@@ -49,15 +49,47 @@ class Lowerer {
       d.type = l.type;
       p_->derived.push_back(std::move(d));
     }
+    if (!m_.segments.empty()) {
+      p_->outputs.push_back({"segment", Type::enum_of(m_.segment_enum), segment_slot()});
+    }
     for (const DecisionInfo& dec : m_.decisions) {
       eval::Derived d;
-      d.kind = dec.source == DecisionSource::decide ? eval::DerivedKind::decide : eval::DerivedKind::table;
+      d.kind = dec.source == DecisionSource::decide  ? eval::DerivedKind::decide
+               : dec.source == DecisionSource::table ? eval::DerivedKind::table
+                                                     : eval::DerivedKind::scorecard;
       d.name = dec.name;
       d.type = dec.type;
       d.table = dec.source == DecisionSource::table ? dec.index : -1;
+      d.index = dec.source == DecisionSource::scorecard ? dec.index : -1;
       d.column = dec.column;
       p_->derived.push_back(std::move(d));
-      p_->outputs.push_back({dec.name, dec.type, decision_slot(static_cast<int32_t>(&dec - m_.decisions.data()))});
+      if (!dec.imported) {
+        p_->outputs.push_back({dec.name, dec.type, decision_slot(static_cast<int32_t>(&dec - m_.decisions.data()))});
+      }
+    }
+    for (size_t i = 0; i < m_.factors.size(); ++i) {
+      eval::Derived d;
+      d.kind = eval::DerivedKind::factor;
+      d.name = m_.scorecards[m_.factors[i].scorecard].decl->name + "." + m_.factors[i].name;
+      d.type = Type::of(BaseType::decimal);
+      d.index = static_cast<int32_t>(i);
+      p_->derived.push_back(std::move(d));
+    }
+    if (!m_.segments.empty()) {
+      eval::Derived d;
+      d.kind = eval::DerivedKind::segment;
+      d.name = "segment";
+      d.type = Type::enum_of(m_.segment_enum);
+      p_->derived.push_back(std::move(d));
+      p_->segment_slot = segment_slot();
+    }
+    for (const PlanItemInfo& item : m_.plan_items) {
+      eval::Derived d;
+      d.kind = eval::DerivedKind::plan_item;
+      d.name = item.name;
+      d.type = item.type;
+      p_->derived.push_back(std::move(d));
+      p_->outputs.push_back({item.name, item.type, plan_slot(static_cast<int32_t>(&item - m_.plan_items.data())), true});
     }
     for (size_t i = 0; i < m_.lets.size(); ++i) {
       p_->derived[i].node = expr(*m_.lets[i].value);
@@ -71,6 +103,8 @@ class Lowerer {
       }
     }
     for (const TableInfo& t : m_.tables) table(t);
+    for (const ScorecardInfo& sc : m_.scorecards) scorecard(sc);
+    segments();
     for (const auto& t : m_.module.tests) test(t);
     return std::move(p_);
   }
@@ -84,6 +118,79 @@ class Lowerer {
   int32_t let_slot(int32_t l) const { return static_cast<int32_t>(m_.fields.size()) + l; }
   int32_t decision_slot(int32_t d) const {
     return static_cast<int32_t>(m_.fields.size() + m_.lets.size()) + d;
+  }
+
+  int32_t factor_slot(int32_t f) const { return decision_slot(static_cast<int32_t>(m_.decisions.size())) + f; }
+  int32_t segment_slot() const { return factor_slot(static_cast<int32_t>(m_.factors.size())); }
+  int32_t plan_slot(int32_t i) const { return segment_slot() + (m_.segments.empty() ? 0 : 1) + i; }
+
+  void scorecard(const ScorecardInfo& info) {
+    eval::Scorecard sc;
+    sc.name = info.decl->name;
+    for (size_t k = 0; k < info.decl->factors.size(); ++k) {
+      const ast::Factor& f = info.decl->factors[k];
+      int32_t index = info.first_factor + static_cast<int32_t>(k);
+      sc.factor_slots.push_back(factor_slot(index));
+      sc.weights.push_back(f.weight ? expr(*f.weight) : -1);
+      eval::ScoreFactor factor;
+      factor.name = f.name;
+      factor.value = expr(*f.value);
+      for (const auto& bin : f.bins) {
+        int32_t points = expr(*bin.points);
+        if (bin.is_else) {
+          if (factor.else_points < 0) factor.else_points = points;
+        } else {
+          factor.bins.push_back({cell_test(bin.test, 0, m_.factors[index].value_type), points});
+        }
+      }
+      p_->factors.push_back(std::move(factor));
+      p_->derived[factor_slot(index) - m_.fields.size()].index = index;
+    }
+    for (const auto& a : info.decl->adjustments) sc.adjustments.push_back({a.multiply, expr(*a.amount), expr(*a.condition)});
+    p_->scorecards.push_back(std::move(sc));
+  }
+
+  // A duration plan value shown as text, for items that mix months and days.
+  int32_t duration_text(const Expr& e) {
+    int32_t n = expr(e);
+    if (!is_constant_node(n)) {
+      diags_.error("not-constant", e.span,
+                   "a plan item that mixes durations in months and in days takes constant durations (e.g. `1 months`, `2 weeks`)");
+      return n;
+    }
+    Value v = p_->nodes[n].constant;
+    return constant({0, p_->intern(eval::format_duration(v.n, e.type.base == BaseType::months))});
+  }
+
+  void segments() {
+    if (m_.segments.empty()) return;
+    for (const SegmentInfo& n : m_.segments) {
+      eval::SegmentNode node;
+      node.name = n.name;
+      node.leaf = n.leaf;
+      for (const auto& [condition, child] : n.branches) node.branches.push_back({condition ? expr(*condition) : -1, child});
+      p_->segment_nodes.push_back(std::move(node));
+    }
+    // Plan inheritance, resolved once: a node's item is its own, else its parent's.
+    for (size_t i = 0; i < m_.plan_items.size(); ++i) {
+      const PlanItemInfo& item = m_.plan_items[i];
+      std::vector<int32_t> at_node(m_.segments.size(), -1);
+      for (size_t n = 0; n < m_.segments.size(); ++n) {  // preorder: parents come first
+        if (item.values[n] && item.durations_as_text) {
+          at_node[n] = duration_text(*item.values[n]);
+        } else if (item.values[n]) {
+          at_node[n] = expr(*item.values[n]);
+        }
+        else if (m_.segments[n].parent >= 0) at_node[n] = at_node[m_.segments[n].parent];
+      }
+      auto& d = p_->derived[plan_slot(static_cast<int32_t>(i)) - m_.fields.size()];
+      int32_t leaves = 0;
+      for (auto& n : m_.segments) leaves += n.leaf >= 0;
+      d.by_leaf.assign(leaves, -1);
+      for (size_t n = 0; n < m_.segments.size(); ++n) {
+        if (m_.segments[n].leaf >= 0) d.by_leaf[m_.segments[n].leaf] = at_node[n];
+      }
+    }
   }
 
   int32_t add(Node n) {
@@ -162,6 +269,7 @@ class Lowerer {
         n.op = e.ref == ast::RefKind::field ? Op::field : Op::derived;
         n.index = e.ref == ast::RefKind::field      ? field_slot(e.ref_index)
                   : e.ref == ast::RefKind::let      ? let_slot(e.ref_index)
+                  : e.ref == ast::RefKind::factor   ? factor_slot(e.ref_index)
                                                     : decision_slot(e.ref_index);
         return add(n);
       }
@@ -440,6 +548,25 @@ class Lowerer {
       }
     }
     for (auto& x : t.expect) {
+      if (x.name == "segment") {
+        tc.expect.push_back({x.name, x.span, segment_slot(), Type::enum_of(m_.segment_enum), {x.value->ref_index, {}}});
+        continue;
+      }
+      if (x.name.starts_with("plan.")) {
+        for (size_t i = 0; i < m_.plan_items.size(); ++i) {
+          if (m_.plan_items[i].name == x.name.substr(5))
+            tc.expect.push_back({x.name, x.span, plan_slot(static_cast<int32_t>(i)), m_.plan_items[i].type, test_value(*x.value)});
+        }
+        continue;
+      }
+      if (auto dot = x.name.find('.'); dot != std::string::npos) {
+        for (size_t i = 0; i < m_.factors.size(); ++i) {
+          const auto& sc = m_.scorecards[m_.factors[i].scorecard];
+          if (sc.decl->name == x.name.substr(0, dot) && m_.factors[i].name == x.name.substr(dot + 1))
+            tc.expect.push_back({x.name, x.span, factor_slot(static_cast<int32_t>(i)), Type::of(BaseType::decimal), test_value(*x.value)});
+        }
+        continue;
+      }
       for (size_t l = 0; l < m_.lets.size(); ++l) {
         if (m_.lets[l].name == x.name)
           tc.expect.push_back({x.name, x.span, let_slot(static_cast<int32_t>(l)), m_.lets[l].type, test_value(*x.value)});

@@ -4,6 +4,7 @@
 
 #include "check/check.hpp"
 #include "compile/lower.hpp"
+#include "driver/load.hpp"
 #include "io/record.hpp"
 #include "syntax/parser.hpp"
 
@@ -25,9 +26,8 @@ std::string Compilation::render(bool json) const {
 
 Compilation compile_text(const std::string& path, std::string text) {
   Compilation c;
-  uint32_t file = c.sources.add(path, std::move(text));
-  auto module = parse(c.sources, file, c.diagnostics);
-  if (!module) return c;
+  auto module = load_module(path, std::move(text), c.sources, c.diagnostics);
+  if (!module || c.diagnostics.has_errors()) return c;
   c.model = std::make_unique<Model>(check(std::move(*module), c.sources, c.diagnostics));
   if (c.diagnostics.has_errors()) return c;
   c.program = lower(*c.model, c.diagnostics);

@@ -80,6 +80,15 @@ bool set_text_has(std::string_view set, std::string_view item) {
 
 }  // namespace
 
+std::string format_duration(int128 n, bool months) {
+  int64_t v = static_cast<int64_t>(n);
+  auto unit = [&](int64_t count, const char* one, const char* many) {
+    return fmt::format("{} {}", count, count == 1 || count == -1 ? one : many);
+  };
+  if (months) return v != 0 && v % 12 == 0 ? unit(v / 12, "year", "years") : unit(v, "month", "months");
+  return v != 0 && v % 7 == 0 ? unit(v / 7, "week", "weeks") : unit(v, "day", "days");
+}
+
 std::string format_date(int32_t days) {
   int y;
   unsigned m, d;
@@ -110,8 +119,8 @@ std::string Program::format(const Value& v, const Type& t) const {
     case BaseType::int_: case BaseType::decimal: case BaseType::money: return dec(v).to_string();
     case BaseType::text: return std::string(v.s);
     case BaseType::date: return format_date(static_cast<int32_t>(v.n));
-    case BaseType::days: return fmt::format("{} days", static_cast<int64_t>(v.n));
-    case BaseType::months: return fmt::format("{} months", static_cast<int64_t>(v.n));
+    case BaseType::days: return format_duration(v.n, false);
+    case BaseType::months: return format_duration(v.n, true);
     case BaseType::enum_:
       if (t.enum_id >= 0 && v.n >= 0 && v.n < static_cast<int128>(enums[t.enum_id].members.size()))
         return enums[t.enum_id].members[static_cast<size_t>(v.n)];
@@ -188,6 +197,55 @@ void Program::compute(Frame& f, int32_t s) const {
         }
       }
       if (!decided) throw EvalError(fmt::format("no branch of `{}` applies and it has no `else`", d.name));
+      break;
+    }
+    case DerivedKind::factor: {
+      const ScoreFactor& factor = factors[d.index];
+      Value v = eval(f, factor.value);
+      int32_t points = factor.else_points;
+      for (const auto& [test, node] : factor.bins) {
+        if (test_cell(f, test, v)) { points = node; break; }
+      }
+      if (points < 0) throw EvalError(fmt::format("no bin of factor `{}` applies and it has no `else`", factor.name));
+      f.slots[s] = eval(f, points);
+      break;
+    }
+    case DerivedKind::scorecard: {
+      // Σ points × weight, then every applying `multiply`, then every applying `bonus`.
+      const Scorecard& sc = scorecards[d.index];
+      Decimal total;
+      for (size_t k = 0; k < sc.factor_slots.size(); ++k) {
+        Decimal points = dec(slot(f, sc.factor_slots[k]));
+        total = total + (sc.weights[k] < 0 ? points : points * dec(eval(f, sc.weights[k])));
+      }
+      for (const auto& a : sc.adjustments) {
+        if (a.multiply && eval(f, a.condition).n) total = total * dec(eval(f, a.amount));
+      }
+      for (const auto& a : sc.adjustments) {
+        if (!a.multiply && eval(f, a.condition).n) total = total + dec(eval(f, a.amount));
+      }
+      f.slots[s] = num(total);
+      break;
+    }
+    case DerivedKind::segment: {
+      int32_t node = 0;
+      while (segment_nodes[node].leaf < 0) {
+        int32_t next = -1;
+        for (const auto& [condition, child] : segment_nodes[node].branches) {
+          if (condition < 0 || eval(f, condition).n) { next = child; break; }
+        }
+        if (next < 0) {
+          throw EvalError(fmt::format("no branch under segment `{}` applies and it has no `else`", segment_nodes[node].name));
+        }
+        node = next;
+      }
+      f.slots[s] = {segment_nodes[node].leaf, {}};
+      break;
+    }
+    case DerivedKind::plan_item: {
+      int32_t leaf = static_cast<int32_t>(slot(f, segment_slot).n);
+      int32_t node = d.by_leaf[leaf];
+      f.slots[s] = node < 0 ? missing_value() : eval(f, node);
       break;
     }
     case DerivedKind::table: {

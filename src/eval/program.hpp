@@ -114,7 +114,33 @@ struct Table {
   std::vector<Type> output_types;   // the types of the row cells
 };
 
-enum class DerivedKind : uint8_t { let, decide, table };
+enum class DerivedKind : uint8_t { let, decide, table, scorecard, factor, segment, plan_item };
+
+struct ScoreAdjustment {
+  bool multiply = true;
+  int32_t amount = -1;     // node
+  int32_t condition = -1;  // node
+};
+
+struct Scorecard {
+  std::string name;
+  std::vector<int32_t> factor_slots;
+  std::vector<int32_t> weights;  // nodes; -1: weight 1
+  std::vector<ScoreAdjustment> adjustments;
+};
+
+struct ScoreFactor {
+  std::string name;
+  int32_t value = -1;                                // node
+  std::vector<std::pair<CellTest, int32_t>> bins;    // test → points node
+  int32_t else_points = -1;                          // node, -1: none
+};
+
+struct SegmentNode {
+  std::string name;
+  std::vector<std::pair<int32_t, int32_t>> branches;  // condition node (-1: else) → child node
+  int32_t leaf = -1;
+};
 
 struct Derived {
   DerivedKind kind = DerivedKind::let;
@@ -124,6 +150,8 @@ struct Derived {
   std::vector<Branch> branches;  // decide
   int32_t table = -1;     // table
   int32_t column = 0;     // table output column
+  int32_t index = -1;     // scorecard / factor index
+  std::vector<int32_t> by_leaf;  // plan item: value node per leaf (-1: not set)
 };
 
 struct Field {
@@ -137,6 +165,7 @@ struct Output {
   std::string name;
   Type type;
   int32_t slot;
+  bool plan = false;  // a plan item (JSON: inside "plan")
 };
 
 // Per-thread evaluation state, reused from customer to customer.
@@ -176,6 +205,10 @@ class Program {
   std::vector<int32_t> args;
   std::vector<ConstSet> sets;
   std::vector<Table> tables;
+  std::vector<Scorecard> scorecards;
+  std::vector<ScoreFactor> factors;
+  std::vector<SegmentNode> segment_nodes;  // node 0 is the root
+  int32_t segment_slot = -1;               // -1: the rules have no segment tree
   std::vector<TestCase> tests;
   int32_t key_field = -1;
   bool uses_today = false;
@@ -209,5 +242,6 @@ class Program {
 };
 
 std::string format_date(int32_t days);
+std::string format_duration(int128 n, bool months);
 
 }  // namespace stratum::eval

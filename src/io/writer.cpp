@@ -153,16 +153,29 @@ void RecordWriter::record(const eval::Frame& frame, uint64_t record_number) {
     if (json) b += fmt::format("\"record\":{}", record_number);
     else b += std::to_string(record_number);
   }
+  bool in_plan = false;
   for (const auto& o : program_.outputs) {
     if (json) {
-      b += ",\"";
+      if (o.plan && !in_plan) {
+        b += ",\"plan\":{";
+        in_plan = true;
+      } else {
+        b += ',';
+      }
+      b += '"';
       b += json_escape(o.name);
       b += "\":";
     } else {
       b += ',';
     }
-    value(b, frame.slots[o.slot], o.type);
+    const eval::Value& v = frame.slots[o.slot];
+    if (eval::is_missing(v)) {
+      if (json) b += "null";
+    } else {
+      value(b, v, o.type);
+    }
   }
+  if (in_plan) b += '}';
   b += json ? "}\n" : "\n";
   out_.maybe_flush();
 }

@@ -42,6 +42,7 @@ enum class ExprKind {
   presence,  // a is present / a is missing
   in,        // a in S / a not in S
   contains,  // S contains a
+  load,      // load "file.csv" column c (text: path, qualifier: column); replaced by a set when loaded
 };
 
 enum class BinaryOp { add, sub, mul, div, eq, ne, lt, le, gt, ge, and_, or_, coalesce };
@@ -49,7 +50,7 @@ enum class BinaryOp { add, sub, mul, div, eq, ne, lt, le, gt, ge, and_, or_, coa
 const char* to_string(BinaryOp op);
 
 // Filled in by the checker: what a name refers to.
-enum class RefKind { unresolved, field, let, decision, enum_value };
+enum class RefKind { unresolved, field, let, decision, enum_value, factor };
 
 struct Expr {
   ExprKind kind = ExprKind::number;
@@ -75,6 +76,9 @@ struct Expr {
 };
 
 using ExprPtr = std::unique_ptr<Expr>;
+
+// A deep copy (grids repeat their row and column tests in every cell).
+ExprPtr clone(const Expr& e);
 
 // ---- declarations -----------------------------------------------------------
 
@@ -120,6 +124,7 @@ struct Branch {
 struct DecideDecl {
   std::string name;
   Span span;
+  bool imported = false;
   TypeRef type;
   std::vector<Branch> branches;
 };
@@ -152,6 +157,8 @@ struct TableRow {
 struct TableDecl {
   std::string name;
   Span span;
+  bool is_grid = false;  // written as a grid: rows × columns
+  bool imported = false;
   std::optional<TypeRef> type;
   HitPolicy policy = HitPolicy::first;
   Span policy_span;
@@ -159,6 +166,70 @@ struct TableDecl {
   std::vector<ExprPtr> columns;  // names (as expressions)
   std::vector<OutputColumn> outputs;
   std::vector<TableRow> rows;
+};
+
+struct TableDecl;
+
+struct ScoreBin {
+  Span span;
+  bool is_else = false;
+  Cell test;
+  ExprPtr points;
+};
+
+struct Factor {
+  std::string name;
+  Span span;
+  ExprPtr value;   // the name scored
+  ExprPtr weight;  // null: weight 1
+  std::vector<ScoreBin> bins;
+};
+
+struct Adjustment {
+  Span span;
+  bool multiply = true;  // multiply or bonus
+  ExprPtr amount;
+  ExprPtr condition;
+};
+
+struct ScorecardDecl {
+  std::string name;
+  Span span;
+  bool imported = false;
+  std::optional<TypeRef> type;
+  std::vector<Factor> factors;
+  std::vector<Adjustment> adjustments;
+};
+
+struct SegmentNode;
+
+struct SegmentBranch {
+  Span span;
+  ExprPtr condition;  // null for `else`
+  std::unique_ptr<SegmentNode> node;
+};
+
+struct SegmentNode {
+  std::string name;
+  Span span;
+  std::vector<SegmentBranch> branches;  // empty: a leaf
+};
+
+struct PlanItem {
+  std::string name;
+  Span span;
+  ExprPtr value;
+};
+
+struct PlanDecl {
+  std::string node;
+  Span span;
+  std::vector<PlanItem> items;
+};
+
+struct ImportDecl {
+  std::string path;
+  Span span;
 };
 
 struct Binding {
@@ -183,6 +254,10 @@ struct Module {
   std::vector<LetDecl> lets;
   std::vector<DecideDecl> decides;
   std::vector<TableDecl> tables;
+  std::vector<ScorecardDecl> scorecards;
+  std::vector<std::unique_ptr<SegmentNode>> segments;  // at most one tree
+  std::vector<PlanDecl> plans;
+  std::vector<ImportDecl> imports;
   std::vector<TestDecl> tests;
 };
 

@@ -39,7 +39,13 @@ using selector = pegtl::parse_tree::selector<
       g::table_decl, g::table_type, g::hit_policy, g::table_header, g::input_column,
       g::output_column, g::table_row, g::input_cell, g::output_cell, g::cell_value,
       g::cell_any, g::cell_compare, g::cell_range, g::cell_set, g::cell_not_set,
-      g::test_decl, g::given_block, g::expect_block, g::binding >,
+      g::test_decl, g::given_block, g::expect_block, g::binding,
+      g::load_expr, g::import_decl,
+      g::scorecard_decl, g::factor_decl, g::factor_value, g::factor_weight, g::score_bin, g::bin_else,
+      g::multiply_decl, g::bonus_decl,
+      g::grid_decl, g::grid_dimension, g::grid_header, g::grid_row,
+      g::segments_decl, g::segment_when, g::segment_else, g::segment_name,
+      g::plan_decl, g::plan_item >,
    pegtl::parse_tree::fold_one::on<
       g::or_expr, g::and_expr, g::not_expr, g::compare_expr, g::coalesce_expr,
       g::add_expr, g::mul_expr, g::unary_expr > >;
@@ -164,8 +170,37 @@ class Builder {
       ast::LetDecl l;
       l.name = n.children.at(0)->string();
       l.span = span(*n.children[0]);
-      l.value = expr(*n.children.at(1));
+      const Node& v = *n.children.at(1);
+      if (v.is_type<g::load_expr>()) {
+        auto e = make(ast::ExprKind::load, v);
+        e->text = unquote(v.children.at(0)->string_view());
+        e->qualifier = v.children.at(1)->string();
+        l.value = std::move(e);
+      } else {
+        l.value = expr(v);
+      }
       m.lets.push_back(std::move(l));
+    } else if (n.is_type<g::import_decl>()) {
+      m.imports.push_back({unquote(n.children.at(0)->string_view()), span(*n.children[0])});
+    } else if (n.is_type<g::scorecard_decl>()) {
+      m.scorecards.push_back(scorecard(n));
+    } else if (n.is_type<g::grid_decl>()) {
+      m.tables.push_back(grid(n));
+    } else if (n.is_type<g::segments_decl>()) {
+      auto root = std::make_unique<ast::SegmentNode>();
+      root->name = n.children.at(0)->string();
+      root->span = span(*n.children[0]);
+      for (size_t i = 1; i < n.children.size(); ++i) root->branches.push_back(segment_branch(*n.children[i]));
+      m.segments.push_back(std::move(root));
+    } else if (n.is_type<g::plan_decl>()) {
+      ast::PlanDecl p;
+      p.node = n.children.at(0)->string();
+      p.span = span(*n.children[0]);
+      for (size_t i = 1; i < n.children.size(); ++i) {
+        const Node& item = *n.children[i];
+        p.items.push_back({item.children.at(0)->string(), span(*item.children[0]), expr(*item.children.at(1))});
+      }
+      m.plans.push_back(std::move(p));
     } else if (n.is_type<g::decide_decl>()) {
       ast::DecideDecl d;
       d.name = n.children.at(0)->string();
@@ -238,6 +273,115 @@ class Builder {
       }
     }
     return f;
+  }
+
+  // ---- scorecards, grids, segments -------------------------------------------
+
+  ast::ScorecardDecl scorecard(const Node& n) {
+    ast::ScorecardDecl sc;
+    sc.name = n.children.at(0)->string();
+    sc.span = span(*n.children[0]);
+    for (size_t i = 1; i < n.children.size(); ++i) {
+      const Node& c = *n.children[i];
+      if (c.is_type<g::table_type>()) {
+        sc.type = type(*c.children.at(0));
+      } else if (c.is_type<g::factor_decl>()) {
+        ast::Factor f;
+        const Node& value = *c.children.at(0)->children.at(0);  // factor_value → qualified_name
+        f.value = name_expr(value);
+        f.name = value.string();
+        f.span = span(value);
+        for (size_t k = 1; k < c.children.size(); ++k) {
+          const Node& b = *c.children[k];
+          if (b.is_type<g::factor_weight>()) {
+            f.weight = expr(*b.children.at(0));
+            continue;
+          }
+          ast::ScoreBin bin;
+          bin.span = span(b);
+          const Node& test = *b.children.at(0);
+          if (test.is_type<g::bin_else>()) {
+            bin.is_else = true;
+          } else {
+            bin.test = input_cell(*test.children.at(0));
+          }
+          bin.points = expr(*b.children.at(1));
+          f.bins.push_back(std::move(bin));
+        }
+        sc.factors.push_back(std::move(f));
+      } else {
+        ast::Adjustment a;
+        a.span = span(c);
+        a.multiply = c.is_type<g::multiply_decl>();
+        a.amount = expr(*c.children.at(0));
+        a.condition = expr(*c.children.at(1));
+        sc.adjustments.push_back(std::move(a));
+      }
+    }
+    return sc;
+  }
+
+  // A grid is a first-hit table over (row value, column value): its cells in
+  // reading order, each testing its row's and its column's condition.
+  ast::TableDecl grid(const Node& n) {
+    ast::TableDecl t;
+    t.is_grid = true;
+    t.name = n.children.at(0)->string();
+    t.span = span(*n.children[0]);
+    t.type = type(*n.children.at(1));
+    t.policy = ast::HitPolicy::first;
+    t.policy_span = t.span;
+    t.columns.push_back(name_expr(*n.children.at(2)->children.at(0)));
+    t.columns.push_back(name_expr(*n.children.at(3)->children.at(0)));
+    t.outputs.push_back({t.name, t.span, std::nullopt});
+    std::vector<ast::Cell> column_tests;
+    for (size_t i = 4; i < n.children.size(); ++i) {
+      const Node& c = *n.children[i];
+      if (c.is_type<g::grid_header>()) {
+        for (const auto& cell : c.children) column_tests.push_back(input_cell(*cell->children.at(0)));
+        continue;
+      }
+      // grid_row: row test, then one result per column
+      ast::Cell row_test = input_cell(*c.children.at(0)->children.at(0));
+      size_t results = c.children.size() - 1;
+      if (results != column_tests.size()) {
+        fail(c, fmt::format("this grid row has {} result{}, the header has {} column{}", results, results == 1 ? "" : "s",
+                            column_tests.size(), column_tests.size() == 1 ? "" : "s"));
+      }
+      for (size_t k = 0; k < results; ++k) {
+        ast::TableRow row;
+        const Node& out = *c.children[k + 1];
+        row.span = span(out);
+        row.inputs.push_back(clone_cell(row_test));
+        row.inputs.push_back(clone_cell(column_tests[k]));
+        row.outputs.push_back(cell_value(*out.children.at(0)));
+        t.rows.push_back(std::move(row));
+      }
+    }
+    return t;
+  }
+
+  static ast::Cell clone_cell(const ast::Cell& c) {
+    ast::Cell out;
+    out.kind = c.kind;
+    out.span = c.span;
+    out.op = c.op;
+    out.low_closed = c.low_closed;
+    out.high_closed = c.high_closed;
+    for (const auto& v : c.values) out.values.push_back(ast::clone(*v));
+    return out;
+  }
+
+  ast::SegmentBranch segment_branch(const Node& n) {
+    ast::SegmentBranch b;
+    b.span = span(n);
+    size_t i = 0;
+    if (n.is_type<g::segment_when>()) b.condition = expr(*n.children.at(i++));
+    b.node = std::make_unique<ast::SegmentNode>();
+    b.node->name = n.children.at(i)->string();
+    b.node->span = span(*n.children[i]);
+    for (++i; i < n.children.size(); ++i) b.node->branches.push_back(segment_branch(*n.children[i]));
+    return b;
   }
 
   // ---- tables ---------------------------------------------------------------
@@ -560,15 +704,6 @@ std::optional<ast::Module> parse(const SourceSet& sources, uint32_t file_id, Dia
   } catch (const pegtl::parse_error& e) {
     uint32_t offset = static_cast<uint32_t>(e.positions().front().byte);
     std::string message(e.message());
-    if (message == "not yet supported") {
-      // The keyword just before the error point names the declaration kind.
-      uint32_t start = offset;
-      while (start > 0 && std::isalpha(static_cast<unsigned char>(text[start - 1]))) --start;
-      std::string word = text.substr(start, offset - start);
-      diags.error("not-yet-supported", {file_id, start, offset},
-                  fmt::format("`{}` declarations are not yet supported by this version of Stratum", word));
-      return std::nullopt;
-    }
     if (message.starts_with("unterminated text")) {
       // Point at the quote that opened the text, not at the end of the line.
       uint32_t open = offset;
@@ -582,6 +717,23 @@ std::optional<ast::Module> parse(const SourceSet& sources, uint32_t file_id, Dia
     error_at(e.offset, e.message);
     return std::nullopt;
   }
+}
+
+ast::ExprPtr ast::clone(const Expr& e) {
+  auto c = std::make_unique<Expr>();
+  c->kind = e.kind;
+  c->span = e.span;
+  c->number = e.number;
+  c->unit = e.unit;
+  c->text = e.text;
+  c->qualifier = e.qualifier;
+  c->boolean = e.boolean;
+  c->date_days = e.date_days;
+  c->op = e.op;
+  c->negated = e.negated;
+  c->depth = e.depth;
+  for (const auto& a : e.args) c->args.push_back(clone(*a));
+  return c;
 }
 
 // Howard Hinnant's days_from_civil / civil_from_days.

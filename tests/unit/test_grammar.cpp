@@ -83,6 +83,14 @@ TEST_CASE("declarations") {
   verify<g::file>("decide x : bool { when a -> true else -> false when b -> true }", Outcome::global_failure);
   verify<g::file>("table t : 规模 first { a || 规模 }", Outcome::global_failure);  // header on its own line
   verify<g::file>("table t : 规模 first {\n  a || 规模\n  1 | 2 || 大型\n}", Outcome::match);  // shape is checked later
-  verify<g::file>("segments 对公客户 { }", Outcome::global_failure);                 // not yet supported
+  verify<g::file>("segments 对公客户 { when a -> 甲 { when b -> 乙; else -> 丙 } else -> 丁 }", Outcome::match);
+  verify<g::file>("segments 对公客户 { when a -> }", Outcome::global_failure);
+  verify<g::file>("plan 甲 { 周期 = 1 months;  渠道 = \"网点\" }", Outcome::match);
+  verify<g::file>("scorecard s { factor a weight 50% { >= 300万 -> 100;  [100万, 300万) -> 90;  else -> 60 }\n"
+                  "  multiply 1.05 when b >= 200万 }", Outcome::match);
+  verify<g::file>("scorecard s { factor a { >= 1 60 } }", Outcome::global_failure);
+  verify<g::file>("grid g : 群 by a, b {\n        | >= 60 | < 60\n  >= 100万 | 重要 | 优质\n  < 100万 | 普通 | 退出\n}\n", Outcome::match);
+  verify<g::file>("grid g : 群 by a {\n}", Outcome::global_failure);
+  verify<g::file>("import \"sme_size.strat\"\nlet x = load \"data/g.csv\" column id", Outcome::match);
   verify<g::file>("lett x = 1", Outcome::global_failure);
 }

@@ -1,0 +1,217 @@
+#include "driver/load.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "io/block_input.hpp"
+#include "io/readers.hpp"
+#include "syntax/parser.hpp"
+
+namespace stratum {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path folder_of(const std::string& path) {
+  fs::path dir = fs::path(path).parent_path();
+  return dir.empty() ? fs::path(".") : dir;
+}
+
+class Loader {
+ public:
+  Loader(SourceSet& sources, Diagnostics& diags, fs::path root) : sources_(sources), diags_(diags), root_(std::move(root)) {}
+
+  std::optional<ast::Module> run(const std::string& path, std::string text) {
+    uint32_t id = sources_.add(path, std::move(text));
+    auto main = parse(sources_, id, diags_);
+    if (!main) return std::nullopt;
+    fs::path canonical = fs::weakly_canonical(fs::absolute(path));
+    loaded_.insert(canonical);
+    stack_.push_back(canonical);
+    resolve_loads(*main, folder_of(path));
+    bool ok = import_all(*main, folder_of(path), *main);
+    stack_.pop_back();
+    if (!ok) return std::nullopt;
+    return main;
+  }
+
+ private:
+  SourceSet& sources_;
+  Diagnostics& diags_;
+  fs::path root_;
+  std::set<fs::path> loaded_;
+  std::vector<fs::path> stack_;
+
+  // Resolves `name` relative to `dir`; empty with a diagnostic when it leaves the root.
+  std::optional<fs::path> inside_root(const fs::path& dir, const std::string& name, Span span, const char* what) {
+    fs::path p = fs::weakly_canonical(fs::absolute(dir / name));
+    auto [r, q] = std::mismatch(root_.begin(), root_.end(), p.begin(), p.end());
+    if (r != root_.end() || fs::path(name).is_absolute()) {
+      diags_.error("outside-root", span,
+                   fmt::format("{} `{}` is outside the rules root (the main rule file's folder): rule files read only files inside it", what, name));
+      return std::nullopt;
+    }
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) {
+      diags_.error("file-not-found", span, fmt::format("{} `{}` does not exist (paths are relative to the file that names them)", what, name));
+      return std::nullopt;
+    }
+    return p;
+  }
+
+  // Imports every file `module` names, merging their declarations into `into`.
+  bool import_all(ast::Module& module, const fs::path& dir, ast::Module& into) {
+    bool ok = true;
+    std::vector<ast::ImportDecl> imports = std::move(module.imports);
+    module.imports.clear();
+    for (const auto& imp : imports) {
+      auto p = inside_root(dir, imp.path, imp.span, "imported file");
+      if (!p) { ok = false; continue; }
+      if (std::find(stack_.begin(), stack_.end(), *p) != stack_.end()) {
+        std::string chain;
+        for (const auto& s : stack_) chain += fs::relative(s, root_).string() + " → ";
+        chain += fs::relative(*p, root_).string();
+        diags_.error("import-cycle", imp.span, fmt::format("import cycle: {}", chain));
+        ok = false;
+        continue;
+      }
+      if (!loaded_.insert(*p).second) continue;  // already merged through another import
+      std::string text;
+      try {
+        text = io::read_file(p->string());
+      } catch (const std::exception& e) {
+        diags_.error("file-not-found", imp.span, e.what());
+        ok = false;
+        continue;
+      }
+      std::string shown = (fs::path(sources_.file(imp.span.file).path()).parent_path() / imp.path).lexically_normal().string();
+      if (shown.empty()) shown = imp.path;
+      uint32_t id = sources_.add(shown, std::move(text));
+      auto sub = parse(sources_, id, diags_);
+      if (!sub) { ok = false; continue; }
+      resolve_loads(*sub, p->parent_path());
+      stack_.push_back(*p);
+      ok = import_all(*sub, p->parent_path(), into) && ok;
+      stack_.pop_back();
+      ok = merge(std::move(*sub), into) && ok;
+    }
+    return ok;
+  }
+
+  static bool same_type(const ast::TypeRef& a, const ast::TypeRef& b) {
+    return a.name == b.name && a.is_set == b.is_set && a.optional == b.optional;
+  }
+
+  bool merge(ast::Module from, ast::Module& into) {
+    bool ok = true;
+    for (auto& e : from.enums) {
+      auto it = std::find_if(into.enums.begin(), into.enums.end(), [&](auto& x) { return x.name == e.name; });
+      if (it == into.enums.end()) {
+        into.enums.push_back(std::move(e));
+        continue;
+      }
+      bool same = it->members.size() == e.members.size() &&
+                  std::equal(e.members.begin(), e.members.end(), it->members.begin(),
+                             [](auto& a, auto& b) { return a.name == b.name; });
+      if (!same) {
+        auto& d = diags_.error("import-clash", e.span,
+                               fmt::format("enum `{}` is declared here with other values than in the importing file", e.name));
+        d.notes.push_back({"the other declaration", it->span});
+        ok = false;
+      }
+    }
+    if (into.inputs.empty() && !from.inputs.empty()) into.inputs.push_back({from.inputs[0].name, from.inputs[0].span, {}});
+    for (auto& in : from.inputs) {
+      for (auto& f : in.fields) {
+        ast::FieldDecl* existing = nullptr;
+        for (auto& target : into.inputs) {
+          for (auto& g : target.fields) {
+            if (g.name == f.name) existing = &g;
+          }
+        }
+        if (!existing) {
+          f.key = false;  // the importing file decides the key
+          into.inputs[0].fields.push_back(std::move(f));
+          continue;
+        }
+        std::string col_a = existing->column.empty() ? existing->name : existing->column;
+        std::string col_b = f.column.empty() ? f.name : f.column;
+        if (!same_type(existing->type, f.type) || col_a != col_b) {
+          auto& d = diags_.error("import-clash", f.span,
+                                 fmt::format("field `{}` is declared here differently (type or column) than in the importing file", f.name));
+          d.notes.push_back({"the other declaration", existing->span});
+          ok = false;
+        }
+      }
+    }
+    for (auto& l : from.lets) into.lets.push_back(std::move(l));
+    for (auto& d : from.decides) { d.imported = true; into.decides.push_back(std::move(d)); }
+    for (auto& t : from.tables) { t.imported = true; into.tables.push_back(std::move(t)); }
+    for (auto& s : from.scorecards) { s.imported = true; into.scorecards.push_back(std::move(s)); }
+    // An imported file's tests, segment tree and plans stay with that file.
+    return ok;
+  }
+
+  // Replaces every `load "file.csv" column c` in the module's lets by the set
+  // of that column's values, read now, once.
+  void resolve_loads(ast::Module& m, const fs::path& dir) {
+    for (auto& l : m.lets) {
+      if (!l.value || l.value->kind != ast::ExprKind::load) continue;
+      ast::Expr& e = *l.value;
+      auto p = inside_root(dir, e.text, e.span, "reference data");
+      if (!p) continue;
+      try {
+        auto reader = io::open_reader(p->string(), io::Format::csv);
+        if (auto problem = reader->open({e.qualifier}, {true})) {
+          diags_.error("bad-reference-data", e.span, fmt::format("{}: {}", e.text, *problem));
+          continue;
+        }
+        std::set<std::string> values;
+        io::RawRecord r;
+        while (reader->next(r)) {
+          if (!r.error.empty()) {
+            diags_.error("bad-reference-data", e.span, fmt::format("{} line {}: {}", e.text, r.line, r.error));
+            break;
+          }
+          std::string v(r.fields[0].text);
+          while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
+          while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(0, 1);
+          if (!v.empty()) values.insert(v);
+        }
+        if (values.empty()) {
+          diags_.error("bad-reference-data", e.span, fmt::format("{} has no values in column `{}`", e.text, e.qualifier));
+          continue;
+        }
+        auto set = std::make_unique<ast::Expr>();
+        set->kind = ast::ExprKind::set;
+        set->span = e.span;
+        for (const auto& v : values) {
+          auto t = std::make_unique<ast::Expr>();
+          t->kind = ast::ExprKind::text;
+          t->span = e.span;
+          t->text = v;
+          set->args.push_back(std::move(t));
+        }
+        l.value = std::move(set);
+      } catch (const std::exception& ex) {
+        diags_.error("bad-reference-data", e.span, fmt::format("cannot read {}: {}", e.text, ex.what()));
+      }
+    }
+  }
+};
+
+}  // namespace
+
+std::optional<ast::Module> load_module(const std::string& path, std::string text, SourceSet& sources,
+                                       Diagnostics& diags) {
+  fs::path root = fs::weakly_canonical(fs::absolute(folder_of(path)));
+  if (root.filename().empty()) root = root.parent_path();
+  return Loader(sources, diags, root).run(path, std::move(text));
+}
+
+}  // namespace stratum
