@@ -115,6 +115,7 @@ class Checker {
     collect_fields();
     collect_derived();
     for (size_t i = 0; i < m_.lets.size(); ++i) check_let(static_cast<int32_t>(i));
+    mark_optional_grids();
     for (size_t i = 0; i < m_.module.decides.size(); ++i) check_decide(static_cast<int32_t>(i));
     for (size_t i = 0; i < m_.tables.size(); ++i) check_table(static_cast<int32_t>(i));
     for (size_t i = 0; i < m_.scorecards.size(); ++i) check_scorecard(static_cast<int32_t>(i));
@@ -395,6 +396,25 @@ class Checker {
     current_node_ = -1;
   }
 
+  // A grid over a value that may be missing has no result for a customer
+  // without that value: its decision may be missing, and its users must say
+  // what then (`is present`, `??`).
+  void mark_optional_grids() {
+    for (auto& info : m_.tables) {
+      if (!info.decl->is_grid) continue;
+      for (auto& col : info.decl->columns) {
+        auto it = symbols_.find(col->text);
+        if (!col->qualifier.empty() || it == symbols_.end()) continue;
+        bool optional = (it->second.kind == SymbolKind::field && m_.fields[it->second.index].optional) ||
+                        (it->second.kind == SymbolKind::let && m_.lets[it->second.index].maybe_missing) ||
+                        (it->second.kind == SymbolKind::decision && m_.decisions[it->second.index].maybe_missing);
+        if (optional) {
+          for (int32_t d : info.decisions) m_.decisions[d].maybe_missing = true;
+        }
+      }
+    }
+  }
+
   void check_table(int32_t index) {
     TableInfo& info = m_.tables[index];
     ast::TableDecl& t = *info.decl;
@@ -446,7 +466,9 @@ class Checker {
     Facts none;
     for (auto& col : t.columns) {
       Typed ty = expr(*col, nullptr, none);
-      if (ty.maybe_missing) {
+      if (ty.maybe_missing && t.is_grid) {
+        ty.maybe_missing = false;  // the grid's result is missing then (see mark_optional_grids)
+      } else if (ty.maybe_missing) {
         diags_.error("unguarded-optional", col->span,
                      fmt::format("table column `{}` may be missing: define a `let` with a default (`let x = {} ?? …`) and use it as the column", col->text, col->text));
         ty.type = {};
@@ -713,6 +735,9 @@ class Checker {
         continue;
       }
       Type want = it->second.kind == SymbolKind::let ? m_.lets[it->second.index].type : m_.decisions[it->second.index].type;
+      if (b.value->kind == ExprKind::name && b.value->text == "missing" && b.value->qualifier.empty() && !symbols_.count("missing")) {
+        continue;  // `expect { x: missing }`: no value
+      }
       Typed v = expr(*b.value, &want, none);
       if (!is_constant(*b.value)) {
         diags_.error("not-constant", b.value->span, "a test expects plain values (literals and enum values)");
@@ -976,7 +1001,7 @@ class Checker {
           e.ref_index = s.index;
           depend_on(decision_node(s.index), e.span);
           e.type = m_.decisions[s.index].type;
-          return {e.type, false};
+          return {e.type, m_.decisions[s.index].maybe_missing && !facts.has(RefKind::decision, s.index)};
         }
       }
     }
@@ -1080,8 +1105,8 @@ class Checker {
       case ExprKind::presence: {
         Expr& x = *e.args[0];
         Typed a = expr(x, nullptr, Facts{});
-        if (x.kind != ExprKind::name || (x.ref != RefKind::field && x.ref != RefKind::let)) {
-          diags_.error("not-optional", x.span, "`is present` applies to an optional field or a `let` that may be missing");
+        if (x.kind != ExprKind::name || (x.ref != RefKind::field && x.ref != RefKind::let && x.ref != RefKind::decision)) {
+          diags_.error("not-optional", x.span, "`is present` applies to an optional field, or a `let` or grid that may be missing");
         } else if (!a.type.is_error() && !a.maybe_missing) {
           diags_.warning("never-missing", x.span, fmt::format("`{}` is never missing, so this test is always {}", x.text, e.negated ? "false" : "true"));
         }

@@ -45,6 +45,7 @@ struct DecisionInfo {
   int32_t index = -1;   // into module.decides or module.tables
   int32_t column = 0;   // output column of a table
   bool imported = false;  // from an imported file: usable, but not an output
+  bool maybe_missing = false;  // a grid over a value that may be missing
 };
 
 struct ScorecardInfo {

@@ -57,6 +57,7 @@ void print_distribution(const eval::Program& program, std::vector<Distribution>&
       rows.push_back({"true", d.counts[1]});
       rows.push_back({"false", d.counts[0]});
     }
+    if (d.counts.count(-1)) rows.push_back({"(none)", d.counts[-1]});
     size_t width = utf8::cell_width(d.name);
     for (auto& [label, _] : rows) width = std::max(width, utf8::cell_width(label));
     std::string out = fmt::format("\n{}{}  {:>10}  {:>8}\n", d.name, std::string(width - utf8::cell_width(d.name), ' '), "customers", "share");
@@ -182,7 +183,10 @@ int eval(const std::vector<std::string>& argv) {
       if (!ok) continue;
       ++decided;
       writer.record(frame, raw.number);
-      for (auto& d : dists) ++d.counts[static_cast<int64_t>(frame.slots[d.slot].n)];
+      for (auto& d : dists) {
+        const eval::Value& v = frame.slots[d.slot];
+        ++d.counts[eval::is_missing(v) ? -1 : static_cast<int64_t>(v.n)];
+      }
     }
     out.commit();
     if (errors) errors->commit();

@@ -464,6 +464,7 @@ class Lowerer {
     out.policy = static_cast<eval::HitPolicy>(t.policy);
     out.collect = static_cast<eval::CollectOp>(t.collect);
     out.row_lines = info.row_lines;
+    for (int32_t d : info.decisions) out.propagate_missing = out.propagate_missing || m_.decisions[d].maybe_missing;
     out.output_types = info.cell_types;
     for (auto& c : t.columns) out.columns.push_back(expr(*c));
     for (int32_t d : info.decisions) out.output_slots.push_back(decision_slot(d));
@@ -533,6 +534,7 @@ class Lowerer {
   // ---- tests ----------------------------------------------------------------
 
   Value test_value(const Expr& e) {
+    if (e.kind == ExprKind::name && e.text == "missing" && e.ref == ast::RefKind::unresolved) return eval::missing_value();
     int32_t n = expr(e);
     if (!is_constant_node(n)) throw InternalError("test value is not constant");
     return p_->nodes[n].constant;

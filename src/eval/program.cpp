@@ -253,6 +253,14 @@ void Program::compute(Frame& f, int32_t s) const {
         f.slots[s] = collect(f, tables[d.table], d.type);
         break;
       }
+      if (tables[d.table].propagate_missing) {
+        bool any_missing = false;
+        for (int32_t c : tables[d.table].columns) any_missing = any_missing || is_missing(eval(f, c));
+        if (any_missing) {
+          f.slots[s] = missing_value();
+          break;
+        }
+      }
       int32_t row = table_row(f, d.table);
       if (row < 0) throw EvalError(fmt::format("no row of table `{}` matches", tables[d.table].name));
       f.slots[s] = eval(f, tables[d.table].rows[row].outputs[d.column]);

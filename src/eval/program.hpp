@@ -112,6 +112,7 @@ struct Table {
   std::vector<uint32_t> row_lines;  // source line of each row, for messages
   std::vector<int32_t> output_slots;
   std::vector<Type> output_types;   // the types of the row cells
+  bool propagate_missing = false;   // a grid over optional values: missing in, missing out
 };
 
 enum class DerivedKind : uint8_t { let, decide, table, scorecard, factor, segment, plan_item };
