@@ -1,6 +1,6 @@
 # The two entry commands. Both install what is missing (Debian packages,
 # apt-get as root), build in Release and then run.
-#   make run   — check rules/, evaluate the example portfolio, print the distribution
+#   make run   — check rules/, evaluate the example portfolios, print the distributions
 #   make test  — build and run every test (ctest), including the rule files' own tests
 
 BUILD ?= build
@@ -13,6 +13,9 @@ STRATUM := $(BUILD)/stratum
 run: build
 	$(STRATUM) check rules/
 	$(STRATUM) eval rules/sme_size.strat --input examples/portfolio.csv --format csv --summary
+	$(STRATUM) eval rules/corporate_segments.strat --input examples/corporate_portfolio.csv --format csv \
+	  --output $(BUILD)/corporate-decided.csv --summary
+	@echo "the decided corporate portfolio is in $(BUILD)/corporate-decided.csv"
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
