@@ -55,8 +55,11 @@ struct let_decl : seq< kw_let, sp, req_ident, sp, req_equals, sp, sor< load_expr
 struct import_decl : seq< kw_import, sp, req_string > {};
 
 // decide 贷款户 : bool { when loan_balance > 0元 -> true  else -> false }
-struct when_row : seq< kw_when, sp, req_expr, sp, req_arrow, sp, req_expr, opt< sp, one< ';' > > > {};
-struct else_row : seq< kw_else_, sp, req_arrow, sp, req_expr, opt< sp, one< ';' > > > {};
+// `reject "…"`: the customer cannot be decided, for the reason given.
+struct reject_result : seq< kw_reject, sp, req_string > {};
+struct branch_result : sor< reject_result, req_expr > {};
+struct when_row : seq< kw_when, sp, req_expr, sp, req_arrow, sp, branch_result, opt< sp, one< ';' > > > {};
+struct else_row : seq< kw_else_, sp, req_arrow, sp, branch_result, opt< sp, one< ';' > > > {};
 struct req_decide_end : one< '}' > {};
 struct decide_decl
    : seq< kw_decide, sp, req_ident, sp, req_colon, sp, req_type, sp, req_lbrace, sp,
@@ -188,9 +191,14 @@ struct req_test_end : one< '}' > {};
 struct test_decl
    : seq< kw_test, sp, req_string, sp, req_lbrace, sp, req_given, sp, req_expect, sp, req_test_end > {};
 
+// `private decide …`: computed when something needs it, but not an output.
+struct private_mark : kw_private_ {};
+struct req_private_decl : sor< decide_decl, table_decl, scorecard_decl, grid_decl > {};
+struct private_decl : seq< private_mark, sp, req_private_decl > {};
+
 struct declaration
    : sor< enum_decl, input_decl, let_decl, decide_decl, table_decl, scorecard_decl, grid_decl,
-          segments_decl, plan_decl, import_decl, test_decl > {};
+          segments_decl, plan_decl, import_decl, test_decl, private_decl > {};
 struct req_declaration_or_end : seq< eof > {};
 
 struct file

@@ -83,6 +83,8 @@ STRATUM_KEYWORD( weight, "weight" );
 STRATUM_KEYWORD( multiply, "multiply" );
 STRATUM_KEYWORD( bonus, "bonus" );
 STRATUM_KEYWORD( by, "by" );
+STRATUM_KEYWORD( private_, "private" );
+STRATUM_KEYWORD( reject, "reject" );
 
 #undef STRATUM_KEYWORD
 

@@ -291,7 +291,7 @@ class Checker {
         auto& d = m_.module.decides[p.index];
         Type t = resolve_type(d.type);
         if (d.type.optional) diags_.error("optional-decision", d.type.span, "a decision always has a value: remove the `?`");
-        m_.decisions[add_decision(d.name, d.span, t, DecisionSource::decide, p.index, 0)].imported = d.imported;
+        m_.decisions[add_decision(d.name, d.span, t, DecisionSource::decide, p.index, 0)].imported = d.imported || d.is_private;
       } else if (p.src == DecisionSource::scorecard) {
         auto& sc = m_.module.scorecards[p.index];
         Type t = Type::of(BaseType::decimal);
@@ -302,7 +302,7 @@ class Checker {
           }
         }
         int32_t d = add_decision(sc.name, sc.span, t, DecisionSource::scorecard, p.index, 0);
-        m_.decisions[d].imported = sc.imported;
+        m_.decisions[d].imported = sc.imported || sc.is_private;
         ScorecardInfo info{&sc, d, static_cast<int32_t>(m_.factors.size())};
         std::set<std::string> names;
         for (auto& f : sc.factors) {
@@ -329,7 +329,7 @@ class Checker {
                          fmt::format("give the result column a type, e.g. `{} : 规模`, or the table one (`table {} : 规模 first`)", out.name, t.name));
           }
           info.decisions.push_back(add_decision(out.name, out.span, ty, DecisionSource::table, p.index, static_cast<int32_t>(c)));
-          m_.decisions[info.decisions.back()].imported = t.imported;
+          m_.decisions[info.decisions.back()].imported = t.imported || t.is_private;
         }
       }
     }
@@ -381,15 +381,19 @@ class Checker {
         expect_type(c.type, Type::of(BaseType::boolean), *b.condition, "a `when` condition");
         Facts then_facts = facts;
         then_facts.add(facts_when(*b.condition, true));
-        Typed r = expr(*b.result, &want, then_facts);
-        require_value(r, *b.result);
-        expect_type(r.type, want, *b.result, fmt::format("the result of `{}`", d.name));
+        if (b.result) {
+          Typed r = expr(*b.result, &want, then_facts);
+          require_value(r, *b.result);
+          expect_type(r.type, want, *b.result, fmt::format("the result of `{}`", d.name));
+        }
         earlier_false.add(facts_when(*b.condition, false));
       } else {
         seen_else = true;
-        Typed r = expr(*b.result, &want, facts);
-        require_value(r, *b.result);
-        expect_type(r.type, want, *b.result, fmt::format("the result of `{}`", d.name));
+        if (b.result) {
+          Typed r = expr(*b.result, &want, facts);
+          require_value(r, *b.result);
+          expect_type(r.type, want, *b.result, fmt::format("the result of `{}`", d.name));
+        }
       }
     }
     if (d.branches.empty()) diags_.error("empty-decision", d.span, fmt::format("decision `{}` has no branches", d.name));

@@ -44,7 +44,7 @@ struct DecisionInfo {
   DecisionSource source = DecisionSource::decide;
   int32_t index = -1;   // into module.decides or module.tables
   int32_t column = 0;   // output column of a table
-  bool imported = false;  // from an imported file: usable, but not an output
+  bool imported = false;  // imported or private: usable, but not an output
   bool maybe_missing = false;  // a grid over a value that may be missing
 };
 

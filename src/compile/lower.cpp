@@ -99,7 +99,7 @@ class Lowerer {
       if (dec.source != DecisionSource::decide) continue;
       auto& d = p_->derived[m_.lets.size() + i];
       for (const auto& b : m_.module.decides[dec.index].branches) {
-        d.branches.push_back({b.condition ? expr(*b.condition) : -1, expr(*b.result)});
+        d.branches.push_back({b.condition ? expr(*b.condition) : -1, b.result ? expr(*b.result) : -1, b.reject});
       }
     }
     for (const TableInfo& t : m_.tables) table(t);

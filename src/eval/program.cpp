@@ -191,6 +191,7 @@ void Program::compute(Frame& f, int32_t s) const {
       bool decided = false;
       for (const Branch& b : d.branches) {
         if (b.condition < 0 || eval(f, b.condition).n) {
+          if (b.result < 0) throw EvalError(b.reject);
           f.slots[s] = eval(f, b.result);
           decided = true;
           break;

@@ -80,7 +80,8 @@ struct ConstSet {
 
 struct Branch {
   int32_t condition = -1;  // -1: else
-  int32_t result = -1;
+  int32_t result = -1;     // -1: reject
+  std::string reject;      // the reason of `reject "…"`
 };
 
 enum class TestKind : uint8_t { any, lt, le, gt, ge, eq, ne, range, in_set, not_in_set };

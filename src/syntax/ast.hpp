@@ -118,13 +118,15 @@ struct LetDecl {
 struct Branch {
   Span span;
   ExprPtr condition;  // null for `else`
-  ExprPtr result;
+  ExprPtr result;     // null for `reject "…"`
+  std::string reject;  // the reason, for `reject "…"`
 };
 
 struct DecideDecl {
   std::string name;
   Span span;
   bool imported = false;
+  bool is_private = false;
   TypeRef type;
   std::vector<Branch> branches;
 };
@@ -159,6 +161,7 @@ struct TableDecl {
   Span span;
   bool is_grid = false;  // written as a grid: rows × columns
   bool imported = false;
+  bool is_private = false;
   std::optional<TypeRef> type;
   HitPolicy policy = HitPolicy::first;
   Span policy_span;
@@ -196,6 +199,7 @@ struct ScorecardDecl {
   std::string name;
   Span span;
   bool imported = false;
+  bool is_private = false;
   std::optional<TypeRef> type;
   std::vector<Factor> factors;
   std::vector<Adjustment> adjustments;

@@ -45,7 +45,7 @@ using selector = pegtl::parse_tree::selector<
       g::multiply_decl, g::bonus_decl,
       g::grid_decl, g::grid_dimension, g::grid_header, g::grid_row,
       g::segments_decl, g::segment_when, g::segment_else, g::segment_name,
-      g::plan_decl, g::plan_item >,
+      g::plan_decl, g::plan_item, g::reject_result, g::private_mark >,
    pegtl::parse_tree::fold_one::on<
       g::or_expr, g::and_expr, g::not_expr, g::compare_expr, g::coalesce_expr,
       g::add_expr, g::mul_expr, g::unary_expr > >;
@@ -111,7 +111,21 @@ class Builder {
   ast::Module module(const Node& root) {
     ast::Module m;
     m.file = file_id_;
-    for (const auto& child : root.children) declaration(m, *child);
+    bool next_private = false;
+    for (const auto& child : root.children) {
+      if (child->is_type<g::private_mark>()) {
+        next_private = true;
+        continue;
+      }
+      size_t decides = m.decides.size(), tables = m.tables.size(), scorecards = m.scorecards.size();
+      declaration(m, *child);
+      if (next_private) {
+        if (m.decides.size() > decides) m.decides.back().is_private = true;
+        if (m.tables.size() > tables) m.tables.back().is_private = true;
+        if (m.scorecards.size() > scorecards) m.scorecards.back().is_private = true;
+        next_private = false;
+      }
+    }
     return m;
   }
 
@@ -210,11 +224,18 @@ class Builder {
         const Node& row = *n.children[i];
         ast::Branch b;
         b.span = span(row);
+        const Node* result = nullptr;
         if (row.is_type<g::when_row>()) {
           b.condition = expr(*row.children.at(0));
-          b.result = expr(*row.children.at(1));
+          result = row.children.at(1).get();
         } else {
-          b.result = expr(*row.children.at(0));
+          result = row.children.at(0).get();
+        }
+        if (result->is_type<g::reject_result>()) {
+          b.reject = unquote(result->children.at(0)->string_view());
+          if (b.reject.empty()) fail(*result, "give the reason for the rejection");
+        } else {
+          b.result = expr(*result);
         }
         d.branches.push_back(std::move(b));
       }
