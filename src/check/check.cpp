@@ -706,6 +706,14 @@ class Checker {
         diags_.error("duplicate-name", b.span, fmt::format("`{}` is given twice", b.name));
         continue;
       }
+      if (b.name == "today" && it == symbols_.end()) {
+        // `today: 2024-06-30` fixes the evaluation date for this test.
+        Type date = Type::of(BaseType::date);
+        Typed v = expr(*b.value, &date, none);
+        if (b.value->kind != ExprKind::date) diags_.error("not-constant", b.value->span, "`today` is given as a date, e.g. 2024-06-30");
+        expect_type(v.type, date, *b.value, "`today`");
+        continue;
+      }
       if (it == symbols_.end() || it->second.kind != SymbolKind::field) {
         std::vector<std::string> names;
         for (auto& f : m_.fields) names.push_back(f.name);

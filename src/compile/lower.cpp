@@ -545,6 +545,7 @@ class Lowerer {
     tc.name = t.name;
     tc.span = t.span;
     for (auto& g : t.given) {
+      if (g.name == "today" && g.value->kind == ExprKind::date) tc.today = g.value->date_days;
       for (size_t f = 0; f < m_.fields.size(); ++f) {
         if (m_.fields[f].name == g.name) tc.given.push_back({static_cast<int32_t>(f), test_value(*g.value)});
       }

@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "io/bind.hpp"
+#include "syntax/parser.hpp"
 
 namespace stratum {
 
@@ -60,7 +61,7 @@ std::vector<TestOutcome> run_test_blocks(const Compilation& c, std::optional<int
     TestOutcome o;
     o.name = t.name;
     o.where = where(c.sources, t.span);
-    eval::Frame frame = fresh_frame(p, as_of);
+    eval::Frame frame = fresh_frame(p, t.today ? t.today : as_of);
     for (auto& [slot, value] : t.given) {
       frame.slots[slot] = value;
       frame.state[slot] = 1;
@@ -108,6 +109,13 @@ std::vector<TestOutcome> run_yaml_cases(const Compilation& c, const std::string&
     bool ok = true;
     for (const auto& kv : item["given"]) {
       std::string name = kv.first.Scalar();
+      if (name == "today" && kv.second.IsScalar()) {
+        auto day = parse_iso_date(kv.second.Scalar());
+        if (!day) { o.problems.push_back("given: `today` must be a date YYYY-MM-DD"); ok = false; continue; }
+        frame.today = *day;
+        frame.has_today = true;
+        continue;
+      }
       int32_t slot = -1;
       for (size_t i = 0; i < p.fields.size(); ++i) {
         if (p.fields[i].name == name || p.fields[i].column == name) slot = static_cast<int32_t>(i);

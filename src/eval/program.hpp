@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -185,6 +186,7 @@ struct Frame {
 struct TestCase {
   std::string name;
   Span span;
+  std::optional<int32_t> today;  // `given { today: … }`
   std::vector<std::pair<int32_t, Value>> given;  // field slot → value
   struct Expectation {
     std::string name;
