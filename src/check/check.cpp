@@ -400,12 +400,11 @@ class Checker {
     current_node_ = -1;
   }
 
-  // A grid over a value that may be missing has no result for a customer
-  // without that value: its decision may be missing, and its users must say
-  // what then (`is present`, `??`).
+  // A table or grid over a value that may be missing has no result for a
+  // customer without that value: its decisions may be missing, and their
+  // users must say what then (`is present`, `??`).
   void mark_optional_grids() {
     for (auto& info : m_.tables) {
-      if (!info.decl->is_grid) continue;
       for (auto& col : info.decl->columns) {
         auto it = symbols_.find(col->text);
         if (!col->qualifier.empty() || it == symbols_.end()) continue;
@@ -470,9 +469,12 @@ class Checker {
     Facts none;
     for (auto& col : t.columns) {
       Typed ty = expr(*col, nullptr, none);
-      if (ty.maybe_missing && t.is_grid) {
-        ty.maybe_missing = false;  // the grid's result is missing then (see mark_optional_grids)
+      if (ty.maybe_missing && !col->qualifier.empty()) {
+        diags_.error("unguarded-optional", col->span, "this column may be missing");
       } else if (ty.maybe_missing) {
+        ty.maybe_missing = false;  // the table's result is missing then (see mark_optional_grids)
+      }
+      if (false) {
         diags_.error("unguarded-optional", col->span,
                      fmt::format("table column `{}` may be missing: define a `let` with a default (`let x = {} ?? …`) and use it as the column", col->text, col->text));
         ty.type = {};

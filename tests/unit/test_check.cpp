@@ -87,7 +87,7 @@ TEST_CASE("optional fields must be guarded") {
   expect_one("decide x : bool { when total_assets is present or total_assets > 0元 -> true else -> false }\n",
              "unguarded-optional", 11);
   expect_one("let a = total_assets\nlet b = a * 2\n", "unguarded-optional", 12);
-  expect_one("table t : 规模 first {\n  total_assets || t\n  >= 1元 || 大型\n}\n", "unguarded-optional", 12);
+  expect_one("table t : 规模 first {\n  total_assets || t\n  >= 1元 || 大型\n}\ndecide u : bool { when t == 大型 -> true  else -> false }\n", "unguarded-optional", 15);
 }
 
 TEST_CASE("cycles among derived values") {
