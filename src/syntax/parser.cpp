@@ -45,7 +45,7 @@ using selector = pegtl::parse_tree::selector<
       g::multiply_decl, g::bonus_decl,
       g::grid_decl, g::grid_dimension, g::grid_header, g::grid_row,
       g::segments_decl, g::segment_when, g::segment_else, g::segment_name,
-      g::plan_decl, g::plan_item, g::reject_result, g::private_mark >,
+      g::plan_decl, g::plan_item, g::reject_result, g::private_mark, g::binding_today >,
    pegtl::parse_tree::fold_one::on<
       g::or_expr, g::and_expr, g::not_expr, g::compare_expr, g::coalesce_expr,
       g::add_expr, g::mul_expr, g::unary_expr > >;
