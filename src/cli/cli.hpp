@@ -39,5 +39,6 @@ std::vector<std::string> rule_files(const std::string& path, std::string& error)
 int check(const std::vector<std::string>& argv);
 int eval(const std::vector<std::string>& argv);
 int test(const std::vector<std::string>& argv);
+int explain(const std::vector<std::string>& argv);
 
 }  // namespace stratum::cli

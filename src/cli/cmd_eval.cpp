@@ -33,6 +33,8 @@ Evaluates every customer record of FILE against the rule file RULES.
   --as-of YYYY-MM-DD    the evaluation date `today` stands for
   --summary             print the distribution of each decision on standard
                         error (automatic when standard error is a terminal)
+  --explain             add each customer's explanation (`explain` in JSON
+                        Lines, an `explain` column in CSV)
   --threads N           accepted; evaluation currently runs on one thread
   --diagnostics text|json  how to print rule problems
 
@@ -81,7 +83,6 @@ int eval(const std::vector<std::string>& argv) {
   if (args.positionals().size() != 1) return usage_error("eval", "name one rule file: stratum eval RULES --input FILE");
   auto input = args.value("--input");
   if (!input) return usage_error("eval", "--input FILE is required (CSV, JSON Lines or YAML)");
-  if (args.flag("--explain")) return usage_error("eval", "--explain is not yet supported by this version of Stratum");
   std::string out_format = args.value("--format").value_or("jsonl");
   if (out_format != "jsonl" && out_format != "csv") return usage_error("eval", "--format is jsonl or csv");
   std::optional<io::Format> in_format;
@@ -138,6 +139,7 @@ int eval(const std::vector<std::string>& argv) {
     std::unique_ptr<io::OutputFile> errors;
     if (auto e = args.value("--errors")) errors = std::make_unique<io::OutputFile>(*e);
     io::RecordWriter writer(program, out_format == "csv" ? io::OutputFormat::csv : io::OutputFormat::jsonl, out);
+    writer.set_explain(args.flag("--explain"));
     writer.header();
 
     std::vector<Distribution> dists;
@@ -149,6 +151,9 @@ int eval(const std::vector<std::string>& argv) {
 
     eval::Frame frame = program.make_frame();
     if (as_of) { frame.today = *as_of; frame.has_today = true; }
+    std::vector<std::string> trace;
+    bool explain = args.flag("--explain");
+    if (explain) frame.trace = &trace;
     io::RawRecord raw;
     io::Rejection why;
     uint64_t read = 0, decided = 0, rejected = 0;
@@ -166,6 +171,7 @@ int eval(const std::vector<std::string>& argv) {
     while (reader->next(raw)) {
       ++read;
       program.reset(frame);
+      trace.clear();
       if (!binder.bind(raw, frame, why)) {
         reject(raw, why);
         continue;
@@ -182,7 +188,8 @@ int eval(const std::vector<std::string>& argv) {
       }
       if (!ok) continue;
       ++decided;
-      writer.record(frame, raw.number);
+      if (explain) program.explain_plan(frame, trace);
+      writer.record(frame, raw.number, explain ? &trace : nullptr);
       for (auto& d : dists) {
         const eval::Value& v = frame.slots[d.slot];
         ++d.counts[eval::is_missing(v) ? -1 : static_cast<int64_t>(v.n)];

@@ -16,8 +16,9 @@ Commands:
   check RULES…                 check rule files; print diagnostics
   eval RULES --input FILE      evaluate every record of FILE
   test RULES… [CASES.yaml…]    run the tests beside the rules
+  explain RULES --record '{…}' one customer, and why
 
-Not yet supported by this version: explain, diff, fmt.
+Not yet supported by this version: diff, fmt.
 
 Run `stratum COMMAND --help` for a command's options.
 )";
@@ -40,7 +41,8 @@ int main(int argc, char** argv) {
     if (command == "check") return stratum::cli::check(args);
     if (command == "eval") return stratum::cli::eval(args);
     if (command == "test") return stratum::cli::test(args);
-    if (command == "explain" || command == "diff" || command == "fmt") {
+    if (command == "explain") return stratum::cli::explain(args);
+    if (command == "diff" || command == "fmt") {
       fmt::print(stderr, "stratum {}: not yet supported by this version of Stratum\n", command);
       return stratum::cli::kUsage;
     }

@@ -32,7 +32,8 @@ bool is_duration(const Type& t) { return t.base == BaseType::days || t.base == B
 
 class Lowerer {
  public:
-  Lowerer(const Model& m, Diagnostics& diags) : m_(m), diags_(diags), p_(std::make_unique<eval::Program>()) {}
+  Lowerer(const Model& m, const SourceSet& sources, Diagnostics& diags)
+      : m_(m), sources_(sources), diags_(diags), p_(std::make_unique<eval::Program>()) {}
 
   std::unique_ptr<eval::Program> run() {
     p_->ruleset = m_.ruleset;
@@ -99,7 +100,8 @@ class Lowerer {
       if (dec.source != DecisionSource::decide) continue;
       auto& d = p_->derived[m_.lets.size() + i];
       for (const auto& b : m_.module.decides[dec.index].branches) {
-        d.branches.push_back({b.condition ? expr(*b.condition) : -1, b.result ? expr(*b.result) : -1, b.reject});
+        d.branches.push_back({b.condition ? expr(*b.condition) : -1, b.result ? expr(*b.result) : -1, b.reject,
+                              origin(b.span, b.condition.get())});
       }
     }
     for (const TableInfo& t : m_.tables) table(t);
@@ -111,7 +113,45 @@ class Lowerer {
 
  private:
   const Model& m_;
+  const SourceSet& sources_;
   Diagnostics& diags_;
+
+  // ---- explanations: where things were written ------------------------------
+
+  std::string text_of(Span span) const {
+    if (span.file == 0) return {};
+    std::string_view t = sources_.file(span.file).text();
+    std::string out(t.substr(span.begin, span.end - span.begin));
+    // one line, single spaces
+    std::string flat;
+    bool space = false;
+    for (char c : out) {
+      if (c == '\n' || c == '\r' || c == ' ' || c == '\t') { space = !flat.empty(); continue; }
+      if (space) { flat += ' '; space = false; }
+      flat += c;
+    }
+    return flat;
+  }
+  uint32_t line_of(Span span) const { return span.file ? sources_.file(span.file).line_col(span.begin).line : 0; }
+
+  void referenced(const Expr& e, std::vector<int32_t>& out) const {
+    if (e.kind == ExprKind::name && e.ref != ast::RefKind::enum_value && e.ref != ast::RefKind::unresolved) {
+      int32_t slot = e.ref == ast::RefKind::field    ? field_slot(e.ref_index)
+                     : e.ref == ast::RefKind::let    ? let_slot(e.ref_index)
+                     : e.ref == ast::RefKind::factor ? factor_slot(e.ref_index)
+                                                     : decision_slot(e.ref_index);
+      if (std::find(out.begin(), out.end(), slot) == out.end()) out.push_back(slot);
+    }
+    for (const auto& a : e.args) referenced(*a, out);
+  }
+
+  eval::Origin origin(Span span, const Expr* condition) const {
+    eval::Origin o;
+    o.line = line_of(span);
+    o.text = text_of(span);
+    if (condition) referenced(*condition, o.slots);
+    return o;
+  }
   std::unique_ptr<eval::Program> p_;
 
   int32_t field_slot(int32_t f) const { return f; }
@@ -141,12 +181,15 @@ class Lowerer {
           if (factor.else_points < 0) factor.else_points = points;
         } else {
           factor.bins.push_back({cell_test(bin.test, 0, m_.factors[index].value_type), points});
+          factor.bin_texts.push_back(text_of(bin.span));
         }
       }
       p_->factors.push_back(std::move(factor));
       p_->derived[factor_slot(index) - m_.fields.size()].index = index;
     }
-    for (const auto& a : info.decl->adjustments) sc.adjustments.push_back({a.multiply, expr(*a.amount), expr(*a.condition)});
+    for (const auto& a : info.decl->adjustments) {
+      sc.adjustments.push_back({a.multiply, expr(*a.amount), expr(*a.condition), origin(a.span, a.condition.get())});
+    }
     p_->scorecards.push_back(std::move(sc));
   }
 
@@ -168,14 +211,24 @@ class Lowerer {
       eval::SegmentNode node;
       node.name = n.name;
       node.leaf = n.leaf;
-      for (const auto& [condition, child] : n.branches) node.branches.push_back({condition ? expr(*condition) : -1, child});
+      node.parent = n.parent;
+      for (const auto& [condition, child] : n.branches) {
+        node.branches.push_back({condition ? expr(*condition) : -1, child});
+        eval::Origin o;
+        o.line = line_of(condition ? condition->span : m_.segments[child].span);
+        o.text = condition ? "when " + text_of(condition->span) : "else";
+        if (condition) referenced(*condition, o.slots);
+        node.origins.push_back(std::move(o));
+      }
       p_->segment_nodes.push_back(std::move(node));
     }
     // Plan inheritance, resolved once: a node's item is its own, else its parent's.
     for (size_t i = 0; i < m_.plan_items.size(); ++i) {
       const PlanItemInfo& item = m_.plan_items[i];
-      std::vector<int32_t> at_node(m_.segments.size(), -1);
+      std::vector<int32_t> at_node(m_.segments.size(), -1), set_by(m_.segments.size(), -1);
       for (size_t n = 0; n < m_.segments.size(); ++n) {  // preorder: parents come first
+        if (item.values[n]) set_by[n] = static_cast<int32_t>(n);
+        else if (m_.segments[n].parent >= 0) set_by[n] = set_by[m_.segments[n].parent];
         if (item.values[n] && item.durations_as_text) {
           at_node[n] = duration_text(*item.values[n]);
         } else if (item.values[n]) {
@@ -187,8 +240,12 @@ class Lowerer {
       int32_t leaves = 0;
       for (auto& n : m_.segments) leaves += n.leaf >= 0;
       d.by_leaf.assign(leaves, -1);
+      d.from_node.assign(leaves, -1);
       for (size_t n = 0; n < m_.segments.size(); ++n) {
-        if (m_.segments[n].leaf >= 0) d.by_leaf[m_.segments[n].leaf] = at_node[n];
+        if (m_.segments[n].leaf >= 0) {
+          d.by_leaf[m_.segments[n].leaf] = at_node[n];
+          d.from_node[m_.segments[n].leaf] = set_by[n];
+        }
       }
     }
   }
@@ -466,7 +523,13 @@ class Lowerer {
     out.row_lines = info.row_lines;
     for (int32_t d : info.decisions) out.propagate_missing = out.propagate_missing || m_.decisions[d].maybe_missing;
     out.output_types = info.cell_types;
-    for (auto& c : t.columns) out.columns.push_back(expr(*c));
+    for (auto& c : t.columns) {
+      out.columns.push_back(expr(*c));
+      out.column_names.push_back(c->text);
+      std::vector<int32_t> slots;
+      referenced(*c, slots);
+      out.column_slots.push_back(slots.size() == 1 ? slots[0] : -1);
+    }
     for (int32_t d : info.decisions) out.output_slots.push_back(decision_slot(d));
     for (const auto& row : t.rows) {
       eval::Row r;
@@ -476,6 +539,8 @@ class Lowerer {
         r.tests.push_back(cell_test(cell, static_cast<int32_t>(c), info.column_types[c]));
       }
       for (auto& o : row.outputs) r.outputs.push_back(expr(*o));
+      r.text = t.is_grid ? text_of(row.inputs[0].span) + " × " + text_of(row.inputs[1].span) + " → " + text_of(row.outputs[0]->span)
+                         : text_of(row.span);
       out.rows.push_back(std::move(r));
     }
     p_->tables.push_back(std::move(out));
@@ -585,8 +650,8 @@ class Lowerer {
 
 }  // namespace
 
-std::unique_ptr<eval::Program> lower(const Model& model, Diagnostics& diags) {
-  return Lowerer(model, diags).run();
+std::unique_ptr<eval::Program> lower(const Model& model, const SourceSet& sources, Diagnostics& diags) {
+  return Lowerer(model, sources, diags).run();
 }
 
 }  // namespace stratum

@@ -11,6 +11,6 @@
 
 namespace stratum {
 
-std::unique_ptr<eval::Program> lower(const Model& model, Diagnostics& diags);
+std::unique_ptr<eval::Program> lower(const Model& model, const SourceSet& sources, Diagnostics& diags);
 
 }  // namespace stratum

@@ -30,7 +30,7 @@ Compilation compile_text(const std::string& path, std::string text) {
   if (!module || c.diagnostics.has_errors()) return c;
   c.model = std::make_unique<Model>(check(std::move(*module), c.sources, c.diagnostics));
   if (c.diagnostics.has_errors()) return c;
-  c.program = lower(*c.model, c.diagnostics);
+  c.program = lower(*c.model, c.sources, c.diagnostics);
   if (c.diagnostics.has_errors()) c.program.reset();
   return c;
 }

@@ -148,6 +148,50 @@ void Program::append_text(std::string& out, const Value& v, const Type& t) const
   out += format(v, t);
 }
 
+std::string Program::value_text(Frame& f, int32_t node) const {
+  const Node& n = nodes[node];
+  if (n.op == Op::field || n.op == Op::derived) return values_of(f, {n.index});
+  return "";
+}
+
+const std::string& Program::slot_name(int32_t s) const {
+  return static_cast<size_t>(s) < fields.size() ? fields[s].name : derived[s - fields.size()].name;
+}
+
+void Program::note(Frame& f, std::string line) const {
+  f.trace->push_back(std::string(static_cast<size_t>(f.trace_depth) * 2, ' ') + std::move(line));
+}
+
+// "a = 1, b = 工业" for the slots already known (never computes anything new).
+std::string Program::values_of(Frame& f, const std::vector<int32_t>& slots) const {
+  std::string out;
+  for (int32_t s : slots) {
+    bool is_field = static_cast<size_t>(s) < fields.size();
+    if (!is_field && f.state[s] != 2) continue;
+    if (is_field && f.state[s] == 0 && !fields[s].optional) continue;  // a test that did not give it
+    const Value& v = is_field && f.state[s] == 0 ? missing_value() : f.slots[s];
+    const Type& t = is_field ? fields[s].type : derived[s - fields.size()].type;
+    bool yuan = !is_missing(v) && !t.is_set && t.base == BaseType::money;
+    out += fmt::format("{}{} = {}{}", out.empty() ? "" : ", ", slot_name(s), format(v, t), yuan ? "元" : "");
+  }
+  return out;
+}
+
+void Program::explain_plan(Frame& f, std::vector<std::string>& out) const {
+  if (segment_slot < 0) return;
+  int32_t leaf = static_cast<int32_t>(f.slots[segment_slot].n);
+  for (const Derived& d : derived) {
+    if (d.kind != DerivedKind::plan_item) continue;
+    int32_t from = d.from_node.empty() ? -1 : d.from_node[leaf];
+    if (from < 0) {
+      out.push_back(fmt::format("{}: not set for this segment", d.name));
+      continue;
+    }
+    const Value& v = f.slots[fields.size() + (&d - derived.data())];
+    out.push_back(fmt::format("{} = {}   (plan of {})", d.name, format(v, d.type), segment_nodes[from].name));
+  }
+}
+
 Frame Program::make_frame() const {
   Frame f;
   f.slots.assign(slot_count(), Value{});
@@ -183,6 +227,21 @@ void Program::compute(Frame& f, int32_t s) const {
   if (f.state[s] == 1) throw InternalError("cycle in derived values");
   f.state[s] = 1;
   const Derived& d = derived[s - fields.size()];
+  // Constants (`let 门槛 = 3亿`) and plan items (explained with the plan) are not traced.
+  bool tracing = f.trace && d.kind != DerivedKind::plan_item &&
+                 !(d.kind == DerivedKind::let && nodes[d.node].op == Op::constant);
+  size_t mark = 0;
+  if (tracing) {
+    mark = f.trace->size();
+    // The headline, replaced by `name = value` once the value is known.
+    f.trace->push_back(std::string(static_cast<size_t>(f.trace_depth) * 2, ' ') + d.name + ": not decided");
+    ++f.trace_depth;
+  }
+  struct Restore {
+    Frame& f;
+    bool on;
+    ~Restore() { if (on) --f.trace_depth; }
+  } restore{f, tracing};
   switch (d.kind) {
     case DerivedKind::let:
       f.slots[s] = eval(f, d.node);
@@ -190,7 +249,13 @@ void Program::compute(Frame& f, int32_t s) const {
     case DerivedKind::decide: {
       bool decided = false;
       for (const Branch& b : d.branches) {
-        if (b.condition < 0 || eval(f, b.condition).n) {
+        bool taken = b.condition < 0 || eval(f, b.condition).n;
+        if (f.trace) {
+          std::string values = values_of(f, b.origin.slots);
+          note(f, fmt::format("{} line {}: {}{}", taken ? "✓" : "✗", b.origin.line, b.origin.text,
+                              values.empty() ? "" : "   [" + values + "]"));
+        }
+        if (taken) {
           if (b.result < 0) throw EvalError(b.reject);
           f.slots[s] = eval(f, b.result);
           decided = true;
@@ -209,6 +274,13 @@ void Program::compute(Frame& f, int32_t s) const {
       }
       if (points < 0) throw EvalError(fmt::format("no bin of factor `{}` applies and it has no `else`", factor.name));
       f.slots[s] = eval(f, points);
+      if (f.trace) {
+        size_t bin = 0;
+        while (bin < factor.bins.size() && factor.bins[bin].second != points) ++bin;
+        std::string which = bin < factor.bin_texts.size() ? factor.bin_texts[bin] : "else";
+        std::string value = value_text(f, factor.value);
+        note(f, fmt::format("{}bin `{}`", value.empty() ? "" : value + " falls in ", which));
+      }
       break;
     }
     case DerivedKind::scorecard: {
@@ -219,11 +291,26 @@ void Program::compute(Frame& f, int32_t s) const {
         Decimal points = dec(slot(f, sc.factor_slots[k]));
         total = total + (sc.weights[k] < 0 ? points : points * dec(eval(f, sc.weights[k])));
       }
-      for (const auto& a : sc.adjustments) {
-        if (a.multiply && eval(f, a.condition).n) total = total * dec(eval(f, a.amount));
+      if (f.trace) {
+        std::string sum;
+        for (size_t k = 0; k < sc.factor_slots.size(); ++k) {
+          sum += fmt::format("{}{} {}", k ? " + " : "", slot_name(sc.factor_slots[k]),
+                             format(f.slots[sc.factor_slots[k]], Type::of(BaseType::decimal)));
+          if (sc.weights[k] >= 0) sum += " × " + format(eval(f, sc.weights[k]), Type::of(BaseType::decimal));
+        }
+        note(f, fmt::format("weighted sum: {} = {}", sum, total.to_string()));
       }
-      for (const auto& a : sc.adjustments) {
-        if (!a.multiply && eval(f, a.condition).n) total = total + dec(eval(f, a.amount));
+      for (int pass = 0; pass < 2; ++pass) {  // every multiply, then every bonus
+        for (const auto& a : sc.adjustments) {
+          if (a.multiply != (pass == 0)) continue;
+          bool applies = eval(f, a.condition).n != 0;
+          if (applies) total = a.multiply ? total * dec(eval(f, a.amount)) : total + dec(eval(f, a.amount));
+          if (f.trace) {
+            std::string values = values_of(f, a.origin.slots);
+            note(f, fmt::format("{} line {}: {}{}", applies ? "✓" : "✗", a.origin.line, a.origin.text,
+                                values.empty() ? "" : "   [" + values + "]"));
+          }
+        }
       }
       f.slots[s] = num(total);
       break;
@@ -232,8 +319,16 @@ void Program::compute(Frame& f, int32_t s) const {
       int32_t node = 0;
       while (segment_nodes[node].leaf < 0) {
         int32_t next = -1;
-        for (const auto& [condition, child] : segment_nodes[node].branches) {
-          if (condition < 0 || eval(f, condition).n) { next = child; break; }
+        const SegmentNode& sn = segment_nodes[node];
+        for (size_t k = 0; k < sn.branches.size(); ++k) {
+          auto [condition, child] = sn.branches[k];
+          bool taken = condition < 0 || eval(f, condition).n;
+          if (f.trace && k < sn.origins.size()) {
+            std::string values = values_of(f, sn.origins[k].slots);
+            note(f, fmt::format("{} {} → {}   line {}: {}{}", taken ? "✓" : "✗", sn.name, segment_nodes[child].name,
+                                sn.origins[k].line, sn.origins[k].text, values.empty() ? "" : "   [" + values + "]"));
+          }
+          if (taken) { next = child; break; }
         }
         if (next < 0) {
           throw EvalError(fmt::format("no branch under segment `{}` applies and it has no `else`", segment_nodes[node].name));
@@ -265,10 +360,23 @@ void Program::compute(Frame& f, int32_t s) const {
       int32_t row = table_row(f, d.table);
       if (row < 0) throw EvalError(fmt::format("no row of table `{}` matches", tables[d.table].name));
       f.slots[s] = eval(f, tables[d.table].rows[row].outputs[d.column]);
+      if (f.trace) {
+        const Table& t = tables[d.table];
+        std::vector<int32_t> cols;
+        for (int32_t c : t.column_slots) if (c >= 0) cols.push_back(c);
+        std::string values = values_of(f, cols);
+        note(f, fmt::format("✓ line {} of `{}`: {}{}", t.row_lines[row], t.name, t.rows[row].text,
+                            values.empty() ? "" : "   [" + values + "]"));
+      }
       break;
     }
   }
   f.state[s] = 2;
+  if (tracing) {
+    bool yuan = !is_missing(f.slots[s]) && !d.type.is_set && d.type.base == BaseType::money;
+    (*f.trace)[mark] = std::string(static_cast<size_t>(f.trace_depth - 1) * 2, ' ') +
+                       fmt::format("{} = {}{}", d.name, format(f.slots[s], d.type), yuan ? "元" : "");
+  }
 }
 
 bool Program::row_matches(Frame& f, const Table& table, const Row& row) const {

@@ -61,6 +61,14 @@ enum class Op : uint8_t {
 
 enum class Cmp : uint8_t { eq, ne, lt, le, gt, ge };
 
+// Where a branch, row or factor was written, for explanations: its line, its
+// text, and the slots whose values decided it.
+struct Origin {
+  uint32_t line = 0;
+  std::string text;
+  std::vector<int32_t> slots;
+};
+
 struct Node {
   Op op = Op::constant;
   Cmp cmp = Cmp::eq;
@@ -83,6 +91,7 @@ struct Branch {
   int32_t condition = -1;  // -1: else
   int32_t result = -1;     // -1: reject
   std::string reject;      // the reason of `reject "…"`
+  Origin origin;
 };
 
 enum class TestKind : uint8_t { any, lt, le, gt, ge, eq, ne, range, in_set, not_in_set };
@@ -100,6 +109,7 @@ struct CellTest {
 struct Row {
   std::vector<CellTest> tests;  // only the cells that test something
   std::vector<int32_t> outputs; // nodes
+  std::string text;             // the row as written
 };
 
 enum class HitPolicy : uint8_t { first, unique, priority, any, collect };
@@ -114,6 +124,8 @@ struct Table {
   std::vector<uint32_t> row_lines;  // source line of each row, for messages
   std::vector<int32_t> output_slots;
   std::vector<Type> output_types;   // the types of the row cells
+  std::vector<std::string> column_names;
+  std::vector<int32_t> column_slots;  // the slot a column reads, -1 when it is an expression
   bool propagate_missing = false;   // a grid over optional values: missing in, missing out
 };
 
@@ -123,6 +135,7 @@ struct ScoreAdjustment {
   bool multiply = true;
   int32_t amount = -1;     // node
   int32_t condition = -1;  // node
+  Origin origin;
 };
 
 struct Scorecard {
@@ -134,6 +147,7 @@ struct Scorecard {
 
 struct ScoreFactor {
   std::string name;
+  std::vector<std::string> bin_texts;  // per bin, as written; then the else bin
   int32_t value = -1;                                // node
   std::vector<std::pair<CellTest, int32_t>> bins;    // test → points node
   int32_t else_points = -1;                          // node, -1: none
@@ -142,7 +156,9 @@ struct ScoreFactor {
 struct SegmentNode {
   std::string name;
   std::vector<std::pair<int32_t, int32_t>> branches;  // condition node (-1: else) → child node
+  std::vector<Origin> origins;                        // per branch
   int32_t leaf = -1;
+  int32_t parent = -1;
 };
 
 struct Derived {
@@ -155,6 +171,7 @@ struct Derived {
   int32_t column = 0;     // table output column
   int32_t index = -1;     // scorecard / factor index
   std::vector<int32_t> by_leaf;  // plan item: value node per leaf (-1: not set)
+  std::vector<int32_t> from_node;  // plan item: the segment node whose plan set it, per leaf
 };
 
 struct Field {
@@ -181,6 +198,9 @@ struct Frame {
   int32_t today = 0;
   bool has_today = false;
   bool test_mode = false;      // a missing required field means "not given"
+  // Explanations: when set, evaluation appends what decided each value.
+  std::vector<std::string>* trace = nullptr;
+  int trace_depth = 0;
 };
 
 struct TestCase {
@@ -228,6 +248,9 @@ class Program {
   // Evaluates one node (lowering uses it to fold constants).
   Value evaluate_node(Frame& f, int32_t node) const { return eval(f, node); }
 
+  // The plan items' explanation for the customer's leaf ("服务团队 from 战略性客户").
+  void explain_plan(Frame& f, std::vector<std::string>& out) const;
+
   // Text storage for constants: addresses stay valid.
   std::string_view intern(std::string text);
   std::string format(const Value& v, const Type& t) const;  // for messages and outputs
@@ -243,6 +266,10 @@ class Program {
   Value collect(Frame& f, const Table& table, const Type& result) const;
   bool test_cell(Frame& f, const CellTest& t, const Value& v) const;
   void compute(Frame& f, int32_t s) const;
+  void note(Frame& f, std::string line) const;
+  std::string values_of(Frame& f, const std::vector<int32_t>& slots) const;
+  const std::string& slot_name(int32_t s) const;
+  std::string value_text(Frame& f, int32_t node) const;
 };
 
 std::string format_date(int32_t days);

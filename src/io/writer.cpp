@@ -101,6 +101,7 @@ void RecordWriter::header() {
     append_csv_field(b, o.name);
     first = false;
   }
+  if (explain_) b += ",explain";
   b += '\n';
 }
 
@@ -128,7 +129,7 @@ void RecordWriter::value(std::string& b, const eval::Value& v, const Type& t) {
   }
 }
 
-void RecordWriter::record(const eval::Frame& frame, uint64_t record_number) {
+void RecordWriter::record(const eval::Frame& frame, uint64_t record_number, const std::vector<std::string>* explanation) {
   std::string& b = out_.buffer();
   bool json = format_ == OutputFormat::jsonl;
   if (json) b += '{';
@@ -176,6 +177,28 @@ void RecordWriter::record(const eval::Frame& frame, uint64_t record_number) {
     }
   }
   if (in_plan) b += '}';
+  if (explain_) {
+    if (json) {
+      b += ",\"explain\":[";
+      for (size_t i = 0; explanation && i < explanation->size(); ++i) {
+        if (i) b += ',';
+        b += '"';
+        append_json_text(b, (*explanation)[i]);
+        b += '"';
+      }
+      b += ']';
+    } else {
+      std::string joined;
+      for (size_t i = 0; explanation && i < explanation->size(); ++i) {
+        std::string_view line = (*explanation)[i];
+        while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+        joined += (i ? " | " : "");
+        joined += line;
+      }
+      b += ',';
+      append_csv_field(b, joined);
+    }
+  }
   b += json ? "}\n" : "\n";
   out_.maybe_flush();
 }

@@ -42,13 +42,16 @@ class RecordWriter {
  public:
   RecordWriter(const eval::Program& program, OutputFormat format, OutputFile& out);
   void header();
-  // Writes the key and every output of an evaluated frame.
-  void record(const eval::Frame& frame, uint64_t record_number);
+  void set_explain(bool on) { explain_ = on; }
+  // Writes the key and every output of an evaluated frame (and its
+  // explanation, when given).
+  void record(const eval::Frame& frame, uint64_t record_number, const std::vector<std::string>* explanation = nullptr);
 
  private:
   const eval::Program& program_;
   OutputFormat format_;
   OutputFile& out_;
+  bool explain_ = false;
   void value(std::string& b, const eval::Value& v, const Type& t);
 };
 

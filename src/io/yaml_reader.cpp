@@ -28,6 +28,23 @@ class YamlReader final : public Reader {
     }
   }
 
+  // One record or a list of them, given as text (JSON is YAML too).
+  struct FromText {};
+  YamlReader(FromText, const std::string& text) {
+    try {
+      root_ = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+      throw std::runtime_error(fmt::format("the record is not valid JSON or YAML (line {}, column {}): {}", e.mark.line + 1,
+                                           e.mark.column + 1, e.msg));
+    }
+    if (root_.IsMap()) {
+      YAML::Node seq(YAML::NodeType::Sequence);
+      seq.push_back(root_);
+      root_.reset(seq);  // `=` would assign into the map itself
+    }
+    if (!root_.IsSequence()) throw std::runtime_error("the record must be a map of field names to values, e.g. {\"id\": \"C1\", …}");
+  }
+
   std::optional<std::string> open(const std::vector<std::string>& columns, const std::vector<bool>&) override {
     columns_ = columns;
     return std::nullopt;
@@ -77,5 +94,9 @@ class YamlReader final : public Reader {
 }  // namespace
 
 std::unique_ptr<Reader> make_yaml_reader(const std::string& path) { return std::make_unique<YamlReader>(path); }
+
+std::unique_ptr<Reader> make_record_reader(const std::string& text) {
+  return std::make_unique<YamlReader>(YamlReader::FromText{}, text);
+}
 
 }  // namespace stratum::io

@@ -135,8 +135,15 @@ class Builder {
 
   Span span(const Node& n) const {
     auto base = file_.text().data();
-    return {file_id_, static_cast<uint32_t>(n.m_begin.data - base),
-            static_cast<uint32_t>(n.m_end.data - base)};
+    return {file_id_, static_cast<uint32_t>(n.m_begin.data - base), static_cast<uint32_t>(end_of(n) - base)};
+  }
+
+  // Nodes kept by fold_one have their content (and end) removed: their end
+  // is the end of their last child.
+  static const char* end_of(const Node& n) {
+    if (n.m_end.data) return n.m_end.data;
+    if (!n.children.empty()) return end_of(*n.children.back());
+    return n.m_begin.data;
   }
 
   [[noreturn]] void fail(const Node& n, std::string message) const {

@@ -105,3 +105,19 @@ TEST_CASE("golden: evaluation") {
     }
   }
 }
+
+TEST_CASE("golden: explain") {
+  for (const auto& strat : stems(kGolden / "explain")) {
+    std::string stem = strat.stem().string();
+    DYNAMIC_SECTION(stem) {
+      fs::path dir = strat.parent_path();
+      std::string extra;
+      if (fs::exists(dir / (stem + ".args"))) {
+        extra = slurp(dir / (stem + ".args"));
+        while (!extra.empty() && (extra.back() == '\n' || extra.back() == '\r')) extra.pop_back();
+      }
+      Run r = run(dir, "explain " + strat.filename().string() + " --record " + stem + ".record.yaml " + extra);
+      compare(dir / (stem + ".expected"), r.out + r.err + "exit " + std::to_string(r.status) + "\n");
+    }
+  }
+}
