@@ -1158,6 +1158,8 @@ class Checker {
         return {Type::of(BaseType::boolean), false};
       }
       case ExprKind::binary: return binary(e, expected, facts);
+      case ExprKind::load:
+        return error_typed();  // the loader replaced it, or reported why it could not
     }
     return error_typed();
   }

@@ -358,6 +358,7 @@ class Lowerer {
       }
       case ExprKind::call: return call(e);
       case ExprKind::binary: return binary_expr(e);
+      case ExprKind::load: break;
     }
     throw InternalError("unknown expression");
   }

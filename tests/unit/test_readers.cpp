@@ -47,7 +47,7 @@ std::vector<Got> read_all(Format f, const std::string& name, const std::string& 
       else if (field.kind == RawKind::null) g.values.push_back("<null>");
       else if (field.kind == RawKind::array) {
         std::string joined;
-        for (auto& i : field.items) joined += "[" + std::string(i) + "]";
+        for (auto& i : field.items) { joined += '['; joined += i; joined += ']'; }
         g.values.push_back(joined);
       } else g.values.push_back(std::string(field.text));
     }
