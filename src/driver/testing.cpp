@@ -173,14 +173,39 @@ std::vector<TestOutcome> run_yaml_cases(const Compilation& c, const std::string&
       std::string name = kv.first.Scalar();
       int32_t slot = -1;
       Type type;
+      // `plan.项目` names a plan item; other names a decision, `let` or `segment`.
+      std::string lookup = name.starts_with("plan.") ? name.substr(5) : name;
       for (size_t d = 0; d < p.derived.size(); ++d) {
-        if (p.derived[d].name == name) { slot = static_cast<int32_t>(p.fields.size() + d); type = p.derived[d].type; }
+        bool is_plan = p.derived[d].kind == eval::DerivedKind::plan_item;
+        if (p.derived[d].name == lookup && is_plan == name.starts_with("plan.")) {
+          slot = static_cast<int32_t>(p.fields.size() + d);
+          type = p.derived[d].type;
+        }
       }
-      if (slot < 0) { o.problems.push_back(fmt::format("expect: `{}` is not a decision or a `let`", name)); ok = false; continue; }
+      if (slot < 0) {
+        o.problems.push_back(fmt::format("expect: `{}` is not a decision, `let`, `segment` or `plan.…`", name));
+        ok = false;
+        continue;
+      }
+      if (kv.second.IsNull()) {
+        expect.push_back({name, {}, slot, type, eval::missing_value()});
+        continue;
+      }
       if (!kv.second.IsScalar()) { o.problems.push_back(fmt::format("expect: `{}` must be a value", name)); ok = false; continue; }
-      keep.push_back(kv.second.Scalar());
+      std::string text = kv.second.Scalar();
+      if (name == "segment" && p.segment_slot >= 0) {
+        // a leaf's name stands for its path
+        for (const auto& node : p.segment_nodes) {
+          if (node.leaf >= 0 && node.name == text) text = p.enums[type.enum_id].members[node.leaf];
+        }
+      }
       eval::Value v;
       std::string why;
+      if (text == "missing") {
+        expect.push_back({name, {}, slot, type, eval::missing_value()});
+        continue;
+      }
+      keep.push_back(text);
       if (!binder.parse_value(keep.back(), type, v, why)) {
         o.problems.push_back(fmt::format("expect: `{}`: {}", name, why));
         ok = false;
