@@ -181,7 +181,8 @@ struct plan_decl : seq< kw_plan, sp, req_ident, sp, req_lbrace, sp, star< plan_i
 // test "工业 300人 2000万元 为中型" { given { … } expect { … } }
 // Expectations may name a decision, a `let`, `segment`, `plan.项目` or `评分卡.因子`.
 struct binding_today : kw_today {};  // `today: 2024-06-30` fixes the test's evaluation date
-struct binding : seq< sor< binding_today, qualified_name >, sp, req_colon, sp, req_expr > {};
+// An expectation may be `层级: reject "reason"`: the customer is rejected with that reason.
+struct binding : seq< sor< binding_today, qualified_name >, sp, req_colon, sp, sor< reject_result, req_expr > > {};
 struct bindings : opt< list< binding, seq< sp, one< ',', ';' >, sp > >, sp, opt< one< ',', ';' >, sp > > {};
 struct req_bindings_end : one< '}' > {};
 struct given_block : seq< kw_given, sp, req_lbrace, sp, bindings, req_bindings_end > {};

@@ -704,6 +704,10 @@ class Checker {
     std::set<std::string> seen;
     for (auto& b : t.given) {
       auto it = symbols_.find(b.name);
+      if (!b.value) {
+        diags_.error("not-constant", b.span, "`reject` belongs in `expect`, not in `given`");
+        continue;
+      }
       if (!seen.insert("g:" + b.name).second) {
         diags_.error("duplicate-name", b.span, fmt::format("`{}` is given twice", b.name));
         continue;
@@ -734,6 +738,12 @@ class Checker {
       auto it = symbols_.find(b.name);
       if (!seen.insert("e:" + b.name).second) {
         diags_.error("duplicate-name", b.span, fmt::format("`{}` is expected twice", b.name));
+        continue;
+      }
+      if (!b.value) {  // `x: reject "…"`
+        if (it == symbols_.end() && b.name != "segment") {
+          diags_.error("unknown-name", b.span, fmt::format("`{}` is not a decision or a `let`", b.name));
+        }
         continue;
       }
       if (b.name == "segment" || b.name.starts_with("plan.") || b.name.find('.') != std::string::npos) {

@@ -25,6 +25,9 @@ Values are written as in data files (money in yuan, plain decimals).
 
   --as-of YYYY-MM-DD   the date `today` stands for in the tests
   --verbose            list every test, not only the failing ones
+  --coverage           list every branch, table row, grid cell, scorecard bin
+                       and plan item that no test reached (any makes the
+                       exit status 1)
 
 Exit status: 0 all passed, 1 a test failed or a rule file has errors, 2 usage.
 )";
@@ -33,7 +36,7 @@ bool is_yaml(const std::string& p) { return p.ends_with(".yaml") || p.ends_with(
 }  // namespace
 
 int test(const std::vector<std::string>& argv) {
-  Args args(argv, {"--help", "-h", "--verbose", "-v"}, {"--as-of"});
+  Args args(argv, {"--help", "-h", "--verbose", "-v", "--coverage"}, {"--as-of"});
   if (args.flag("--help") || args.flag("-h")) { fmt::print("{}", kHelp); return kOk; }
   if (args.error()) return usage_error("test", *args.error());
   std::optional<int32_t> as_of;
@@ -54,7 +57,7 @@ int test(const std::vector<std::string>& argv) {
   if (!cases.empty() && rules.size() != 1) {
     return usage_error("test", "YAML case files run against one rule file: name exactly one");
   }
-  size_t passed = 0, failed = 0;
+  size_t passed = 0, failed = 0, uncovered = 0;
   auto report = [&](const std::vector<TestOutcome>& outcomes) {
     for (const auto& o : outcomes) {
       if (o.passed) {
@@ -82,15 +85,28 @@ int test(const std::vector<std::string>& argv) {
       fmt::print("FAIL  {}  (the rule file has errors; its tests did not run)\n", path);
       continue;
     }
-    report(run_test_blocks(c, as_of));
+    std::vector<uint8_t> covered(c.program->coverage_points.size(), 0);
+    std::vector<uint8_t>* cov = args.flag("--coverage") ? &covered : nullptr;
+    report(run_test_blocks(c, as_of, cov));
     std::vector<std::string> files = cases;
     std::filesystem::path sibling = std::filesystem::path(path).replace_extension(".cases.yaml");
     std::error_code ec;
     if (cases.empty() && std::filesystem::exists(sibling, ec)) files.push_back(sibling.string());
-    for (const auto& f : files) report(run_yaml_cases(c, f, as_of));
+    for (const auto& f : files) report(run_yaml_cases(c, f, as_of, cov));
+    if (cov) {
+      size_t missed = 0;
+      for (size_t i = 0; i < covered.size(); ++i) {
+        if (covered[i]) continue;
+        const auto& point = c.program->coverage_points[i];
+        fmt::print("not covered  {}:{}  {}\n", point.file, point.line, point.what);
+        ++missed;
+      }
+      fmt::print("coverage  {}: {} of {} reached\n", path, covered.size() - missed, covered.size());
+      uncovered += missed;
+    }
   }
   fmt::print("{} passed, {} failed\n", passed, failed);
-  return failed > 0 ? kInputProblem : kOk;
+  return failed > 0 || uncovered > 0 ? kInputProblem : kOk;
 }
 
 }  // namespace stratum::cli

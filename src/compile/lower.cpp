@@ -145,12 +145,21 @@ class Lowerer {
     for (const auto& a : e.args) referenced(*a, out);
   }
 
-  eval::Origin origin(Span span, const Expr* condition) const {
+  eval::Origin origin(Span span, const Expr* condition) {
     eval::Origin o;
     o.line = line_of(span);
     o.text = text_of(span);
     if (condition) referenced(*condition, o.slots);
+    o.cover = coverage_point(span, "branch `" + o.text + "`");
     return o;
+  }
+
+  int32_t coverage_point(Span span, std::string what) {
+    std::string file = span.file ? sources_.file(span.file).path() : "";
+    // Points in imported files belong to those files' own tests.
+    if (span.file != m_.module.file) return -1;
+    p_->coverage_points.push_back({file, line_of(span), std::move(what)});
+    return static_cast<int32_t>(p_->coverage_points.size() - 1);
   }
   std::unique_ptr<eval::Program> p_;
 
@@ -173,17 +182,23 @@ class Lowerer {
       sc.factor_slots.push_back(factor_slot(index));
       sc.weights.push_back(f.weight ? expr(*f.weight) : -1);
       eval::ScoreFactor factor;
+      int32_t else_cover = -1;
       factor.name = f.name;
       factor.value = expr(*f.value);
       for (const auto& bin : f.bins) {
         int32_t points = expr(*bin.points);
         if (bin.is_else) {
-          if (factor.else_points < 0) factor.else_points = points;
+          if (factor.else_points < 0) {
+            factor.else_points = points;
+            else_cover = coverage_point(bin.span, fmt::format("bin `{}` of factor `{}`", text_of(bin.span), f.name));
+          }
         } else {
           factor.bins.push_back({cell_test(bin.test, 0, m_.factors[index].value_type), points});
           factor.bin_texts.push_back(text_of(bin.span));
+          factor.bin_covers.push_back(coverage_point(bin.span, fmt::format("bin `{}` of factor `{}`", text_of(bin.span), f.name)));
         }
       }
+      factor.bin_covers.push_back(else_cover);
       p_->factors.push_back(std::move(factor));
       p_->derived[factor_slot(index) - m_.fields.size()].index = index;
     }
@@ -218,6 +233,8 @@ class Lowerer {
         o.line = line_of(condition ? condition->span : m_.segments[child].span);
         o.text = condition ? "when " + text_of(condition->span) : "else";
         if (condition) referenced(*condition, o.slots);
+        o.cover = coverage_point(condition ? condition->span : m_.segments[child].span,
+                                 fmt::format("branch {} → {}", n.name, m_.segments[child].name));
         node.origins.push_back(std::move(o));
       }
       p_->segment_nodes.push_back(std::move(node));
@@ -241,10 +258,19 @@ class Lowerer {
       for (auto& n : m_.segments) leaves += n.leaf >= 0;
       d.by_leaf.assign(leaves, -1);
       d.from_node.assign(leaves, -1);
+      d.leaf_covers.assign(leaves, -1);
+      std::vector<int32_t> point_of_node(m_.segments.size(), -1);
+      for (size_t n = 0; n < m_.segments.size(); ++n) {
+        if (item.values[n]) {
+          point_of_node[n] = coverage_point(item.values[n]->span,
+                                            fmt::format("plan item `{}` of {}", item.name, m_.segments[n].name));
+        }
+      }
       for (size_t n = 0; n < m_.segments.size(); ++n) {
         if (m_.segments[n].leaf >= 0) {
           d.by_leaf[m_.segments[n].leaf] = at_node[n];
           d.from_node[m_.segments[n].leaf] = set_by[n];
+          if (set_by[n] >= 0) d.leaf_covers[m_.segments[n].leaf] = point_of_node[set_by[n]];
         }
       }
     }
@@ -540,6 +566,7 @@ class Lowerer {
         r.tests.push_back(cell_test(cell, static_cast<int32_t>(c), info.column_types[c]));
       }
       for (auto& o : row.outputs) r.outputs.push_back(expr(*o));
+      r.cover = coverage_point(row.span, t.is_grid ? fmt::format("cell of grid `{}`", t.name) : fmt::format("row of table `{}`", t.name));
       r.text = t.is_grid ? text_of(row.inputs[0].span) + " × " + text_of(row.inputs[1].span) + " → " + text_of(row.outputs[0]->span)
                          : text_of(row.span);
       out.rows.push_back(std::move(r));
@@ -617,6 +644,19 @@ class Lowerer {
       }
     }
     for (auto& x : t.expect) {
+      if (!x.value) {
+        int32_t slot = -1;
+        Type type;
+        if (x.name == "segment" && !m_.segments.empty()) { slot = segment_slot(); type = Type::enum_of(m_.segment_enum); }
+        for (size_t l = 0; l < m_.lets.size(); ++l) {
+          if (m_.lets[l].name == x.name) { slot = let_slot(static_cast<int32_t>(l)); type = m_.lets[l].type; }
+        }
+        for (size_t d = 0; d < m_.decisions.size(); ++d) {
+          if (m_.decisions[d].name == x.name) { slot = decision_slot(static_cast<int32_t>(d)); type = m_.decisions[d].type; }
+        }
+        if (slot >= 0) tc.expect.push_back({x.name, x.span, slot, type, {}, x.reject});
+        continue;
+      }
       if (x.name == "segment") {
         tc.expect.push_back({x.name, x.span, segment_slot(), Type::enum_of(m_.segment_enum), {x.value->ref_index, {}}});
         continue;

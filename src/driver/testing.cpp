@@ -29,6 +29,17 @@ bool same(const eval::Value& a, const eval::Value& b, const Type& t) {
 void check_expectations(const eval::Program& p, eval::Frame& frame,
                         const std::vector<eval::TestCase::Expectation>& expect, TestOutcome& out) {
   for (const auto& x : expect) {
+    if (!x.reject.empty()) {
+      try {
+        const eval::Value& got = p.slot(frame, x.slot);
+        out.problems.push_back(fmt::format("{}: expected the rejection \"{}\", got {}", x.name, x.reject, p.format(got, x.type)));
+      } catch (const eval::EvalError& e) {
+        if (e.what() != x.reject) {
+          out.problems.push_back(fmt::format("{}: expected the rejection \"{}\", got the rejection \"{}\"", x.name, x.reject, e.what()));
+        }
+      }
+      continue;
+    }
     try {
       const eval::Value& got = p.slot(frame, x.slot);
       if (!same(got, x.value, x.type)) {
@@ -38,6 +49,7 @@ void check_expectations(const eval::Program& p, eval::Frame& frame,
       out.problems.push_back(fmt::format("{}: expected {}, but evaluation failed: {}", x.name, p.format(x.value, x.type), e.what()));
     }
   }
+  p.cover_plan(frame);
   out.passed = out.problems.empty();
 }
 
@@ -54,7 +66,8 @@ eval::Frame fresh_frame(const eval::Program& p, std::optional<int32_t> as_of) {
 
 }  // namespace
 
-std::vector<TestOutcome> run_test_blocks(const Compilation& c, std::optional<int32_t> as_of) {
+std::vector<TestOutcome> run_test_blocks(const Compilation& c, std::optional<int32_t> as_of,
+                                         std::vector<uint8_t>* covered) {
   std::vector<TestOutcome> out;
   const eval::Program& p = *c.program;
   for (const auto& t : p.tests) {
@@ -62,6 +75,7 @@ std::vector<TestOutcome> run_test_blocks(const Compilation& c, std::optional<int
     o.name = t.name;
     o.where = where(c.sources, t.span);
     eval::Frame frame = fresh_frame(p, t.today ? t.today : as_of);
+    frame.covered = covered;
     for (auto& [slot, value] : t.given) {
       frame.slots[slot] = value;
       frame.state[slot] = 1;
@@ -72,7 +86,8 @@ std::vector<TestOutcome> run_test_blocks(const Compilation& c, std::optional<int
   return out;
 }
 
-std::vector<TestOutcome> run_yaml_cases(const Compilation& c, const std::string& path, std::optional<int32_t> as_of) {
+std::vector<TestOutcome> run_yaml_cases(const Compilation& c, const std::string& path, std::optional<int32_t> as_of,
+                                        std::vector<uint8_t>* covered) {
   std::vector<TestOutcome> out;
   const eval::Program& p = *c.program;
   auto broken = [&](std::string where_, std::string message) {
@@ -105,6 +120,7 @@ std::vector<TestOutcome> run_yaml_cases(const Compilation& c, const std::string&
       continue;
     }
     eval::Frame frame = fresh_frame(p, as_of);
+    frame.covered = covered;
     std::deque<std::string> keep;  // text values must outlive the evaluation (stable addresses)
     bool ok = true;
     for (const auto& kv : item["given"]) {

@@ -17,11 +17,14 @@ struct TestOutcome {
   std::vector<std::string> problems;  // "规模: expected 中型, got 小型"
 };
 
-// Runs the `test` blocks compiled into the program.
-std::vector<TestOutcome> run_test_blocks(const Compilation& c, std::optional<int32_t> as_of);
+// Runs the `test` blocks compiled into the program. With `covered` (sized to
+// the program's coverage points), marks what the tests reached.
+std::vector<TestOutcome> run_test_blocks(const Compilation& c, std::optional<int32_t> as_of,
+                                         std::vector<uint8_t>* covered = nullptr);
 
 // Runs the cases of a YAML file against the program. A malformed case file
 // yields one failed outcome saying what is wrong with it.
-std::vector<TestOutcome> run_yaml_cases(const Compilation& c, const std::string& path, std::optional<int32_t> as_of);
+std::vector<TestOutcome> run_yaml_cases(const Compilation& c, const std::string& path, std::optional<int32_t> as_of,
+                                        std::vector<uint8_t>* covered = nullptr);
 
 }  // namespace stratum

@@ -177,6 +177,14 @@ std::string Program::values_of(Frame& f, const std::vector<int32_t>& slots) cons
   return out;
 }
 
+void Program::cover_plan(Frame& f) const {
+  if (!f.covered || segment_slot < 0 || f.state[segment_slot] != 2) return;
+  int32_t leaf = static_cast<int32_t>(f.slots[segment_slot].n);
+  for (const Derived& d : derived) {
+    if (d.kind == DerivedKind::plan_item && leaf < static_cast<int32_t>(d.leaf_covers.size())) f.cover(d.leaf_covers[leaf]);
+  }
+}
+
 void Program::explain_plan(Frame& f, std::vector<std::string>& out) const {
   if (segment_slot < 0) return;
   int32_t leaf = static_cast<int32_t>(f.slots[segment_slot].n);
@@ -256,6 +264,7 @@ void Program::compute(Frame& f, int32_t s) const {
                               values.empty() ? "" : "   [" + values + "]"));
         }
         if (taken) {
+          f.cover(b.origin.cover);
           if (b.result < 0) throw EvalError(b.reject);
           f.slots[s] = eval(f, b.result);
           decided = true;
@@ -274,6 +283,11 @@ void Program::compute(Frame& f, int32_t s) const {
       }
       if (points < 0) throw EvalError(fmt::format("no bin of factor `{}` applies and it has no `else`", factor.name));
       f.slots[s] = eval(f, points);
+      if (f.covered) {
+        size_t bin = 0;
+        while (bin < factor.bins.size() && factor.bins[bin].second != points) ++bin;
+        if (bin < factor.bin_covers.size()) f.cover(factor.bin_covers[bin]);
+      }
       if (f.trace) {
         size_t bin = 0;
         while (bin < factor.bins.size() && factor.bins[bin].second != points) ++bin;
@@ -304,7 +318,10 @@ void Program::compute(Frame& f, int32_t s) const {
         for (const auto& a : sc.adjustments) {
           if (a.multiply != (pass == 0)) continue;
           bool applies = eval(f, a.condition).n != 0;
-          if (applies) total = a.multiply ? total * dec(eval(f, a.amount)) : total + dec(eval(f, a.amount));
+          if (applies) {
+            total = a.multiply ? total * dec(eval(f, a.amount)) : total + dec(eval(f, a.amount));
+            f.cover(a.origin.cover);
+          }
           if (f.trace) {
             std::string values = values_of(f, a.origin.slots);
             note(f, fmt::format("{} line {}: {}{}", applies ? "✓" : "✗", a.origin.line, a.origin.text,
@@ -328,7 +345,11 @@ void Program::compute(Frame& f, int32_t s) const {
             note(f, fmt::format("{} {} → {}   line {}: {}{}", taken ? "✓" : "✗", sn.name, segment_nodes[child].name,
                                 sn.origins[k].line, sn.origins[k].text, values.empty() ? "" : "   [" + values + "]"));
           }
-          if (taken) { next = child; break; }
+          if (taken) {
+            if (k < sn.origins.size()) f.cover(sn.origins[k].cover);
+            next = child;
+            break;
+          }
         }
         if (next < 0) {
           throw EvalError(fmt::format("no branch under segment `{}` applies and it has no `else`", segment_nodes[node].name));
@@ -342,6 +363,7 @@ void Program::compute(Frame& f, int32_t s) const {
       int32_t leaf = static_cast<int32_t>(slot(f, segment_slot).n);
       int32_t node = d.by_leaf[leaf];
       f.slots[s] = node < 0 ? missing_value() : eval(f, node);
+      if (node >= 0 && leaf < static_cast<int32_t>(d.leaf_covers.size())) f.cover(d.leaf_covers[leaf]);
       break;
     }
     case DerivedKind::table: {
@@ -360,6 +382,7 @@ void Program::compute(Frame& f, int32_t s) const {
       int32_t row = table_row(f, d.table);
       if (row < 0) throw EvalError(fmt::format("no row of table `{}` matches", tables[d.table].name));
       f.slots[s] = eval(f, tables[d.table].rows[row].outputs[d.column]);
+      f.cover(tables[d.table].rows[row].cover);
       if (f.trace) {
         const Table& t = tables[d.table];
         std::vector<int32_t> cols;
@@ -450,6 +473,7 @@ int32_t Program::table_row(Frame& f, int32_t t) const {
 
 Value Program::collect(Frame& f, const Table& table, const Type& result) const {
   all_matches(f, table);
+  for (int32_t r : f.matches) f.cover(table.rows[r].cover);
   const Type& cell = table.output_types[0];
   switch (table.collect) {
     case CollectOp::count:

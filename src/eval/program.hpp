@@ -67,6 +67,14 @@ struct Origin {
   uint32_t line = 0;
   std::string text;
   std::vector<int32_t> slots;
+  int32_t cover = -1;  // coverage point, see Program::coverage_points
+};
+
+// Something a test should reach: a branch, a row, a grid cell, a bin, a plan item.
+struct CoveragePoint {
+  std::string file;
+  uint32_t line = 0;
+  std::string what;
 };
 
 struct Node {
@@ -110,6 +118,7 @@ struct Row {
   std::vector<CellTest> tests;  // only the cells that test something
   std::vector<int32_t> outputs; // nodes
   std::string text;             // the row as written
+  int32_t cover = -1;
 };
 
 enum class HitPolicy : uint8_t { first, unique, priority, any, collect };
@@ -148,6 +157,7 @@ struct Scorecard {
 struct ScoreFactor {
   std::string name;
   std::vector<std::string> bin_texts;  // per bin, as written; then the else bin
+  std::vector<int32_t> bin_covers;     // per bin; then the else bin
   int32_t value = -1;                                // node
   std::vector<std::pair<CellTest, int32_t>> bins;    // test → points node
   int32_t else_points = -1;                          // node, -1: none
@@ -172,6 +182,7 @@ struct Derived {
   int32_t index = -1;     // scorecard / factor index
   std::vector<int32_t> by_leaf;  // plan item: value node per leaf (-1: not set)
   std::vector<int32_t> from_node;  // plan item: the segment node whose plan set it, per leaf
+  std::vector<int32_t> leaf_covers;  // plan item: the coverage point of that setting, per leaf
 };
 
 struct Field {
@@ -201,6 +212,11 @@ struct Frame {
   // Explanations: when set, evaluation appends what decided each value.
   std::vector<std::string>* trace = nullptr;
   int trace_depth = 0;
+  // Coverage: when set, every branch, row, bin and plan item reached is marked.
+  std::vector<uint8_t>* covered = nullptr;
+  void cover(int32_t point) {
+    if (covered && point >= 0) (*covered)[point] = 1;
+  }
 };
 
 struct TestCase {
@@ -214,6 +230,7 @@ struct TestCase {
     int32_t slot;
     Type type;
     Value value;
+    std::string reject;  // expected rejection reason (then `value` is unused)
   };
   std::vector<Expectation> expect;
 };
@@ -236,6 +253,7 @@ class Program {
   std::vector<TestCase> tests;
   int32_t key_field = -1;
   bool uses_today = false;
+  std::vector<CoveragePoint> coverage_points;
 
   size_t slot_count() const { return fields.size() + derived.size(); }
   Frame make_frame() const;
@@ -250,6 +268,8 @@ class Program {
 
   // The plan items' explanation for the customer's leaf ("服务团队 from 战略性客户").
   void explain_plan(Frame& f, std::vector<std::string>& out) const;
+  // Marks the plan items of the customer's leaf as reached (for coverage).
+  void cover_plan(Frame& f) const;
 
   // Text storage for constants: addresses stay valid.
   std::string_view intern(std::string text);

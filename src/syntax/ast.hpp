@@ -239,7 +239,8 @@ struct ImportDecl {
 struct Binding {
   std::string name;
   Span span;
-  ExprPtr value;
+  ExprPtr value;       // null for `reject "…"`
+  std::string reject;  // expected rejection reason
 };
 
 struct TestDecl {

@@ -264,7 +264,12 @@ class Builder {
   std::vector<ast::Binding> bindings(const Node& block) {
     std::vector<ast::Binding> out;
     for (const auto& b : block.children) {
-      out.push_back({b->children.at(0)->string(), span(*b->children[0]), expr(*b->children.at(1))});
+      const Node& v = *b->children.at(1);
+      if (v.is_type<g::reject_result>()) {
+        out.push_back({b->children.at(0)->string(), span(*b->children[0]), nullptr, unquote(v.children.at(0)->string_view())});
+      } else {
+        out.push_back({b->children.at(0)->string(), span(*b->children[0]), expr(v), {}});
+      }
     }
     return out;
   }
