@@ -447,6 +447,19 @@ class Lowerer {
       n.index = make_set(lit->args, set.type.element());
       return add(n);
     }
+    // A set<text> field tested for a constant text: a bit the binder sets.
+    if (set.type.base == BaseType::text && set.kind == ExprKind::name && set.ref == ast::RefKind::field &&
+        item.kind == ExprKind::text) {
+      auto& known = p_->fields[set.ref_index].known_members;
+      auto it = std::find(known.begin(), known.end(), item.text);
+      if (it != known.end() || known.size() < 120) {
+        if (it == known.end()) it = known.insert(known.end(), item.text);
+        n.op = Op::set_has_bit;
+        n.a = expr(set);
+        n.index = static_cast<int32_t>(it - known.begin());
+        return add(n);
+      }
+    }
     n.op = Op::set_has;
     n.text = set.type.base == BaseType::text;
     n.a = expr(set);
@@ -571,7 +584,69 @@ class Lowerer {
                          : text_of(row.span);
       out.rows.push_back(std::move(r));
     }
+    // Cells read their column's slot in place when the column names a value.
+    auto slot_of = [&](int32_t column) {
+      const Node& n = p_->nodes[out.columns[column]];
+      return n.op == Op::field || n.op == Op::derived ? n.index : -1;
+    };
+    for (auto& row : out.rows) {
+      for (auto& t : row.tests) t.slot = slot_of(t.column);
+    }
+    build_index(out, info);
     p_->tables.push_back(std::move(out));
+  }
+
+  // Indexes a table on its first enum column whose every cell is `-`, a value
+  // or a set of values: a customer's code then picks the rows to try.
+  void build_index(eval::Table& out, const TableInfo& info) {
+    for (size_t c = 0; c < info.column_types.size(); ++c) {
+      const Type& type = info.column_types[c];
+      if (type.base != BaseType::enum_ || type.is_set || type.enum_id < 0) continue;
+      bool indexable = true;
+      for (const auto& row : out.rows) {
+        for (const auto& t : row.tests) {
+          if (t.column != static_cast<int32_t>(c)) continue;
+          bool constant = t.low_node < 0 && t.high_node < 0;
+          if (!constant || !(t.kind == eval::TestKind::eq || t.kind == eval::TestKind::ne ||
+                             t.kind == eval::TestKind::in_set || t.kind == eval::TestKind::not_in_set)) {
+            indexable = false;
+          }
+        }
+      }
+      if (!indexable) continue;
+      size_t codes = m_.enums[type.enum_id].members.size();
+      out.index_column = static_cast<int32_t>(c);
+      out.rows_by_code.assign(codes, {});
+      out.indexed_tests.clear();
+      for (size_t r = 0; r < out.rows.size(); ++r) {
+        std::vector<eval::CellTest> rest;
+        const eval::CellTest* own = nullptr;
+        for (const auto& t : out.rows[r].tests) {
+          if (t.column == static_cast<int32_t>(c)) own = &t;
+          else rest.push_back(t);
+        }
+        out.indexed_tests.push_back(std::move(rest));
+        for (size_t code = 0; code < codes; ++code) {
+          bool passes = true;
+          if (own) {
+            int128 v = static_cast<int128>(code);
+            switch (own->kind) {
+              case eval::TestKind::eq: passes = own->low.n == v; break;
+              case eval::TestKind::ne: passes = own->low.n != v; break;
+              case eval::TestKind::in_set:
+              case eval::TestKind::not_in_set: {
+                bool in = (p_->sets[own->set].mask >> static_cast<int>(code)) & 1;
+                passes = own->kind == eval::TestKind::in_set ? in : !in;
+                break;
+              }
+              default: break;
+            }
+          }
+          if (passes) out.rows_by_code[code].push_back(static_cast<int32_t>(r));
+        }
+      }
+      return;
+    }
   }
 
   eval::CellTest cell_test(const ast::Cell& cell, int32_t column, const Type& type) {
@@ -640,7 +715,11 @@ class Lowerer {
     for (auto& g : t.given) {
       if (g.name == "today" && g.value->kind == ExprKind::date) tc.today = g.value->date_days;
       for (size_t f = 0; f < m_.fields.size(); ++f) {
-        if (m_.fields[f].name == g.name) tc.given.push_back({static_cast<int32_t>(f), test_value(*g.value)});
+        if (m_.fields[f].name != g.name) continue;
+        Value v = test_value(*g.value);
+        const auto& field = p_->fields[f];
+        if (field.type.is_set && field.type.base == BaseType::text) v.n = field.known_mask(v.s);
+        tc.given.push_back({static_cast<int32_t>(f), v});
       }
     }
     for (auto& x : t.expect) {

@@ -175,7 +175,7 @@ std::vector<TestOutcome> run_yaml_cases(const Compilation& c, const std::string&
         }
         if (!why.empty()) { o.problems.push_back(fmt::format("given: `{}`: {}", name, why)); ok = false; continue; }
         keep.push_back(joined);
-        v = t.base == BaseType::enum_ ? eval::Value{mask, {}} : eval::Value{0, keep.back()};
+        v = t.base == BaseType::enum_ ? eval::Value{mask, {}} : eval::Value{field.known_mask(keep.back()), keep.back()};
       } else if (!binder.parse_value(keep.back(), t, v, why)) {
         o.problems.push_back(fmt::format("given: `{}`: {}", name, why));
         ok = false;

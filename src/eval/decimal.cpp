@@ -37,7 +37,40 @@ int128 div_round(int128 n, int128 d) {
 
 }  // namespace
 
+namespace {
+// 10^k as int128 for k = 0..12, for the fast path below.
+constexpr int128 kPow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
+                             10000000000, 100000000000, 1000000000000};
+}  // namespace
+
 std::optional<Decimal> Decimal::parse(std::string_view s, std::string* why) {
+  // Fast path: [-]digits[.digits] with at most 18 digits and 12 decimals, the
+  // shape of nearly every amount in a data file.
+  {
+    size_t i = 0;
+    bool negative = false;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) negative = s[i++] == '-';
+    uint64_t acc = 0;
+    int digits = 0, frac = -1;
+    bool ok = i < s.size();
+    for (; i < s.size(); ++i) {
+      char c = s[i];
+      if (c >= '0' && c <= '9') {
+        acc = acc * 10 + static_cast<uint64_t>(c - '0');
+        ++digits;
+        if (frac >= 0) ++frac;
+      } else if (c == '.' && frac < 0) {
+        frac = 0;
+      } else {
+        ok = false;
+        break;
+      }
+    }
+    if (ok && digits > 0 && digits <= 18 && frac != 0 && frac <= kScaleDigits) {
+      int128 raw = static_cast<int128>(acc) * kPow10[kScaleDigits - (frac < 0 ? 0 : frac)];
+      return from_raw(negative ? -raw : raw);
+    }
+  }
   auto fail = [&](const char* reason) -> std::optional<Decimal> {
     if (why) *why = reason;
     return std::nullopt;

@@ -96,6 +96,21 @@ std::string format_date(int32_t days) {
   return fmt::format("{:04}-{:02}-{:02}", y, m, d);
 }
 
+int128 Field::known_mask(std::string_view joined) const {
+  int128 mask = 0;
+  size_t start = 0;
+  while (!joined.empty() && start <= joined.size()) {
+    size_t end = joined.find(kSetSeparator, start);
+    if (end == std::string_view::npos) end = joined.size();
+    std::string_view item = joined.substr(start, end - start);
+    for (size_t m = 0; m < known_members.size(); ++m) {
+      if (known_members[m] == item) mask |= static_cast<int128>(1) << m;
+    }
+    start = end + 1;
+  }
+  return mask;
+}
+
 std::string_view Program::intern(std::string text) {
   strings_.push_back(std::move(text));
   return strings_.back();
@@ -210,7 +225,7 @@ Frame Program::make_frame() const {
 
 void Program::reset(Frame& f) const {
   std::memset(f.state.data() + fields.size(), 0, derived.size());
-  f.collected.clear();
+  if (!f.collected.empty()) f.collected.clear();
   std::fill(f.table_hit.begin(), f.table_hit.end(), -1);
 }
 
@@ -372,8 +387,15 @@ void Program::compute(Frame& f, int32_t s) const {
         break;
       }
       if (tables[d.table].propagate_missing) {
+        // Fields first: a missing field spares computing the other columns.
         bool any_missing = false;
-        for (int32_t c : tables[d.table].columns) any_missing = any_missing || is_missing(eval(f, c));
+        const Table& t = tables[d.table];
+        for (int32_t c : t.columns) {
+          if (nodes[c].op == Op::field) any_missing = any_missing || is_missing(slot(f, nodes[c].index));
+        }
+        for (int32_t c : t.columns) {
+          if (!any_missing && nodes[c].op != Op::field) any_missing = is_missing(eval(f, c));
+        }
         if (any_missing) {
           f.slots[s] = missing_value();
           break;
@@ -402,16 +424,42 @@ void Program::compute(Frame& f, int32_t s) const {
   }
 }
 
-bool Program::row_matches(Frame& f, const Table& table, const Row& row) const {
-  for (const CellTest& c : row.tests) {
-    Value v = eval(f, table.columns[c.column]);
-    if (!test_cell(f, c, v)) return false;
+bool Program::tests_match(Frame& f, const Table& table, const std::vector<CellTest>& tests) const {
+  const int32_t n_fields = static_cast<int32_t>(fields.size());
+  for (const CellTest& c : tests) {
+    // Columns that name a value are read in place (a present field directly);
+    // others are computed.
+    if (c.slot >= 0) {
+      const Value& v = c.slot < n_fields && f.state[c.slot] ? f.slots[c.slot] : slot(f, c.slot);
+      if (!test_cell(f, c, v)) return false;
+    } else if (!test_cell(f, c, eval(f, table.columns[c.column]))) {
+      return false;
+    }
   }
   return true;
 }
 
+bool Program::row_matches(Frame& f, const Table& table, const Row& row) const {
+  return tests_match(f, table, row.tests);
+}
+
+const std::vector<int32_t>* Program::candidates(Frame& f, const Table& table) const {
+  if (table.index_column < 0) return nullptr;
+  const Node& column = nodes[table.columns[table.index_column]];
+  int128 code = column.op == Op::field || column.op == Op::derived ? slot(f, column.index).n
+                                                                   : eval(f, table.columns[table.index_column]).n;
+  if (code < 0 || code >= static_cast<int128>(table.rows_by_code.size())) throw InternalError("enum code out of range");
+  return &table.rows_by_code[static_cast<size_t>(code)];
+}
+
 void Program::all_matches(Frame& f, const Table& table) const {
   f.matches.clear();
+  if (const auto* rows = candidates(f, table)) {
+    for (int32_t r : *rows) {
+      if (tests_match(f, table, table.indexed_tests[r])) f.matches.push_back(r);
+    }
+    return;
+  }
   for (size_t r = 0; r < table.rows.size(); ++r) {
     if (row_matches(f, table, table.rows[r])) f.matches.push_back(static_cast<int32_t>(r));
   }
@@ -427,6 +475,12 @@ int32_t Program::table_row(Frame& f, int32_t t) const {
   auto line = [&](int32_t r) { return table.row_lines[r]; };
   switch (table.policy) {
     case HitPolicy::first:
+      if (const auto* rows = candidates(f, table)) {
+        for (int32_t r : *rows) {
+          if (tests_match(f, table, table.indexed_tests[r])) { hit = r; break; }
+        }
+        break;
+      }
       for (size_t r = 0; r < table.rows.size(); ++r) {
         if (row_matches(f, table, table.rows[r])) { hit = static_cast<int32_t>(r); break; }
       }
@@ -514,7 +568,7 @@ Value Program::collect(Frame& f, const Table& table, const Type& result) const {
   return {};
 }
 
-bool Program::test_cell(Frame& f, const CellTest& c, const Value& v) const {
+inline bool Program::test_cell(Frame& f, const CellTest& c, const Value& v) const {
   auto bound = [&](int32_t node, const Value& k) { return node >= 0 ? eval(f, node) : k; };
   auto ord = [&](const Value& k) { return c.text ? order_of(v.s, k.s) : order_of(v.n, k.n); };
   switch (c.kind) {
@@ -609,6 +663,11 @@ Value Program::eval(Frame& f, int32_t index) const {
       case Op::set_has: {
         Value s = A(), x = B();
         bool in = n.text ? set_text_has(s.s, x.s) : (x.n >= 0 && x.n < 128 && ((s.n >> static_cast<int>(x.n)) & 1));
+        return whole(in != n.negated ? 1 : 0);
+      }
+      case Op::set_has_bit: {
+        Value s = A();
+        bool in = (s.n >> n.index) & 1;
         return whole(in != n.negated ? 1 : 0);
       }
       case Op::text_contains: {

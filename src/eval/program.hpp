@@ -54,6 +54,7 @@ enum class Op : uint8_t {
   and_, or_, not_, present, coalesce,
   in_set,          // a in constant set
   set_has,         // set value (a) contains element (b)
+  set_has_bit,     // set<text> field (a) holds the known text number `index`
   text_contains, starts_with,
   min, max, abs, round, floor, ceil,
   years_between, months_between, days_between,
@@ -106,6 +107,7 @@ enum class TestKind : uint8_t { any, lt, le, gt, ge, eq, ne, range, in_set, not_
 
 struct CellTest {
   int32_t column = 0;
+  int32_t slot = -1;  // the slot the column reads, when it names a value (read in place)
   TestKind kind = TestKind::any;
   bool text = false;
   bool low_closed = true, high_closed = false;
@@ -136,6 +138,11 @@ struct Table {
   std::vector<std::string> column_names;
   std::vector<int32_t> column_slots;  // the slot a column reads, -1 when it is an expression
   bool propagate_missing = false;   // a grid over optional values: missing in, missing out
+  // Index on an enum column: for each code, the rows that can match it, in
+  // order (the column's own test is then known to pass and is skipped).
+  int32_t index_column = -1;
+  std::vector<std::vector<int32_t>> rows_by_code;
+  std::vector<std::vector<CellTest>> indexed_tests;  // per row: its tests without the indexed column's
 };
 
 enum class DerivedKind : uint8_t { let, decide, table, scorecard, factor, segment, plan_item };
@@ -190,6 +197,12 @@ struct Field {
   std::string column;
   Type type;
   bool optional = false;
+  // set<text> fields: the texts the rules test membership of, in bit order.
+  // The binder sets bit k of the value's `n` when the set holds text k, so a
+  // test like `tags contains "互联网"` is one bit test.
+  std::vector<std::string> known_members;
+  // The known-member bits of a set<text> value (elements joined by kSetSeparator).
+  int128 known_mask(std::string_view joined) const;
 };
 
 struct Output {
@@ -282,9 +295,12 @@ class Program {
   Value eval(Frame& f, int32_t node) const;
   int32_t table_row(Frame& f, int32_t table) const;
   bool row_matches(Frame& f, const Table& table, const Row& row) const;
+  bool tests_match(Frame& f, const Table& table, const std::vector<CellTest>& tests) const;
+  // The rows worth trying for this customer: all of them, or the index's candidates.
+  const std::vector<int32_t>* candidates(Frame& f, const Table& table) const;
   void all_matches(Frame& f, const Table& table) const;
   Value collect(Frame& f, const Table& table, const Type& result) const;
-  bool test_cell(Frame& f, const CellTest& t, const Value& v) const;
+  [[gnu::always_inline]] inline bool test_cell(Frame& f, const CellTest& t, const Value& v) const;
   void compute(Frame& f, int32_t s) const;
   void note(Frame& f, std::string line) const;
   std::string values_of(Frame& f, const std::vector<int32_t>& slots) const;

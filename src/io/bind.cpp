@@ -171,11 +171,15 @@ bool Binder::bind(const RawRecord& raw, eval::Frame& frame, Rejection& why) {
         if (scratch_.capacity() < off + need) {
           return reject("the set is too long (over 64 KiB)");
         }
+        int128 known = 0;
         for (size_t k = 0; k < items.size(); ++k) {
           if (k) scratch_ += eval::kSetSeparator;
           scratch_.append(items[k]);
+          for (size_t m = 0; m < field.known_members.size(); ++m) {
+            if (field.known_members[m] == items[k]) known |= static_cast<int128>(1) << m;
+          }
         }
-        v = {0, std::string_view(scratch_).substr(off)};
+        v = {known, std::string_view(scratch_).substr(off)};
       }
     } else {
       if (rf.kind == RawKind::array) return reject("expected one value, found a list");

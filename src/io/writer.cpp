@@ -83,7 +83,10 @@ void append_csv_field(std::string& b, std::string_view s) {
 }
 
 RecordWriter::RecordWriter(const eval::Program& program, OutputFormat format, OutputFile& out)
-    : program_(program), format_(format), out_(out) {}
+    : program_(program), format_(format), out_(out) {
+  for (const auto& o : program_.outputs) json_names_.push_back("\"" + json_escape(o.name) + "\":");
+  if (program_.key_field >= 0) json_key_ = "{\"" + json_escape(program_.fields[program_.key_field].name) + "\":\"";
+}
 
 void RecordWriter::header() {
   if (format_ != OutputFormat::csv) return;
@@ -136,12 +139,10 @@ void RecordWriter::record(const eval::Frame& frame, uint64_t record_number, cons
   if (program_.key_field >= 0) {
     const auto& f = program_.fields[program_.key_field];
     if (json) {
-      b += '"';
-      b += json_escape(f.name);
-      b += "\":";
       // The key is copied as text, whatever its type.
       const eval::Value& k = frame.slots[program_.key_field];
-      b += '"';
+      b.pop_back();  // json_key_ opens the object itself
+      b += json_key_;
       if (f.type.base == BaseType::text) append_json_text(b, k.s);
       else program_.append_text(b, k, f.type);
       b += '"';
@@ -163,9 +164,7 @@ void RecordWriter::record(const eval::Frame& frame, uint64_t record_number, cons
       } else {
         b += ',';
       }
-      b += '"';
-      b += json_escape(o.name);
-      b += "\":";
+      b += json_names_[&o - program_.outputs.data()];
     } else {
       b += ',';
     }

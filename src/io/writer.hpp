@@ -52,6 +52,8 @@ class RecordWriter {
   OutputFormat format_;
   OutputFile& out_;
   bool explain_ = false;
+  std::vector<std::string> json_names_;  // `,"name":` per output, escaped once
+  std::string json_key_;                 // `{"id":"` for the key field
   void value(std::string& b, const eval::Value& v, const Type& t);
 };
 

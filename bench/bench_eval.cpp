@@ -1,0 +1,193 @@
+// In-memory evaluation benchmarks: the compiled rules against the same
+// decision written by hand in C++, over the same records already in memory
+// (parsing excluded). Records are generated here with a fixed seed.
+//
+//   build/bench/stratum_bench [--benchmark_repetitions=5 …]
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <functional>
+#include <random>
+
+#include "driver/stratum.hpp"
+#include "io/bind.hpp"
+
+namespace {
+
+using stratum::Compilation;
+using stratum::eval::Frame;
+using stratum::eval::Program;
+using stratum::eval::Value;
+
+constexpr int kRecords = 200'000;
+
+const char* kIndustries[] = {"农林牧渔业", "工业", "建筑业", "批发业", "零售业", "交通运输业", "仓储业", "邮政业",
+                             "住宿业", "餐饮业", "信息传输业", "软件和信息技术服务业", "房地产开发经营", "物业管理",
+                             "租赁和商务服务业", "其他未列明行业"};
+
+// The records: text columns as a data file would give them, then bound once.
+struct Portfolio {
+  Compilation compilation;
+  std::vector<std::vector<std::string>> text;  // kept alive: bound text points into it
+  std::vector<std::vector<Value>> inputs;      // bound input slots per record
+  std::vector<std::vector<uint8_t>> present;
+};
+
+std::string amount(std::mt19937_64& rng, double lo, double hi) {
+  std::uniform_real_distribution<double> u(std::log(lo), std::log(hi));
+  return std::to_string(static_cast<long long>(std::exp(u(rng))));
+}
+
+Portfolio load(const std::string& rules, const std::function<std::vector<std::string>(std::mt19937_64&, int)>& row) {
+  Portfolio p;
+  p.compilation = stratum::compile(std::string(STRATUM_SOURCE_DIR) + "/" + rules);
+  if (!p.compilation.ok()) throw std::runtime_error(p.compilation.render());
+  const Program& program = *p.compilation.program;
+  stratum::io::Binder binder(program);
+  std::mt19937_64 rng(20110618);
+  p.text.reserve(kRecords);
+  for (int i = 0; i < kRecords; ++i) p.text.push_back(row(rng, i));
+  Frame frame = program.make_frame();
+  for (auto& fields : p.text) {
+    stratum::io::RawRecord raw;
+    raw.fields.resize(program.fields.size());
+    for (size_t f = 0; f < program.fields.size(); ++f) {
+      raw.fields[f].kind = fields[f].empty() && program.fields[f].optional ? stratum::io::RawKind::absent : stratum::io::RawKind::text;
+      raw.fields[f].text = fields[f];
+    }
+    stratum::io::Rejection why;
+    if (!binder.bind(raw, frame, why)) throw std::runtime_error(why.reason);
+    std::vector<Value> in(frame.slots.begin(), frame.slots.begin() + program.fields.size());
+    for (size_t f = 0; f < program.fields.size(); ++f) {
+      // set<text> values point into the binder's buffer: re-point them at our copy
+      if (program.fields[f].type.is_set && program.fields[f].type.base == stratum::BaseType::text) {
+        in[f].s = fields[f];
+      }
+    }
+    p.inputs.push_back(std::move(in));
+    p.present.emplace_back(frame.state.begin(), frame.state.begin() + program.fields.size());
+  }
+  return p;
+}
+
+const Portfolio& sme() {
+  static Portfolio p = load("rules/sme_size.strat", [](std::mt19937_64& rng, int i) {
+    std::uniform_int_distribution<int> ind(0, 15);
+    std::uniform_real_distribution<double> emp(0, std::log(20000.0));
+    return std::vector<std::string>{std::to_string(i), kIndustries[ind(rng)],
+                                    std::to_string(1 + static_cast<int>(std::exp(emp(rng)))), amount(rng, 1e4, 1e10),
+                                    amount(rng, 1e4, 1e10)};
+  });
+  return p;
+}
+
+const Portfolio& corporate() {
+  static Portfolio p = load("rules/corporate_segments.strat", [](std::mt19937_64& rng, int i) {
+    std::uniform_int_distribution<int> ind(0, 15), pct(0, 99), group(1, 300);
+    std::uniform_real_distribution<double> emp(0, std::log(20000.0));
+    const char* tags[] = {"", "制造", "互联网", "外贸;物联网", "专精特新"};
+    std::string g = pct(rng) < 10 ? "G" + std::to_string(100 + group(rng)).substr(1) : "";
+    std::vector<std::string> row{std::to_string(i), pct(rng) < 60 ? amount(rng, 1e4, 5e8) : "0",
+                                 pct(rng) < 12 ? "机构" : "公司", kIndustries[ind(rng)], tags[pct(rng) % 5], g,
+                                 std::to_string(1 + static_cast<int>(std::exp(emp(rng)))), amount(rng, 1e5, 5e9),
+                                 amount(rng, 1e5, 5e9), amount(rng, 1e3, 5e7)};
+    row.resize(21);  // the optional scoring columns left empty
+    return row;
+  });
+  return p;
+}
+
+void evaluate_all(benchmark::State& state, const Portfolio& p) {
+  const Program& program = *p.compilation.program;
+  Frame frame = program.make_frame();
+  size_t n_fields = program.fields.size();
+  int64_t checksum = 0;
+  for (auto _ : state) {
+    for (size_t r = 0; r < p.inputs.size(); ++r) {
+      std::copy(p.inputs[r].begin(), p.inputs[r].end(), frame.slots.begin());
+      std::copy(p.present[r].begin(), p.present[r].end(), frame.state.begin());
+      program.reset(frame);
+      program.evaluate(frame);
+      checksum += static_cast<int64_t>(frame.slots[program.outputs[0].slot].n);
+    }
+  }
+  (void)n_fields;
+  benchmark::DoNotOptimize(checksum);
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(p.inputs.size()));
+}
+
+void BM_SmeCompiledRules(benchmark::State& state) { evaluate_all(state, sme()); }
+
+// The same classification written by hand over the same in-memory values
+// (amounts as the engine's exact decimals, industries as enum codes).
+int classify(int industry, stratum::int128 e, stratum::int128 r, stratum::int128 a) {
+  constexpr stratum::int128 S = stratum::Decimal::kScale;
+  constexpr stratum::int128 W = 10000 * S;  // 万元
+  auto E = [](long long n) { return static_cast<stratum::int128>(n) * S; };
+  auto M = [&](long long wan) { return static_cast<stratum::int128>(wan) * W; };
+  auto tiers = [&](bool large, bool medium, bool small) { return large ? 0 : medium ? 1 : small ? 2 : 3; };
+  switch (industry) {
+    case 0: return tiers(r >= M(20000), r >= M(500), r >= M(50));
+    case 1: return tiers(e >= E(1000) && r >= M(40000), e >= E(300) && r >= M(2000), e >= E(20) && r >= M(300));
+    case 2: return tiers(r >= M(80000) && a >= M(80000), r >= M(6000) && a >= M(5000), r >= M(300) && a >= M(300));
+    case 3: return tiers(e >= E(200) && r >= M(40000), e >= E(20) && r >= M(5000), e >= E(5) && r >= M(1000));
+    case 4: return tiers(e >= E(300) && r >= M(20000), e >= E(50) && r >= M(500), e >= E(10) && r >= M(100));
+    case 5: return tiers(e >= E(1000) && r >= M(30000), e >= E(300) && r >= M(3000), e >= E(20) && r >= M(200));
+    case 6: return tiers(e >= E(200) && r >= M(30000), e >= E(100) && r >= M(1000), e >= E(20) && r >= M(100));
+    case 7: return tiers(e >= E(1000) && r >= M(30000), e >= E(300) && r >= M(2000), e >= E(20) && r >= M(100));
+    case 8:
+    case 9: return tiers(e >= E(300) && r >= M(10000), e >= E(100) && r >= M(2000), e >= E(10) && r >= M(100));
+    case 10: return tiers(e >= E(2000) && r >= M(100000), e >= E(100) && r >= M(1000), e >= E(10) && r >= M(100));
+    case 11: return tiers(e >= E(300) && r >= M(10000), e >= E(100) && r >= M(1000), e >= E(10) && r >= M(50));
+    case 12: return tiers(r >= M(200000) && a >= M(10000), r >= M(1000) && a >= M(5000), r >= M(100) && a >= M(2000));
+    case 13: return tiers(e >= E(1000) && r >= M(5000), e >= E(300) && r >= M(1000), e >= E(100) && r >= M(500));
+    case 14: return tiers(e >= E(300) && a >= M(120000), e >= E(100) && a >= M(8000), e >= E(10) && a >= M(100));
+    default: return tiers(e >= E(300), e >= E(100), e >= E(10));
+  }
+}
+
+void BM_SmeHandWritten(benchmark::State& state) {
+  const Portfolio& p = sme();
+  std::vector<int> out(p.inputs.size());
+  for (auto _ : state) {
+    for (size_t r = 0; r < p.inputs.size(); ++r) {
+      const auto& in = p.inputs[r];
+      out[r] = classify(static_cast<int>(in[1].n), in[2].n, in[3].n, in[4].n);
+    }
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(p.inputs.size()));
+}
+
+// Both must agree on every record, or the comparison means nothing.
+void BM_SmeAgreement(benchmark::State& state) {
+  const Portfolio& p = sme();
+  const Program& program = *p.compilation.program;
+  Frame frame = program.make_frame();
+  int64_t mismatches = 0;
+  for (auto _ : state) {
+    mismatches = 0;
+    for (size_t r = 0; r < p.inputs.size(); ++r) {
+      std::copy(p.inputs[r].begin(), p.inputs[r].end(), frame.slots.begin());
+      std::copy(p.present[r].begin(), p.present[r].end(), frame.state.begin());
+      program.reset(frame);
+      program.evaluate(frame);
+      const auto& in = p.inputs[r];
+      mismatches += frame.slots[program.outputs[0].slot].n != classify(static_cast<int>(in[1].n), in[2].n, in[3].n, in[4].n);
+    }
+  }
+  state.counters["mismatches"] = static_cast<double>(mismatches);
+  if (mismatches) state.SkipWithError("the compiled rules and the hand-written code disagree");
+}
+
+void BM_CorporateCompiledRules(benchmark::State& state) { evaluate_all(state, corporate()); }
+
+BENCHMARK(BM_SmeAgreement)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SmeHandWritten)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SmeCompiledRules)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CorporateCompiledRules)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
