@@ -4,7 +4,13 @@
 // rejected, always.
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -35,7 +41,8 @@ Evaluates every customer record of FILE against the rule file RULES.
                         error (automatic when standard error is a terminal)
   --explain             add each customer's explanation (`explain` in JSON
                         Lines, an `explain` column in CSV)
-  --threads N           accepted; evaluation currently runs on one thread
+  --threads N           evaluate on N threads (default: all cores); the output
+                        is the same for any N (YAML input runs on one)
   --diagnostics text|json  how to print rule problems
 
 Exit status: 0 every record decided; 1 rule errors or rejected records;
@@ -73,6 +80,253 @@ void print_distribution(const eval::Program& program, std::vector<Distribution>&
   }
 }
 
+struct Settings {
+  const eval::Program& program;
+  io::OutputFormat format;
+  bool explain;
+  bool errors_as_json;
+  std::optional<int32_t> as_of;
+};
+
+// A run of whole records and, once evaluated, what they gave.
+struct Chunk {
+  std::string data;                     // the records' bytes (parallel runs)
+  std::vector<uint64_t> numbers, lines; // each record's number and line in the input
+  size_t bytes = 0;
+  std::string out, err;
+  uint64_t read = 0, decided = 0, rejected = 0;
+  std::vector<std::vector<uint64_t>> counts;  // per distribution: by code, then "no value"
+  void clear() {
+    data.clear(); numbers.clear(); lines.clear(); out.clear(); err.clear();
+    bytes = 0; read = decided = rejected = 0;
+    counts.clear();
+  }
+};
+
+// Decides records: one per thread, each with its own frame and buffers.
+class Worker {
+ public:
+  explicit Worker(const Settings& s)
+      : s_(s), frame_(s.program.make_frame()), binder_(s.program), writer_(s.program, s.format, scratch_) {
+    if (s.as_of) { frame_.today = *s.as_of; frame_.has_today = true; }
+    if (s.explain) frame_.trace = &trace_;
+    writer_.set_explain(s.explain);
+    for (const auto& o : s.program.outputs) {
+      if (!o.type.is_set && (o.type.base == BaseType::enum_ || o.type.base == BaseType::boolean)) dist_slots_.push_back(o);
+    }
+  }
+
+  void process(const io::RawRecord& raw, Chunk& c) {
+    const eval::Program& program = s_.program;
+    if (c.counts.empty()) {
+      for (const auto& o : dist_slots_) {
+        size_t values = o.type.base == BaseType::enum_ ? program.enums[o.type.enum_id].members.size() : 2;
+        c.counts.emplace_back(values + 1, 0);
+      }
+    }
+    ++c.read;
+    program.reset(frame_);
+    trace_.clear();
+    io::Rejection why;
+    if (!binder_.bind(raw, frame_, why)) {
+      reject(raw, why, c);
+      return;
+    }
+    for (const auto& o : program.outputs) {
+      try {
+        program.slot(frame_, o.slot);
+      } catch (const eval::EvalError& e) {
+        reject(raw, {o.name, e.what()}, c);
+        return;
+      }
+    }
+    ++c.decided;
+    if (s_.explain) program.explain_plan(frame_, trace_);
+    writer_.set_buffer(c.out);
+    writer_.record(frame_, raw.number, s_.explain ? &trace_ : nullptr);
+    for (size_t k = 0; k < dist_slots_.size(); ++k) {
+      const eval::Value& v = frame_.slots[dist_slots_[k].slot];
+      auto& counts = c.counts[k];
+      ++counts[eval::is_missing(v) ? counts.size() - 1 : static_cast<size_t>(v.n)];
+    }
+  }
+
+  // Parses and decides a whole chunk, with the records' numbers and lines as
+  // the input gave them.
+  void process_chunk(Chunk& c, const io::Reader& like) {
+    auto reader = like.chunk_reader(std::move(c.data));
+    c.data.clear();
+    io::RawRecord raw;
+    size_t k = 0;
+    while (reader->next(raw)) {
+      if (k < c.numbers.size()) {
+        raw.number = c.numbers[k];
+        raw.line = c.lines[k];
+      }
+      ++k;
+      process(raw, c);
+    }
+  }
+
+ private:
+  const Settings& s_;
+  eval::Frame frame_;
+  io::Binder binder_;
+  std::string scratch_;
+  io::RecordWriter writer_;
+  std::vector<std::string> trace_;
+  std::vector<eval::Output> dist_slots_;
+
+  void reject(const io::RawRecord& r, const io::Rejection& w, Chunk& c) {
+    ++c.rejected;
+    std::string key = binder_.key_text(r);
+    if (s_.errors_as_json) {
+      c.err += io::rejection_json(r.number, r.line, key, w);
+    } else {
+      c.err += fmt::format("rejected record {}{}{}: {}{}\n", r.number, r.line ? fmt::format(" (line {})", r.line) : "",
+                           key.empty() ? "" : fmt::format(" key {}", key),
+                           w.column.empty() ? "" : fmt::format("column {}: ", w.column), w.reason);
+    }
+  }
+};
+
+// Worker threads taking chunks in order of submission; results are taken
+// back in the same order.
+class Pool {
+ public:
+  Pool(const Settings& s, unsigned threads) {
+    for (unsigned i = 0; i < threads; ++i) {
+      threads_.emplace_back([this, &s] {
+        Worker worker(s);
+        for (;;) {
+          Job* job = nullptr;
+          {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [&] { return stop_ || next_ < jobs_.size(); });
+            if (next_ >= jobs_.size()) return;
+            job = jobs_[next_++].get();
+          }
+          try {
+            worker.process_chunk(*job->chunk, *job->reader);
+          } catch (...) {
+            job->failure = std::current_exception();
+          }
+          {
+            std::lock_guard lock(mutex_);
+            job->done = true;
+          }
+          done_.notify_all();
+        }
+      });
+    }
+  }
+  ~Pool() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+  void submit(std::unique_ptr<Chunk> chunk, const io::Reader& reader) {
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.push_back(std::make_unique<Job>(Job{std::move(chunk), &reader, false, nullptr}));
+    }
+    wake_.notify_one();
+  }
+  size_t in_flight() {
+    std::lock_guard lock(mutex_);
+    return jobs_.size() - taken_;
+  }
+  // The oldest chunk once it is done (waiting for it when `wait`), else null.
+  std::unique_ptr<Chunk> take_ready(bool wait) {
+    std::unique_lock lock(mutex_);
+    if (taken_ >= jobs_.size()) return nullptr;
+    if (wait) done_.wait(lock, [&] { return jobs_[taken_]->done; });
+    if (!jobs_[taken_]->done) return nullptr;
+    auto job = std::move(jobs_[taken_++]);
+    lock.unlock();
+    if (job->failure) std::rethrow_exception(job->failure);
+    return std::move(job->chunk);
+  }
+
+ private:
+  struct Job {
+    std::unique_ptr<Chunk> chunk;
+    const io::Reader* reader;
+    bool done;
+    std::exception_ptr failure;
+  };
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  std::deque<std::unique_ptr<Job>> jobs_;  // taken jobs leave null entries behind
+  size_t next_ = 0, taken_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+struct Totals {
+  explicit Totals(const eval::Program& program) {
+    for (const auto& o : program.outputs) {
+      if (!o.type.is_set && (o.type.base == BaseType::enum_ || o.type.base == BaseType::boolean)) {
+        dists.push_back({o.name, o.type, o.slot, {}});
+      }
+    }
+  }
+  void add(const Chunk& c) {
+    read += c.read;
+    decided += c.decided;
+    rejected += c.rejected;
+    for (size_t k = 0; k < c.counts.size() && k < dists.size(); ++k) {
+      for (size_t v = 0; v < c.counts[k].size(); ++v) {
+        if (!c.counts[k][v]) continue;
+        int64_t code = v + 1 == c.counts[k].size() ? -1 : static_cast<int64_t>(v);
+        dists[k].counts[code] += c.counts[k][v];
+      }
+    }
+  }
+  uint64_t read = 0, decided = 0, rejected = 0;
+  std::vector<Distribution> dists;
+};
+
+// A progress line on a terminal: records, rate and, for files, time left.
+class Progress {
+ public:
+  explicit Progress(const std::string& input) : on_(::isatty(STDERR_FILENO)), start_(Clock::now()), last_(start_) {
+    std::error_code ec;
+    if (input != "-") total_ = std::filesystem::file_size(input, ec);
+    if (ec) total_ = 0;
+  }
+  void update(uint64_t records, size_t bytes) {
+    bytes_ += bytes;
+    if (!on_) return;
+    auto now = Clock::now();
+    if (now - last_ < std::chrono::milliseconds(250)) return;
+    last_ = now;
+    double seconds = std::chrono::duration<double>(now - start_).count();
+    double rate = seconds > 0 ? records / seconds : 0;
+    std::string eta;
+    if (total_ > 0 && bytes_ > 0 && bytes_ < total_) {
+      eta = fmt::format(", {:.0f}% done, about {:.0f} s left", 100.0 * bytes_ / total_,
+                        seconds * (total_ - bytes_) / bytes_);
+    }
+    fmt::print(stderr, "\r{} records, {:.0f} records/s{}\x1b[K", records, rate, eta);
+    shown_ = true;
+  }
+  void finish() {
+    if (shown_) fmt::print(stderr, "\r\x1b[K");
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  bool on_;
+  bool shown_ = false;
+  Clock::time_point start_, last_;
+  uint64_t total_ = 0, bytes_ = 0;
+};
+
 }  // namespace
 
 int eval(const std::vector<std::string>& argv) {
@@ -101,10 +355,9 @@ int eval(const std::vector<std::string>& argv) {
     if (!as_of) return usage_error("eval", fmt::format("--as-of {}: expected a date YYYY-MM-DD", *d));
   }
   if (auto t = args.value("--threads")) {
-    if (t->empty() || t->find_first_not_of("0123456789") != std::string::npos || *t == "0") {
-      return usage_error("eval", "--threads takes a positive whole number");
+    if (t->empty() || t->size() > 4 || t->find_first_not_of("0123456789") != std::string::npos || std::stoul(*t) == 0) {
+      return usage_error("eval", "--threads takes a whole number from 1 to 9999");
     }
-    if (*t != "1") fmt::print(stderr, "stratum eval: note: parallel evaluation is not yet supported; running on one thread\n");
   }
   bool json_diag = args.value("--diagnostics").value_or("text") == "json";
 
@@ -127,10 +380,12 @@ int eval(const std::vector<std::string>& argv) {
     return usage_error("eval", "the rules use `today`: give the evaluation date with --as-of YYYY-MM-DD");
   }
 
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  if (auto t = args.value("--threads")) threads = static_cast<unsigned>(std::stoul(*t));
   try {
     auto reader = io::open_reader(*input, *in_format);
-    io::Binder binder(program);
-    if (auto problem = reader->open(binder.columns(), binder.required())) {
+    io::Binder header_binder(program);
+    if (auto problem = reader->open(header_binder.columns(), header_binder.required())) {
       fmt::print(stderr, "stratum eval: {}: {}\n", *input, *problem);
       fmt::print(stderr, "read 0, decided 0, rejected 0\n");
       return kInputProblem;
@@ -138,68 +393,74 @@ int eval(const std::vector<std::string>& argv) {
     io::OutputFile out(args.value("--output").value_or("-"));
     std::unique_ptr<io::OutputFile> errors;
     if (auto e = args.value("--errors")) errors = std::make_unique<io::OutputFile>(*e);
-    io::RecordWriter writer(program, out_format == "csv" ? io::OutputFormat::csv : io::OutputFormat::jsonl, out);
-    writer.set_explain(args.flag("--explain"));
-    writer.header();
-
-    std::vector<Distribution> dists;
-    for (const auto& o : program.outputs) {
-      if (!o.type.is_set && (o.type.base == BaseType::enum_ || o.type.base == BaseType::boolean)) {
-        dists.push_back({o.name, o.type, o.slot, {}});
-      }
+    Settings settings{program, out_format == "csv" ? io::OutputFormat::csv : io::OutputFormat::jsonl,
+                      args.flag("--explain"), errors != nullptr, as_of};
+    {
+      std::string header;
+      io::RecordWriter writer(program, settings.format, header);
+      writer.set_explain(settings.explain);
+      writer.header();
+      out.write(header);
     }
-
-    eval::Frame frame = program.make_frame();
-    if (as_of) { frame.today = *as_of; frame.has_today = true; }
-    std::vector<std::string> trace;
-    bool explain = args.flag("--explain");
-    if (explain) frame.trace = &trace;
-    io::RawRecord raw;
-    io::Rejection why;
-    uint64_t read = 0, decided = 0, rejected = 0;
-    auto reject = [&](const io::RawRecord& r, const io::Rejection& w) {
-      ++rejected;
-      std::string key = binder.key_text(r);
-      if (errors) {
-        errors->write(io::rejection_json(r.number, r.line, key, w));
-      } else {
-        fmt::print(stderr, "rejected record {}{}{}: {}{}\n", r.number, r.line ? fmt::format(" (line {})", r.line) : "",
-                   key.empty() ? "" : fmt::format(" key {}", key),
-                   w.column.empty() ? "" : fmt::format("column {}: ", w.column), w.reason);
-      }
+    Totals totals(program);
+    Progress progress(*input);
+    auto absorb = [&](Chunk& c) {
+      out.write(c.out);
+      if (errors) errors->write(c.err);
+      else if (!c.err.empty()) fmt::print(stderr, "{}", c.err);
+      totals.add(c);
+      progress.update(totals.read, c.bytes);
     };
-    while (reader->next(raw)) {
-      ++read;
-      program.reset(frame);
-      trace.clear();
-      if (!binder.bind(raw, frame, why)) {
-        reject(raw, why);
-        continue;
-      }
-      bool ok = true;
-      for (const auto& o : program.outputs) {
-        try {
-          program.slot(frame, o.slot);
-        } catch (const eval::EvalError& e) {
-          reject(raw, {o.name, e.what()});
-          ok = false;
-          break;
+    std::unique_ptr<io::Reader> probe = reader->chunk_reader(std::string());
+    if (threads <= 1 || !probe) {
+      // One thread: evaluate as the records come.
+      Worker worker(settings);
+      io::RawRecord raw;
+      Chunk c;
+      while (reader->next(raw)) {
+        worker.process(raw, c);
+        c.bytes += raw.source.size();
+        if (c.out.size() + c.err.size() >= (1 << 20)) {
+          absorb(c);
+          c.clear();
         }
       }
-      if (!ok) continue;
-      ++decided;
-      if (explain) program.explain_plan(frame, trace);
-      writer.record(frame, raw.number, explain ? &trace : nullptr);
-      for (auto& d : dists) {
-        const eval::Value& v = frame.slots[d.slot];
-        ++d.counts[eval::is_missing(v) ? -1 : static_cast<int64_t>(v.n)];
+      absorb(c);
+    } else {
+      // Several threads: this thread cuts the input into chunks of whole
+      // records; workers parse, decide and format them; the results are
+      // written in input order, so the output is the same for any --threads.
+      Pool pool(settings, threads);
+      io::RawRecord raw;
+      auto chunk = std::make_unique<Chunk>();
+      bool jsonl = *in_format == io::Format::jsonl;
+      auto submit = [&]() {
+        pool.submit(std::move(chunk), *reader);
+        chunk = std::make_unique<Chunk>();
+        while (auto done = pool.take_ready(false)) absorb(*done);
+        while (pool.in_flight() >= 2 * threads) {
+          if (auto done = pool.take_ready(true)) absorb(*done);
+        }
+      };
+      while (reader->next(raw)) {
+        chunk->data.append(raw.source);
+        if (jsonl) chunk->data += '\n';
+        chunk->numbers.push_back(raw.number);
+        chunk->lines.push_back(raw.line);
+        chunk->bytes += raw.source.size();
+        if (chunk->data.size() >= (1 << 20)) submit();
+      }
+      if (!chunk->numbers.empty()) submit();
+      while (pool.in_flight() > 0) {
+        if (auto done = pool.take_ready(true)) absorb(*done);
       }
     }
+    progress.finish();
     out.commit();
     if (errors) errors->commit();
-    if (args.flag("--summary") || ::isatty(STDERR_FILENO)) print_distribution(program, dists, decided);
-    fmt::print(stderr, "read {}, decided {}, rejected {}\n", read, decided, rejected);
-    return rejected > 0 ? kInputProblem : kOk;
+    if (args.flag("--summary") || ::isatty(STDERR_FILENO)) print_distribution(program, totals.dists, totals.decided);
+    fmt::print(stderr, "read {}, decided {}, rejected {}\n", totals.read, totals.decided, totals.rejected);
+    return totals.rejected > 0 ? kInputProblem : kOk;
   } catch (const std::runtime_error& e) {
     fmt::print(stderr, "stratum eval: {}\n", e.what());
     return kUsage;

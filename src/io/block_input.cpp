@@ -18,6 +18,8 @@ BlockInput::BlockInput(const std::string& path, size_t block) : path_(path) {
   buf_.resize(block);
 }
 
+BlockInput::BlockInput(Memory, std::string data) : buf_(std::move(data)), end_(buf_.size()), eof_(true) {}
+
 BlockInput::~BlockInput() {
   if (owned_ && file_) std::fclose(file_);
 }

@@ -12,6 +12,9 @@ namespace stratum::io {
 class BlockInput {
  public:
   explicit BlockInput(const std::string& path, size_t block = 1 << 20);
+  // Over bytes already in memory (a chunk of whole records).
+  struct Memory {};
+  BlockInput(Memory, std::string data);
   ~BlockInput();
   BlockInput(const BlockInput&) = delete;
   BlockInput& operator=(const BlockInput&) = delete;

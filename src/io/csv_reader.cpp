@@ -16,6 +16,15 @@ namespace {
 class CsvReader final : public Reader {
  public:
   explicit CsvReader(const std::string& path) : in_(path) {}
+  CsvReader(const CsvReader& header, std::string data)
+      : in_(BlockInput::Memory{}, std::move(data)),
+        wanted_(header.wanted_),
+        header_size_(header.header_size_),
+        column_of_field_(header.column_of_field_) {}
+
+  std::unique_ptr<Reader> chunk_reader(std::string data) const override {
+    return std::make_unique<CsvReader>(*this, std::move(data));
+  }
 
   std::optional<std::string> open(const std::vector<std::string>& columns,
                                   const std::vector<bool>& required) override {
@@ -53,6 +62,7 @@ class CsvReader final : public Reader {
   bool next(RawRecord& r) override {
     for (;;) {
       if (!parse_record()) return false;
+      r.source = std::string_view(in_.data() + record_start_, in_.pos() - record_start_);
       // Skip blank lines: they are not records.
       if (error_.empty() && fields_.size() == 1 && fields_[0].len == 0 && !fields_[0].quoted) continue;
       break;
@@ -94,6 +104,7 @@ class CsvReader final : public Reader {
   std::vector<size_t> column_of_field_;
   uint64_t records_ = 0;
   uint64_t line_ = 1, record_line_ = 1;
+  size_t record_start_ = 0;
 
   std::string_view view(const FieldRef& f) const {
     return f.in_scratch ? std::string_view(scratch_).substr(f.off, f.len)
@@ -124,6 +135,7 @@ class CsvReader final : public Reader {
   int try_parse(size_t& lines, bool final = false) {
     const char* d = in_.data();
     size_t i = in_.pos(), end = in_.end();
+    record_start_ = i;
     fields_.clear();
     scratch_.clear();
     error_.clear();

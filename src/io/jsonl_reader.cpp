@@ -23,6 +23,15 @@ struct JsonError {
 class JsonlReader final : public Reader {
  public:
   explicit JsonlReader(const std::string& path) : in_(path) {}
+  JsonlReader(const JsonlReader& other, std::string data)
+      : in_(BlockInput::Memory{}, std::move(data)), wanted_(other.wanted_), columns_(other.columns_) {
+    for (size_t i = 0; i < columns_.size(); ++i) index_.emplace(columns_[i], i);
+    records_ = 1;  // no BOM inside a chunk
+  }
+
+  std::unique_ptr<Reader> chunk_reader(std::string data) const override {
+    return std::make_unique<JsonlReader>(*this, std::move(data));
+  }
 
   std::optional<std::string> open(const std::vector<std::string>& columns, const std::vector<bool>&) override {
     wanted_ = columns.size();
@@ -41,6 +50,7 @@ class JsonlReader final : public Reader {
     }
     r.number = ++records_;
     r.line = line_;
+    r.source = std::string_view(line.data(), line.size());
     r.error.clear();
     r.error_column.clear();
     r.fields.resize(wanted_);

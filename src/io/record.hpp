@@ -25,6 +25,7 @@ struct RawRecord {
   std::vector<RawField> fields;  // in the order of the columns asked for
   std::string error;             // non-empty: the record is malformed
   std::string error_column;
+  std::string_view source;       // the record's bytes in the input (CSV, JSON Lines)
 };
 
 // A source of records. `open` binds the wanted column names (one per input
@@ -37,6 +38,10 @@ class Reader {
                                           const std::vector<bool>& required) = 0;
   // Fills `r` with the next record; false at the end of the input.
   virtual bool next(RawRecord& r) = 0;
+  // A reader of the same kind and columns over `data`, whole records as
+  // `source` gave them: for evaluating chunks of the input in parallel.
+  // Null when the format cannot be read in chunks.
+  virtual std::unique_ptr<Reader> chunk_reader(std::string data) const { return nullptr; }
 };
 
 enum class Format { csv, jsonl, yaml };

@@ -82,15 +82,15 @@ void append_csv_field(std::string& b, std::string_view s) {
   b += '"';
 }
 
-RecordWriter::RecordWriter(const eval::Program& program, OutputFormat format, OutputFile& out)
-    : program_(program), format_(format), out_(out) {
+RecordWriter::RecordWriter(const eval::Program& program, OutputFormat format, std::string& buffer)
+    : program_(program), format_(format), buf_(&buffer) {
   for (const auto& o : program_.outputs) json_names_.push_back("\"" + json_escape(o.name) + "\":");
   if (program_.key_field >= 0) json_key_ = "{\"" + json_escape(program_.fields[program_.key_field].name) + "\":\"";
 }
 
 void RecordWriter::header() {
   if (format_ != OutputFormat::csv) return;
-  std::string& b = out_.buffer();
+  std::string& b = *buf_;
   bool first = true;
   if (program_.key_field >= 0) {
     append_csv_field(b, program_.fields[program_.key_field].name);
@@ -133,7 +133,7 @@ void RecordWriter::value(std::string& b, const eval::Value& v, const Type& t) {
 }
 
 void RecordWriter::record(const eval::Frame& frame, uint64_t record_number, const std::vector<std::string>* explanation) {
-  std::string& b = out_.buffer();
+  std::string& b = *buf_;
   bool json = format_ == OutputFormat::jsonl;
   if (json) b += '{';
   if (program_.key_field >= 0) {
@@ -199,7 +199,6 @@ void RecordWriter::record(const eval::Frame& frame, uint64_t record_number, cons
     }
   }
   b += json ? "}\n" : "\n";
-  out_.maybe_flush();
 }
 
 std::string rejection_json(uint64_t record, uint64_t line, const std::string& key, const Rejection& why) {

@@ -38,9 +38,11 @@ class OutputFile {
 
 enum class OutputFormat { jsonl, csv };
 
+// Formats decided records into a text buffer (the caller writes it out).
 class RecordWriter {
  public:
-  RecordWriter(const eval::Program& program, OutputFormat format, OutputFile& out);
+  RecordWriter(const eval::Program& program, OutputFormat format, std::string& buffer);
+  void set_buffer(std::string& buffer) { buf_ = &buffer; }
   void header();
   void set_explain(bool on) { explain_ = on; }
   // Writes the key and every output of an evaluated frame (and its
@@ -50,7 +52,7 @@ class RecordWriter {
  private:
   const eval::Program& program_;
   OutputFormat format_;
-  OutputFile& out_;
+  std::string* buf_;
   bool explain_ = false;
   std::vector<std::string> json_names_;  // `,"name":` per output, escaped once
   std::string json_key_;                 // `{"id":"` for the key field

@@ -95,11 +95,18 @@ TEST_CASE("golden: evaluation") {
       }
       fs::path errors = fs::temp_directory_path() / ("stratum-golden-errors-" + std::to_string(::getpid()) + ".jsonl");
       fs::remove(errors);
-      Run r = run(dir, "eval " + strat.filename().string() + " --input " + input + " --errors '" + errors.string() +
-                           "' --summary " + extra);
-      std::string text = "# output\n" + r.out + "# errors\n" + (fs::exists(errors) ? slurp(errors) : "") +
-                         "# stderr\n" + r.err + "# exit " + std::to_string(r.status) + "\n";
+      auto run_with = [&](const std::string& threads) {
+        fs::remove(errors);
+        Run r = run(dir, "eval " + strat.filename().string() + " --input " + input + " --errors '" + errors.string() +
+                             "' --summary --threads " + threads + " " + extra);
+        std::string text = "# output\n" + r.out + "# errors\n" + (fs::exists(errors) ? slurp(errors) : "") +
+                           "# stderr\n" + r.err + "# exit " + std::to_string(r.status) + "\n";
+        return std::make_pair(r, text);
+      };
+      auto [r, text] = run_with("1");
       compare(dir / (stem + ".expected"), text);
+      // Any number of threads gives the same bytes.
+      CHECK(run_with("3").second == text);
       if (stem.starts_with("error")) CHECK(r.status != 0);
       else CHECK(r.status == 0);
     }
@@ -120,4 +127,37 @@ TEST_CASE("golden: explain") {
       compare(dir / (stem + ".expected"), r.out + r.err + "exit " + std::to_string(r.status) + "\n");
     }
   }
+}
+
+TEST_CASE("any --threads gives the same bytes, on an input of many chunks with malformed records") {
+  fs::path dir = fs::temp_directory_path() / ("stratum-threads-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  {
+    std::ofstream csv(dir / "big.csv", std::ios::binary);
+    csv << "\xEF\xBB\xBFid,industry,employees,revenue,total_assets,note\r\n";
+    const char* industries[] = {"工业", "批发业", "零售业", "其他未列明行业", "建筑业"};
+    for (int i = 1; i <= 120000; ++i) {
+      if (i % 997 == 0) csv << "X" << i << ",工业,\"12\"3,100,100,\r\n";            // stray text after a quote
+      else if (i % 1009 == 0) csv << "X" << i << ",工商业,10,100,100,\r\n";         // unknown enum value
+      else if (i % 1013 == 0) csv << "X" << i << ",工业,10,100\r\n";                // missing fields
+      else if (i % 1019 == 0) csv << "X" << i << ",工业,10,100,100,\"two\r\nlines\"\r\n";  // a quoted line break
+      else if (i % 1021 == 0) csv << "\r\n";                                         // a blank line
+      else csv << "C" << i << "," << industries[i % 5] << "," << (i * 7919) % 3000 << "," << (i * 104729) % 900000000
+               << "," << (i * 1299709) % 900000000 << ",\r\n";
+    }
+  }
+  fs::path rules = fs::path(STRATUM_SOURCE_DIR) / "rules" / "sme_size.strat";
+  auto run_threads = [&](const std::string& threads, const std::string& format) {
+    Run r = run(dir, "eval '" + rules.string() + "' --input big.csv --format " + format + " --errors errors-" + threads +
+                         ".jsonl --threads " + threads);
+    return r.out + "\n#errors\n" + slurp(dir / ("errors-" + threads + ".jsonl")) + "\n#stderr\n" + r.err +
+           "\n#exit " + std::to_string(r.status);
+  };
+  for (const char* format : {"csv", "jsonl"}) {
+    std::string one = run_threads("1", format);
+    CHECK(one.size() > 1'000'000);  // several chunks of work
+    CHECK(run_threads("2", format) == one);
+    CHECK(run_threads("5", format) == one);
+  }
+  fs::remove_all(dir);
 }
