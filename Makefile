@@ -5,7 +5,8 @@
 
 BUILD ?= build
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
-DEBIAN_PACKAGES := g++ make cmake ninja-build tao-pegtl-dev libfmt-dev catch2 libyaml-cpp-dev
+DEBIAN_PACKAGES := g++ make cmake ninja-build tao-pegtl-dev libfmt-dev catch2 libyaml-cpp-dev \
+                   libbenchmark-dev python3 time
 STRATUM := $(BUILD)/stratum
 
 .PHONY: run test deps build clean

@@ -593,7 +593,26 @@ class Lowerer {
       for (auto& t : row.tests) t.slot = slot_of(t.column);
     }
     build_index(out, info);
+    build_fast_tests(out);
     p_->tables.push_back(std::move(out));
+  }
+
+  void build_fast_tests(eval::Table& out) {
+    for (size_t r = 0; r < out.rows.size(); ++r) {
+      const auto& tests = out.index_column >= 0 ? out.indexed_tests[r] : out.rows[r].tests;
+      std::vector<eval::Table::FastTest> fast;
+      bool ok = true;
+      for (const auto& t : tests) {
+        bool simple = t.slot >= 0 && t.slot < static_cast<int32_t>(m_.fields.size()) && !t.text &&
+                      t.low_node < 0 && !p_->fields[t.slot].type.is_set &&
+                      (t.kind == eval::TestKind::ge || t.kind == eval::TestKind::gt || t.kind == eval::TestKind::le ||
+                       t.kind == eval::TestKind::lt || t.kind == eval::TestKind::eq || t.kind == eval::TestKind::ne);
+        if (!simple) { ok = false; break; }
+        fast.push_back({t.low.n, t.slot, t.kind});
+      }
+      out.fast_tests.push_back(ok ? std::move(fast) : std::vector<eval::Table::FastTest>{});
+      out.fast_rows.push_back(ok ? 1 : 0);
+    }
   }
 
   // Indexes a table on its first enum column whose every cell is `-`, a value

@@ -439,6 +439,29 @@ bool Program::tests_match(Frame& f, const Table& table, const std::vector<CellTe
   return true;
 }
 
+bool Program::row_passes(Frame& f, const Table& table, int32_t r, bool indexed) const {
+  if (table.fast_rows[r]) {
+    const int32_t n_fields = static_cast<int32_t>(fields.size());
+    bool all_present = true;
+    for (const Table::FastTest& t : table.fast_tests[r]) {
+      if (t.slot >= n_fields || !f.state[t.slot]) { all_present = false; break; }
+      int128 x = f.slots[t.slot].n;
+      bool ok;
+      switch (t.kind) {
+        case TestKind::ge: ok = x >= t.bound; break;
+        case TestKind::gt: ok = x > t.bound; break;
+        case TestKind::le: ok = x <= t.bound; break;
+        case TestKind::lt: ok = x < t.bound; break;
+        case TestKind::eq: ok = x == t.bound; break;
+        default: ok = x != t.bound; break;
+      }
+      if (!ok) return false;
+    }
+    if (all_present) return true;
+  }
+  return tests_match(f, table, indexed ? table.indexed_tests[r] : table.rows[r].tests);
+}
+
 bool Program::row_matches(Frame& f, const Table& table, const Row& row) const {
   return tests_match(f, table, row.tests);
 }
@@ -456,12 +479,12 @@ void Program::all_matches(Frame& f, const Table& table) const {
   f.matches.clear();
   if (const auto* rows = candidates(f, table)) {
     for (int32_t r : *rows) {
-      if (tests_match(f, table, table.indexed_tests[r])) f.matches.push_back(r);
+      if (row_passes(f, table, r, true)) f.matches.push_back(r);
     }
     return;
   }
   for (size_t r = 0; r < table.rows.size(); ++r) {
-    if (row_matches(f, table, table.rows[r])) f.matches.push_back(static_cast<int32_t>(r));
+    if (row_passes(f, table, static_cast<int32_t>(r), false)) f.matches.push_back(static_cast<int32_t>(r));
   }
 }
 
@@ -477,12 +500,12 @@ int32_t Program::table_row(Frame& f, int32_t t) const {
     case HitPolicy::first:
       if (const auto* rows = candidates(f, table)) {
         for (int32_t r : *rows) {
-          if (tests_match(f, table, table.indexed_tests[r])) { hit = r; break; }
+          if (row_passes(f, table, r, true)) { hit = r; break; }
         }
         break;
       }
       for (size_t r = 0; r < table.rows.size(); ++r) {
-        if (row_matches(f, table, table.rows[r])) { hit = static_cast<int32_t>(r); break; }
+        if (row_passes(f, table, static_cast<int32_t>(r), false)) { hit = static_cast<int32_t>(r); break; }
       }
       break;
     case HitPolicy::unique:

@@ -143,6 +143,16 @@ struct Table {
   int32_t index_column = -1;
   std::vector<std::vector<int32_t>> rows_by_code;
   std::vector<std::vector<CellTest>> indexed_tests;  // per row: its tests without the indexed column's
+  // The common case compacted: a row whose every remaining test compares a
+  // field with a constant (>= 300, < 2000万, == 工业) is tried from these
+  // 32-byte entries instead; `fast_rows[r]` is false where a test needs more.
+  struct FastTest {
+    int128 bound;
+    int32_t slot;
+    TestKind kind;
+  };
+  std::vector<std::vector<FastTest>> fast_tests;
+  std::vector<uint8_t> fast_rows;
 };
 
 enum class DerivedKind : uint8_t { let, decide, table, scorecard, factor, segment, plan_item };
@@ -296,6 +306,8 @@ class Program {
   int32_t table_row(Frame& f, int32_t table) const;
   bool row_matches(Frame& f, const Table& table, const Row& row) const;
   bool tests_match(Frame& f, const Table& table, const std::vector<CellTest>& tests) const;
+  // Row r (its indexed tests when the table is indexed), by the fast path when it can.
+  bool row_passes(Frame& f, const Table& table, int32_t r, bool indexed) const;
   // The rows worth trying for this customer: all of them, or the index's candidates.
   const std::vector<int32_t>* candidates(Frame& f, const Table& table) const;
   void all_matches(Frame& f, const Table& table) const;

@@ -25,11 +25,35 @@ std::string shown(std::string_view s) {
 
 }  // namespace
 
+namespace {
+uint32_t fnv1a(std::string_view s) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : s) h = (h ^ c) * 16777619u;
+  return h;
+}
+}  // namespace
+
+int32_t Binder::EnumTable::find(std::string_view name) const {
+  for (uint32_t i = fnv1a(name) & mask;; i = (i + 1) & mask) {
+    const auto& [key, code] = slots[i];
+    if (code < 0) return -1;
+    if (key == name) return code;
+  }
+}
+
 Binder::Binder(const eval::Program& program) : program_(program) {
   for (const auto& e : program.enums) {
-    std::unordered_map<std::string_view, int32_t> codes;
-    for (size_t i = 0; i < e.members.size(); ++i) codes.emplace(e.members[i], static_cast<int32_t>(i));
-    enum_codes_.push_back(std::move(codes));
+    EnumTable table;
+    uint32_t size = 8;
+    while (size < e.members.size() * 4) size *= 2;
+    table.mask = size - 1;
+    table.slots.assign(size, {std::string_view(), -1});
+    for (size_t i = 0; i < e.members.size(); ++i) {
+      uint32_t at = fnv1a(e.members[i]) & table.mask;
+      while (table.slots[at].second >= 0) at = (at + 1) & table.mask;
+      table.slots[at] = {e.members[i], static_cast<int32_t>(i)};
+    }
+    enum_codes_.push_back(std::move(table));
   }
   scratch_.reserve(1 << 16);
 }
@@ -90,9 +114,8 @@ bool Binder::parse_value(std::string_view text, const Type& type, eval::Value& o
       return true;
     }
     case BaseType::enum_: {
-      const auto& codes = enum_codes_[type.enum_id];
-      auto it = codes.find(t);
-      if (it == codes.end()) {
+      int32_t code = enum_codes_[type.enum_id].find(t);
+      if (code < 0) {
         const auto& members = program_.enums[type.enum_id].members;
         std::string all;
         for (size_t i = 0; i < members.size() && i < 20; ++i) all += (i ? ", " : "") + members[i];
@@ -100,7 +123,7 @@ bool Binder::parse_value(std::string_view text, const Type& type, eval::Value& o
         why = fmt::format("{} is not a value of {} ({})", shown(text), program_.enums[type.enum_id].name, all);
         return false;
       }
-      out = {it->second, {}};
+      out = {code, {}};
       return true;
     }
     case BaseType::days:
@@ -126,7 +149,8 @@ bool Binder::bind(const RawRecord& raw, eval::Frame& frame, Rejection& why) {
       return false;
     };
     bool empty = rf.kind == RawKind::absent || rf.kind == RawKind::null ||
-                 (rf.kind == RawKind::text && trim(rf.text).empty() && !(field.type.base == BaseType::text && !rf.text.empty()));
+                 (rf.kind == RawKind::text && (rf.text.empty() || ((rf.text.front() == ' ' || rf.text.front() == '\t') &&
+                                                                   trim(rf.text).empty() && field.type.base != BaseType::text)));
     if (field.type.is_set && rf.kind == RawKind::text && rf.text.empty()) empty = false;  // "" is the empty set
     if (empty) {
       if (!field.optional) {

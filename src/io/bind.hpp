@@ -37,7 +37,13 @@ class Binder {
 
  private:
   const eval::Program& program_;
-  std::vector<std::unordered_map<std::string_view, int32_t>> enum_codes_;
+  // Enum names → codes: per enum, an open-addressing table (FNV-1a, power-of-two size).
+  struct EnumTable {
+    std::vector<std::pair<std::string_view, int32_t>> slots;  // code -1: empty
+    uint32_t mask = 0;
+    int32_t find(std::string_view name) const;
+  };
+  std::vector<EnumTable> enum_codes_;
   std::string scratch_;
   std::vector<std::string_view> items_;  // reused for set fields
 };

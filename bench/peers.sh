@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Stratum side by side with GoRules ZEN and json-rules-engine (npm) on the SME
+# decision and the same generated companies, every engine checked against the
+# hand-written oracle, then timed. Prints one table of per-core throughput.
+#
+#   bench/peers.sh [N=200000]        (after `make test`; needs node and npm)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+N=${1:-200000}
+STRATUM=${STRATUM:-$ROOT/build/stratum}
+[ -x "$STRATUM" ] || { echo "bench/peers.sh: build Stratum first (make test)" >&2; exit 2; }
+command -v node >/dev/null || { echo "bench/peers.sh: needs node and npm" >&2; exit 2; }
+cd bench/peers
+[ -d node_modules ] || npm install --no-audit --no-fund --loglevel=error
+node gen.js "$N" >/dev/null
+node to_stratum.js
+# Stratum: 5 runs end to end on one thread; the median CPU time (user + system).
+for i in 1 2 3 4 5; do
+  /usr/bin/time -f "%U %S" -o "data/time.$i" "$STRATUM" eval "$ROOT/rules/sme_size.strat" \
+    --input data/companies_stratum.csv --format csv --output data/stratum.csv --threads 1 2>/dev/null
+done
+CPU=$(cat data/time.* | awk '{print $1 + $2}' | sort -n | sed -n 3p)
+node compare.js
+node bench.js --records "$N" --only zen2-table-batch,zen-table-inflight,zen-switch-inflight,jre-stop,oracle \
+  --json data/peers.json > data/peers.log
+grep -E "mismatches" data/peers.log | sed 's/^/  /'
+echo
+echo "$N companies, $(nproc) cores, node $(node --version), $(date -u +%Y-%m-%d)"
+node report.js "$CPU" "$N"

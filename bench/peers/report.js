@@ -1,0 +1,17 @@
+'use strict';
+// One table: CPU µs per company and companies/s per core, Stratum (end to end,
+// CSV parsing included) against each peer (evaluation only), with the ratio.
+//   node report.js STRATUM_CPU_SECONDS RECORDS
+const fs = require('fs');
+const path = require('path');
+const [cpuSeconds, records] = process.argv.slice(2).map(Number);
+const peers = JSON.parse(fs.readFileSync(path.join(__dirname, 'data', 'peers.json'), 'utf8'));
+const stratumUs = (cpuSeconds * 1e6) / records;
+const fmt = (x, d = 2) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+console.log('| engine / path | µs CPU per company | companies/s per core | Stratum is … × faster |');
+console.log('|---|---:|---:|---:|');
+console.log(`| Stratum, stratum eval CSV → CSV, 1 thread, parsing included | ${fmt(stratumUs, 3)} | ${fmt(1e6 / stratumUs, 0)} | 1 |`);
+for (const r of peers.results) {
+  if (r.error) { console.log(`| ${r.name} | error: ${r.error} | | |`); continue; }
+  console.log(`| ${r.name} (evaluation only) | ${fmt(r.cpuUsPerEval, 3)} | ${fmt(1e6 / r.cpuUsPerEval, 0)} | ${fmt(r.cpuUsPerEval / stratumUs, 1)} |`);
+}
