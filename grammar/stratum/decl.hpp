@@ -40,7 +40,12 @@ struct enum_decl : seq< kw_enum_, sp, req_ident, sp, req_lbrace, sp, enum_member
 struct column_alias : seq< kw_as, sp, req_string > {};
 struct key_mark : seq< kw_key, not_at< sp, one< ':' > > > {};
 struct field_modifiers : star< sp, sor< column_alias, key_mark > > {};
-struct field_decl : seq< ident, sp, req_colon, sp, req_type, field_modifiers, opt< sp, one< ',', ';' > > > {};
+// A field's domain: `employees : int >= 0`, `ratio : decimal in [0, 1]`.
+struct cell_compare;
+struct cell_range;
+struct field_domain : sor< cell_compare, seq< kw_in, isp, cell_range > > {};
+struct field_decl
+   : seq< ident, sp, req_colon, sp, req_type, opt< isp, field_domain >, field_modifiers, opt< sp, one< ',', ';' > > > {};
 struct record_name : ident {};
 struct req_field_end : one< '}' > {};
 struct input_decl : seq< kw_input, sp, opt< record_name, sp >, req_lbrace, sp, star< field_decl, sp >, req_field_end > {};

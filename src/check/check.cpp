@@ -115,6 +115,7 @@ class Checker {
     collect_fields();
     collect_derived();
     for (size_t i = 0; i < m_.lets.size(); ++i) check_let(static_cast<int32_t>(i));
+    check_domains();
     mark_optional_grids();
     for (size_t i = 0; i < m_.module.decides.size(); ++i) check_decide(static_cast<int32_t>(i));
     for (size_t i = 0; i < m_.tables.size(); ++i) check_table(static_cast<int32_t>(i));
@@ -240,6 +241,7 @@ class Checker {
         info.type = resolve_type(f.type);
         info.optional = f.type.optional;
         info.key = f.key;
+        info.domain = f.domain.get();
         int32_t index = static_cast<int32_t>(m_.fields.size());
         if (!declare(f.name, f.span, {SymbolKind::field, index})) continue;
         if (auto [it, ok] = columns.emplace(info.column, f.span); !ok) {
@@ -398,6 +400,24 @@ class Checker {
     }
     if (d.branches.empty()) diags_.error("empty-decision", d.span, fmt::format("decision `{}` has no branches", d.name));
     current_node_ = -1;
+  }
+
+  // `employees : int >= 0`: a constant bound of an ordered type.
+  void check_domains() {
+    for (auto& f : m_.fields) {
+      if (!f.domain || f.type.is_error()) continue;
+      if (!f.type.is_ordered() || f.type.base == BaseType::enum_) {
+        diags_.error("type-mismatch", f.domain->span, "a field's range (`>= 0`, `in [0, 1]`) is for numbers, amounts and dates");
+        continue;
+      }
+      ast::Expr head;
+      head.kind = ExprKind::name;
+      head.text = f.name;
+      cell(*f.domain, f.type, head);
+      for (auto& v : f.domain->values) {
+        if (!is_constant(*v)) diags_.error("not-constant", v->span, "a field's range is given by constants");
+      }
+    }
   }
 
   // A table or grid over a value that may be missing has no result for a

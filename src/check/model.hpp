@@ -23,6 +23,7 @@ struct FieldInfo {
   std::string column;  // name in the data (the `as` alias, else the name)
   Span span;
   Type type;
+  ast::Cell* domain = nullptr;  // values outside it reject the record
   bool optional = false;
   bool key = false;
 };

@@ -104,6 +104,11 @@ class Lowerer {
                               origin(b.span, b.condition.get())});
       }
     }
+    for (size_t i = 0; i < m_.fields.size(); ++i) {
+      if (!m_.fields[i].domain) continue;
+      p_->fields[i].domain = cell_test(*m_.fields[i].domain, 0, m_.fields[i].type);
+      p_->fields[i].domain_text = text_of(m_.fields[i].domain->span);
+    }
     for (const TableInfo& t : m_.tables) table(t);
     for (const ScorecardInfo& sc : m_.scorecards) scorecard(sc);
     segments();

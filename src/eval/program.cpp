@@ -192,6 +192,12 @@ std::string Program::values_of(Frame& f, const std::vector<int32_t>& slots) cons
   return out;
 }
 
+bool Program::in_domain(const Field& field, const Value& v) const {
+  if (!field.domain) return true;
+  Frame none;
+  return test_cell(none, *field.domain, v);
+}
+
 void Program::cover_plan(Frame& f) const {
   if (!f.covered || segment_slot < 0 || f.state[segment_slot] != 2) return;
   int32_t leaf = static_cast<int32_t>(f.slots[segment_slot].n);

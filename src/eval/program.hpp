@@ -213,6 +213,9 @@ struct Field {
   std::vector<std::string> known_members;
   // The known-member bits of a set<text> value (elements joined by kSetSeparator).
   int128 known_mask(std::string_view joined) const;
+  // The field's range (`>= 0`, `in [0, 1]`), when it has one, and its text.
+  std::optional<CellTest> domain;
+  std::string domain_text;
 };
 
 struct Output {
@@ -286,6 +289,8 @@ class Program {
   void evaluate(Frame& f) const;
   // Computes one slot (a field is read, a derived value computed on demand).
   const Value& slot(Frame& f, int32_t s) const;
+  // Whether a value lies in its field's range (true when it has none).
+  bool in_domain(const Field& field, const Value& v) const;
   // Evaluates one node (lowering uses it to fold constants).
   Value evaluate_node(Frame& f, int32_t node) const { return eval(f, node); }
 

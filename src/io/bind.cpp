@@ -208,6 +208,9 @@ bool Binder::bind(const RawRecord& raw, eval::Frame& frame, Rejection& why) {
     } else {
       if (rf.kind == RawKind::array) return reject("expected one value, found a list");
       if (!parse_value(rf.text, field.type, v, reason)) return reject(reason);
+      if (field.domain && !program_.in_domain(field, v)) {
+        return reject(fmt::format("{} is outside the field's range `{}`", program_.format(v, field.type), field.domain_text));
+      }
       if (rf.kind == RawKind::boolean && field.type.base != BaseType::boolean && field.type.base != BaseType::text) {
         return reject(fmt::format("expected {}, found {}", field.type.base == BaseType::enum_ ? "an enum value" : "a number", rf.text));
       }

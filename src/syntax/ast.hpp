@@ -93,10 +93,13 @@ struct EnumDecl {
   std::vector<EnumMember> members;
 };
 
+struct Cell;
+
 struct FieldDecl {
   std::string name;
   Span span;
   TypeRef type;
+  std::shared_ptr<Cell> domain;  // `>= 0`, `in [0, 1]`: values outside reject the record
   std::string column;  // `as "列名"`; empty: the field's name
   Span column_span;
   bool key = false;
