@@ -59,6 +59,7 @@ class Lowerer {
                : dec.source == DecisionSource::table ? eval::DerivedKind::table
                                                      : eval::DerivedKind::scorecard;
       d.name = dec.name;
+      d.span = dec.span;
       d.type = dec.type;
       d.table = dec.source == DecisionSource::table ? dec.index : -1;
       d.index = dec.source == DecisionSource::scorecard ? dec.index : -1;
@@ -152,6 +153,7 @@ class Lowerer {
 
   eval::Origin origin(Span span, const Expr* condition) {
     eval::Origin o;
+    o.span = span;
     o.line = line_of(span);
     o.text = text_of(span);
     if (condition) referenced(*condition, o.slots);
@@ -235,7 +237,8 @@ class Lowerer {
       for (const auto& [condition, child] : n.branches) {
         node.branches.push_back({condition ? expr(*condition) : -1, child});
         eval::Origin o;
-        o.line = line_of(condition ? condition->span : m_.segments[child].span);
+        o.span = condition ? condition->span : m_.segments[child].span;
+        o.line = line_of(o.span);
         o.text = condition ? "when " + text_of(condition->span) : "else";
         if (condition) referenced(*condition, o.slots);
         o.cover = coverage_point(condition ? condition->span : m_.segments[child].span,
@@ -353,6 +356,11 @@ class Lowerer {
       }
       case ExprKind::name: {
         if (e.ref == ast::RefKind::enum_value) return constant({e.ref_index, {}});
+        // A `let` that is a constant (`let 门槛 = 3亿`) is used as its value.
+        if (e.ref == ast::RefKind::let) {
+          int32_t node = p_->derived[e.ref_index].node;
+          if (node >= 0 && is_constant_node(node)) return constant(p_->nodes[node].constant);
+        }
         Node n;
         n.op = e.ref == ast::RefKind::field ? Op::field : Op::derived;
         n.index = e.ref == ast::RefKind::field      ? field_slot(e.ref_index)
@@ -563,6 +571,7 @@ class Lowerer {
     const ast::TableDecl& t = *info.decl;
     eval::Table out;
     out.name = t.name;
+    out.span = t.span;
     out.policy = static_cast<eval::HitPolicy>(t.policy);
     out.collect = static_cast<eval::CollectOp>(t.collect);
     out.row_lines = info.row_lines;
@@ -584,6 +593,7 @@ class Lowerer {
         r.tests.push_back(cell_test(cell, static_cast<int32_t>(c), info.column_types[c]));
       }
       for (auto& o : row.outputs) r.outputs.push_back(expr(*o));
+      r.span = row.span;
       r.cover = coverage_point(row.span, t.is_grid ? fmt::format("cell of grid `{}`", t.name) : fmt::format("row of table `{}`", t.name));
       r.text = t.is_grid ? text_of(row.inputs[0].span) + " × " + text_of(row.inputs[1].span) + " → " + text_of(row.outputs[0]->span)
                          : text_of(row.span);

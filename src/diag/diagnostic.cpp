@@ -86,6 +86,11 @@ std::string render_text(const Diagnostic& d, const SourceSet& sources) {
   } else {
     out += fmt::format("stratum: {}: {} [{}]\n", severity_name(d.severity), d.message, d.code);
   }
+  if (!d.counterexample.empty()) {
+    std::string example;
+    for (const auto& v : d.counterexample) example += (example.empty() ? "" : ", ") + v.field + ": " + v.text;
+    out += fmt::format("  = for example: {{ {} }}\n", example);
+  }
   for (const Note& n : d.notes) {
     if (n.span.file != 0) {
       const SourceFile& file = sources.file(n.span.file);
@@ -140,7 +145,15 @@ std::string render_json(const Diagnostic& d, const SourceSet& sources) {
     out += fmt::format("{{{}", json_location(sources, d.notes[i].span));
     out += fmt::format(R"(,"message":"{}"}})", json_escape(d.notes[i].message));
   }
-  out += "]}";
+  out += "]";
+  if (!d.counterexample.empty()) {
+    out += ",\"counterexample\":{";
+    for (size_t i = 0; i < d.counterexample.size(); ++i) {
+      out += fmt::format("{}\"{}\":{}", i ? "," : "", json_escape(d.counterexample[i].field), d.counterexample[i].json);
+    }
+    out += "}";
+  }
+  out += "}";
   return out;
 }
 

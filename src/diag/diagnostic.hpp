@@ -17,12 +17,20 @@ struct Note {
   Span span;  // empty file (0) when the note has no location
 };
 
+// One field of a counter-example customer: its value as text and as JSON.
+struct ExampleValue {
+  std::string field;
+  std::string text;
+  std::string json;
+};
+
 struct Diagnostic {
   Severity severity = Severity::error;
   std::string code;  // stable identifier, e.g. "type-mismatch"
   std::string message;
   Span span;
   std::vector<Note> notes;
+  std::vector<ExampleValue> counterexample;  // analysis findings: a customer that shows it
 };
 
 // Collects diagnostics; stages append, the driver renders.

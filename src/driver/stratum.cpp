@@ -4,6 +4,7 @@
 
 #include "check/check.hpp"
 #include "compile/lower.hpp"
+#include "analysis/analyze.hpp"
 #include "driver/load.hpp"
 #include "io/record.hpp"
 #include "syntax/parser.hpp"
@@ -24,13 +25,14 @@ std::string Compilation::render(bool json) const {
   return out;
 }
 
-Compilation compile_text(const std::string& path, std::string text) {
+Compilation compile_text(const std::string& path, std::string text, bool analyse_rules) {
   Compilation c;
   auto module = load_module(path, std::move(text), c.sources, c.diagnostics);
   if (!module || c.diagnostics.has_errors()) return c;
   c.model = std::make_unique<Model>(check(std::move(*module), c.sources, c.diagnostics));
   if (c.diagnostics.has_errors()) return c;
   c.program = lower(*c.model, c.sources, c.diagnostics);
+  if (!c.diagnostics.has_errors() && analyse_rules) analyse(*c.program, c.diagnostics);
   if (c.diagnostics.has_errors()) c.program.reset();
   return c;
 }

@@ -24,7 +24,8 @@ struct Compilation {
 
 // Compiles the rule file at `path`. I/O errors throw std::runtime_error.
 Compilation compile(const std::string& path);
-// Compiles rule text given directly; `path` names it in diagnostics.
-Compilation compile_text(const std::string& path, std::string text);
+// Compiles rule text given directly; `path` names it in diagnostics. Without
+// `analyse`, the proofs (gaps, overlaps, unreachable rows) are skipped.
+Compilation compile_text(const std::string& path, std::string text, bool analyse = true);
 
 }  // namespace stratum

@@ -182,9 +182,15 @@ std::string Program::values_of(Frame& f, const std::vector<int32_t>& slots) cons
   std::string out;
   for (int32_t s : slots) {
     bool is_field = static_cast<size_t>(s) < fields.size();
-    if (!is_field && f.state[s] != 2) continue;
+    // A constant `let` (a threshold) is shown even though it is never computed.
+    const Derived* let = is_field ? nullptr : &derived[s - fields.size()];
+    bool constant_let = let && let->kind == DerivedKind::let && !let->type.is_set && let->node >= 0 &&
+                        nodes[let->node].op == Op::constant;
+    if (!is_field && f.state[s] != 2 && !constant_let) continue;
     if (is_field && f.state[s] == 0 && !fields[s].optional) continue;  // a test that did not give it
-    const Value& v = is_field && f.state[s] == 0 ? missing_value() : f.slots[s];
+    const Value& v = is_field && f.state[s] == 0 ? missing_value()
+                     : constant_let && f.state[s] != 2 ? nodes[let->node].constant
+                                                       : f.slots[s];
     const Type& t = is_field ? fields[s].type : derived[s - fields.size()].type;
     bool yuan = !is_missing(v) && !t.is_set && t.base == BaseType::money;
     out += fmt::format("{}{} = {}{}", out.empty() ? "" : ", ", slot_name(s), format(v, t), yuan ? "元" : "");

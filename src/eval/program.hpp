@@ -65,6 +65,7 @@ enum class Cmp : uint8_t { eq, ne, lt, le, gt, ge };
 // Where a branch, row or factor was written, for explanations: its line, its
 // text, and the slots whose values decided it.
 struct Origin {
+  Span span;
   uint32_t line = 0;
   std::string text;
   std::vector<int32_t> slots;
@@ -121,6 +122,7 @@ struct Row {
   std::vector<int32_t> outputs; // nodes
   std::string text;             // the row as written
   int32_t cover = -1;
+  Span span;
 };
 
 enum class HitPolicy : uint8_t { first, unique, priority, any, collect };
@@ -128,6 +130,7 @@ enum class CollectOp : uint8_t { list, sum, min, max, count };
 
 struct Table {
   std::string name;
+  Span span;
   HitPolicy policy = HitPolicy::first;
   CollectOp collect = CollectOp::list;
   std::vector<int32_t> columns;  // nodes
@@ -191,6 +194,7 @@ struct SegmentNode {
 struct Derived {
   DerivedKind kind = DerivedKind::let;
   std::string name;
+  Span span;
   Type type;
   int32_t node = -1;      // let
   std::vector<Branch> branches;  // decide
@@ -310,6 +314,11 @@ class Program {
   Value eval(Frame& f, int32_t node) const;
   int32_t table_row(Frame& f, int32_t table) const;
   bool row_matches(Frame& f, const Table& table, const Row& row) const;
+ public:
+  // Whether row r of table t applies to the customer in f (analysis uses it
+  // to confirm a counter-example before reporting it).
+  bool row_applies(Frame& f, int32_t table, int32_t row) const { return row_matches(f, tables[table], tables[table].rows[row]); }
+ private:
   bool tests_match(Frame& f, const Table& table, const std::vector<CellTest>& tests) const;
   // Row r (its indexed tests when the table is indexed), by the fast path when it can.
   bool row_passes(Frame& f, const Table& table, int32_t r, bool indexed) const;

@@ -1,0 +1,769 @@
+// The analysis works on boxes: one constraint per input field (an interval of
+// exact values, a set of enum codes or booleans, a set of texts or its
+// complement, and whether "missing" is allowed). A condition becomes a union
+// of boxes; "no earlier row applies" is a subtraction of boxes. Walking the
+// rows of a first-hit table once, subtracting each row's boxes from what is
+// left, gives at each row the customers that reach it (empty: unreachable)
+// and at the end the customers that no row takes (non-empty without a
+// catch-all: a gap). Columns that are computed, not read, are variables of
+// their own: a proof over all their values holds for the values the customers
+// really produce, but a gap found there is only a "could not prove".
+#include "analysis/analyze.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <optional>
+
+#include <fmt/format.h>
+
+namespace stratum {
+
+namespace {
+
+using eval::Cmp;
+using eval::Op;
+using eval::Program;
+using eval::TestKind;
+using eval::Value;
+
+constexpr int128 kLow = -(static_cast<int128>(1) << 120);
+constexpr int128 kHigh = static_cast<int128>(1) << 120;
+constexpr size_t kMaxBoxes = 20000;
+constexpr int128 kScale = Decimal::kScale;
+
+enum class Kind { interval, mask, text, opaque };
+
+struct Dom {
+  bool missing = false;  // "missing" allowed
+  bool present = true;   // present values allowed (then `values` below)
+  int128 lo = kLow, hi = kHigh;
+  unsigned __int128 mask = 0;
+  bool text_in = false;  // text: in `texts` (true) or not in it (false)
+  std::vector<std::string_view> texts;
+};
+
+using Box = std::vector<Dom>;
+using Boxes = std::vector<Box>;
+
+struct Unknown {
+  std::string reason;
+};
+
+struct Var {
+  std::string name;
+  Type type;
+  Kind kind;
+  bool whole = false;   // int: multiples of the scale
+  int32_t codes = 0;    // enum / bool
+  Dom universe;
+  bool field = true;    // false: a computed column
+};
+
+class Analyser {
+ public:
+  Analyser(const Program& p, Diagnostics& diags) : p_(p), diags_(diags) {
+    for (const auto& f : p.fields) vars_.push_back(make_var(f.name, f.type, f.optional, true, &f));
+  }
+
+  void run() {
+    for (size_t d = 0; d < p_.derived.size(); ++d) {
+      const auto& der = p_.derived[d];
+      if (der.kind == eval::DerivedKind::decide) decide(static_cast<int32_t>(d));
+    }
+    for (size_t t = 0; t < p_.tables.size(); ++t) table(static_cast<int32_t>(t));
+    if (!p_.segment_nodes.empty()) segment(0, Boxes{universe()});
+  }
+
+ private:
+  const Program& p_;
+  Diagnostics& diags_;
+  std::vector<Var> vars_;
+  std::deque<std::string> texts_;  // counter-example texts, kept alive
+
+  Var make_var(const std::string& name, const Type& t, bool optional, bool field, const eval::Field* f) {
+    Var v;
+    v.name = name;
+    v.type = t;
+    v.field = field;
+    v.universe.missing = optional;
+    if (t.is_set || t.base == BaseType::days || t.base == BaseType::months || t.base == BaseType::error) {
+      v.kind = Kind::opaque;
+    } else if (t.base == BaseType::boolean || t.base == BaseType::enum_) {
+      v.kind = Kind::mask;
+      v.codes = t.base == BaseType::boolean ? 2 : static_cast<int32_t>(p_.enums[t.enum_id].members.size());
+      v.universe.mask = (static_cast<unsigned __int128>(1) << v.codes) - 1;
+    } else if (t.base == BaseType::text) {
+      v.kind = Kind::text;
+      v.universe.text_in = false;
+    } else {
+      v.kind = Kind::interval;
+      v.whole = t.base == BaseType::int_;
+      if (f && f->domain) {
+        auto d = interval_of(f->domain->kind, f->domain->low.n, f->domain->high.n, f->domain->low_closed, f->domain->high_closed);
+        if (d) { v.universe.lo = d->first; v.universe.hi = d->second; }
+      }
+    }
+    return v;
+  }
+
+  // The closed raw interval of a comparison with constants.
+  static std::optional<std::pair<int128, int128>> interval_of(TestKind k, int128 low, int128 high, bool low_closed, bool high_closed) {
+    switch (k) {
+      case TestKind::ge: return std::make_pair(low, kHigh);
+      case TestKind::gt: return std::make_pair(low + 1, kHigh);
+      case TestKind::le: return std::make_pair(kLow, low);
+      case TestKind::lt: return std::make_pair(kLow, low - 1);
+      case TestKind::eq: return std::make_pair(low, low);
+      case TestKind::range: return std::make_pair(low_closed ? low : low + 1, high_closed ? high : high - 1);
+      default: return std::nullopt;
+    }
+  }
+
+  Box universe() const {
+    Box b;
+    for (const auto& v : vars_) b.push_back(v.universe);
+    return b;
+  }
+
+  // ---- one dimension ---------------------------------------------------------
+
+  bool values_empty(const Dom& d, const Var& v) const {
+    if (!d.present) return true;
+    switch (v.kind) {
+      case Kind::interval: {
+        if (d.lo > d.hi) return true;
+        if (!v.whole) return false;
+        int128 first = ceil_to(d.lo, kScale);
+        return first > d.hi;
+      }
+      case Kind::mask: return d.mask == 0;
+      case Kind::text: return d.text_in && d.texts.empty();
+      case Kind::opaque: return false;
+    }
+    return false;
+  }
+  bool empty(const Dom& d, const Var& v) const { return !d.missing && values_empty(d, v); }
+
+  static int128 ceil_to(int128 x, int128 unit) {
+    int128 q = x / unit;
+    if (x % unit > 0) ++q;
+    return q * unit;
+  }
+
+  Dom meet(const Dom& a, const Dom& b, const Var& v) const {
+    Dom r;
+    r.missing = a.missing && b.missing;
+    r.present = a.present && b.present;
+    switch (v.kind) {
+      case Kind::interval:
+        r.lo = std::max(a.lo, b.lo);
+        r.hi = std::min(a.hi, b.hi);
+        break;
+      case Kind::mask: r.mask = a.mask & b.mask; break;
+      case Kind::text: {
+        auto has = [](const std::vector<std::string_view>& s, std::string_view x) { return std::find(s.begin(), s.end(), x) != s.end(); };
+        if (a.text_in && b.text_in) {
+          r.text_in = true;
+          for (auto x : a.texts) if (has(b.texts, x)) r.texts.push_back(x);
+        } else if (a.text_in || b.text_in) {
+          const Dom& in = a.text_in ? a : b;
+          const Dom& out = a.text_in ? b : a;
+          r.text_in = true;
+          for (auto x : in.texts) if (!has(out.texts, x)) r.texts.push_back(x);
+        } else {
+          r.text_in = false;
+          r.texts = a.texts;
+          for (auto x : b.texts) if (!has(r.texts, x)) r.texts.push_back(x);
+        }
+        break;
+      }
+      case Kind::opaque: break;
+    }
+    return r;
+  }
+
+  // The parts of the variable's universe outside d, as disjoint pieces.
+  std::vector<Dom> complement(const Dom& d, const Var& v) const {
+    std::vector<Dom> out;
+    const Dom& u = v.universe;
+    if (u.missing && !d.missing) {
+      Dom m = u;
+      m.present = false;
+      m.missing = true;
+      out.push_back(m);
+    }
+    auto piece = [&]() {
+      Dom x = u;
+      x.missing = false;
+      return x;
+    };
+    if (!d.present) {
+      Dom x = piece();
+      if (!values_empty(x, v)) out.push_back(x);
+      return out;
+    }
+    switch (v.kind) {
+      case Kind::interval: {
+        if (d.lo > u.lo) { Dom x = piece(); x.hi = std::min(u.hi, d.lo - 1); if (!values_empty(x, v)) out.push_back(x); }
+        if (d.hi < u.hi) { Dom x = piece(); x.lo = std::max(u.lo, d.hi + 1); if (!values_empty(x, v)) out.push_back(x); }
+        break;
+      }
+      case Kind::mask: { Dom x = piece(); x.mask = u.mask & ~d.mask; if (x.mask) out.push_back(x); break; }
+      case Kind::text: {
+        Dom x = piece();
+        x.text_in = !d.text_in;
+        x.texts = d.texts;
+        if (!values_empty(x, v)) out.push_back(x);
+        break;
+      }
+      case Kind::opaque: break;
+    }
+    return out;
+  }
+
+  bool covers(const Dom& outer, const Dom& inner, const Var& v) const {
+    for (const Dom& c : complement(outer, v)) {
+      if (!empty(meet(c, inner, v), v)) return false;
+    }
+    return true;
+  }
+
+  // ---- boxes -----------------------------------------------------------------
+
+  std::optional<Box> meet(const Box& a, const Box& b) const {
+    Box r(a.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+      r[i] = meet(a[i], b[i], vars_[i]);
+      if (empty(r[i], vars_[i])) return std::nullopt;
+    }
+    return r;
+  }
+
+  // a − b as disjoint boxes.
+  Boxes subtract(const Box& a, const Box& b) const {
+    if (!meet(a, b)) return {a};
+    Boxes out;
+    Box prefix = a;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (covers(b[i], a[i], vars_[i])) continue;
+      for (const Dom& c : complement(b[i], vars_[i])) {
+        Dom part = meet(c, a[i], vars_[i]);
+        if (empty(part, vars_[i])) continue;
+        Box piece = prefix;
+        piece[i] = part;
+        out.push_back(std::move(piece));
+      }
+      prefix[i] = meet(a[i], b[i], vars_[i]);
+    }
+    return out;
+  }
+
+  Boxes subtract(const Boxes& from, const Boxes& what) const {
+    Boxes cur = from;
+    for (const Box& w : what) {
+      Boxes next;
+      for (const Box& c : cur) {
+        for (auto& piece : subtract(c, w)) next.push_back(std::move(piece));
+      }
+      cur = std::move(next);
+      if (cur.size() > kMaxBoxes) throw Unknown{"the conditions are too many to analyse"};
+    }
+    return cur;
+  }
+
+  Boxes intersect(const Boxes& a, const Boxes& b) const {
+    Boxes out;
+    for (const Box& x : a) {
+      for (const Box& y : b) {
+        if (auto m = meet(x, y)) out.push_back(std::move(*m));
+      }
+      if (out.size() > kMaxBoxes) throw Unknown{"the conditions are too many to analyse"};
+    }
+    return out;
+  }
+
+  Box with(int32_t var, Dom d) const {
+    Box b = universe();
+    b[var] = meet(b[var], d, vars_[var]);
+    return b;
+  }
+
+  // ---- conditions → boxes ------------------------------------------------------
+
+  int32_t var_of(int32_t node) const {
+    const eval::Node& n = p_.nodes[node];
+    if (n.op == Op::field) return n.index;
+    return -1;
+  }
+
+  Dom present_dom(const Var& v) const {
+    Dom d = v.universe;
+    d.missing = false;
+    return d;
+  }
+
+  Boxes compare(int32_t var, Cmp cmp, const Value& k, bool flipped) {
+    const Var& v = vars_[var];
+    if (v.kind == Kind::opaque) throw Unknown{fmt::format("`{}` is compared in a way the analysis does not model", v.name)};
+    if (flipped) {
+      switch (cmp) {
+        case Cmp::lt: cmp = Cmp::gt; break;
+        case Cmp::le: cmp = Cmp::ge; break;
+        case Cmp::gt: cmp = Cmp::lt; break;
+        case Cmp::ge: cmp = Cmp::le; break;
+        default: break;
+      }
+    }
+    if (v.kind == Kind::text) {
+      if (cmp != Cmp::eq && cmp != Cmp::ne) throw Unknown{"texts are compared only for equality"};
+      Dom d = present_dom(v);
+      d.text_in = cmp == Cmp::eq;
+      d.texts = {k.s};
+      return {with(var, d)};
+    }
+    if (cmp == Cmp::ne) {
+      Boxes out;
+      for (Cmp c : {Cmp::lt, Cmp::gt}) {
+        for (auto& b : compare(var, c, k, false)) out.push_back(std::move(b));
+      }
+      return out;
+    }
+    Dom d = present_dom(v);
+    if (v.kind == Kind::mask) {
+      unsigned __int128 m = 0;
+      for (int32_t code = 0; code < v.codes; ++code) {
+        int128 c = code;
+        bool ok = cmp == Cmp::eq ? c == k.n : cmp == Cmp::lt ? c < k.n : cmp == Cmp::le ? c <= k.n : cmp == Cmp::gt ? c > k.n : c >= k.n;
+        if (ok) m |= static_cast<unsigned __int128>(1) << code;
+      }
+      d.mask &= m;
+      return {with(var, d)};
+    }
+    TestKind kind = cmp == Cmp::eq ? TestKind::eq : cmp == Cmp::lt ? TestKind::lt : cmp == Cmp::le ? TestKind::le
+                  : cmp == Cmp::gt ? TestKind::gt : TestKind::ge;
+    auto iv = interval_of(kind, k.n, 0, true, true);
+    d.lo = std::max(d.lo, iv->first);
+    d.hi = std::min(d.hi, iv->second);
+    return {with(var, d)};
+  }
+
+  Boxes condition(int32_t node, int depth = 0) {
+    if (depth > 64) throw Unknown{"the condition is nested too deeply to analyse"};
+    const eval::Node& n = p_.nodes[node];
+    switch (n.op) {
+      case Op::constant: return n.constant.n ? Boxes{universe()} : Boxes{};
+      case Op::and_: return intersect(condition(n.a, depth + 1), condition(n.b, depth + 1));
+      case Op::or_: {
+        Boxes a = condition(n.a, depth + 1), b = condition(n.b, depth + 1);
+        a.insert(a.end(), b.begin(), b.end());
+        return a;
+      }
+      case Op::not_: return subtract(Boxes{universe()}, condition(n.a, depth + 1));
+      case Op::field: {
+        const Var& v = vars_[n.index];
+        if (v.type.base != BaseType::boolean || v.type.is_set) break;
+        Dom d = present_dom(v);
+        d.mask = 2;  // true
+        return {with(n.index, d)};
+      }
+      case Op::derived: {
+        const auto& d = p_.derived[n.index - p_.fields.size()];
+        if (d.kind == eval::DerivedKind::let && d.type.base == BaseType::boolean && !d.type.is_set) {
+          return condition(d.node, depth + 1);
+        }
+        throw Unknown{fmt::format("it depends on `{}`, which the analysis treats as unknown", d.name)};
+      }
+      case Op::cmp_num:
+      case Op::cmp_text: {
+        int32_t va = var_of(n.a), vb = var_of(n.b);
+        const eval::Node& a = p_.nodes[n.a];
+        const eval::Node& b = p_.nodes[n.b];
+        if (va >= 0 && b.op == Op::constant) return compare(va, n.cmp, b.constant, false);
+        if (vb >= 0 && a.op == Op::constant) return compare(vb, n.cmp, a.constant, true);
+        throw Unknown{"it compares computed values"};
+      }
+      case Op::present: {
+        int32_t var = var_of(n.a);
+        if (var < 0) throw Unknown{"it tests whether a computed value is present"};
+        Dom d = vars_[var].universe;
+        if (n.negated) { d.present = false; } else { d.missing = false; }
+        return {with(var, d)};
+      }
+      case Op::in_set: {
+        int32_t var = var_of(n.a);
+        if (var < 0) throw Unknown{"it tests membership of a computed value"};
+        const Var& v = vars_[var];
+        const auto& set = p_.sets[n.index];
+        Dom d = present_dom(v);
+        if (v.kind == Kind::mask && !set.text) {
+          d.mask &= n.negated ? ~static_cast<unsigned __int128>(set.mask) : static_cast<unsigned __int128>(set.mask);
+        } else if (v.kind == Kind::text && set.text) {
+          d.text_in = !n.negated;
+          d.texts = set.texts;
+        } else {
+          throw Unknown{"it tests set membership the analysis does not model"};
+        }
+        return {with(var, d)};
+      }
+      default: break;
+    }
+    throw Unknown{"it uses arithmetic or functions the analysis does not model"};
+  }
+
+  // A table row as boxes over the columns' variables.
+  Boxes row(const eval::Table& t, const eval::Row& r, const std::vector<int32_t>& column_vars) {
+    Box b = universe();
+    for (const auto& c : r.tests) {
+      int32_t var = column_vars[c.column];
+      const Var& v = vars_[var];
+      Dom d = present_dom(v);
+      if (v.kind == Kind::opaque) throw Unknown{fmt::format("column `{}` has a type the analysis does not model", v.name)};
+      if (c.low_node >= 0 || c.high_node >= 0) throw Unknown{"a cell's bound is computed"};
+      switch (c.kind) {
+        case TestKind::any: continue;
+        case TestKind::in_set:
+        case TestKind::not_in_set: {
+          const auto& set = p_.sets[c.set];
+          if (v.kind == Kind::mask) d.mask &= c.kind == TestKind::in_set ? static_cast<unsigned __int128>(set.mask) : ~static_cast<unsigned __int128>(set.mask);
+          else if (v.kind == Kind::text) { d.text_in = c.kind == TestKind::in_set; d.texts = set.texts; }
+          else throw Unknown{"a set of numbers in a cell"};
+          break;
+        }
+        case TestKind::ne:
+          continue;  // below, as a subtraction
+        default: {
+          if (v.kind == Kind::text) {
+            if (c.kind != TestKind::eq) throw Unknown{"texts are compared only for equality"};
+            d.text_in = true;
+            d.texts = {c.low.s};
+          } else if (v.kind == Kind::mask) {
+            unsigned __int128 m = 0;
+            for (int32_t code = 0; code < v.codes; ++code) {
+              int128 x = code;
+              bool ok = c.kind == TestKind::eq ? x == c.low.n : c.kind == TestKind::lt ? x < c.low.n : c.kind == TestKind::le ? x <= c.low.n
+                      : c.kind == TestKind::gt ? x > c.low.n : c.kind == TestKind::ge ? x >= c.low.n
+                      : (c.low_closed ? x >= c.low.n : x > c.low.n) && (c.high_closed ? x <= c.high.n : x < c.high.n);
+              if (ok) m |= static_cast<unsigned __int128>(1) << code;
+            }
+            d.mask &= m;
+          } else {
+            auto iv = interval_of(c.kind, c.low.n, c.high.n, c.low_closed, c.high_closed);
+            d.lo = std::max(d.lo, iv->first);
+            d.hi = std::min(d.hi, iv->second);
+          }
+        }
+      }
+      b[var] = meet(b[var], d, v);
+      if (empty(b[var], v)) return {};
+    }
+    // `!= k` cells: the present values other than k.
+    Boxes out{b};
+    for (const auto& c : r.tests) {
+      if (c.kind != TestKind::ne) continue;
+      int32_t var = column_vars[c.column];
+      const Var& v = vars_[var];
+      if (c.low_node >= 0) throw Unknown{"a cell's bound is computed"};
+      Box point = universe();
+      Dom e = present_dom(v);
+      if (v.kind == Kind::text) { e.text_in = true; e.texts = {c.low.s}; }
+      else if (v.kind == Kind::mask) e.mask &= static_cast<unsigned __int128>(1) << static_cast<int>(c.low.n);
+      else { e.lo = c.low.n; e.hi = c.low.n; }
+      point[var] = e;
+      Box missing = universe();
+      missing[var].present = false;
+      if (!missing[var].missing) missing.clear();
+      out = subtract(out, Boxes{point});
+      if (!missing.empty()) out = subtract(out, Boxes{missing});
+    }
+    return out;
+  }
+
+  // ---- counter-examples ---------------------------------------------------------
+
+  // A value inside the box for every field, valid under its domain, or nullopt
+  // when the box needs a computed column's value (no customer can be built).
+  struct Example {
+    std::vector<Value> values;
+    std::vector<uint8_t> present;
+  };
+
+  std::optional<Example> example(const Box& b) {
+    Example ex;
+    for (size_t i = 0; i < p_.fields.size(); ++i) {
+      const Var& v = vars_[i];
+      const Dom& d = b[i];
+      if (values_empty(d, v)) {
+        ex.values.push_back(eval::missing_value());
+        ex.present.push_back(0);
+        continue;
+      }
+      Value val;
+      switch (v.kind) {
+        case Kind::interval: {
+          int128 unit = v.type.base == BaseType::date ? 1 : kScale;
+          int128 pick;
+          if (d.lo <= 0 && d.hi >= 0) pick = 0;
+          else if (d.lo > 0) pick = ceil_to(d.lo, unit) <= d.hi ? ceil_to(d.lo, unit) : d.lo;
+          else pick = (d.hi / unit) * unit >= d.lo ? (d.hi / unit) * unit : d.hi;
+          if (v.type.base == BaseType::date && d.lo <= 19723 && d.hi >= 19723) pick = 19723;  // 2024-01-01
+          val = {pick, {}};
+          break;
+        }
+        case Kind::mask: {
+          int32_t code = 0;
+          while (!((d.mask >> code) & 1)) ++code;
+          val = {code, {}};
+          break;
+        }
+        case Kind::text: {
+          if (d.text_in) {
+            val = {0, d.texts.front()};
+          } else {
+            std::string t = "其他";
+            for (int k = 1; std::find(d.texts.begin(), d.texts.end(), t) != d.texts.end(); ++k) t = fmt::format("其他{}", k);
+            texts_.push_back(t);
+            val = {0, texts_.back()};
+          }
+          break;
+        }
+        case Kind::opaque:
+          val = {0, {}};
+          break;
+      }
+      ex.values.push_back(val);
+      ex.present.push_back(1);
+    }
+    for (size_t i = p_.fields.size(); i < vars_.size(); ++i) {
+      if (!covers(b[i], vars_[i].universe, vars_[i])) return std::nullopt;  // needs a particular computed value
+    }
+    return ex;
+  }
+
+  std::vector<ExampleValue> describe(const Example& ex) const {
+    std::vector<ExampleValue> out;
+    for (size_t i = 0; i < p_.fields.size(); ++i) {
+      const auto& f = p_.fields[i];
+      if (!ex.present[i]) {
+        out.push_back({f.name, "missing", "null"});
+        continue;
+      }
+      std::string text = p_.format(ex.values[i], f.type);
+      bool number = !f.type.is_set && (f.type.base == BaseType::int_ || f.type.base == BaseType::decimal ||
+                                       f.type.base == BaseType::money || f.type.base == BaseType::boolean);
+      std::string shown = f.type.base == BaseType::money ? text + "元" : text;
+      out.push_back({f.name, shown, number ? text : "\"" + json_escape(text) + "\""});
+    }
+    return out;
+  }
+
+  eval::Frame frame_of(const Example& ex) const {
+    eval::Frame f = p_.make_frame();
+    for (size_t i = 0; i < p_.fields.size(); ++i) {
+      f.slots[i] = ex.values[i];
+      f.state[i] = ex.present[i];
+    }
+    f.has_today = true;
+    f.today = 19723;
+    return f;
+  }
+
+  // True when evaluating `slot` for the customer fails for want of a row or branch.
+  bool confirms_gap(const Example& ex, int32_t slot) const {
+    eval::Frame f = frame_of(ex);
+    try {
+      p_.slot(f, slot);
+    } catch (const eval::EvalError& e) {
+      std::string_view m = e.what();
+      return m.find("no row") != std::string_view::npos || m.find("no branch") != std::string_view::npos;
+    }
+    return false;
+  }
+
+  // ---- findings -----------------------------------------------------------------
+
+  void gap(Span at, const std::string& what, const Boxes& left, int32_t confirm_slot) {
+    for (const Box& b : left) {
+      auto ex = example(b);
+      if (!ex) continue;
+      if (confirm_slot >= 0 && !confirms_gap(*ex, confirm_slot)) continue;
+      auto& d = diags_.error("gap", at, fmt::format("{} applies to some customers, and there is no `else` or catch-all row", what));
+      d.counterexample = describe(*ex);
+      return;
+    }
+    could_not_prove(at, what, "the customers it leaves out depend on computed values");
+  }
+
+  void could_not_prove(Span at, const std::string& what, const std::string& why) {
+    auto& d = diags_.warning("not-proven", at, fmt::format("could not prove that {} applies to every customer", what));
+    d.notes.push_back({fmt::format("because {}; add an `else` (or a catch-all row) to make it total", why), {}});
+  }
+
+  void unreachable(Span at, bool never, const std::string& what) {
+    diags_.warning("unreachable", at,
+                   never ? fmt::format("{} can never apply: its condition never holds", what)
+                         : fmt::format("{} can never apply: earlier ones take every customer it would", what));
+  }
+
+  int32_t slot_of_derived(int32_t d) const { return static_cast<int32_t>(p_.fields.size()) + d; }
+
+  void decide(int32_t d) {
+    const auto& der = p_.derived[d];
+    bool has_else = std::any_of(der.branches.begin(), der.branches.end(), [](auto& b) { return b.condition < 0; });
+    Boxes left{universe()};
+    bool known = true;
+    std::string why;
+    for (const auto& b : der.branches) {
+      if (b.condition < 0) break;
+      try {
+        Boxes c = condition(b.condition);
+        if (known) {
+          if (c.empty()) unreachable(b.origin.span, true, "this branch");
+          else if (intersect(left, c).empty()) unreachable(b.origin.span, false, "this branch");
+          left = subtract(left, c);
+        }
+      } catch (const Unknown& u) {
+        if (known) why = u.reason;
+        known = false;
+      }
+    }
+    if (has_else) return;
+    std::string what = fmt::format("no branch of `{}`", der.name);
+    if (!known) could_not_prove(der.span, fmt::format("a branch of `{}`", der.name), why);
+    else if (!left.empty()) gap(der.span, what, left, slot_of_derived(d));
+  }
+
+  void table(int32_t t) {
+    const eval::Table& tab = p_.tables[t];
+    // Variables of the columns: the field it reads, or a variable of its own.
+    std::vector<int32_t> column_vars;
+    size_t added = 0;
+    for (size_t c = 0; c < tab.columns.size(); ++c) {
+      const eval::Node& n = p_.nodes[tab.columns[c]];
+      if (n.op == Op::field) {
+        column_vars.push_back(n.index);
+      } else {
+        Type type = n.op == Op::derived ? p_.derived[n.index - p_.fields.size()].type : Type{};
+        bool optional = tab.propagate_missing;
+        vars_.push_back(make_var(c < tab.column_names.size() ? tab.column_names[c] : "column", type, optional, false, nullptr));
+        column_vars.push_back(static_cast<int32_t>(vars_.size() - 1));
+        ++added;
+      }
+    }
+    struct Cleanup {
+      std::vector<Var>& vars;
+      size_t n;
+      ~Cleanup() { vars.resize(vars.size() - n); }
+    } cleanup{vars_, added};
+    Box space = universe();
+    if (tab.propagate_missing) {
+      // A missing column value gives no result, which is not a gap.
+      for (int32_t v : column_vars) space[v].missing = false;
+    }
+    std::string what = fmt::format("no row of table `{}`", tab.name);
+    try {
+      std::vector<Boxes> rows;
+      for (const auto& r : tab.rows) rows.push_back(row(tab, r, column_vars));
+      bool first_like = tab.policy == eval::HitPolicy::first;
+      Boxes left{space};
+      for (size_t r = 0; r < rows.size(); ++r) {
+        Boxes reach = intersect(left, rows[r]);
+        if (rows[r].empty()) unreachable(tab.rows[r].span, true, "this row");
+        else if (first_like && reach.empty()) unreachable(tab.rows[r].span, false, "this row");
+        left = subtract(left, rows[r]);
+      }
+      if (tab.policy == eval::HitPolicy::unique || tab.policy == eval::HitPolicy::any) overlaps(t, rows);
+      bool needs_match = !(tab.policy == eval::HitPolicy::collect &&
+                           (tab.collect == eval::CollectOp::list || tab.collect == eval::CollectOp::sum ||
+                            tab.collect == eval::CollectOp::count));
+      if (needs_match && !left.empty()) {
+        int32_t confirm = tab.output_slots.empty() ? -1 : tab.output_slots[0];
+        gap(tab.span, what, left, confirm);
+      }
+    } catch (const Unknown& u) {
+      could_not_prove(tab.span, fmt::format("a row of table `{}`", tab.name), u.reason);
+    }
+  }
+
+  void overlaps(int32_t t, const std::vector<Boxes>& rows) {
+    const eval::Table& tab = p_.tables[t];
+    int reported = 0;
+    for (size_t i = 0; i < rows.size() && reported < 5; ++i) {
+      for (size_t j = i + 1; j < rows.size() && reported < 5; ++j) {
+        if (tab.policy == eval::HitPolicy::any && same_outputs(tab, i, j)) continue;
+        Boxes both = intersect(rows[i], rows[j]);
+        for (const Box& b : both) {
+          auto ex = example(b);
+          if (!ex) continue;
+          eval::Frame f = frame_of(*ex);
+          try {
+            if (!p_.row_applies(f, t, static_cast<int32_t>(i)) || !p_.row_applies(f, t, static_cast<int32_t>(j))) continue;
+          } catch (const eval::EvalError&) {
+            continue;
+          }
+          auto& d = diags_.error("overlap", tab.rows[j].span,
+                                 fmt::format("rows at lines {} and {} of table `{}` both apply to some customers, and its hit policy is {}",
+                                             tab.row_lines[i], tab.row_lines[j], tab.name,
+                                             tab.policy == eval::HitPolicy::unique ? "unique" : "any (and their results differ)"));
+          d.notes.push_back({"the other row", tab.rows[i].span});
+          d.counterexample = describe(*ex);
+          ++reported;
+          break;
+        }
+      }
+    }
+  }
+
+  bool same_outputs(const eval::Table& tab, size_t i, size_t j) const {
+    for (size_t o = 0; o < tab.rows[i].outputs.size(); ++o) {
+      const eval::Node& a = p_.nodes[tab.rows[i].outputs[o]];
+      const eval::Node& b = p_.nodes[tab.rows[j].outputs[o]];
+      if (a.op != Op::constant || b.op != Op::constant) return false;
+      if (a.constant.n != b.constant.n || a.constant.s != b.constant.s) return false;
+    }
+    return true;
+  }
+
+  void segment(int32_t node, Boxes region) {
+    const auto& n = p_.segment_nodes[node];
+    if (n.leaf >= 0) return;
+    bool has_else = std::any_of(n.branches.begin(), n.branches.end(), [](auto& b) { return b.first < 0; });
+    bool known = true;
+    std::string why;
+    for (size_t k = 0; k < n.branches.size(); ++k) {
+      auto [cond, child] = n.branches[k];
+      Span at = k < n.origins.size() ? n.origins[k].span : Span{};
+      if (cond < 0) {
+        if (known) {
+          if (region.empty()) unreachable(at, false, fmt::format("the branch to `{}`", p_.segment_nodes[child].name));
+          segment(child, region);
+        }
+        break;
+      }
+      try {
+        if (!known) continue;
+        Boxes c = condition(cond);
+        Boxes reach = intersect(region, c);
+        if (c.empty()) unreachable(at, true, fmt::format("the branch to `{}`", p_.segment_nodes[child].name));
+        else if (reach.empty()) unreachable(at, false, fmt::format("the branch to `{}`", p_.segment_nodes[child].name));
+        region = subtract(region, c);
+        segment(child, reach);
+      } catch (const Unknown& u) {
+        if (known) why = u.reason;
+        known = false;
+      }
+    }
+    if (has_else) return;
+    Span at = n.origins.empty() ? Span{} : n.origins.front().span;
+    std::string what = fmt::format("no branch under segment `{}`", n.name);
+    if (!known) could_not_prove(at, fmt::format("a branch under segment `{}`", n.name), why);
+    else if (!region.empty()) gap(at, what, region, p_.segment_slot);
+  }
+};
+
+}  // namespace
+
+void analyse(const eval::Program& program, Diagnostics& diags) {
+  Analyser(program, diags).run();
+}
+
+}  // namespace stratum
