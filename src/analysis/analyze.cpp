@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <optional>
 
 #include <fmt/format.h>
@@ -598,13 +599,43 @@ class Analyser {
     d.notes.push_back({fmt::format("because {}; add an `else` (or a catch-all row) to make it total", why), {}});
   }
 
-  void unreachable(Span at, bool never, const std::string& what) {
-    diags_.warning("unreachable", at,
-                   never ? fmt::format("{} can never apply: its condition never holds", what)
-                         : fmt::format("{} can never apply: earlier ones take every customer it would", what));
+  // `shadowing`: customers the row's own condition describes; one of them
+  // (all earlier ones take it) is shown, with the earlier row that does when known.
+  Diagnostic& unreachable(Span at, bool never, const std::string& what, const Boxes& shadowed = {},
+                          const std::function<std::string(const Example&)>& taker = nullptr) {
+    auto& d = diags_.warning("unreachable", at,
+                             never ? fmt::format("{} can never apply: its condition never holds for inputs in their domains", what)
+                                   : fmt::format("{} can never apply: earlier ones take every customer it would", what));
+    for (const Box& b : shadowed) {
+      auto ex = example(b);
+      if (!ex) continue;
+      d.counterexample = describe(*ex);
+      if (taker) {
+        std::string who = taker(*ex);
+        if (!who.empty()) d.notes.push_back({who, {}});
+      }
+      break;
+    }
+    return d;
   }
 
   int32_t slot_of_derived(int32_t d) const { return static_cast<int32_t>(p_.fields.size()) + d; }
+
+  // The line of the earlier branch of `der` that takes the customer.
+  std::string branch_taking(const eval::Derived& der, const Example& ex, const eval::Branch* before) const {
+    eval::Frame f = frame_of(ex);
+    for (const auto& b : der.branches) {
+      if (&b == before) break;
+      try {
+        if (b.condition < 0 || p_.evaluate_node(f, b.condition).n) {
+          return fmt::format("for this customer the branch at line {} applies first", b.origin.line);
+        }
+      } catch (const eval::EvalError&) {
+        return std::string();
+      }
+    }
+    return std::string();
+  }
 
   void decide(int32_t d) {
     const auto& der = p_.derived[d];
@@ -618,7 +649,10 @@ class Analyser {
         Boxes c = condition(b.condition);
         if (known) {
           if (c.empty()) unreachable(b.origin.span, true, "this branch");
-          else if (intersect(left, c).empty()) unreachable(b.origin.span, false, "this branch");
+          else if (intersect(left, c).empty()) {
+            unreachable(b.origin.span, false, "this branch", intersect(Boxes{universe()}, c),
+                        [&](const Example& ex) { return branch_taking(der, ex, &b); });
+          }
           left = subtract(left, c);
         }
       } catch (const Unknown& u) {
@@ -668,7 +702,19 @@ class Analyser {
       for (size_t r = 0; r < rows.size(); ++r) {
         Boxes reach = intersect(left, rows[r]);
         if (rows[r].empty()) unreachable(tab.rows[r].span, true, "this row");
-        else if (first_like && reach.empty()) unreachable(tab.rows[r].span, false, "this row");
+        else if (first_like && reach.empty()) {
+          unreachable(tab.rows[r].span, false, "this row", intersect(Boxes{space}, rows[r]), [&](const Example& ex) {
+            eval::Frame f = frame_of(ex);
+            for (size_t j = 0; j < r; ++j) {
+              try {
+                if (p_.row_applies(f, t, static_cast<int32_t>(j)))
+                  return fmt::format("for this customer the row at line {} applies first", tab.row_lines[j]);
+              } catch (const eval::EvalError&) {
+              }
+            }
+            return std::string();
+          });
+        }
         left = subtract(left, rows[r]);
       }
       if (tab.policy == eval::HitPolicy::unique || tab.policy == eval::HitPolicy::any) overlaps(t, rows);
