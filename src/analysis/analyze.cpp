@@ -58,12 +58,35 @@ struct Var {
   int32_t codes = 0;    // enum / bool
   Dom universe;
   bool field = true;    // false: a computed column
+  int32_t set_field = -1;   // a membership atom: does set field `set_field` hold member `member`?
+  int32_t member = -1;
 };
 
 class Analyser {
  public:
   Analyser(const Program& p, Diagnostics& diags) : p_(p), diags_(diags) {
     for (const auto& f : p.fields) vars_.push_back(make_var(f.name, f.type, f.optional, true, &f));
+    // Membership in a set field is a yes/no variable per member the rules test.
+    for (size_t i = 0; i < p.fields.size(); ++i) {
+      const auto& f = p.fields[i];
+      if (!f.type.is_set) continue;
+      size_t members = f.type.base == BaseType::enum_ ? p.enums[f.type.enum_id].members.size() : f.known_members.size();
+      for (size_t m = 0; m < members; ++m) {
+        Var v = make_var(f.name, Type::of(BaseType::boolean), false, true, nullptr);
+        v.set_field = static_cast<int32_t>(i);
+        v.member = static_cast<int32_t>(m);
+        atom_.push_back(static_cast<int32_t>(vars_.size()));
+        vars_.push_back(v);
+      }
+    }
+    base_vars_ = vars_.size();
+  }
+
+  int32_t atom_var(int32_t field, int32_t member) const {
+    for (int32_t a : atom_) {
+      if (vars_[a].set_field == field && vars_[a].member == member) return a;
+    }
+    return -1;
   }
 
   void run() {
@@ -79,6 +102,11 @@ class Analyser {
   const Program& p_;
   Diagnostics& diags_;
   std::vector<Var> vars_;
+  std::vector<int32_t> atom_;  // the membership variables
+  size_t base_vars_ = 0;       // fields and membership atoms; computed columns come after
+  // A decision's values as regions of customers, computed once when a condition uses it.
+  std::vector<std::optional<std::vector<std::pair<Boxes, Value>>>> partitions_;
+  std::vector<uint8_t> partition_busy_;
   std::deque<std::string> texts_;  // counter-example texts, kept alive
 
   Var make_var(const std::string& name, const Type& t, bool optional, bool field, const eval::Field* f) {
@@ -372,7 +400,23 @@ class Analyser {
         if (d.kind == eval::DerivedKind::let && d.type.base == BaseType::boolean && !d.type.is_set) {
           return condition(d.node, depth + 1);
         }
+        if (d.type.base == BaseType::boolean && !d.type.is_set) {
+          return decision_where(n.index, [](const Value& v) { return v.n != 0; }, depth);
+        }
         throw Unknown{fmt::format("it depends on `{}`, which the analysis treats as unknown", d.name)};
+      }
+      case Op::set_has_bit:
+      case Op::set_has: {
+        int32_t field = var_of(n.a);
+        int32_t member = n.op == Op::set_has_bit ? n.index
+                         : (n.b >= 0 && p_.nodes[n.b].op == Op::constant && !n.text) ? static_cast<int32_t>(p_.nodes[n.b].constant.n) : -1;
+        int32_t var = field >= 0 && member >= 0 ? atom_var(field, member) : -1;
+        if (var < 0) throw Unknown{"it tests set membership the analysis does not model"};
+        Dom d = vars_[var].universe;
+        d.mask = n.negated ? 1 : 2;
+        Box b = with(var, d);
+        b[field].missing = false;  // a set is never missing when tested
+        return {b};
       }
       case Op::cmp_num:
       case Op::cmp_text: {
@@ -381,6 +425,17 @@ class Analyser {
         const eval::Node& b = p_.nodes[n.b];
         if (va >= 0 && b.op == Op::constant) return compare(va, n.cmp, b.constant, false);
         if (vb >= 0 && a.op == Op::constant) return compare(vb, n.cmp, a.constant, true);
+        // A decision compared with a constant: the customers for whom its value compares so.
+        if (n.op == Op::cmp_num && a.op == Op::derived && b.op == Op::constant) {
+          Value k = b.constant;
+          Cmp cmp = n.cmp;
+          return decision_where(a.index, [k, cmp](const Value& v) { return holds(cmp, v.n, k.n); }, depth);
+        }
+        if (n.op == Op::cmp_num && b.op == Op::derived && a.op == Op::constant) {
+          Value k = a.constant;
+          Cmp cmp = n.cmp;
+          return decision_where(b.index, [k, cmp](const Value& v) { return holds(cmp, k.n, v.n); }, depth);
+        }
         throw Unknown{"it compares computed values"};
       }
       case Op::present: {
@@ -392,6 +447,14 @@ class Analyser {
       }
       case Op::in_set: {
         int32_t var = var_of(n.a);
+        if (var < 0 && p_.nodes[n.a].op == Op::derived && !p_.sets[n.index].text) {
+          const auto& set = p_.sets[n.index];
+          bool negated = n.negated;
+          return decision_where(p_.nodes[n.a].index, [&set, negated](const Value& v) {
+            bool in = v.n >= 0 && v.n < 128 && ((set.mask >> static_cast<int>(v.n)) & 1);
+            return in != negated;
+          }, depth);
+        }
         if (var < 0) throw Unknown{"it tests membership of a computed value"};
         const Var& v = vars_[var];
         const auto& set = p_.sets[n.index];
@@ -409,6 +472,82 @@ class Analyser {
       default: break;
     }
     throw Unknown{"it uses arithmetic or functions the analysis does not model"};
+  }
+
+  static bool holds(Cmp c, int128 a, int128 b) {
+    switch (c) {
+      case Cmp::eq: return a == b;
+      case Cmp::ne: return a != b;
+      case Cmp::lt: return a < b;
+      case Cmp::le: return a <= b;
+      case Cmp::gt: return a > b;
+      case Cmp::ge: return a >= b;
+    }
+    return false;
+  }
+
+  // The customers for whom decision `slot` has a value satisfying `pred`.
+  Boxes decision_where(int32_t slot, const std::function<bool(const Value&)>& pred, int depth) {
+    const auto& parts = partition(slot, depth);
+    Boxes out;
+    for (const auto& [region, value] : parts) {
+      if (pred(value)) out.insert(out.end(), region.begin(), region.end());
+    }
+    return out;
+  }
+
+  // Decision `slot` as regions of customers with the constant value each gets
+  // (first-hit decision lists and tables over fields, with constant results).
+  const std::vector<std::pair<Boxes, Value>>& partition(int32_t slot, int depth) {
+    size_t d = slot - p_.fields.size();
+    if (partitions_.size() < p_.derived.size()) {
+      partitions_.resize(p_.derived.size());
+      partition_busy_.resize(p_.derived.size(), 0);
+    }
+    if (partitions_[d]) return *partitions_[d];
+    const auto& der = p_.derived[d];
+    if (partition_busy_[d]) throw Unknown{fmt::format("`{}` depends on itself", der.name)};
+    partition_busy_[d] = 1;
+    struct Done {
+      std::vector<uint8_t>& busy;
+      size_t d;
+      ~Done() { busy[d] = 0; }
+    } done{partition_busy_, d};
+    std::vector<std::pair<Boxes, Value>> parts;
+    Boxes left{universe()};
+    auto constant_of = [&](int32_t node) -> Value {
+      if (node < 0 || p_.nodes[node].op != Op::constant) {
+        throw Unknown{fmt::format("it depends on `{}`, whose results are computed", der.name)};
+      }
+      return p_.nodes[node].constant;
+    };
+    if (der.kind == eval::DerivedKind::decide) {
+      for (const auto& b : der.branches) {
+        Boxes c = b.condition < 0 ? left : condition(b.condition, depth + 1);
+        Boxes reach = b.condition < 0 ? left : intersect(left, c);
+        if (b.result >= 0 && !reach.empty()) parts.push_back({reach, constant_of(b.result)});
+        if (b.condition < 0) break;
+        left = subtract(left, c);
+      }
+    } else if (der.kind == eval::DerivedKind::table && p_.tables[der.table].policy == eval::HitPolicy::first) {
+      const auto& tab = p_.tables[der.table];
+      std::vector<int32_t> column_vars;
+      for (int32_t col : tab.columns) {
+        int32_t v = var_of(col);
+        if (v < 0 || tab.propagate_missing) throw Unknown{fmt::format("it depends on `{}`, whose columns are computed", der.name)};
+        column_vars.push_back(v);
+      }
+      for (const auto& r : tab.rows) {
+        Boxes c = row(tab, r, column_vars);
+        Boxes reach = intersect(left, c);
+        if (!reach.empty()) parts.push_back({reach, constant_of(r.outputs[der.column])});
+        left = subtract(left, c);
+      }
+    } else {
+      throw Unknown{fmt::format("it depends on `{}`, which the analysis treats as unknown", der.name)};
+    }
+    partitions_[d] = std::move(parts);
+    return *partitions_[d];
   }
 
   // A table row as boxes over the columns' variables.
@@ -534,7 +673,31 @@ class Analyser {
       ex.values.push_back(val);
       ex.present.push_back(1);
     }
-    for (size_t i = p_.fields.size(); i < vars_.size(); ++i) {
+    // Set fields: the members whose atom must be (or may be) held.
+    for (size_t i = 0; i < p_.fields.size(); ++i) {
+      const auto& f = p_.fields[i];
+      if (!f.type.is_set || !ex.present[i]) continue;
+      int128 mask = 0;
+      std::string joined;
+      for (int32_t a : atom_) {
+        const Var& v = vars_[a];
+        if (v.set_field != static_cast<int32_t>(i)) continue;
+        bool hold = (b[a].mask & 2) && !(b[a].mask & 1);  // only "yes" allowed
+        if (!hold) continue;
+        mask |= static_cast<int128>(1) << v.member;
+        if (f.type.base == BaseType::text) {
+          if (!joined.empty()) joined += eval::kSetSeparator;
+          joined += f.known_members[v.member];
+        }
+      }
+      if (f.type.base == BaseType::text) {
+        texts_.push_back(joined);
+        ex.values[i] = {mask, texts_.back()};
+      } else {
+        ex.values[i] = {mask, {}};
+      }
+    }
+    for (size_t i = base_vars_; i < vars_.size(); ++i) {
       if (!covers(b[i], vars_[i].universe, vars_[i])) return std::nullopt;  // needs a particular computed value
     }
     return ex;
@@ -549,6 +712,19 @@ class Analyser {
         continue;
       }
       std::string text = p_.format(ex.values[i], f.type);
+      if (f.type.is_set) {
+        std::string json = "[";
+        size_t start = 0;
+        while (!text.empty() && start <= text.size()) {
+          size_t end = text.find(';', start);
+          if (end == std::string::npos) end = text.size();
+          json += (json.size() > 1 ? "," : "") + ("\"" + json_escape(text.substr(start, end - start)) + "\"");
+          start = end + 1;
+        }
+        json += "]";
+        out.push_back({f.name, "{" + text + "}", json});
+        continue;
+      }
       bool number = !f.type.is_set && (f.type.base == BaseType::int_ || f.type.base == BaseType::decimal ||
                                        f.type.base == BaseType::money || f.type.base == BaseType::boolean);
       std::string shown = f.type.base == BaseType::money ? text + "元" : text;
