@@ -60,6 +60,15 @@ struct Var {
   bool field = true;    // false: a computed column
   int32_t set_field = -1;   // a membership atom: does set field `set_field` hold member `member`?
   int32_t member = -1;
+  int32_t let_slot = -1;    // a `let` linear in the inputs: its value, a variable of its own
+};
+
+// A `let` linear in the inputs: constant + Σ coefficient × field (a missing
+// optional field under `??` counts as its default).
+struct Linear {
+  Decimal constant;
+  std::vector<std::pair<int32_t, Decimal>> terms;  // field slot → coefficient
+  std::vector<std::pair<int32_t, Decimal>> defaults;  // field slot → value when missing (from `??`)
 };
 
 class Analyser {
@@ -79,7 +88,108 @@ class Analyser {
         vars_.push_back(v);
       }
     }
+    // Numeric `let`s linear in the inputs are variables of their own; a
+    // counter-example then sets a field so the `let` takes the needed value.
+    for (size_t d = 0; d < p.derived.size(); ++d) {
+      const auto& der = p.derived[d];
+      if (der.kind != eval::DerivedKind::let || !der.type.is_number_like()) continue;
+      if (p.nodes[der.node].op == Op::constant) continue;
+      auto lin = linear(der.node, 0);
+      if (!lin || lin->terms.empty()) continue;
+      Var v = make_var(der.name, der.type, false, true, nullptr);
+      v.whole = false;
+      v.let_slot = static_cast<int32_t>(p.fields.size() + d);
+      linear_vars_.push_back({static_cast<int32_t>(vars_.size()), *lin});
+      vars_.push_back(v);
+    }
     base_vars_ = vars_.size();
+  }
+
+  std::optional<Linear> linear(int32_t node, int depth) const {
+    if (depth > 32) return std::nullopt;
+    const eval::Node& n = p_.nodes[node];
+    try {
+      switch (n.op) {
+        case Op::constant: { Linear l; l.constant = Decimal::from_raw(n.constant.n); return l; }
+        case Op::field: {
+          const auto& f = p_.fields[n.index];
+          if (!f.type.is_number_like() || f.optional) return std::nullopt;
+          Linear l;
+          l.terms.push_back({n.index, Decimal::from_int(1)});
+          return l;
+        }
+        case Op::coalesce: {
+          const eval::Node& a = p_.nodes[n.a];
+          const eval::Node& b = p_.nodes[n.b];
+          if (a.op != Op::field || b.op != Op::constant || !p_.fields[a.index].type.is_number_like()) return std::nullopt;
+          Linear l;
+          l.terms.push_back({a.index, Decimal::from_int(1)});
+          l.defaults.push_back({a.index, Decimal::from_raw(b.constant.n)});
+          return l;
+        }
+        case Op::derived: {
+          const auto& d = p_.derived[n.index - p_.fields.size()];
+          if (d.kind != eval::DerivedKind::let) return std::nullopt;
+          return linear(d.node, depth + 1);
+        }
+        case Op::add:
+        case Op::sub: {
+          auto a = linear(n.a, depth + 1), b = linear(n.b, depth + 1);
+          if (!a || !b) return std::nullopt;
+          Decimal sign = Decimal::from_int(n.op == Op::add ? 1 : -1);
+          a->constant = a->constant + sign * b->constant;
+          for (auto [f, c] : b->terms) add_term(*a, f, sign * c);
+          a->defaults.insert(a->defaults.end(), b->defaults.begin(), b->defaults.end());
+          return a;
+        }
+        case Op::neg: {
+          auto a = linear(n.a, depth + 1);
+          if (!a) return std::nullopt;
+          return scale(*a, Decimal::from_int(-1));
+        }
+        case Op::mul: {
+          const eval::Node& a = p_.nodes[n.a];
+          const eval::Node& b = p_.nodes[n.b];
+          if (b.op == Op::constant) { auto l = linear(n.a, depth + 1); if (!l) return std::nullopt; return scale(*l, Decimal::from_raw(b.constant.n)); }
+          if (a.op == Op::constant) { auto l = linear(n.b, depth + 1); if (!l) return std::nullopt; return scale(*l, Decimal::from_raw(a.constant.n)); }
+          return std::nullopt;
+        }
+        case Op::div: {
+          // By a constant only. The form serves to build counter-examples,
+          // which are evaluated before they are shown, so rounding here is harmless.
+          const eval::Node& b = p_.nodes[n.b];
+          if (b.op != Op::constant || b.constant.n == 0) return std::nullopt;
+          auto l = linear(n.a, depth + 1);
+          if (!l) return std::nullopt;
+          return scale(*l, Decimal::from_int(1) / Decimal::from_raw(b.constant.n));
+        }
+        default: return std::nullopt;
+      }
+    } catch (const ArithmeticError&) {
+      return std::nullopt;
+    }
+  }
+
+  static void add_term(Linear& l, int32_t field, Decimal c) {
+    for (auto& [f, k] : l.terms) {
+      if (f == field) { k = k + c; return; }
+    }
+    l.terms.push_back({field, c});
+  }
+
+  static Linear scale(Linear l, Decimal k) {
+    l.constant = l.constant * k;
+    for (auto& [f, c] : l.terms) c = c * k;
+    return l;
+  }
+
+  int32_t linear_var_of(int32_t node) const {
+    const eval::Node& n = p_.nodes[node];
+    if (n.op != Op::derived) return -1;
+    for (const auto& [var, lin] : linear_vars_) {
+      if (vars_[var].let_slot == n.index) return var;
+    }
+    return -1;
   }
 
   int32_t atom_var(int32_t field, int32_t member) const {
@@ -103,6 +213,7 @@ class Analyser {
   Diagnostics& diags_;
   std::vector<Var> vars_;
   std::vector<int32_t> atom_;  // the membership variables
+  std::vector<std::pair<int32_t, Linear>> linear_vars_;  // variable → its definition
   size_t base_vars_ = 0;       // fields and membership atoms; computed columns come after
   // A decision's values as regions of customers, computed once when a condition uses it.
   std::vector<std::optional<std::vector<std::pair<Boxes, Value>>>> partitions_;
@@ -423,6 +534,8 @@ class Analyser {
         int32_t va = var_of(n.a), vb = var_of(n.b);
         const eval::Node& a = p_.nodes[n.a];
         const eval::Node& b = p_.nodes[n.b];
+        if (va < 0) va = linear_var_of(n.a);
+        if (vb < 0) vb = linear_var_of(n.b);
         if (va >= 0 && b.op == Op::constant) return compare(va, n.cmp, b.constant, false);
         if (vb >= 0 && a.op == Op::constant) return compare(vb, n.cmp, a.constant, true);
         // A decision compared with a constant: the customers for whom its value compares so.
@@ -673,6 +786,13 @@ class Analyser {
       ex.values.push_back(val);
       ex.present.push_back(1);
     }
+    // Linear `let`s: move one of their fields so each lands in its interval.
+    for (const auto& [var, lin] : linear_vars_) {
+      const Dom& want = b[var];
+      const Var& v = vars_[var];
+      if (covers(want, v.universe, v)) continue;
+      if (!linear_fit(lin, want, b, ex)) return std::nullopt;
+    }
     // Set fields: the members whose atom must be (or may be) held.
     for (size_t i = 0; i < p_.fields.size(); ++i) {
       const auto& f = p_.fields[i];
@@ -701,6 +821,44 @@ class Analyser {
       if (!covers(b[i], vars_[i].universe, vars_[i])) return std::nullopt;  // needs a particular computed value
     }
     return ex;
+  }
+
+  Decimal linear_value(const Linear& lin, const Example& ex) const {
+    Decimal v = lin.constant;
+    for (auto [f, c] : lin.terms) {
+      Decimal x = Decimal::from_raw(ex.values[f].n);
+      if (!ex.present[f]) {
+        for (auto [g, dflt] : lin.defaults) if (g == f) x = dflt;
+      }
+      v = v + c * x;
+    }
+    return v;
+  }
+
+  bool linear_fit(const Linear& lin, const Dom& want, const Box& b, Example& ex) {
+    try {
+      Decimal now = linear_value(lin, ex);
+      if (now.raw() >= want.lo && now.raw() <= want.hi) return true;
+      // A target inside the interval: a whole number near its low end if possible.
+      int128 target = want.lo > kLow ? ceil_to(want.lo, kScale) : (want.hi / kScale) * kScale;
+      if (target > want.hi || target < want.lo) target = want.lo > kLow ? want.lo : want.hi;
+      for (auto [f, c] : lin.terms) {
+        if (c.raw() == 0) continue;
+        const Var& fv = vars_[f];
+        if (!covers(b[f], present_dom(fv), fv)) continue;  // this field is constrained by the box: keep it
+        Decimal x = Decimal::from_raw(ex.present[f] ? ex.values[f].n : 0);
+        Decimal rest = now - c * x;
+        Decimal need = (Decimal::from_raw(target) - rest) / c;
+        if (fv.whole) need = need.round_half_up(0);
+        if (need.raw() < fv.universe.lo || need.raw() > fv.universe.hi) continue;
+        ex.values[f] = {need.raw(), {}};
+        ex.present[f] = 1;
+        Decimal after = linear_value(lin, ex);
+        if (after.raw() >= want.lo && after.raw() <= want.hi) return true;
+      }
+    } catch (const ArithmeticError&) {
+    }
+    return false;
   }
 
   std::vector<ExampleValue> describe(const Example& ex) const {
