@@ -61,6 +61,7 @@ struct Var {
   int32_t set_field = -1;   // a membership atom: does set field `set_field` hold member `member`?
   int32_t member = -1;
   int32_t let_slot = -1;    // a `let` linear in the inputs: its value, a variable of its own
+  int32_t expr_node = -1;   // or a linear expression written in a condition (`a + b < 1万`)
 };
 
 // A `let` linear in the inputs: constant + Σ coefficient × field (a missing
@@ -102,7 +103,38 @@ class Analyser {
       linear_vars_.push_back({static_cast<int32_t>(vars_.size()), *lin});
       vars_.push_back(v);
     }
+    // Linear expressions written inside conditions: the same, per expression.
+    std::vector<int32_t> conditions;
+    for (const auto& der : p.derived) {
+      for (const auto& b : der.branches) if (b.condition >= 0) conditions.push_back(b.condition);
+    }
+    for (const auto& node : p.segment_nodes) {
+      for (const auto& [c, child] : node.branches) if (c >= 0) conditions.push_back(c);
+    }
+    for (int32_t c : conditions) find_linear_sides(c, 0);
     base_vars_ = vars_.size();
+  }
+
+  void find_linear_sides(int32_t node, int depth) {
+    if (depth > 64) return;
+    const eval::Node& n = p_.nodes[node];
+    if (n.op == Op::and_ || n.op == Op::or_) {
+      find_linear_sides(n.a, depth + 1);
+      find_linear_sides(n.b, depth + 1);
+    } else if (n.op == Op::not_) {
+      find_linear_sides(n.a, depth + 1);
+    } else if (n.op == Op::cmp_num) {
+      for (int32_t side : {n.a, n.b}) {
+        Op op = p_.nodes[side].op;
+        if (op == Op::field || op == Op::constant || op == Op::derived) continue;
+        auto lin = linear(side, 0);
+        if (!lin || lin->terms.empty()) continue;
+        Var v = make_var("expression", Type::of(BaseType::decimal), false, true, nullptr);
+        v.expr_node = side;
+        linear_vars_.push_back({static_cast<int32_t>(vars_.size()), *lin});
+        vars_.push_back(v);
+      }
+    }
   }
 
   std::optional<Linear> linear(int32_t node, int depth) const {
@@ -185,9 +217,8 @@ class Analyser {
 
   int32_t linear_var_of(int32_t node) const {
     const eval::Node& n = p_.nodes[node];
-    if (n.op != Op::derived) return -1;
     for (const auto& [var, lin] : linear_vars_) {
-      if (vars_[var].let_slot == n.index) return var;
+      if (n.op == Op::derived ? vars_[var].let_slot == n.index : vars_[var].expr_node == node) return var;
     }
     return -1;
   }
@@ -549,7 +580,7 @@ class Analyser {
           Cmp cmp = n.cmp;
           return decision_where(b.index, [k, cmp](const Value& v) { return holds(cmp, k.n, v.n); }, depth);
         }
-        throw Unknown{"it compares computed values"};
+        throw Unknown{"it compares values that are not linear in the inputs"};
       }
       case Op::present: {
         int32_t var = var_of(n.a);
