@@ -1111,6 +1111,17 @@ class Analyser {
           } catch (const eval::EvalError&) {
             continue;
           }
+          if (tab.policy == eval::HitPolicy::any && !tab.output_slots.empty()) {
+            // Results written as expressions may still agree: only a real disagreement counts.
+            eval::Frame g = frame_of(*ex);
+            bool differs = false;
+            try {
+              p_.slot(g, tab.output_slots[0]);
+            } catch (const eval::EvalError& e) {
+              differs = std::string_view(e.what()).find("different results") != std::string_view::npos;
+            }
+            if (!differs) continue;
+          }
           auto& d = diags_.error("overlap", tab.rows[j].span,
                                  fmt::format("rows at lines {} and {} of table `{}` both apply to some customers, and its hit policy is {}",
                                              tab.row_lines[i], tab.row_lines[j], tab.name,
