@@ -259,6 +259,79 @@ const Value& Program::slot(Frame& f, int32_t s) const {
 }
 
 void Program::compute(Frame& f, int32_t s) const {
+  // The common case first: a first-hit table decision, no trace, no coverage.
+  {
+    const Derived& d = derived[s - fields.size()];
+    if (d.kind == DerivedKind::table && !f.trace && !f.covered && f.state[s] == 0) {
+      const Table& t = tables[d.table];
+      if (t.policy == HitPolicy::first) {
+        f.state[s] = 1;
+        if (t.propagate_missing) {
+          bool any_missing = false;
+          for (int32_t c : t.columns) {
+            if (nodes[c].op == Op::field && is_missing(slot(f, nodes[c].index))) { any_missing = true; break; }
+          }
+          for (int32_t c : t.columns) {
+            if (!any_missing && nodes[c].op != Op::field) any_missing = is_missing(eval(f, c));
+          }
+          if (any_missing) {
+            f.slots[s] = missing_value();
+            f.state[s] = 2;
+            return;
+          }
+        }
+        int32_t row = table_row(f, d.table);
+        if (row < 0) throw EvalError(fmt::format("no row of table `{}` matches", t.name));
+        const Node& out = nodes[t.rows[row].outputs[d.column]];
+        f.slots[s] = out.op == Op::constant ? out.constant : eval(f, t.rows[row].outputs[d.column]);
+        f.state[s] = 2;
+        return;
+      }
+    }
+    if (d.kind == DerivedKind::decide && !f.trace && !f.covered && f.state[s] == 0) {
+      f.state[s] = 1;
+      for (const Branch& b : d.branches) {
+        if (b.condition < 0 || eval(f, b.condition).n) {
+          if (b.result < 0) throw EvalError(b.reject);
+          const Node& out = nodes[b.result];
+          f.slots[s] = out.op == Op::constant ? out.constant : eval(f, b.result);
+          f.state[s] = 2;
+          return;
+        }
+      }
+      throw EvalError(fmt::format("no branch of `{}` applies and it has no `else`", d.name));
+    }
+    if (d.kind == DerivedKind::let && !f.trace && f.state[s] == 0) {
+      f.state[s] = 1;
+      f.slots[s] = eval(f, d.node);
+      f.state[s] = 2;
+      return;
+    }
+    if (d.kind == DerivedKind::segment && !f.trace && !f.covered && f.state[s] == 0) {
+      f.state[s] = 1;
+      int32_t node = 0;
+      while (segment_nodes[node].leaf < 0) {
+        int32_t next = -1;
+        for (const auto& [condition, child] : segment_nodes[node].branches) {
+          if (condition < 0 || eval(f, condition).n) { next = child; break; }
+        }
+        if (next < 0) {
+          throw EvalError(fmt::format("no branch under segment `{}` applies and it has no `else`", segment_nodes[node].name));
+        }
+        node = next;
+      }
+      f.slots[s] = {segment_nodes[node].leaf, {}};
+      f.state[s] = 2;
+      return;
+    }
+    if (d.kind == DerivedKind::plan_item && !f.trace && !f.covered && f.state[s] == 0) {
+      f.state[s] = 1;
+      int32_t node = d.by_leaf[static_cast<size_t>(slot(f, segment_slot).n)];
+      f.slots[s] = node < 0 ? missing_value() : nodes[node].op == Op::constant ? nodes[node].constant : eval(f, node);
+      f.state[s] = 2;
+      return;
+    }
+  }
   if (f.state[s] == 1) throw InternalError("cycle in derived values");
   f.state[s] = 1;
   const Derived& d = derived[s - fields.size()];
