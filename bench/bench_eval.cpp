@@ -31,6 +31,10 @@ struct Portfolio {
   std::vector<std::vector<std::string>> text;  // kept alive: bound text points into it
   std::vector<std::vector<Value>> inputs;      // bound input slots per record
   std::vector<std::vector<uint8_t>> present;
+  // The same, laid out contiguously (record after record), as a host would
+  // keep a batch of customers in memory.
+  std::vector<Value> flat_inputs;
+  std::vector<uint8_t> flat_present;
 };
 
 std::string amount(std::mt19937_64& rng, double lo, double hi) {
@@ -66,6 +70,10 @@ Portfolio load(const std::string& rules, const std::function<std::vector<std::st
     }
     p.inputs.push_back(std::move(in));
     p.present.emplace_back(frame.state.begin(), frame.state.begin() + program.fields.size());
+  }
+  for (size_t r = 0; r < p.inputs.size(); ++r) {
+    p.flat_inputs.insert(p.flat_inputs.end(), p.inputs[r].begin(), p.inputs[r].end());
+    p.flat_present.insert(p.flat_present.end(), p.present[r].begin(), p.present[r].end());
   }
   return p;
 }
@@ -104,8 +112,8 @@ void evaluate_all(benchmark::State& state, const Portfolio& p) {
   int64_t checksum = 0;
   for (auto _ : state) {
     for (size_t r = 0; r < p.inputs.size(); ++r) {
-      std::copy(p.inputs[r].begin(), p.inputs[r].end(), frame.slots.begin());
-      std::copy(p.present[r].begin(), p.present[r].end(), frame.state.begin());
+      std::copy_n(p.flat_inputs.begin() + r * n_fields, n_fields, frame.slots.begin());
+      std::copy_n(p.flat_present.begin() + r * n_fields, n_fields, frame.state.begin());
       program.reset(frame);
       program.evaluate(frame);
       checksum += static_cast<int64_t>(frame.slots[program.outputs[0].slot].n);
@@ -187,10 +195,11 @@ void BM_CorporateCompiledRules(benchmark::State& state) { evaluate_all(state, co
 void BM_CorporateInputCopyOnly(benchmark::State& state) {
   const Portfolio& p = corporate();
   Frame frame = p.compilation.program->make_frame();
+  size_t n_fields = p.compilation.program->fields.size();
   for (auto _ : state) {
     for (size_t r = 0; r < p.inputs.size(); ++r) {
-      std::copy(p.inputs[r].begin(), p.inputs[r].end(), frame.slots.begin());
-      std::copy(p.present[r].begin(), p.present[r].end(), frame.state.begin());
+      std::copy_n(p.flat_inputs.begin() + r * n_fields, n_fields, frame.slots.begin());
+      std::copy_n(p.flat_present.begin() + r * n_fields, n_fields, frame.state.begin());
       benchmark::DoNotOptimize(frame.slots.data());
     }
   }
