@@ -40,5 +40,6 @@ int check(const std::vector<std::string>& argv);
 int eval(const std::vector<std::string>& argv);
 int test(const std::vector<std::string>& argv);
 int explain(const std::vector<std::string>& argv);
+int diff(const std::vector<std::string>& argv);
 
 }  // namespace stratum::cli

@@ -17,8 +17,9 @@ Commands:
   eval RULES --input FILE      evaluate every record of FILE
   test RULES… [CASES.yaml…]    run the tests beside the rules
   explain RULES --record '{…}' one customer, and why
+  diff OLD NEW --input FILE    how a rules change moves a portfolio's customers
 
-Not yet supported by this version: diff, fmt.
+Not yet supported by this version: fmt.
 
 Run `stratum COMMAND --help` for a command's options.
 )";
@@ -42,7 +43,8 @@ int main(int argc, char** argv) {
     if (command == "eval") return stratum::cli::eval(args);
     if (command == "test") return stratum::cli::test(args);
     if (command == "explain") return stratum::cli::explain(args);
-    if (command == "diff" || command == "fmt") {
+    if (command == "diff") return stratum::cli::diff(args);
+    if (command == "fmt") {
       fmt::print(stderr, "stratum {}: not yet supported by this version of Stratum\n", command);
       return stratum::cli::kUsage;
     }

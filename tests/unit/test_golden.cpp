@@ -166,6 +166,19 @@ TEST_CASE("any --threads gives the same bytes, on an input of many chunks with m
   fs::remove_all(dir);
 }
 
+TEST_CASE("golden: diff") {
+  fs::path dir = kGolden / "diff";
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename().string();
+    if (!name.ends_with(".old.strat")) continue;
+    std::string stem = name.substr(0, name.size() - std::string(".old.strat").size());
+    DYNAMIC_SECTION(stem) {
+      Run r = run(dir, "diff " + stem + ".old.strat " + stem + ".new.strat --input " + stem + ".csv");
+      compare(dir / (stem + ".expected"), r.out + r.err + "exit " + std::to_string(r.status) + "\n");
+    }
+  }
+}
+
 // Every counter-example the analysis reports is a real customer that shows
 // the finding: replay it through the reader, binder and evaluator.
 TEST_CASE("analysis counter-examples hold when evaluated") {
