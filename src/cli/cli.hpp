@@ -41,5 +41,6 @@ int eval(const std::vector<std::string>& argv);
 int test(const std::vector<std::string>& argv);
 int explain(const std::vector<std::string>& argv);
 int diff(const std::vector<std::string>& argv);
+int fmt(const std::vector<std::string>& argv);
 
 }  // namespace stratum::cli

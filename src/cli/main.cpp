@@ -18,8 +18,7 @@ Commands:
   test RULES… [CASES.yaml…]    run the tests beside the rules
   explain RULES --record '{…}' one customer, and why
   diff OLD NEW --input FILE    how a rules change moves a portfolio's customers
-
-Not yet supported by this version: fmt.
+  fmt RULES…                   align the columns of tables and grids
 
 Run `stratum COMMAND --help` for a command's options.
 )";
@@ -44,10 +43,7 @@ int main(int argc, char** argv) {
     if (command == "test") return stratum::cli::test(args);
     if (command == "explain") return stratum::cli::explain(args);
     if (command == "diff") return stratum::cli::diff(args);
-    if (command == "fmt") {
-      fmt::print(stderr, "stratum {}: not yet supported by this version of Stratum\n", command);
-      return stratum::cli::kUsage;
-    }
+    if (command == "fmt") return stratum::cli::fmt(args);
     fmt::print(stderr, "stratum: unknown command `{}`\n{}", command, kHelp);
     return stratum::cli::kUsage;
   } catch (const stratum::InternalError& e) {

@@ -166,6 +166,22 @@ TEST_CASE("any --threads gives the same bytes, on an input of many chunks with m
   fs::remove_all(dir);
 }
 
+TEST_CASE("golden: fmt") {
+  for (const auto& strat : stems(kGolden / "fmt")) {
+    std::string stem = strat.stem().string();
+    DYNAMIC_SECTION(stem) {
+      Run r = run(strat.parent_path(), "fmt --stdout " + strat.filename().string());
+      compare(strat.parent_path() / (stem + ".expected"), r.out + r.err + "exit " + std::to_string(r.status) + "\n");
+      // Formatting the result again changes nothing.
+      fs::path again = fs::temp_directory_path() / ("stratum-fmt-" + std::to_string(::getpid()) + ".strat");
+      std::ofstream(again, std::ios::binary) << r.out;
+      Run twice = run(again.parent_path(), "fmt --stdout " + again.filename().string());
+      CHECK(twice.out == r.out);
+      fs::remove(again);
+    }
+  }
+}
+
 TEST_CASE("golden: diff") {
   fs::path dir = kGolden / "diff";
   for (const auto& e : fs::directory_iterator(dir)) {
