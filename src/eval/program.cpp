@@ -200,8 +200,7 @@ std::string Program::values_of(Frame& f, const std::vector<int32_t>& slots) cons
 
 bool Program::in_domain(const Field& field, const Value& v) const {
   if (!field.domain) return true;
-  Frame none;
-  return test_cell(none, *field.domain, v);
+  return test_cell(nullptr, *field.domain, v);  // a field's range has constant bounds
 }
 
 void Program::cover_plan(Frame& f) const {
@@ -259,97 +258,38 @@ const Value& Program::slot(Frame& f, int32_t s) const {
 }
 
 void Program::compute(Frame& f, int32_t s) const {
-  // The common case first: a first-hit table decision, no trace, no coverage.
-  {
-    const Derived& d = derived[s - fields.size()];
-    if (d.kind == DerivedKind::table && !f.trace && !f.covered && f.state[s] == 0) {
-      const Table& t = tables[d.table];
-      if (t.policy == HitPolicy::first) {
-        f.state[s] = 1;
-        if (t.propagate_missing) {
-          bool any_missing = false;
-          for (int32_t c : t.columns) {
-            if (nodes[c].op == Op::field && is_missing(slot(f, nodes[c].index))) { any_missing = true; break; }
-          }
-          for (int32_t c : t.columns) {
-            if (!any_missing && nodes[c].op != Op::field) any_missing = is_missing(eval(f, c));
-          }
-          if (any_missing) {
-            f.slots[s] = missing_value();
-            f.state[s] = 2;
-            return;
-          }
-        }
-        int32_t row = table_row(f, d.table);
-        if (row < 0) throw EvalError(fmt::format("no row of table `{}` matches", t.name));
-        const Node& out = nodes[t.rows[row].outputs[d.column]];
-        f.slots[s] = out.op == Op::constant ? out.constant : eval(f, t.rows[row].outputs[d.column]);
-        f.state[s] = 2;
-        return;
-      }
-    }
-    if (d.kind == DerivedKind::decide && !f.trace && !f.covered && f.state[s] == 0) {
-      f.state[s] = 1;
-      for (const Branch& b : d.branches) {
-        if (b.condition < 0 || eval(f, b.condition).n) {
-          if (b.result < 0) throw EvalError(b.reject);
-          const Node& out = nodes[b.result];
-          f.slots[s] = out.op == Op::constant ? out.constant : eval(f, b.result);
-          f.state[s] = 2;
-          return;
-        }
-      }
-      throw EvalError(fmt::format("no branch of `{}` applies and it has no `else`", d.name));
-    }
-    if (d.kind == DerivedKind::let && !f.trace && f.state[s] == 0) {
-      f.state[s] = 1;
-      f.slots[s] = eval(f, d.node);
-      f.state[s] = 2;
-      return;
-    }
-    if (d.kind == DerivedKind::segment && !f.trace && !f.covered && f.state[s] == 0) {
-      f.state[s] = 1;
-      int32_t node = 0;
-      while (segment_nodes[node].leaf < 0) {
-        int32_t next = -1;
-        for (const auto& [condition, child] : segment_nodes[node].branches) {
-          if (condition < 0 || eval(f, condition).n) { next = child; break; }
-        }
-        if (next < 0) {
-          throw EvalError(fmt::format("no branch under segment `{}` applies and it has no `else`", segment_nodes[node].name));
-        }
-        node = next;
-      }
-      f.slots[s] = {segment_nodes[node].leaf, {}};
-      f.state[s] = 2;
-      return;
-    }
-    if (d.kind == DerivedKind::plan_item && !f.trace && !f.covered && f.state[s] == 0) {
-      f.state[s] = 1;
-      int32_t node = d.by_leaf[static_cast<size_t>(slot(f, segment_slot).n)];
-      f.slots[s] = node < 0 ? missing_value() : nodes[node].op == Op::constant ? nodes[node].constant : eval(f, node);
-      f.state[s] = 2;
-      return;
-    }
-  }
   if (f.state[s] == 1) throw InternalError("cycle in derived values");
   f.state[s] = 1;
   const Derived& d = derived[s - fields.size()];
   // Constants (`let 门槛 = 3亿`) and plan items (explained with the plan) are not traced.
   bool tracing = f.trace && d.kind != DerivedKind::plan_item &&
                  !(d.kind == DerivedKind::let && nodes[d.node].op == Op::constant);
-  size_t mark = 0;
-  if (tracing) {
-    mark = f.trace->size();
-    // The headline, replaced by `name = value` once the value is known.
-    f.trace->push_back(std::string(static_cast<size_t>(f.trace_depth) * 2, ' ') + d.name + ": not decided");
-    ++f.trace_depth;
+  if (!tracing) {
+    compute_value(f, s);
+    f.state[s] = 2;
+    return;
   }
-  struct Restore {
-    Frame& f;
-    bool on;
-    ~Restore() { if (on) --f.trace_depth; }
-  } restore{f, tracing};
+  // The headline, replaced by `name = value` once the value is known.
+  size_t mark = f.trace->size();
+  f.trace->push_back(std::string(static_cast<size_t>(f.trace_depth) * 2, ' ') + d.name + ": not decided");
+  ++f.trace_depth;
+  try {
+    compute_value(f, s);
+  } catch (...) {
+    --f.trace_depth;
+    throw;
+  }
+  --f.trace_depth;
+  f.state[s] = 2;
+  bool yuan = !is_missing(f.slots[s]) && !d.type.is_set && d.type.base == BaseType::money;
+  (*f.trace)[mark] = std::string(static_cast<size_t>(f.trace_depth) * 2, ' ') +
+                     fmt::format("{} = {}{}", d.name, format(f.slots[s], d.type), yuan ? "元" : "");
+}
+
+// Computes derived slot s into f.slots[s]: one implementation for every
+// kind; explanation and coverage hooks cost a test of a null pointer when off.
+void Program::compute_value(Frame& f, int32_t s) const {
+  const Derived& d = derived[s - fields.size()];
   switch (d.kind) {
     case DerivedKind::let:
       f.slots[s] = eval(f, d.node);
@@ -366,7 +306,7 @@ void Program::compute(Frame& f, int32_t s) const {
         if (taken) {
           f.cover(b.origin.cover);
           if (b.result < 0) throw EvalError(b.reject);
-          f.slots[s] = eval(f, b.result);
+          f.slots[s] = value(f, b.result);
           decided = true;
           break;
         }
@@ -379,7 +319,7 @@ void Program::compute(Frame& f, int32_t s) const {
       Value v = eval(f, factor.value);
       int32_t points = factor.else_points;
       for (const auto& [test, node] : factor.bins) {
-        if (test_cell(f, test, v)) { points = node; break; }
+        if (test_cell(&f, test, v)) { points = node; break; }
       }
       if (points < 0) throw EvalError(fmt::format("no bin of factor `{}` applies and it has no `else`", factor.name));
       f.slots[s] = eval(f, points);
@@ -462,7 +402,7 @@ void Program::compute(Frame& f, int32_t s) const {
     case DerivedKind::plan_item: {
       int32_t leaf = static_cast<int32_t>(slot(f, segment_slot).n);
       int32_t node = d.by_leaf[leaf];
-      f.slots[s] = node < 0 ? missing_value() : eval(f, node);
+      f.slots[s] = node < 0 ? missing_value() : value(f, node);
       if (node >= 0 && leaf < static_cast<int32_t>(d.leaf_covers.size())) f.cover(d.leaf_covers[leaf]);
       break;
     }
@@ -476,7 +416,7 @@ void Program::compute(Frame& f, int32_t s) const {
         bool any_missing = false;
         const Table& t = tables[d.table];
         for (int32_t c : t.columns) {
-          if (nodes[c].op == Op::field) any_missing = any_missing || is_missing(slot(f, nodes[c].index));
+          if (nodes[c].op == Op::field && is_missing(slot(f, nodes[c].index))) { any_missing = true; break; }
         }
         for (int32_t c : t.columns) {
           if (!any_missing && nodes[c].op != Op::field) any_missing = is_missing(eval(f, c));
@@ -488,7 +428,7 @@ void Program::compute(Frame& f, int32_t s) const {
       }
       int32_t row = table_row(f, d.table);
       if (row < 0) throw EvalError(fmt::format("no row of table `{}` matches", tables[d.table].name));
-      f.slots[s] = eval(f, tables[d.table].rows[row].outputs[d.column]);
+      f.slots[s] = value(f, tables[d.table].rows[row].outputs[d.column]);
       f.cover(tables[d.table].rows[row].cover);
       if (f.trace) {
         const Table& t = tables[d.table];
@@ -501,12 +441,6 @@ void Program::compute(Frame& f, int32_t s) const {
       break;
     }
   }
-  f.state[s] = 2;
-  if (tracing) {
-    bool yuan = !is_missing(f.slots[s]) && !d.type.is_set && d.type.base == BaseType::money;
-    (*f.trace)[mark] = std::string(static_cast<size_t>(f.trace_depth - 1) * 2, ' ') +
-                       fmt::format("{} = {}{}", d.name, format(f.slots[s], d.type), yuan ? "元" : "");
-  }
 }
 
 bool Program::tests_match(Frame& f, const Table& table, const std::vector<CellTest>& tests) const {
@@ -516,8 +450,8 @@ bool Program::tests_match(Frame& f, const Table& table, const std::vector<CellTe
     // others are computed.
     if (c.slot >= 0) {
       const Value& v = c.slot < n_fields && f.state[c.slot] ? f.slots[c.slot] : slot(f, c.slot);
-      if (!test_cell(f, c, v)) return false;
-    } else if (!test_cell(f, c, eval(f, table.columns[c.column]))) {
+      if (!test_cell(&f, c, v)) return false;
+    } else if (!test_cell(&f, c, eval(f, table.columns[c.column]))) {
       return false;
     }
   }
@@ -676,8 +610,8 @@ Value Program::collect(Frame& f, const Table& table, const Type& result) const {
   return {};
 }
 
-inline bool Program::test_cell(Frame& f, const CellTest& c, const Value& v) const {
-  auto bound = [&](int32_t node, const Value& k) { return node >= 0 ? eval(f, node) : k; };
+inline bool Program::test_cell(Frame* f, const CellTest& c, const Value& v) const {
+  auto bound = [&](int32_t node, const Value& k) { return node >= 0 && f ? eval(*f, node) : k; };
   auto ord = [&](const Value& k) { return c.text ? order_of(v.s, k.s) : order_of(v.n, k.n); };
   switch (c.kind) {
     case TestKind::any: return true;
@@ -694,14 +628,8 @@ inline bool Program::test_cell(Frame& f, const CellTest& c, const Value& v) cons
       return c.high_closed ? hi <= 0 : hi < 0;
     }
     case TestKind::in_set:
-    case TestKind::not_in_set: {
-      const ConstSet& s = sets[c.set];
-      bool in;
-      if (s.text) in = std::binary_search(s.texts.begin(), s.texts.end(), v.s);
-      else if (!s.numbers.empty()) in = std::binary_search(s.numbers.begin(), s.numbers.end(), v.n);
-      else in = v.n >= 0 && v.n < 128 && (s.mask >> static_cast<int>(v.n)) & 1;
-      return c.kind == TestKind::in_set ? in : !in;
-    }
+    case TestKind::not_in_set:
+      return sets[c.set].contains(v) == (c.kind == TestKind::in_set);
   }
   return false;
 }
@@ -760,12 +688,7 @@ Value Program::eval(Frame& f, int32_t index) const {
         return is_missing(a) ? B() : a;
       }
       case Op::in_set: {
-        Value a = A();
-        const ConstSet& s = sets[n.index];
-        bool in;
-        if (s.text) in = std::binary_search(s.texts.begin(), s.texts.end(), a.s);
-        else if (!s.numbers.empty() || s.mask == 0) in = std::binary_search(s.numbers.begin(), s.numbers.end(), a.n);
-        else in = a.n >= 0 && a.n < 128 && ((s.mask >> static_cast<int>(a.n)) & 1);
+        bool in = sets[n.index].contains(A());
         return whole(in != n.negated ? 1 : 0);
       }
       case Op::set_has: {

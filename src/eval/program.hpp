@@ -9,6 +9,7 @@
 // needs is never computed (and cannot fail for it).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -95,6 +96,11 @@ struct ConstSet {
   int128 mask = 0;                      // enums
   std::vector<std::string_view> texts;  // sorted
   std::vector<int128> numbers;          // sorted
+  bool contains(const Value& v) const {
+    if (text) return std::binary_search(texts.begin(), texts.end(), v.s);
+    if (!numbers.empty() || mask == 0) return std::binary_search(numbers.begin(), numbers.end(), v.n);
+    return v.n >= 0 && v.n < 128 && ((mask >> static_cast<int>(v.n)) & 1);
+  }
 };
 
 struct Branch {
@@ -326,8 +332,12 @@ class Program {
   const std::vector<int32_t>* candidates(Frame& f, const Table& table) const;
   void all_matches(Frame& f, const Table& table) const;
   Value collect(Frame& f, const Table& table, const Type& result) const;
-  [[gnu::always_inline]] inline bool test_cell(Frame& f, const CellTest& t, const Value& v) const;
+  // `f` is needed only for a bound computed per customer; null for constant bounds.
+  [[gnu::always_inline]] inline bool test_cell(Frame* f, const CellTest& t, const Value& v) const;
   void compute(Frame& f, int32_t s) const;
+  void compute_value(Frame& f, int32_t s) const;
+  // A node's value, constants read directly.
+  Value value(Frame& f, int32_t node) const { return nodes[node].op == Op::constant ? nodes[node].constant : eval(f, node); }
   void note(Frame& f, std::string line) const;
   std::string values_of(Frame& f, const std::vector<int32_t>& slots) const;
   const std::string& slot_name(int32_t s) const;
