@@ -107,6 +107,11 @@ std::string render_text(const Diagnostic& d, const SourceSet& sources) {
 std::string json_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
+  append_json_escaped(out, s);
+  return out;
+}
+
+void append_json_escaped(std::string& out, std::string_view s) {
   for (char c : s) {
     switch (c) {
       case '"': out += "\\\""; break;
@@ -122,7 +127,6 @@ std::string json_escape(std::string_view s) {
         }
     }
   }
-  return out;
 }
 
 namespace {

@@ -62,5 +62,7 @@ struct InternalError : std::logic_error {
 };
 
 std::string json_escape(std::string_view s);
+// The same, appended to `out` (the output writers use it per record).
+void append_json_escaped(std::string& out, std::string_view s);
 
 }  // namespace stratum

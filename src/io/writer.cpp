@@ -59,16 +59,6 @@ void OutputFile::commit() {
   }
 }
 
-void append_json_text(std::string& b, std::string_view s) {
-  for (char c : s) {
-    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
-      b += json_escape(std::string_view(&c, 1));
-    } else {
-      b += c;
-    }
-  }
-}
-
 void append_csv_field(std::string& b, std::string_view s) {
   if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
     b.append(s);
@@ -122,10 +112,17 @@ void RecordWriter::value(std::string& b, const eval::Value& v, const Type& t) {
     if (json) b += '"';
     return;
   }
-  std::string text = program_.format(v, t);
+  // Text is written straight from the value; dates, durations and sets are
+  // formatted first.
+  std::string formatted;
+  std::string_view text = v.s;
+  if (t.is_set || t.base != BaseType::text) {
+    formatted = program_.format(v, t);
+    text = formatted;
+  }
   if (json) {
     b += '"';
-    b += json_escape(text);
+    append_json_escaped(b, text);
     b += '"';
   } else {
     append_csv_field(b, text);
@@ -135,15 +132,14 @@ void RecordWriter::value(std::string& b, const eval::Value& v, const Type& t) {
 void RecordWriter::record(const eval::Frame& frame, uint64_t record_number, const std::vector<std::string>* explanation) {
   std::string& b = *buf_;
   bool json = format_ == OutputFormat::jsonl;
-  if (json) b += '{';
+  if (json && program_.key_field < 0) b += '{';
   if (program_.key_field >= 0) {
     const auto& f = program_.fields[program_.key_field];
     if (json) {
       // The key is copied as text, whatever its type.
       const eval::Value& k = frame.slots[program_.key_field];
-      b.pop_back();  // json_key_ opens the object itself
-      b += json_key_;
-      if (f.type.base == BaseType::text) append_json_text(b, k.s);
+      b += json_key_;  // `{"id":"`
+      if (f.type.base == BaseType::text) append_json_escaped(b, k.s);
       else program_.append_text(b, k, f.type);
       b += '"';
     } else {
@@ -182,7 +178,7 @@ void RecordWriter::record(const eval::Frame& frame, uint64_t record_number, cons
       for (size_t i = 0; explanation && i < explanation->size(); ++i) {
         if (i) b += ',';
         b += '"';
-        append_json_text(b, (*explanation)[i]);
+        append_json_escaped(b, (*explanation)[i]);
         b += '"';
       }
       b += ']';

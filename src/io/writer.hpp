@@ -60,7 +60,6 @@ class RecordWriter {
 };
 
 void append_csv_field(std::string& b, std::string_view s);
-void append_json_text(std::string& b, std::string_view s);
 
 // One JSON Lines object per rejected record.
 std::string rejection_json(uint64_t record, uint64_t line, const std::string& key, const Rejection& why);
