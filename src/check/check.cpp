@@ -378,11 +378,7 @@ class Checker {
       }
       Facts facts = earlier_false;
       if (b.condition) {
-        Typed c = expr(*b.condition, nullptr, facts);
-        require_value(c, *b.condition);
-        expect_type(c.type, Type::of(BaseType::boolean), *b.condition, "a `when` condition");
-        Facts then_facts = facts;
-        then_facts.add(facts_when(*b.condition, true));
+        Facts then_facts = check_when(*b.condition, facts);
         if (b.result) {
           Typed r = expr(*b.result, &want, then_facts);
           require_value(r, *b.result);
@@ -639,6 +635,17 @@ class Checker {
     }
   }
 
+  // Checks a branch's `when` condition under what earlier rows established;
+  // returns what holds inside the branch.
+  Facts check_when(Expr& condition, const Facts& facts) {
+    Typed c = expr(condition, nullptr, facts);
+    require_value(c, condition);
+    expect_type(c.type, Type::of(BaseType::boolean), condition, "a `when` condition");
+    Facts then_facts = facts;
+    then_facts.add(facts_when(condition, true));
+    return then_facts;
+  }
+
   void check_segment_node(ast::SegmentNode& n, const Facts& inherited) {
     Facts earlier_false = inherited;
     bool seen_else = false;
@@ -646,12 +653,7 @@ class Checker {
       if (seen_else) diags_.error("unreachable-branch", b.span, "a branch after `else` is never reached");
       Facts facts = earlier_false;
       if (b.condition) {
-        Typed c = expr(*b.condition, nullptr, facts);
-        require_value(c, *b.condition);
-        expect_type(c.type, Type::of(BaseType::boolean), *b.condition, "a `when` condition");
-        Facts child = facts;
-        child.add(facts_when(*b.condition, true));
-        check_segment_node(*b.node, child);
+        check_segment_node(*b.node, check_when(*b.condition, facts));
         earlier_false.add(facts_when(*b.condition, false));
       } else {
         seen_else = true;
