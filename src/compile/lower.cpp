@@ -35,6 +35,14 @@ class Lowerer {
   Lowerer(const Model& m, const SourceSet& sources, Diagnostics& diags)
       : m_(m), sources_(sources), diags_(diags), p_(std::make_unique<eval::Program>()) {}
 
+  eval::Derived& add_derived(eval::DerivedKind kind, std::string name, const Type& type) {
+    eval::Derived& d = p_->derived.emplace_back();
+    d.kind = kind;
+    d.name = std::move(name);
+    d.type = type;
+    return d;
+  }
+
   std::unique_ptr<eval::Program> run() {
     p_->ruleset = m_.ruleset;
     p_->version = m_.version;
@@ -44,53 +52,35 @@ class Lowerer {
     for (const FieldInfo& f : m_.fields) p_->fields.push_back({f.name, f.column, f.type, f.optional});
     // Derived slots: lets, then decisions.
     for (const LetInfo& l : m_.lets) {
-      eval::Derived d;
-      d.kind = eval::DerivedKind::let;
-      d.name = l.name;
-      d.type = l.type;
-      p_->derived.push_back(std::move(d));
+      add_derived(eval::DerivedKind::let, l.name, l.type);
     }
     if (!m_.segments.empty()) {
       p_->outputs.push_back({"segment", Type::enum_of(m_.segment_enum), segment_slot()});
     }
     for (const DecisionInfo& dec : m_.decisions) {
-      eval::Derived d;
-      d.kind = dec.source == DecisionSource::decide  ? eval::DerivedKind::decide
-               : dec.source == DecisionSource::table ? eval::DerivedKind::table
-                                                     : eval::DerivedKind::scorecard;
-      d.name = dec.name;
+      eval::Derived& d = add_derived(dec.source == DecisionSource::decide  ? eval::DerivedKind::decide
+                                     : dec.source == DecisionSource::table ? eval::DerivedKind::table
+                                                                           : eval::DerivedKind::scorecard,
+                                     dec.name, dec.type);
       d.span = dec.span;
-      d.type = dec.type;
       d.table = dec.source == DecisionSource::table ? dec.index : -1;
       d.index = dec.source == DecisionSource::scorecard ? dec.index : -1;
       d.column = dec.column;
-      p_->derived.push_back(std::move(d));
       if (!dec.imported) {
         p_->outputs.push_back({dec.name, dec.type, decision_slot(static_cast<int32_t>(&dec - m_.decisions.data()))});
       }
     }
     for (size_t i = 0; i < m_.factors.size(); ++i) {
-      eval::Derived d;
-      d.kind = eval::DerivedKind::factor;
-      d.name = m_.scorecards[m_.factors[i].scorecard].decl->name + "." + m_.factors[i].name;
-      d.type = Type::of(BaseType::decimal);
-      d.index = static_cast<int32_t>(i);
-      p_->derived.push_back(std::move(d));
+      add_derived(eval::DerivedKind::factor, m_.scorecards[m_.factors[i].scorecard].decl->name + "." + m_.factors[i].name,
+                  Type::of(BaseType::decimal))
+          .index = static_cast<int32_t>(i);
     }
     if (!m_.segments.empty()) {
-      eval::Derived d;
-      d.kind = eval::DerivedKind::segment;
-      d.name = "segment";
-      d.type = Type::enum_of(m_.segment_enum);
-      p_->derived.push_back(std::move(d));
+      add_derived(eval::DerivedKind::segment, "segment", Type::enum_of(m_.segment_enum));
       p_->segment_slot = segment_slot();
     }
     for (const PlanItemInfo& item : m_.plan_items) {
-      eval::Derived d;
-      d.kind = eval::DerivedKind::plan_item;
-      d.name = item.name;
-      d.type = item.type;
-      p_->derived.push_back(std::move(d));
+      add_derived(eval::DerivedKind::plan_item, item.name, item.type);
       p_->outputs.push_back({item.name, item.type, plan_slot(static_cast<int32_t>(&item - m_.plan_items.data())), true});
     }
     for (size_t i = 0; i < m_.lets.size(); ++i) {
