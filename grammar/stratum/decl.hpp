@@ -179,9 +179,14 @@ struct segment_branch : sor< segment_when, segment_else > {};
 struct segments_decl : seq< kw_segments, sp, req_ident, sp, req_lbrace, sp, star< segment_branch, sp, opt< one< ';' >, sp > >, req_segment_end > {};
 
 // plan 战略性客户 { 服务团队 = "总行专属团队";  回访周期 = 1 weeks }
+// plan when 存量客户分群 == 退出 { 利率浮动 = 0% }          (a conditional plan)
+// plan 战略性客户 when 存量客户分群 == 重要 { 回访周期 = 1 weeks }
 struct plan_item : seq< ident, sp, req_equals, sp, req_expr > {};
 struct req_plan_end : one< '}' > {};
-struct plan_decl : seq< kw_plan, sp, req_ident, sp, req_lbrace, sp, star< plan_item, sp, opt< one< ';' >, sp > >, req_plan_end > {};
+struct plan_node : ident {};
+struct plan_condition : seq< kw_when, sp, req_expr > {};
+struct req_plan_head : sor< plan_condition, seq< plan_node, opt< sp, plan_condition > > > {};
+struct plan_decl : seq< kw_plan, sp, req_plan_head, sp, req_lbrace, sp, star< plan_item, sp, opt< one< ';' >, sp > >, req_plan_end > {};
 
 // test "工业 300人 2000万元 为中型" { given { … } expect { … } }
 // Expectations may name a decision, a `let`, `segment`, `plan.项目` or `评分卡.因子`.

@@ -134,6 +134,7 @@ class Checker {
   std::unordered_map<std::string, std::vector<int32_t>> enum_members_;  // value name → enums
   std::unordered_map<std::string, int32_t> scorecard_index_;
   std::unordered_map<std::string, int32_t> segment_index_;
+  std::vector<Facts> node_facts_;  // per segment node: what its branch conditions establish
   std::vector<int> let_state_;  // 0 unchecked, 1 checking, 2 done
   // Dependency graph over derived values: node = let i or decision (lets.size() + d).
   std::vector<std::vector<std::pair<int32_t, Span>>> deps_;
@@ -611,6 +612,7 @@ class Checker {
     m_.segment_enum = static_cast<int32_t>(m_.enums.size());
     m_.enums.push_back(std::move(paths));
     Facts none;
+    node_facts_.assign(m_.segments.size(), Facts{});
     check_segment_node(*m_.module.segments[0], none);
   }
 
@@ -647,6 +649,11 @@ class Checker {
   }
 
   void check_segment_node(ast::SegmentNode& n, const Facts& inherited) {
+    // What holds for every customer at this node (its branch conditions):
+    // plans of the node may rely on it.
+    if (auto at = segment_index_.find(n.name); at != segment_index_.end() && m_.segments[at->second].span.begin == n.span.begin && m_.segments[at->second].span.file == n.span.file) {
+      node_facts_[at->second] = inherited;
+    }
     Facts earlier_false = inherited;
     bool seen_else = false;
     for (auto& b : n.branches) {
@@ -662,31 +669,46 @@ class Checker {
     }
   }
 
+  // Node plans (`plan NODE { … }`) and conditional plans (`plan [NODE] when
+  // COND { … }`). An item keeps one type in every plan that sets it.
   void check_plans() {
     if (m_.module.plans.empty()) return;
-    if (m_.segments.empty()) {
-      diags_.error("unknown-name", m_.module.plans[0].span, "plans attach to the nodes of a `segments` tree, and there is none");
-      return;
-    }
     std::unordered_map<std::string, int32_t> item_index;
     std::vector<bool> planned(m_.segments.size(), false);
-    Facts none;
     for (auto& plan : m_.module.plans) {
-      auto node = segment_index_.find(plan.node);
-      if (node == segment_index_.end()) {
-        std::vector<std::string> names;
-        for (auto& n : m_.segments) names.push_back(n.name);
-        auto& d = diags_.error("unknown-name", plan.span, fmt::format("`{}` is not a segment of the tree", plan.node));
-        if (auto hint = closest(plan.node, names); !hint.empty()) d.notes.push_back({fmt::format("did you mean `{}`?", hint), {}});
-        continue;
+      int32_t node = -1;
+      if (!plan.node.empty()) {
+        if (m_.segments.empty()) {
+          diags_.error("unknown-name", plan.span,
+                       fmt::format("`{}` is not a segment: there is no `segments` tree (a plan for every customer is `plan when CONDITION {{ … }}`)", plan.node));
+          continue;
+        }
+        auto at = segment_index_.find(plan.node);
+        if (at == segment_index_.end()) {
+          std::vector<std::string> names;
+          for (auto& n : m_.segments) names.push_back(n.name);
+          auto& d = diags_.error("unknown-name", plan.span, fmt::format("`{}` is not a segment of the tree", plan.node));
+          if (auto hint = closest(plan.node, names); !hint.empty()) d.notes.push_back({fmt::format("did you mean `{}`?", hint), {}});
+          continue;
+        }
+        node = at->second;
       }
-      if (planned[node->second]) {
-        diags_.error("duplicate-name", plan.span, fmt::format("segment `{}` has two plans: put its items in one", plan.node));
-        continue;
+      Facts facts = node >= 0 && node < static_cast<int32_t>(node_facts_.size()) ? node_facts_[node] : Facts{};
+      int32_t conditional = -1;
+      if (plan.condition) {
+        facts = check_when(*plan.condition, facts);
+        conditional = static_cast<int32_t>(m_.conditional_plans.size());
+        m_.conditional_plans.push_back({plan.span, node, plan.condition.get()});
+      } else {
+        if (planned[node]) {
+          diags_.error("duplicate-name", plan.span, fmt::format("segment `{}` has two plans: put its items in one", plan.node));
+          continue;
+        }
+        planned[node] = true;
       }
-      planned[node->second] = true;
+      std::set<std::string> in_this_plan;
       for (auto& item : plan.items) {
-        Typed t = expr(*item.value, nullptr, none);
+        Typed t = expr(*item.value, nullptr, facts);
         require_value(t, *item.value);
         auto [it, fresh] = item_index.emplace(item.name, static_cast<int32_t>(m_.plan_items.size()));
         if (fresh) {
@@ -712,9 +734,12 @@ class Checker {
             d.notes.push_back({"first set here", m_.plan_items[it->second].span});
           }
         }
-        auto& slot = m_.plan_items[it->second].values[node->second];
-        if (slot) diags_.error("duplicate-name", item.span, fmt::format("`{}` is set twice in this plan", item.name));
-        slot = item.value.get();
+        if (!in_this_plan.insert(item.name).second) {
+          diags_.error("duplicate-name", item.span, fmt::format("`{}` is set twice in this plan", item.name));
+          continue;
+        }
+        if (conditional >= 0) m_.plan_items[it->second].conditional.push_back({conditional, item.value.get()});
+        else m_.plan_items[it->second].values[node] = item.value.get();
       }
     }
   }

@@ -78,6 +78,15 @@ struct PlanItemInfo {
   // per segment node: the expression set there (null: inherited or none)
   std::vector<const ast::Expr*> values;
   bool durations_as_text = false;  // durations in months and in days mixed: shown as text
+  // Settings by conditional plans, in file order: (conditional plan, expression).
+  std::vector<std::pair<int32_t, const ast::Expr*>> conditional;
+};
+
+// `plan [NODE] when COND { … }`: applies where COND holds (at NODE or below it).
+struct ConditionalPlanInfo {
+  Span span;
+  int32_t node = -1;             // segment node, -1: every customer
+  const ast::Expr* condition = nullptr;
 };
 
 struct TableInfo {
@@ -102,6 +111,7 @@ struct Model {
   std::vector<SegmentInfo> segments;  // empty: the rules have no segment tree
   int32_t segment_enum = -1;          // the enum whose values are the leaves' paths
   std::vector<PlanItemInfo> plan_items;
+  std::vector<ConditionalPlanInfo> conditional_plans;  // in file order: the first that applies wins
   int32_t key_field = -1;
   bool uses_today = false;
 

@@ -103,6 +103,7 @@ class Lowerer {
     for (const TableInfo& t : m_.tables) table(t);
     for (const ScorecardInfo& sc : m_.scorecards) scorecard(sc);
     segments();
+    conditional_plans();
     for (const auto& t : m_.module.tests) test(t);
     return std::move(p_);
   }
@@ -270,6 +271,43 @@ class Lowerer {
           d.from_node[m_.segments[n].leaf] = set_by[n];
           if (set_by[n] >= 0) d.leaf_covers[m_.segments[n].leaf] = point_of_node[set_by[n]];
         }
+      }
+    }
+  }
+
+  // Conditional plans: their conditions, the leaves they reach, and each
+  // item's settings in file order (the first that applies wins).
+  void conditional_plans() {
+    for (const ConditionalPlanInfo& c : m_.conditional_plans) {
+      eval::PlanCondition pc;
+      pc.condition = expr(*c.condition);
+      pc.line = line_of(c.span);
+      pc.text = "when " + text_of(c.condition->span);
+      if (c.node >= 0) {
+        pc.text = m_.segments[c.node].name + " " + pc.text;
+        for (size_t n = 0; n < m_.segments.size(); ++n) {
+          if (m_.segments[n].leaf < 0) continue;
+          if (pc.leaves.empty()) {
+            int32_t leaves = 0;
+            for (auto& x : m_.segments) leaves += x.leaf >= 0;
+            pc.leaves.assign(leaves, 0);
+          }
+          for (int32_t a = static_cast<int32_t>(n); a >= 0; a = m_.segments[a].parent) {
+            if (a == c.node) { pc.leaves[m_.segments[n].leaf] = 1; break; }
+          }
+        }
+      }
+      p_->plan_conditions.push_back(std::move(pc));
+    }
+    for (size_t i = 0; i < m_.plan_items.size(); ++i) {
+      const PlanItemInfo& item = m_.plan_items[i];
+      auto& d = p_->derived[plan_slot(static_cast<int32_t>(i)) - m_.fields.size()];
+      for (const auto& [plan, value] : item.conditional) {
+        eval::ConditionalSetting cs;
+        cs.plan = plan;
+        cs.value = item.durations_as_text ? duration_text(*value) : expr(*value);
+        cs.cover = coverage_point(value->span, fmt::format("plan item `{}` of plan {}", item.name, p_->plan_conditions[plan].text));
+        d.conditional.push_back(cs);
       }
     }
   }

@@ -203,25 +203,57 @@ bool Program::in_domain(const Field& field, const Value& v) const {
   return test_cell(nullptr, *field.domain, v);  // a field's range has constant bounds
 }
 
+int32_t Program::plan_setting(Frame& f, const Derived& d, int32_t leaf) const {
+  for (size_t i = 0; i < d.conditional.size(); ++i) {
+    const PlanCondition& c = plan_conditions[d.conditional[i].plan];
+    if (!c.leaves.empty() && (leaf < 0 || !c.leaves[leaf])) continue;
+    if (eval(f, c.condition).n) return static_cast<int32_t>(i);
+  }
+  return -1;
+}
+
 void Program::cover_plan(Frame& f) const {
-  if (!f.covered || segment_slot < 0 || f.state[segment_slot] != 2) return;
-  int32_t leaf = static_cast<int32_t>(f.slots[segment_slot].n);
+  if (!f.covered) return;
+  int32_t leaf = -1;
+  if (segment_slot >= 0) {
+    if (f.state[segment_slot] != 2) return;
+    leaf = static_cast<int32_t>(f.slots[segment_slot].n);
+  }
   for (const Derived& d : derived) {
-    if (d.kind == DerivedKind::plan_item && leaf < static_cast<int32_t>(d.leaf_covers.size())) f.cover(d.leaf_covers[leaf]);
+    if (d.kind != DerivedKind::plan_item) continue;
+    int32_t setting = -1;
+    if (!d.conditional.empty()) {
+      // A test gives only the fields it needs: a condition it cannot
+      // evaluate leaves this item uncovered by this test.
+      std::vector<uint8_t> saved = f.state;
+      try {
+        setting = plan_setting(f, d, leaf);
+      } catch (const EvalError&) {
+        f.state = std::move(saved);
+        continue;
+      }
+    }
+    if (setting >= 0) f.cover(d.conditional[setting].cover);
+    else if (leaf >= 0 && leaf < static_cast<int32_t>(d.leaf_covers.size())) f.cover(d.leaf_covers[leaf]);
   }
 }
 
 void Program::explain_plan(Frame& f, std::vector<std::string>& out) const {
-  if (segment_slot < 0) return;
-  int32_t leaf = static_cast<int32_t>(f.slots[segment_slot].n);
+  int32_t leaf = segment_slot >= 0 ? static_cast<int32_t>(f.slots[segment_slot].n) : -1;
   for (const Derived& d : derived) {
     if (d.kind != DerivedKind::plan_item) continue;
-    int32_t from = d.from_node.empty() ? -1 : d.from_node[leaf];
-    if (from < 0) {
-      out.push_back(fmt::format("{}: not set for this segment", d.name));
+    const Value& v = f.slots[fields.size() + (&d - derived.data())];
+    int32_t setting = plan_setting(f, d, leaf);
+    if (setting >= 0) {
+      const PlanCondition& c = plan_conditions[d.conditional[setting].plan];
+      out.push_back(fmt::format("{} = {}   (plan {}, line {})", d.name, format(v, d.type), c.text, c.line));
       continue;
     }
-    const Value& v = f.slots[fields.size() + (&d - derived.data())];
+    int32_t from = d.from_node.empty() || leaf < 0 ? -1 : d.from_node[leaf];
+    if (from < 0) {
+      out.push_back(fmt::format("{}: not set for this {}", d.name, segment_slot >= 0 ? "segment" : "customer"));
+      continue;
+    }
     out.push_back(fmt::format("{} = {}   (plan of {})", d.name, format(v, d.type), segment_nodes[from].name));
   }
 }
@@ -400,8 +432,17 @@ void Program::compute_value(Frame& f, int32_t s) const {
       break;
     }
     case DerivedKind::plan_item: {
-      int32_t leaf = static_cast<int32_t>(slot(f, segment_slot).n);
-      int32_t node = d.by_leaf[leaf];
+      // Conditional plans first, in file order; then the tree's plans.
+      int32_t leaf = segment_slot >= 0 ? static_cast<int32_t>(slot(f, segment_slot).n) : -1;
+      if (!d.conditional.empty()) {
+        int32_t setting = plan_setting(f, d, leaf);
+        if (setting >= 0) {
+          f.slots[s] = value(f, d.conditional[setting].value);
+          f.cover(d.conditional[setting].cover);
+          break;
+        }
+      }
+      int32_t node = leaf >= 0 && leaf < static_cast<int32_t>(d.by_leaf.size()) ? d.by_leaf[leaf] : -1;
       f.slots[s] = node < 0 ? missing_value() : value(f, node);
       if (node >= 0 && leaf < static_cast<int32_t>(d.leaf_covers.size())) f.cover(d.leaf_covers[leaf]);
       break;

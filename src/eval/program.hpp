@@ -197,6 +197,21 @@ struct SegmentNode {
   int32_t parent = -1;
 };
 
+// A conditional plan (`plan [NODE] when COND { … }`), for the plan items it sets.
+struct PlanCondition {
+  int32_t condition = -1;        // node
+  std::vector<uint8_t> leaves;   // per leaf, 1 under the plan's segment; empty: every customer
+  std::string text;              // "战略性客户 when 存量客户分群 == 重要", for explanations
+  uint32_t line = 0;
+};
+
+// One conditional plan's value for a plan item.
+struct ConditionalSetting {
+  int32_t plan = -1;   // index into Program::plan_conditions
+  int32_t value = -1;  // node
+  int32_t cover = -1;  // coverage point
+};
+
 struct Derived {
   DerivedKind kind = DerivedKind::let;
   std::string name;
@@ -210,6 +225,7 @@ struct Derived {
   std::vector<int32_t> by_leaf;  // plan item: value node per leaf (-1: not set)
   std::vector<int32_t> from_node;  // plan item: the segment node whose plan set it, per leaf
   std::vector<int32_t> leaf_covers;  // plan item: the coverage point of that setting, per leaf
+  std::vector<ConditionalSetting> conditional;  // plan item: conditional plans first, in file order
 };
 
 struct Field {
@@ -286,6 +302,7 @@ class Program {
   std::vector<ScoreFactor> factors;
   std::vector<SegmentNode> segment_nodes;  // node 0 is the root
   int32_t segment_slot = -1;               // -1: the rules have no segment tree
+  std::vector<PlanCondition> plan_conditions;  // conditional plans, in file order
   std::vector<TestCase> tests;
   int32_t key_field = -1;
   bool uses_today = false;
@@ -308,6 +325,9 @@ class Program {
   void explain_plan(Frame& f, std::vector<std::string>& out) const;
   // Marks the plan items of the customer's leaf as reached (for coverage).
   void cover_plan(Frame& f) const;
+  // Which setting gives plan item d to this customer: the index of the
+  // conditional setting that applies, or -1 for the tree's plans.
+  int32_t plan_setting(Frame& f, const Derived& d, int32_t leaf) const;
 
   // Text storage for constants: addresses stay valid.
   std::string_view intern(std::string text);

@@ -228,9 +228,11 @@ struct PlanItem {
   ExprPtr value;
 };
 
+// `plan NODE { … }`, `plan when COND { … }` or `plan NODE when COND { … }`.
 struct PlanDecl {
-  std::string node;
-  Span span;
+  std::string node;    // empty: not tied to a segment (a conditional plan)
+  Span span;           // the node's name, else the condition
+  ExprPtr condition;   // null: a plan of the node itself
   std::vector<PlanItem> items;
 };
 

@@ -45,7 +45,7 @@ using selector = pegtl::parse_tree::selector<
       g::multiply_decl, g::bonus_decl,
       g::grid_decl, g::grid_dimension, g::grid_header, g::grid_row,
       g::segments_decl, g::segment_when, g::segment_else, g::segment_name,
-      g::plan_decl, g::plan_item, g::reject_result, g::private_mark, g::binding_today >,
+      g::plan_decl, g::plan_node, g::plan_condition, g::plan_item, g::reject_result, g::private_mark, g::binding_today >,
    pegtl::parse_tree::fold_one::on<
       g::or_expr, g::and_expr, g::not_expr, g::compare_expr, g::coalesce_expr,
       g::add_expr, g::mul_expr, g::unary_expr > >;
@@ -215,9 +215,15 @@ class Builder {
       m.segments.push_back(std::move(root));
     } else if (n.is_type<g::plan_decl>()) {
       ast::PlanDecl p;
-      p.node = n.children.at(0)->string();
-      p.span = span(*n.children[0]);
-      for (size_t i = 1; i < n.children.size(); ++i) {
+      p.span = span(*n.children.at(0));
+      size_t i = 0;
+      if (n.children[i]->is_type<g::plan_node>()) p.node = n.children[i++]->string();
+      if (i < n.children.size() && n.children[i]->is_type<g::plan_condition>()) {
+        const Node& c = *n.children[i++];
+        if (p.node.empty()) p.span = span(c);
+        p.condition = expr(*c.children.at(0));
+      }
+      for (; i < n.children.size(); ++i) {
         const Node& item = *n.children[i];
         p.items.push_back({item.children.at(0)->string(), span(*item.children[0]), expr(*item.children.at(1))});
       }
