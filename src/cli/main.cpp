@@ -1,8 +1,18 @@
 // stratum: the command-line wrapper around the engine.
+#include <algorithm>
+#include <cerrno>
+#include <string_view>
+#include <vector>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
 #include "cli/cli.hpp"
 #include "diag/diagnostic.hpp"
+#include "io/writer.hpp"
 
 namespace {
 
@@ -23,9 +33,83 @@ Commands:
 Run `stratum COMMAND --help` for a command's options.
 )";
 
+// A last word on standard error that never throws: when standard error
+// itself is full or closed there is no one left to tell.
+// The command nearest to a mistyped one (`chek` → `check`), or "".
+std::string closest_command(const std::string& typed) {
+  static const char* const commands[] = {"check", "eval", "test", "explain", "diff", "fmt"};
+  std::string best;
+  size_t best_distance = 3;  // at most two edits away
+  for (const char* c : commands) {
+    std::string_view cand(c);
+    std::vector<size_t> row(cand.size() + 1);
+    for (size_t j = 0; j <= cand.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= typed.size(); ++i) {
+      size_t diagonal = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= cand.size(); ++j) {
+        size_t up = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (typed[i - 1] == cand[j - 1] ? 0 : 1)});
+        diagonal = up;
+      }
+    }
+    if (row[cand.size()] < best_distance) {
+      best_distance = row[cand.size()];
+      best = c;
+    }
+  }
+  return best;
+}
+
+void say(const std::string& text) noexcept {
+  std::fputs(text.c_str(), stderr);
+  std::fflush(stderr);
+}
+
+// Standard input, output and error closed at start (`>&-`) would let the
+// next file opened take their numbers, and output meant for the terminal
+// would land in it. Hold them with /dev/null opened read-only, so writing
+// there fails (and is reported) instead.
+void hold_standard_streams() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      int held = ::open("/dev/null", O_RDONLY);
+      if (held >= 0 && held != fd) {
+        ::dup2(held, fd);
+        ::close(held);
+      }
+    }
+  }
+}
+
+int dispatch(const std::string& command, std::vector<std::string>& args) {
+  if (command == "check") return stratum::cli::check(args);
+  if (command == "eval") return stratum::cli::eval(args);
+  if (command == "test") return stratum::cli::test(args);
+  if (command == "explain") return stratum::cli::explain(args);
+  if (command == "diff") return stratum::cli::diff(args);
+  if (command == "fmt") return stratum::cli::fmt(args);
+  return -1;
+}
+
 }  // namespace
 
+int run(int argc, char** argv);
+
 int main(int argc, char** argv) {
+  hold_standard_streams();
+  stratum::io::install_signal_cleanup();
+  int status = run(argc, argv);
+  // Whatever went to standard output must have arrived: a full disk or a
+  // closed pipe is an error, never a silent loss.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    say(fmt::format("stratum: cannot write standard output: {}\n", std::strerror(errno ? errno : EIO)));
+    return stratum::cli::kUsage;
+  }
+  return status;
+}
+
+int run(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     fmt::print("{}", kHelp);
@@ -38,19 +122,20 @@ int main(int argc, char** argv) {
   std::string command = args[0];
   args.erase(args.begin());
   try {
-    if (command == "check") return stratum::cli::check(args);
-    if (command == "eval") return stratum::cli::eval(args);
-    if (command == "test") return stratum::cli::test(args);
-    if (command == "explain") return stratum::cli::explain(args);
-    if (command == "diff") return stratum::cli::diff(args);
-    if (command == "fmt") return stratum::cli::fmt(args);
-    fmt::print(stderr, "stratum: unknown command `{}`\n{}", command, kHelp);
+    int status = dispatch(command, args);
+    if (status >= 0) return status;
+    std::string hint = closest_command(command);
+    say(fmt::format("stratum: unknown command `{}`{}\n{}", command,
+                    hint.empty() ? "" : fmt::format(" (did you mean `{}`?)", hint), kHelp));
     return stratum::cli::kUsage;
   } catch (const stratum::InternalError& e) {
-    fmt::print(stderr, "stratum: internal error: {}\n", e.what());
+    say(fmt::format("stratum: internal error: {}\n", e.what()));
     return 3;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "stratum: {}\n", e.what());
+    say(fmt::format("stratum: {}\n", e.what()));
     return stratum::cli::kUsage;
+  } catch (...) {
+    say("stratum: unexpected failure\n");
+    return 3;
   }
 }

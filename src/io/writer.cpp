@@ -1,6 +1,10 @@
 #include "io/writer.hpp"
 
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <cstring>
 #include <stdexcept>
 #include <unistd.h>
@@ -11,14 +15,112 @@
 
 namespace stratum::io {
 
+// ---- temporary files removed on a fatal signal ------------------------------
+//
+// A run stopped by SIGINT/SIGTERM (or a broken pipe) must not leave its
+// half-written temporary files behind. The paths live in fixed storage so
+// the signal handler can unlink them without allocating.
+namespace {
+
+constexpr int kTempSlots = 8;
+constexpr size_t kTempPath = 4096;
+char g_temp_paths[kTempSlots][kTempPath];
+volatile std::sig_atomic_t g_temp_used[kTempSlots];
+
+int register_temp(const std::string& path) {
+  if (path.size() >= kTempPath) return -1;
+  for (int i = 0; i < kTempSlots; ++i) {
+    if (!g_temp_used[i]) {
+      std::memcpy(g_temp_paths[i], path.c_str(), path.size() + 1);
+      g_temp_used[i] = 1;
+      return i;
+    }
+  }
+  return -1;
+}
+
+void unregister_temp(int slot) {
+  if (slot >= 0) g_temp_used[slot] = 0;
+}
+
+extern "C" void remove_temps_and_die(int sig) {
+  for (int i = 0; i < kTempSlots; ++i) {
+    if (g_temp_used[i]) ::unlink(g_temp_paths[i]);
+  }
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+}  // namespace
+
+void install_signal_cleanup() {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) {
+    struct sigaction sa {};
+    sa.sa_handler = remove_temps_and_die;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    ::sigaction(sig, &sa, nullptr);
+  }
+}
+
+// ---- OutputFile ------------------------------------------------------------
+
+namespace {
+
+std::runtime_error write_error(const std::string& what, int err) {
+  return std::runtime_error(fmt::format("cannot write {}: {}", what, std::strerror(err)));
+}
+
+}  // namespace
+
 OutputFile::OutputFile(std::string path) : path_(std::move(path)) {
   if (path_ == "-") {
     file_ = stdout;
     return;
   }
-  temp_ = fmt::format("{}.tmp-{}", path_, ::getpid());
-  file_ = std::fopen(temp_.c_str(), "wb");
-  if (!file_) throw std::runtime_error(fmt::format("cannot write {}: {}", path_, std::strerror(errno)));
+  // Where the bytes go: a regular file (or a symlink to one) is replaced
+  // whole by rename, keeping its mode; anything else (a FIFO, a device, a
+  // dangling symlink) is written through, as a shell redirection would.
+  std::string target = path_;
+  struct stat st {};
+  bool exists = ::stat(path_.c_str(), &st) == 0;
+  if (!exists && errno != ENOENT) throw write_error(path_, errno);
+  if (exists && S_ISDIR(st.st_mode)) throw std::runtime_error(fmt::format("cannot write {}: it is a directory", path_));
+  struct stat lst {};
+  if (::lstat(path_.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode) && exists && S_ISREG(st.st_mode)) {
+    if (char* real = ::realpath(path_.c_str(), nullptr)) {
+      target = real;
+      std::free(real);
+    }
+  }
+  bool through = (exists && !S_ISREG(st.st_mode)) || (!exists && ::lstat(path_.c_str(), &lst) == 0);
+  if (through) {
+    file_ = std::fopen(path_.c_str(), "wb");
+    if (!file_) throw write_error(path_, errno);
+    direct_ = true;
+    return;
+  }
+  temp_ = fmt::format("{}.tmp-{}", target, ::getpid());
+  target_ = target;
+  mode_t mode;
+  if (exists) {
+    mode = st.st_mode & 07777;
+  } else {
+    mode_t mask = ::umask(0);
+    ::umask(mask);
+    mode = 0666 & ~mask;
+  }
+  int fd = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw write_error(path_, errno);
+  slot_ = register_temp(temp_);
+  if (exists && ::geteuid() == 0) (void)::fchown(fd, st.st_uid, st.st_gid);
+  if (::fchmod(fd, mode) != 0 || !(file_ = ::fdopen(fd, "wb"))) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(temp_.c_str());
+    unregister_temp(slot_);
+    throw write_error(path_, err);
+  }
 }
 
 OutputFile::~OutputFile() {
@@ -28,14 +130,17 @@ OutputFile::~OutputFile() {
   }
   if (!committed_ && file_) {
     std::fclose(file_);
-    std::remove(temp_.c_str());
+    if (!direct_) {
+      std::remove(temp_.c_str());
+      unregister_temp(slot_);
+    }
   }
 }
 
 void OutputFile::flush() {
   if (buffer_.empty()) return;
   if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
-    throw std::runtime_error(fmt::format("cannot write {}: {}", path_ == "-" ? "standard output" : path_, std::strerror(errno)));
+    throw write_error(path_ == "-" ? "standard output" : path_, errno);
   }
   buffer_.clear();
 }
@@ -44,19 +149,27 @@ void OutputFile::commit() {
   flush();
   committed_ = true;
   if (path_ == "-") {
-    std::fflush(stdout);
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      int err = errno ? errno : EIO;
+      std::clearerr(stdout);  // reported here, once
+      throw write_error("standard output", err);
+    }
     return;
   }
-  if (std::fclose(file_) != 0) {
-    file_ = nullptr;
-    std::remove(temp_.c_str());
-    throw std::runtime_error(fmt::format("cannot write {}: {}", path_, std::strerror(errno)));
-  }
+  int err = 0;
+  if (std::fflush(file_) != 0 || std::ferror(file_)) err = errno ? errno : EIO;
+  // A regular file is on disk before it replaces the old one.
+  if (!err && !direct_ && ::fsync(::fileno(file_)) != 0) err = errno;
+  if (std::fclose(file_) != 0 && !err) err = errno;
   file_ = nullptr;
-  if (std::rename(temp_.c_str(), path_.c_str()) != 0) {
-    std::remove(temp_.c_str());
-    throw std::runtime_error(fmt::format("cannot write {}: {}", path_, std::strerror(errno)));
+  if (direct_) {
+    if (err) throw write_error(path_, err);
+    return;
   }
+  if (!err && std::rename(temp_.c_str(), target_.c_str()) != 0) err = errno;
+  if (err) std::remove(temp_.c_str());
+  unregister_temp(slot_);
+  if (err) throw write_error(path_, err);
 }
 
 void append_csv_field(std::string& b, std::string_view s) {

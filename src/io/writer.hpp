@@ -12,7 +12,14 @@
 
 namespace stratum::io {
 
-// A file written whole or not at all ("-" is standard output).
+// Removes the temporary files of unfinished OutputFiles when the process is
+// stopped by SIGINT, SIGTERM, SIGHUP, SIGQUIT or SIGPIPE, then dies of it.
+void install_signal_cleanup();
+
+// A file written whole or not at all ("-" is standard output). A regular
+// file (or the regular file a symlink points to) is written to a temporary
+// file beside it and renamed over it on commit, keeping its mode and owner;
+// a FIFO, a device or a dangling symlink is written through in place.
 class OutputFile {
  public:
   explicit OutputFile(std::string path);
@@ -30,8 +37,10 @@ class OutputFile {
   void commit();  // flush, close, rename into place; throws on I/O errors
 
  private:
-  std::string path_, temp_;
+  std::string path_, temp_, target_;
   std::FILE* file_ = nullptr;
+  bool direct_ = false;  // written in place (not a regular file)
+  int slot_ = -1;        // the temporary file's slot for signal cleanup
   std::string buffer_;
   bool committed_ = false;
 };

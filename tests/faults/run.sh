@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Fault tests: full and closed standard streams, special and unwritable output
+# paths, signals mid-run. Each case checks the exit status, the message, and
+# that nothing was left behind or damaged. Only files in a temporary folder
+# are used as outputs — never a real device path.
+#   run.sh STRATUM SOURCE_DIR
+set -u
+S="$(realpath "$1")"; SRC="$(realpath "$2")"
+R="$SRC/tests/golden/eval/clean-first-hit"
+T="$(mktemp -d)"; trap 'rm -rf "$T"' EXIT
+cd "$T"
+pass=0; fail=0
+ok()  { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1: $2"; }
+expect_eq() { # name got want
+  if [ "$2" == "$3" ]; then ok "$1"; else bad "$1" "got [$2], want [$3]"; fi
+}
+run_eval() { timeout 60 "$S" eval "$R.strat" --input "$R.csv" --format csv "$@"; }
+want_out="$(run_eval 2>/dev/null)"
+
+# -- standard streams
+run_eval >/dev/full 2>err; expect_eq "stdout /dev/full: exit 2" "$?" 2
+expect_eq "stdout /dev/full: one message" "$(cat err)" "stratum eval: cannot write standard output: No space left on device"
+run_eval 2>/dev/full >/dev/null; expect_eq "stderr /dev/full: exit 2, no abort" "$?" 2
+run_eval >&- 2>err; expect_eq "stdout closed: exit 2" "$?" 2
+expect_eq "stdout closed: message" "$(cat err)" "stratum eval: cannot write standard output: Bad file descriptor"
+run_eval 2>&- >/dev/null; expect_eq "stderr closed: exit 2" "$?" 2
+"$S" fmt --stdout "$R.strat" >/dev/full 2>err; expect_eq "fmt --stdout, stdout /dev/full: exit 2" "$?" 2
+expect_eq "fmt --stdout, stdout /dev/full: message" "$(cat err)" "stratum: cannot write standard output: No space left on device"
+"$S" --help >/dev/full 2>/dev/null; expect_eq "--help, stdout /dev/full: exit 2" "$?" 2
+
+# -- output paths
+echo before > f600; chmod 600 f600
+run_eval --output f600 2>/dev/null; expect_eq "existing file: exit 0" "$?" 0
+expect_eq "existing file: mode kept" "$(stat -c %a f600)" 600
+expect_eq "existing file: replaced whole" "$(cat f600)" "$want_out"
+
+echo before > real; ln -s real link
+run_eval --output link 2>/dev/null
+expect_eq "symlink: still a symlink" "$(stat -c %F link)" "symbolic link"
+expect_eq "symlink: its target written" "$(cat real)" "$want_out"
+
+ln -s nowhere dangling
+run_eval --output dangling 2>/dev/null
+expect_eq "dangling symlink: still a symlink" "$(stat -c %F dangling)" "symbolic link"
+expect_eq "dangling symlink: written through" "$(cat nowhere)" "$want_out"
+
+mkfifo fifo; timeout 60 cat fifo > from-fifo & reader=$!
+run_eval --output fifo 2>/dev/null; status=$?; wait $reader
+expect_eq "FIFO: exit 0" "$status" 0
+expect_eq "FIFO: still a FIFO" "$(stat -c %F fifo)" "fifo"
+expect_eq "FIFO: the reader got everything" "$(cat from-fifo)" "$want_out"
+
+mkdir adir
+run_eval --output adir 2>err; expect_eq "directory: exit 2" "$?" 2
+expect_eq "directory: message" "$(cat err)" "stratum eval: cannot write adir: it is a directory"
+
+mkdir ro; chmod 500 ro
+if [ "$(id -u)" != 0 ]; then
+  run_eval --output ro/out.csv 2>err; expect_eq "unwritable folder: exit 2" "$?" 2
+fi
+run_eval --output missing-dir/out.csv 2>err; expect_eq "missing folder: exit 2" "$?" 2
+expect_eq "missing folder: message" "$(cat err)" "stratum eval: cannot write missing-dir/out.csv: No such file or directory"
+
+# -- signals mid-run: no temporary file left, an existing output untouched
+seq 1 3000000 | awk 'BEGIN { print "id,industry,employees,revenue" } { print "C" $1 ",工业," ($1 % 2000) "," ($1 * 7) }' > big.csv
+for sig in TERM INT; do
+  for threads in 1 2; do
+    echo "earlier result" > out.csv
+    "$S" eval "$R.strat" --input big.csv --format csv --output out.csv --errors err.jsonl --threads $threads 2>/dev/null &
+    p=$!
+    for _ in $(seq 1 100); do ls out.csv.tmp-* >/dev/null 2>&1 && break; sleep 0.05; done
+    sleep 0.3
+    kill -$sig $p; wait $p; status=$?
+    want=$([ $sig = TERM ] && echo 143 || echo 130)
+    expect_eq "SIG$sig, $threads thread(s): killed by the signal" "$status" "$want"
+    expect_eq "SIG$sig, $threads thread(s): no temporary file left" "$(ls | grep -c tmp-)" 0
+    expect_eq "SIG$sig, $threads thread(s): the earlier output untouched" "$(cat out.csv)" "earlier result"
+    expect_eq "SIG$sig, $threads thread(s): no errors file made" "$(ls err.jsonl 2>/dev/null)" ""
+  done
+done
+
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
