@@ -297,7 +297,12 @@ void Program::compute(Frame& f, int32_t s) const {
   bool tracing = f.trace && d.kind != DerivedKind::plan_item &&
                  !(d.kind == DerivedKind::let && nodes[d.node].op == Op::constant);
   if (!tracing) {
-    compute_value(f, s);
+    try {
+      compute_value(f, s);
+    } catch (...) {
+      f.state[s] = 0;  // not busy any more: asked again, it fails again with its reason
+      throw;
+    }
     f.state[s] = 2;
     return;
   }
@@ -309,6 +314,7 @@ void Program::compute(Frame& f, int32_t s) const {
     compute_value(f, s);
   } catch (...) {
     --f.trace_depth;
+    f.state[s] = 0;
     throw;
   }
   --f.trace_depth;
@@ -448,10 +454,6 @@ void Program::compute_value(Frame& f, int32_t s) const {
       break;
     }
     case DerivedKind::table: {
-      if (tables[d.table].policy == HitPolicy::collect) {
-        f.slots[s] = collect(f, tables[d.table], d.type);
-        break;
-      }
       if (tables[d.table].propagate_missing) {
         // Fields first: a missing field spares computing the other columns.
         bool any_missing = false;
@@ -466,6 +468,11 @@ void Program::compute_value(Frame& f, int32_t s) const {
           f.slots[s] = missing_value();
           break;
         }
+      }
+      // Every policy, collect included: a missing column value means no result.
+      if (tables[d.table].policy == HitPolicy::collect) {
+        f.slots[s] = collect(f, tables[d.table], d.type);
+        break;
       }
       int32_t row = table_row(f, d.table);
       if (row < 0) throw EvalError(fmt::format("no row of table `{}` matches", tables[d.table].name));
@@ -535,16 +542,42 @@ const std::vector<int32_t>* Program::candidates(Frame& f, const Table& table) co
   return &table.rows_by_code[static_cast<size_t>(code)];
 }
 
-void Program::all_matches(Frame& f, const Table& table) const {
-  f.matches.clear();
+namespace {
+
+// A frame's scratch list of matching rows, taken from its pool for as long
+// as one table needs it: evaluating a row's cells or results may evaluate
+// another table, which takes a list of its own.
+class MatchList {
+ public:
+  explicit MatchList(Frame& f) : f_(f) {
+    if (!f_.match_pool.empty()) {
+      rows_ = std::move(f_.match_pool.back());
+      f_.match_pool.pop_back();
+    }
+    rows_.clear();
+  }
+  ~MatchList() { f_.match_pool.push_back(std::move(rows_)); }
+  MatchList(const MatchList&) = delete;
+  MatchList& operator=(const MatchList&) = delete;
+  std::vector<int32_t>& rows() { return rows_; }
+
+ private:
+  Frame& f_;
+  std::vector<int32_t> rows_;
+};
+
+}  // namespace
+
+void Program::all_matches(Frame& f, const Table& table, std::vector<int32_t>& out) const {
+  out.clear();
   if (const auto* rows = candidates(f, table)) {
     for (int32_t r : *rows) {
-      if (row_passes(f, table, r, true)) f.matches.push_back(r);
+      if (row_passes(f, table, r, true)) out.push_back(r);
     }
     return;
   }
   for (size_t r = 0; r < table.rows.size(); ++r) {
-    if (row_passes(f, table, static_cast<int32_t>(r), false)) f.matches.push_back(static_cast<int32_t>(r));
+    if (row_passes(f, table, static_cast<int32_t>(r), false)) out.push_back(static_cast<int32_t>(r));
   }
 }
 
@@ -568,34 +601,42 @@ int32_t Program::table_row(Frame& f, int32_t t) const {
         if (row_passes(f, table, static_cast<int32_t>(r), false)) { hit = static_cast<int32_t>(r); break; }
       }
       break;
-    case HitPolicy::unique:
-      all_matches(f, table);
-      if (f.matches.size() > 1) {
+    case HitPolicy::unique: {
+      MatchList list(f);
+      std::vector<int32_t>& matches = list.rows();
+      all_matches(f, table, matches);
+      if (matches.size() > 1) {
         throw EvalError(fmt::format("rows at lines {} and {} of table `{}` both match, and its hit policy is unique",
-                                    line(f.matches[0]), line(f.matches[1]), table.name));
+                                    line(matches[0]), line(matches[1]), table.name));
       }
-      if (!f.matches.empty()) hit = f.matches[0];
+      if (!matches.empty()) hit = matches[0];
       break;
-    case HitPolicy::any:
-      all_matches(f, table);
-      for (size_t k = 1; k < f.matches.size(); ++k) {
+    }
+    case HitPolicy::any: {
+      MatchList list(f);
+      std::vector<int32_t>& matches = list.rows();
+      all_matches(f, table, matches);
+      for (size_t k = 1; k < matches.size(); ++k) {
         for (size_t o = 0; o < table.output_slots.size(); ++o) {
-          Value a = eval(f, table.rows[f.matches[0]].outputs[o]);
-          Value b = eval(f, table.rows[f.matches[k]].outputs[o]);
+          Value a = eval(f, table.rows[matches[0]].outputs[o]);
+          Value b = eval(f, table.rows[matches[k]].outputs[o]);
           bool same = table.output_types[o].base == BaseType::text ? a.s == b.s : a.n == b.n;
           if (!same) {
             throw EvalError(fmt::format("rows at lines {} and {} of table `{}` both match with different results, and its hit policy is any",
-                                        line(f.matches[0]), line(f.matches[k]), table.name));
+                                        line(matches[0]), line(matches[k]), table.name));
           }
         }
       }
-      if (!f.matches.empty()) hit = f.matches[0];
+      if (!matches.empty()) hit = matches[0];
       break;
+    }
     case HitPolicy::priority: {
       // The matching row whose result comes first in its enum's order wins.
-      all_matches(f, table);
+      MatchList list(f);
+      std::vector<int32_t>& matches = list.rows();
+      all_matches(f, table, matches);
       int128 best = 0;
-      for (int32_t r : f.matches) {
+      for (int32_t r : matches) {
         Value v = eval(f, table.rows[r].outputs[0]);
         if (hit < 0 || v.n < best) { hit = r; best = v.n; }
       }
@@ -609,23 +650,25 @@ int32_t Program::table_row(Frame& f, int32_t t) const {
 }
 
 Value Program::collect(Frame& f, const Table& table, const Type& result) const {
-  all_matches(f, table);
-  for (int32_t r : f.matches) f.cover(table.rows[r].cover);
+  MatchList list(f);
+  std::vector<int32_t>& matches = list.rows();
+  all_matches(f, table, matches);
+  for (int32_t r : matches) f.cover(table.rows[r].cover);
   const Type& cell = table.output_types[0];
   switch (table.collect) {
     case CollectOp::count:
-      return num(Decimal::from_int(static_cast<int64_t>(f.matches.size())));
+      return num(Decimal::from_int(static_cast<int64_t>(matches.size())));
     case CollectOp::sum: {
       Decimal sum;
-      for (int32_t r : f.matches) sum = sum + dec(eval(f, table.rows[r].outputs[0]));
+      for (int32_t r : matches) sum = sum + dec(eval(f, table.rows[r].outputs[0]));
       return num(sum);
     }
     case CollectOp::min:
     case CollectOp::max: {
-      if (f.matches.empty()) throw EvalError(fmt::format("no row of table `{}` matches", table.name));
-      Value best = eval(f, table.rows[f.matches[0]].outputs[0]);
-      for (size_t k = 1; k < f.matches.size(); ++k) {
-        Value v = eval(f, table.rows[f.matches[k]].outputs[0]);
+      if (matches.empty()) throw EvalError(fmt::format("no row of table `{}` matches", table.name));
+      Value best = eval(f, table.rows[matches[0]].outputs[0]);
+      for (size_t k = 1; k < matches.size(); ++k) {
+        Value v = eval(f, table.rows[matches[k]].outputs[0]);
         if (table.collect == CollectOp::min ? v.n < best.n : v.n > best.n) best = v;
       }
       return best;
@@ -633,13 +676,13 @@ Value Program::collect(Frame& f, const Table& table, const Type& result) const {
     case CollectOp::list: {
       if (cell.base == BaseType::enum_) {
         int128 mask = 0;
-        for (int32_t r : f.matches) mask |= static_cast<int128>(1) << static_cast<int>(eval(f, table.rows[r].outputs[0]).n);
+        for (int32_t r : matches) mask |= static_cast<int128>(1) << static_cast<int>(eval(f, table.rows[r].outputs[0]).n);
         return {mask, {}};
       }
       // set<text>: the texts are constants of the program, joined once per
       // distinct combination would be ideal; keep the order of the rows.
       std::string joined;
-      for (int32_t r : f.matches) {
+      for (int32_t r : matches) {
         if (!joined.empty()) joined += kSetSeparator;
         joined.append(eval(f, table.rows[r].outputs[0]).s);
       }

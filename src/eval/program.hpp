@@ -256,7 +256,10 @@ struct Frame {
   std::vector<Value> slots;
   std::vector<uint8_t> state;  // inputs: 0 missing / 1 present; derived: 0 todo, 1 busy, 2 done
   std::vector<int32_t> table_hit;
-  std::vector<int32_t> matches;  // scratch for hit policies that look at every row
+  // Scratch lists for hit policies that look at every row, reused from
+  // customer to customer; a table evaluated inside another table's rows
+  // takes a list of its own (see MatchList).
+  std::vector<std::vector<int32_t>> match_pool;
   std::deque<std::string> collected;  // texts built by `collect list` tables, per customer
   int32_t today = 0;
   bool has_today = false;
@@ -350,7 +353,7 @@ class Program {
   bool row_passes(Frame& f, const Table& table, int32_t r, bool indexed) const;
   // The rows worth trying for this customer: all of them, or the index's candidates.
   const std::vector<int32_t>* candidates(Frame& f, const Table& table) const;
-  void all_matches(Frame& f, const Table& table) const;
+  void all_matches(Frame& f, const Table& table, std::vector<int32_t>& out) const;
   Value collect(Frame& f, const Table& table, const Type& result) const;
   // `f` is needed only for a bound computed per customer; null for constant bounds.
   [[gnu::always_inline]] inline bool test_cell(Frame* f, const CellTest& t, const Value& v) const;

@@ -233,3 +233,64 @@ test "y" { given { x: 7 } expect { y: A } }
   CHECK(outcomes[0].problems.at(0) == "u: expected A, but evaluation failed: rows at lines 5 and 6 of table `u` both match, and its hit policy is unique");
   CHECK(outcomes[1].problems.at(0) == "y: expected A, but evaluation failed: rows at lines 10 and 11 of table `y` both match with different results, and its hit policy is any");
 }
+
+TEST_CASE("a unique table over another unique table keeps its own matching rows") {
+  // Regression: both tables shared one scratch list, so the inner table's
+  // rows were taken for the outer one's ("rows at lines 13 and 13 … both match").
+  run_tests(R"(input c { a : int }
+enum K { X, Y }
+enum R { P, Q }
+scorecard s { factor a { < 5 -> 1; else -> 10 } }
+table k : K unique {
+  s    || k
+  < 5  || X
+  >= 5 || Y
+}
+table r : R unique {
+  k || r
+  X || P
+  Y || Q
+}
+table n : int collect sum {
+  r || n
+  P || 1
+  Q || 2
+  - || 10
+}
+test "7" { given { a: 7 } expect { r: Q, k: Y, n: 12 } }
+test "1" { given { a: 1 } expect { r: P, n: 11 } }
+)");
+}
+
+TEST_CASE("collect tables over a missing value have no result, as every table") {
+  run_tests(R"(input c { x : money? >= 1元 }
+table t : int collect min {
+  x      || t
+  >= 1元 || 1
+}
+table u : int collect max {
+  x      || u
+  >= 5元 || 5
+  -      || 2
+}
+table n : int collect count {
+  x      || n
+  >= 5元 || 1
+}
+test "no x" { given { } expect { t: missing, u: missing, n: missing } }
+test "x" { given { x: 6元 } expect { t: 1, u: 5, n: 1 } }
+)");
+}
+
+TEST_CASE("a value that failed for a customer fails again with its reason, not as a cycle") {
+  Compilation c = build(R"(enum 等 { a, b }
+input c { x : int }
+decide 级 : 等 { when x > 0 -> a  else -> reject "x 须为正" }
+decide 再 : bool { when 级 == a -> true  else -> false }
+plan when 级 == a { 项 = "A" }
+test "t" { given { x: 0 } expect { 级: reject "x 须为正", 再: true } }
+)");
+  auto outcomes = run_test_blocks(c, std::nullopt);
+  REQUIRE(outcomes.size() == 1);
+  REQUIRE(outcomes[0].problems == std::vector<std::string>{"再: expected true, but evaluation failed: x 须为正"});
+}
