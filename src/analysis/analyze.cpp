@@ -320,6 +320,13 @@ class Analyser {
     if (x % unit > 0) ++q;
     return q * unit;
   }
+  // The greatest multiple of unit at or below x (division rounds toward
+  // zero, which for negative x would be above it).
+  static int128 floor_to(int128 x, int128 unit) {
+    int128 q = x / unit;
+    if (x % unit < 0) --q;
+    return q * unit;
+  }
 
   Dom meet(const Dom& a, const Dom& b, const Var& v) const {
     Dom r;
@@ -788,7 +795,7 @@ class Analyser {
           int128 pick;
           if (d.lo <= 0 && d.hi >= 0) pick = 0;
           else if (d.lo > 0) pick = ceil_to(d.lo, unit) <= d.hi ? ceil_to(d.lo, unit) : d.lo;
-          else pick = (d.hi / unit) * unit >= d.lo ? (d.hi / unit) * unit : d.hi;
+          else pick = floor_to(d.hi, unit) >= d.lo ? floor_to(d.hi, unit) : d.hi;
           if (v.type.base == BaseType::date && d.lo <= 19723 && d.hi >= 19723) pick = 19723;  // 2024-01-01
           val = {pick, {}};
           break;
@@ -934,12 +941,15 @@ class Analyser {
   }
 
   // True when evaluating `slot` for the customer fails for want of a row or branch.
-  bool confirms_gap(const Example& ex, int32_t slot) const {
+  // `where`, when given, must be in the failure's message (the segment node
+  // whose branches all failed).
+  bool confirms_gap(const Example& ex, int32_t slot, const std::string& where = {}) const {
     eval::Frame f = frame_of(ex);
     try {
       p_.slot(f, slot);
     } catch (const eval::EvalError& e) {
       std::string_view m = e.what();
+      if (!where.empty() && m.find(where) == std::string_view::npos) return false;
       return m.find("no row") != std::string_view::npos || m.find("no branch") != std::string_view::npos;
     }
     return false;
@@ -947,16 +957,19 @@ class Analyser {
 
   // ---- findings -----------------------------------------------------------------
 
-  void gap(Span at, const std::string& what, const Boxes& left, int32_t confirm_slot) {
+  // A gap is reported only with a customer for whom evaluation confirms it;
+  // otherwise the finding is `not-proven`, for `why`.
+  void gap(Span at, const std::string& what, const Boxes& left, int32_t confirm_slot,
+           const std::string& why = "the customers it leaves out depend on computed values", const std::string& where = {}) {
     for (const Box& b : left) {
       auto ex = example(b);
       if (!ex) continue;
-      if (confirm_slot >= 0 && !confirms_gap(*ex, confirm_slot)) continue;
+      if (confirm_slot >= 0 && !confirms_gap(*ex, confirm_slot, where)) continue;
       auto& d = diags_.error("gap", at, fmt::format("{} applies to some customers, and there is no `else` or catch-all row", what));
       d.counterexample = describe(*ex);
       return;
     }
-    could_not_prove(at, what, "the customers it leaves out depend on computed values");
+    could_not_prove(at, what.starts_with("no ") ? "a " + what.substr(3) : what, why);
   }
 
   void could_not_prove(Span at, const std::string& what, const std::string& why) {
@@ -1002,6 +1015,11 @@ class Analyser {
     return std::string();
   }
 
+  // A branch whose condition the analysis cannot model makes the customers
+  // left for later branches an over-approximation: findings of later
+  // branches stay sound (a branch unreachable even for the larger set is
+  // unreachable), an empty remainder still proves the decision total, and a
+  // gap is reported only when evaluation confirms it (else `not-proven`).
   void decide(int32_t d) {
     const auto& der = p_.derived[d];
     bool has_else = std::any_of(der.branches.begin(), der.branches.end(), [](auto& b) { return b.condition < 0; });
@@ -1011,24 +1029,21 @@ class Analyser {
     for (const auto& b : der.branches) {
       if (b.condition < 0) break;
       try {
-        Boxes c = condition(b.condition);
-        if (known) {
-          if (c.empty()) unreachable(b.origin.span, true, "this branch");
-          else if (intersect(left, c).empty()) {
-            unreachable(b.origin.span, false, "this branch", intersect(Boxes{universe()}, c),
-                        [&](const Example& ex) { return branch_taking(der, ex, &b); });
-          }
-          left = subtract(left, c);
+        Boxes c = intersect(Boxes{universe()}, condition(b.condition));
+        if (c.empty()) unreachable(b.origin.span, true, "this branch");
+        else if (intersect(left, c).empty()) {
+          unreachable(b.origin.span, false, "this branch", c, [&](const Example& ex) { return branch_taking(der, ex, &b); });
         }
+        left = subtract(left, c);
       } catch (const Unknown& u) {
         if (known) why = u.reason;
         known = false;
       }
     }
-    if (has_else) return;
+    if (has_else || left.empty()) return;
     std::string what = fmt::format("no branch of `{}`", der.name);
-    if (!known) could_not_prove(der.span, fmt::format("a branch of `{}`", der.name), why);
-    else if (!left.empty()) gap(der.span, what, left, slot_of_derived(d));
+    if (!known) gap(der.span, what, left, slot_of_derived(d), why);
+    else gap(der.span, what, left, slot_of_derived(d));
   }
 
   void table(int32_t t) {
@@ -1095,13 +1110,19 @@ class Analyser {
     }
   }
 
+  // Pairs of rows of a unique (or any) table that both apply to a customer.
+  // Each finding comes with a customer for whom evaluation confirms it; a
+  // pair whose regions meet but for which no such customer is found is
+  // reported as not proven, never passed over.
   void overlaps(int32_t t, const std::vector<Boxes>& rows) {
     const eval::Table& tab = p_.tables[t];
     int reported = 0;
+    std::optional<std::pair<size_t, size_t>> unsettled;
     for (size_t i = 0; i < rows.size() && reported < 5; ++i) {
       for (size_t j = i + 1; j < rows.size() && reported < 5; ++j) {
         if (tab.policy == eval::HitPolicy::any && same_outputs(tab, i, j)) continue;
         Boxes both = intersect(rows[i], rows[j]);
+        bool confirmed = false;
         for (const Box& b : both) {
           auto ex = example(b);
           if (!ex) continue;
@@ -1129,9 +1150,19 @@ class Analyser {
           d.notes.push_back({"the other row", tab.rows[i].span});
           d.counterexample = describe(*ex);
           ++reported;
+          confirmed = true;
           break;
         }
+        if (!confirmed && !both.empty() && !unsettled) unsettled = {i, j};
       }
+    }
+    if (unsettled && reported == 0) {
+      auto [i, j] = *unsettled;
+      auto& d = diags_.warning("not-proven", tab.rows[j].span,
+                               fmt::format("could not prove that rows at lines {} and {} of table `{}` never both apply",
+                                           tab.row_lines[i], tab.row_lines[j], tab.name));
+      d.notes.push_back({"because their columns are computed values whose combinations the analysis does not model; "
+                         "with hit policy `first` the earlier row takes such customers", {}});
     }
   }
 
@@ -1145,40 +1176,42 @@ class Analyser {
     return true;
   }
 
-  void segment(int32_t node, Boxes region) {
+  // `region` holds every customer who reaches the node; when `exact` is
+  // false (a condition above could not be modelled) it may hold more, which
+  // keeps every finding sound (see decide()). Every subtree is analysed.
+  void segment(int32_t node, Boxes region, bool exact = true, std::string why = {}) {
     const auto& n = p_.segment_nodes[node];
     if (n.leaf >= 0) return;
     bool has_else = std::any_of(n.branches.begin(), n.branches.end(), [](auto& b) { return b.first < 0; });
-    bool known = true;
-    std::string why;
     for (size_t k = 0; k < n.branches.size(); ++k) {
       auto [cond, child] = n.branches[k];
       Span at = k < n.origins.size() ? n.origins[k].span : Span{};
+      std::string to = fmt::format("the branch to `{}`", p_.segment_nodes[child].name);
       if (cond < 0) {
-        if (known) {
-          if (region.empty()) unreachable(at, false, fmt::format("the branch to `{}`", p_.segment_nodes[child].name));
-          segment(child, region);
-        }
+        if (region.empty()) unreachable(at, false, to);
+        segment(child, region, exact, why);
         break;
       }
       try {
-        if (!known) continue;
-        Boxes c = condition(cond);
+        Boxes c = intersect(Boxes{universe()}, condition(cond));
         Boxes reach = intersect(region, c);
-        if (c.empty()) unreachable(at, true, fmt::format("the branch to `{}`", p_.segment_nodes[child].name));
-        else if (reach.empty()) unreachable(at, false, fmt::format("the branch to `{}`", p_.segment_nodes[child].name));
+        if (c.empty()) unreachable(at, true, to);
+        else if (reach.empty()) unreachable(at, false, to);
         region = subtract(region, c);
-        segment(child, reach);
+        segment(child, reach, exact, why);
       } catch (const Unknown& u) {
-        if (known) why = u.reason;
-        known = false;
+        // Anyone left may take this branch: its subtree is analysed for all of them.
+        if (exact) why = u.reason;
+        exact = false;
+        segment(child, region, false, why);
       }
     }
-    if (has_else) return;
+    if (has_else || region.empty()) return;
     Span at = n.origins.empty() ? Span{} : n.origins.front().span;
     std::string what = fmt::format("no branch under segment `{}`", n.name);
-    if (!known) could_not_prove(at, fmt::format("a branch under segment `{}`", n.name), why);
-    else if (!region.empty()) gap(at, what, region, p_.segment_slot);
+    std::string where = fmt::format("under segment `{}`", n.name);
+    if (exact) gap(at, what, region, p_.segment_slot, "the customers it leaves out depend on computed values", where);
+    else gap(at, what, region, p_.segment_slot, why, where);
   }
 };
 

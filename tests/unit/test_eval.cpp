@@ -156,7 +156,7 @@ test "fns" { given { x: 2.345, m: 50元 } expect { r: 2.35, f: 2, k: 3, lo: 1, h
 TEST_CASE("hit policies: unique, any, priority, collect") {
   run_tests(R"(enum 等级 { A, B, C, D }
 enum 标签 { 高净值, 活跃, 新客 }
-input c { assets : money  trades : int  months : int }
+input c { assets : money  trades : int >= 0;  months : int }
 table 唯一 : 等级 unique {
   assets       || 唯一
   >= 100万     || A
