@@ -67,8 +67,16 @@ void render_excerpt(std::string& out, const SourceFile& file, Span span) {
   }
   size_t pad = utf8::cell_width(before);
   size_t width = std::max<size_t>(1, utf8::cell_width(marked));
+  // Control characters and bytes that are not UTF-8 as U+FFFD, one cell
+  // each (as cell_width counts them), so the caret stays aligned.
   std::string shown;
-  for (char c : line) shown += c == '\t' ? ' ' : c;
+  for (size_t i = 0; i < line.size();) {
+    size_t at = i;
+    char32_t c = utf8::decode(line, i);
+    if (c == '\t') shown += ' ';
+    else if (c < 0x20 || c == 0x7F || c == 0xFFFD) shown += "\xEF\xBF\xBD";
+    else shown.append(line.substr(at, i - at));
+  }
   out += fmt::format("{} |\n{} | {}\n{} | {}{}\n", gutter, number, shown, gutter,
                      std::string(pad, ' '), std::string(width, '^'));
 }
@@ -111,8 +119,22 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
+// Bytes that are not UTF-8 are written as the text `\xNN` (backslash, x, two
+// hex digits), so the JSON stays valid and the byte stays visible.
 void append_json_escaped(std::string& out, std::string_view s) {
-  for (char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      size_t at = i;
+      char32_t cp = utf8::decode(s, at);
+      if (cp == 0xFFFD && !(at - i == 3 && s.substr(i, 3) == "\xEF\xBF\xBD")) {
+        out += fmt::format("\\\\x{:02X}", static_cast<unsigned char>(c));
+      } else {
+        out.append(s.substr(i, at - i));
+        i = at - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;

@@ -14,14 +14,7 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::string shown(std::string_view s) {
-  if (utf8::length(s) > 40) {
-    size_t i = 0;
-    for (int k = 0; k < 40; ++k) utf8::decode(s, i);
-    return fmt::format("\"{}…\"", s.substr(0, i));
-  }
-  return fmt::format("\"{}\"", s);
-}
+std::string shown(std::string_view s) { return "\"" + utf8::printable(s, 40) + "\""; }
 
 }  // namespace
 
@@ -73,7 +66,7 @@ std::vector<bool> Binder::required() const {
 std::string Binder::key_text(const RawRecord& raw) const {
   if (program_.key_field < 0 || raw.fields.size() <= static_cast<size_t>(program_.key_field)) return {};
   const RawField& f = raw.fields[program_.key_field];
-  return f.kind == RawKind::text || f.kind == RawKind::number ? std::string(f.text) : std::string();
+  return f.kind == RawKind::text || f.kind == RawKind::number ? utf8::printable(f.text, 80) : std::string();
 }
 
 bool Binder::parse_value(std::string_view text, const Type& type, eval::Value& out, std::string& why) {
@@ -161,6 +154,19 @@ bool Binder::bind(const RawRecord& raw, eval::Frame& frame, Rejection& why) {
       continue;
     }
     if (rf.kind == RawKind::object) return reject("expected a value, found an object");
+    // Text is UTF-8: a value that is not is refused, never copied into the output.
+    if (rf.kind == RawKind::text || rf.kind == RawKind::number) {
+      if (size_t ok = utf8::valid_prefix(rf.text); ok != rf.text.size()) {
+        return reject(fmt::format("{} is not UTF-8 text (byte 0x{:02X} at byte {})", shown(rf.text),
+                                  static_cast<unsigned char>(rf.text[ok]), ok + 1));
+      }
+    }
+    for (std::string_view item : rf.items) {
+      if (size_t ok = utf8::valid_prefix(item); ok != item.size()) {
+        return reject(fmt::format("list item {} is not UTF-8 text (byte 0x{:02X} at byte {})", shown(item),
+                                  static_cast<unsigned char>(item[ok]), ok + 1));
+      }
+    }
     eval::Value v;
     std::string reason;
     if (field.type.is_set) {

@@ -1,5 +1,7 @@
 #include "source/source_file.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace stratum {
@@ -50,6 +52,12 @@ char32_t decode(std::string_view s, size_t& i) {
     if ((cc & 0xC0) != 0x80) { ++i; return 0xFFFD; }
     cp = (cp << 6) | (cc & 0x3F);
   }
+  // Overlong forms, UTF-16 surrogates (ED A0 80 …) and values above
+  // U+10FFFF are not UTF-8.
+  if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
+    ++i;
+    return 0xFFFD;
+  }
   i += n + 1;
   return cp;
 }
@@ -87,6 +95,52 @@ bool valid(std::string_view s) {
     if (c == 0xFFFD && !(i - before == 3 && s.substr(before, 3) == "\xEF\xBF\xBD")) return false;
   }
   return true;
+}
+
+size_t valid_prefix(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) { ++i; continue; }
+    size_t before = i;
+    char32_t c = decode(s, i);
+    if (c == 0xFFFD && !(i - before == 3 && s.substr(before, 3) == "\xEF\xBF\xBD")) return before;
+  }
+  return s.size();
+}
+
+std::string printable(std::string_view s, size_t max_chars) {
+  std::string out;
+  size_t chars = 0;
+  for (size_t i = 0; i < s.size();) {
+    if (max_chars && chars == max_chars) {
+      out += "…";
+      break;
+    }
+    ++chars;
+    unsigned char b = static_cast<unsigned char>(s[i]);
+    if (b < 0x20 || b == 0x7F) {
+      out += b == '\n' ? "\\n" : b == '\t' ? "\\t" : b == '\r' ? "\\r" : fmt::format("\\x{:02X}", b);
+      ++i;
+      continue;
+    }
+    if (b < 0x80) {
+      out += static_cast<char>(b);
+      ++i;
+      continue;
+    }
+    size_t before = i;
+    char32_t c = decode(s, i);
+    if (c == 0xFFFD && !(i - before == 3 && s.substr(before, 3) == "\xEF\xBF\xBD")) {
+      out += fmt::format("\\x{:02X}", b);  // a byte that is not UTF-8
+      continue;
+    }
+    if (c >= 0x80 && c < 0xA0) {  // C1 controls
+      out += fmt::format("\\u{:04X}", static_cast<unsigned>(c));
+      continue;
+    }
+    out.append(s.substr(before, i - before));
+  }
+  return out;
 }
 
 void append(std::string& out, char32_t c) {

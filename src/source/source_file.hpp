@@ -64,8 +64,15 @@ size_t length(std::string_view text);
 // Terminal cells a code point takes: 2 for East Asian wide/fullwidth, else 1.
 int cell_width(char32_t c);
 size_t cell_width(std::string_view text);
-// True when the whole string is valid UTF-8.
+// True when the whole string is valid UTF-8 (no overlong forms, no
+// surrogates, nothing above U+10FFFF).
 bool valid(std::string_view text);
+// The length of the longest valid UTF-8 prefix: text.size() when valid.
+size_t valid_prefix(std::string_view text);
+// Text as it may be shown in a message: control characters and bytes that
+// are not UTF-8 written as \n, \t, \xNN (C1 controls as \uNNNN); at most
+// max_chars characters (0: all), then "…".
+std::string printable(std::string_view text, size_t max_chars = 0);
 void append(std::string& out, char32_t c);
 }  // namespace utf8
 

@@ -44,3 +44,26 @@ TEST_CASE("utf8 helpers") {
   CHECK_FALSE(utf8::valid("\xE8\xA7"));
   CHECK_FALSE(utf8::valid("\xFF"));
 }
+
+TEST_CASE("UTF-8: surrogates, overlong forms and values above U+10FFFF are not UTF-8") {
+  CHECK(utf8::valid("营业收入 ok"));
+  CHECK(utf8::valid("\xEF\xBF\xBD"));           // U+FFFD itself
+  CHECK(utf8::valid("\xF0\x9F\x98\x80"));       // U+1F600
+  CHECK_FALSE(utf8::valid("\xED\xA0\x80"));     // U+D800, a surrogate
+  CHECK_FALSE(utf8::valid("\xED\xBF\xBF"));     // U+DFFF
+  CHECK_FALSE(utf8::valid("\xE0\x80\xAF"));     // overlong '/'
+  CHECK_FALSE(utf8::valid("\xC0\xAF"));         // overlong '/'
+  CHECK_FALSE(utf8::valid("\xF4\x90\x80\x80")); // U+110000
+  CHECK_FALSE(utf8::valid("\xF0\x8F\xBF\xBF")); // overlong U+FFFF
+  CHECK_FALSE(utf8::valid("abc\xFF"));
+  CHECK(utf8::valid_prefix("ab\xFF" "cd") == 2);
+  CHECK(utf8::valid_prefix("营业") == 6);
+}
+
+TEST_CASE("printable: control bytes and bytes that are not UTF-8 are escaped, text is kept") {
+  CHECK(utf8::printable(std::string("a\0b", 3)) == "a\\x00b");
+  CHECK(utf8::printable("行\n\t\r\x7F") == "行\\n\\t\\r\\x7F");
+  CHECK(utf8::printable("\xFF\xED\xA0\x80") == "\\xFF\\xED\\xA0\\x80");
+  CHECK(utf8::printable("\xC2\x85") == "\\u0085");
+  CHECK(utf8::printable("一二三四五", 3) == "一二三…");
+}
