@@ -44,6 +44,9 @@ Evaluates every customer record of FILE against the rule file RULES.
   --threads N           evaluate on N threads (default: all cores); the output
                         is the same for any N (YAML input runs on one)
   --diagnostics text|json  how to print rule problems
+  --max-record-bytes N  the longest record accepted (default 8388608, 8 MiB);
+                        a longer one is rejected and reading goes on after it
+  --max-field-bytes N   the longest value accepted (default 1048576, 1 MiB)
 
 Exit status: 0 every record decided; 1 rule errors or rejected records;
 2 usage or I/O error.
@@ -86,18 +89,26 @@ struct Settings {
   bool explain;
   bool errors_as_json;
   std::optional<int32_t> as_of;
+  io::RecordLimits limits;
+};
+
+// A record the cutting thread already found malformed (or too large): passed
+// on as its rejection, without its bytes.
+struct Preset {
+  std::string key, column, reason;
 };
 
 // A run of whole records and, once evaluated, what they gave.
 struct Chunk {
   std::string data;                     // the records' bytes (parallel runs)
   std::vector<uint64_t> numbers, lines; // each record's number and line in the input
+  std::vector<std::optional<Preset>> presets;  // per record: its rejection, when already known
   size_t bytes = 0;
   std::string out, err;
   uint64_t read = 0, decided = 0, rejected = 0;
   std::vector<std::vector<uint64_t>> counts;  // per distribution: by code, then "no value"
   void clear() {
-    data.clear(); numbers.clear(); lines.clear(); out.clear(); err.clear();
+    data.clear(); numbers.clear(); lines.clear(); presets.clear(); out.clear(); err.clear();
     bytes = 0; read = decided = rejected = 0;
     counts.clear();
   }
@@ -109,6 +120,7 @@ class Worker {
   explicit Worker(const Settings& s)
       : s_(s), frame_(s.program.make_frame()), binder_(s.program), writer_(s.program, s.format, scratch_) {
     if (s.as_of) { frame_.today = *s.as_of; frame_.has_today = true; }
+    binder_.set_max_field(s.limits.max_field);
     if (s.explain) frame_.trace = &trace_;
     writer_.set_explain(s.explain);
     for (const auto& o : s.program.outputs) {
@@ -157,13 +169,18 @@ class Worker {
     auto reader = like.chunk_reader(std::move(c.data));
     c.data.clear();
     io::RawRecord raw;
-    size_t k = 0;
-    while (reader->next(raw)) {
-      if (k < c.numbers.size()) {
-        raw.number = c.numbers[k];
-        raw.line = c.lines[k];
+    for (size_t k = 0; k < c.numbers.size(); ++k) {
+      if (c.presets[k]) {
+        ++c.read;
+        io::RawRecord where;
+        where.number = c.numbers[k];
+        where.line = c.lines[k];
+        reject(where, {c.presets[k]->column, c.presets[k]->reason}, c, &c.presets[k]->key);
+        continue;
       }
-      ++k;
+      if (!reader->next(raw)) throw InternalError("a chunk holds fewer records than were cut");
+      raw.number = c.numbers[k];
+      raw.line = c.lines[k];
       process(raw, c);
     }
   }
@@ -177,9 +194,9 @@ class Worker {
   std::vector<std::string> trace_;
   std::vector<eval::Output> dist_slots_;
 
-  void reject(const io::RawRecord& r, const io::Rejection& w, Chunk& c) {
+  void reject(const io::RawRecord& r, const io::Rejection& w, Chunk& c, const std::string* known_key = nullptr) {
     ++c.rejected;
-    std::string key = binder_.key_text(r);
+    std::string key = known_key ? *known_key : binder_.key_text(r);
     if (s_.errors_as_json) {
       c.err += io::rejection_json(r.number, r.line, key, w);
     } else {
@@ -331,7 +348,8 @@ class Progress {
 
 int eval(const std::vector<std::string>& argv) {
   Args args(argv, {"--help", "-h", "--summary", "--explain"},
-            {"--input", "--input-format", "--output", "--format", "--errors", "--as-of", "--threads", "--diagnostics"});
+            {"--input", "--input-format", "--output", "--format", "--errors", "--as-of", "--threads", "--diagnostics",
+             "--max-record-bytes", "--max-field-bytes"});
   if (args.flag("--help") || args.flag("-h")) { fmt::print("{}", kHelp); return kOk; }
   if (args.error()) return usage_error("eval", *args.error());
   if (args.positionals().size() != 1) return usage_error("eval", "name one rule file: stratum eval RULES --input FILE");
@@ -360,6 +378,15 @@ int eval(const std::vector<std::string>& argv) {
     }
   }
   bool json_diag = args.value("--diagnostics").value_or("text") == "json";
+  io::RecordLimits limits;
+  for (auto [flag, target] : {std::pair{"--max-record-bytes", &limits.max_record}, std::pair{"--max-field-bytes", &limits.max_field}}) {
+    if (auto v = args.value(flag)) {
+      if (v->empty() || v->size() > 12 || v->find_first_not_of("0123456789") != std::string::npos || std::stoull(*v) == 0) {
+        return usage_error("eval", fmt::format("{} takes a whole number of bytes from 1 to 999999999999", flag));
+      }
+      *target = static_cast<size_t>(std::stoull(*v));
+    }
+  }
 
   std::string rules_path = args.positionals()[0];
   Compilation c;
@@ -384,6 +411,7 @@ int eval(const std::vector<std::string>& argv) {
   if (auto t = args.value("--threads")) threads = static_cast<unsigned>(std::stoul(*t));
   try {
     auto reader = io::open_reader(*input, *in_format);
+    reader->set_limits(limits);
     io::Binder header_binder(program);
     if (auto problem = reader->open(header_binder.columns(), header_binder.required())) {
       fmt::print(stderr, "stratum eval: {}: {}\n", *input, *problem);
@@ -394,7 +422,7 @@ int eval(const std::vector<std::string>& argv) {
     std::unique_ptr<io::OutputFile> errors;
     if (auto e = args.value("--errors")) errors = std::make_unique<io::OutputFile>(*e);
     Settings settings{program, out_format == "csv" ? io::OutputFormat::csv : io::OutputFormat::jsonl,
-                      args.flag("--explain"), errors != nullptr, as_of};
+                      args.flag("--explain"), errors != nullptr, as_of, limits};
     {
       std::string header;
       io::RecordWriter writer(program, settings.format, header);
@@ -443,12 +471,20 @@ int eval(const std::vector<std::string>& argv) {
         }
       };
       while (reader->next(raw)) {
-        chunk->data.append(raw.source);
-        if (jsonl) chunk->data += '\n';
         chunk->numbers.push_back(raw.number);
         chunk->lines.push_back(raw.line);
+        if (!raw.error.empty()) {
+          // Already known to be rejected: its reason goes on, not its bytes.
+          chunk->presets.push_back(Preset{header_binder.key_text(raw), raw.error_column, raw.error});
+          chunk->bytes += raw.source.size();
+          if (chunk->data.size() >= (1 << 20) || chunk->numbers.size() >= 65536) submit();
+          continue;
+        }
+        chunk->presets.emplace_back();
+        chunk->data.append(raw.source);
+        if (jsonl) chunk->data += '\n';
         chunk->bytes += raw.source.size();
-        if (chunk->data.size() >= (1 << 20)) submit();
+        if (chunk->data.size() >= (1 << 20) || chunk->numbers.size() >= 65536) submit();
       }
       if (!chunk->numbers.empty()) submit();
       while (pool.in_flight() > 0) {

@@ -154,6 +154,11 @@ bool Binder::bind(const RawRecord& raw, eval::Frame& frame, Rejection& why) {
       continue;
     }
     if (rf.kind == RawKind::object) return reject("expected a value, found an object");
+    size_t size = rf.text.size();
+    for (std::string_view item : rf.items) size += item.size();
+    if (size > max_field_) {
+      return reject(fmt::format("the value is longer than {} bytes (the limit, --max-field-bytes)", max_field_));
+    }
     // Text is UTF-8: a value that is not is refused, never copied into the output.
     if (rf.kind == RawKind::text || rf.kind == RawKind::number) {
       if (size_t ok = utf8::valid_prefix(rf.text); ok != rf.text.size()) {

@@ -28,6 +28,8 @@ class Binder {
   // record cannot be used. Text values point into `raw` (and into an internal
   // buffer reused record to record): use them before the next call.
   bool bind(const RawRecord& raw, eval::Frame& frame, Rejection& why);
+  // The longest value accepted, in bytes (--max-field-bytes).
+  void set_max_field(size_t bytes) { max_field_ = bytes; }
 
   // The record's key as text (for error reports), or empty.
   std::string key_text(const RawRecord& raw) const;
@@ -45,6 +47,7 @@ class Binder {
   };
   std::vector<EnumTable> enum_codes_;
   std::string scratch_;
+  size_t max_field_ = RecordLimits{}.max_field;
   std::vector<std::string_view> items_;  // reused for set fields
 };
 

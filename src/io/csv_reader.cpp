@@ -27,7 +27,9 @@ class CsvReader final : public Reader {
       : in_(BlockInput::Memory{}, std::move(data)),
         wanted_(header.wanted_),
         header_size_(header.header_size_),
-        column_of_field_(header.column_of_field_) {}
+        column_of_field_(header.column_of_field_) {
+    limits_ = header.limits_;
+  }
 
   std::unique_ptr<Reader> chunk_reader(std::string data) const override {
     return std::make_unique<CsvReader>(*this, std::move(data));
@@ -125,8 +127,16 @@ class CsvReader final : public Reader {
     for (;;) {
       size_t lines = 0;
       int r = try_parse(lines);
-      if (r == 1) { record_line_ = line_; line_ += lines; return true; }
+      if (r == 1) {
+        record_line_ = line_;
+        line_ += lines;
+        if (in_.pos() - record_start_ > limits_.max_record && error_.empty()) {
+          error_ = fmt::format("the record is longer than {} bytes (the limit, --max-record-bytes)", limits_.max_record);
+        }
+        return true;
+      }
       if (r == 0) return false;
+      if (in_.end() - in_.pos() > limits_.max_record) return skip_oversized();
       size_t shift;
       if (!in_.refill(shift)) {
         // End of input inside a record: parse what is there as final.
@@ -159,12 +169,19 @@ class CsvReader final : public Reader {
         f.in_scratch = true;
         f.off = scratch_.size();
         size_t quote_line = lines;
+        size_t quote_at = i;
         ++i;
         for (;;) {
           if (i >= end) {
             if (!final) return -1;
-            error_ = fmt::format("a quoted field opened on line {} is never closed", line_ + quote_line);
-            return finish(end);
+            // Only the line the quote opens on belongs to this record: the
+            // lines after it are read again as records of their own.
+            const void* nl = std::memchr(d + quote_at, '\n', end - quote_at);
+            size_t stop = nl ? static_cast<size_t>(static_cast<const char*>(nl) - d) + 1 : end;
+            error_ = fmt::format("a quoted field opened on line {} is never closed (the record ends with that line)",
+                                 line_ + quote_line);
+            lines = quote_line + (nl ? 1 : 0);
+            return finish(stop);
           }
           char c = d[i];
           if (c == '"') {
@@ -206,6 +223,30 @@ class CsvReader final : public Reader {
       if (i < end && d[i] == '\n') { ++lines; return finish(i + 1); }
       return finish(i);
     }
+  }
+
+  // A record over the size limit: rejected, and skipped to the end of the
+  // line it starts on without holding it in memory; reading goes on there.
+  bool skip_oversized() {
+    record_line_ = line_;
+    fields_.clear();
+    scratch_.clear();
+    error_ = fmt::format("the record is longer than {} bytes (the limit, --max-record-bytes): skipped to the end of line {}",
+                         limits_.max_record, line_);
+    for (;;) {
+      const char* d = in_.data();
+      const void* nl = std::memchr(d + in_.pos(), '\n', in_.end() - in_.pos());
+      if (nl) {
+        in_.consume_to(static_cast<const char*>(nl) - d + 1);
+        ++line_;
+        break;
+      }
+      in_.consume_to(in_.end());
+      size_t shift;
+      if (!in_.refill(shift)) break;
+    }
+    record_start_ = in_.pos();
+    return true;
   }
 
   int skip_line(size_t i, size_t end, size_t& lines, bool final) {

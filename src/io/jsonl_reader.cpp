@@ -25,6 +25,7 @@ class JsonlReader final : public Reader {
   explicit JsonlReader(const std::string& path) : in_(path) {}
   JsonlReader(const JsonlReader& other, std::string data)
       : in_(BlockInput::Memory{}, std::move(data)), wanted_(other.wanted_), columns_(other.columns_) {
+    limits_ = other.limits_;
     for (size_t i = 0; i < columns_.size(); ++i) index_.emplace(columns_[i], i);
     records_ = 1;  // no BOM inside a chunk
   }
@@ -44,6 +45,7 @@ class JsonlReader final : public Reader {
     std::string_view line;
     for (;;) {
       if (!read_line(line)) return false;
+      if (oversized_) break;
       size_t k = 0;
       while (k < line.size() && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) ++k;
       if (k < line.size()) break;
@@ -57,6 +59,16 @@ class JsonlReader final : public Reader {
     for (auto& f : r.fields) { f.kind = RawKind::absent; f.text = {}; f.items.clear(); }
     scratch_.clear();
     scratch_.reserve(line.size() * 4 + 16);  // unescaped text never outgrows this: views stay valid
+    if (oversized_) {
+      oversized_ = false;
+      r.error = fmt::format("the record is longer than {} bytes (the limit, --max-record-bytes): skipped to the end of line {}",
+                            limits_.max_record, line_);
+      return true;
+    }
+    if (line.size() > limits_.max_record) {
+      r.error = fmt::format("the record is longer than {} bytes (the limit, --max-record-bytes)", limits_.max_record);
+      return true;
+    }
     if (records_ == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
     try {
       parse_object(line, r);
@@ -74,6 +86,7 @@ class JsonlReader final : public Reader {
   std::string scratch_;
   std::string key_;
   uint64_t records_ = 0, line_ = 0;
+  bool oversized_ = false;  // the line just read was over the record limit
 
   bool read_line(std::string_view& line) {
     for (;;) {
@@ -84,6 +97,23 @@ class JsonlReader final : public Reader {
         line = std::string_view(d + in_.pos(), e - in_.pos());
         in_.consume_to(e + 1);
         ++line_;
+        return true;
+      }
+      if (in_.end() - in_.pos() > limits_.max_record) {
+        // Too long: skipped to its end without holding it in memory.
+        for (;;) {
+          in_.consume_to(in_.end());
+          size_t shift;
+          if (!in_.refill(shift)) break;
+          const char* b = in_.data();
+          if (const void* e = std::memchr(b + in_.pos(), '\n', in_.end() - in_.pos())) {
+            in_.consume_to(static_cast<const char*>(e) - b + 1);
+            break;
+          }
+        }
+        ++line_;
+        oversized_ = true;
+        line = {};
         return true;
       }
       size_t shift;

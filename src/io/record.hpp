@@ -28,6 +28,14 @@ struct RawRecord {
   std::string_view source;       // the record's bytes in the input (CSV, JSON Lines)
 };
 
+// How large one record, and one field of it, may be. A larger record is
+// rejected with the reason and reading goes on after it: memory stays
+// bounded whatever the input holds.
+struct RecordLimits {
+  size_t max_record = 8u << 20;  // bytes (--max-record-bytes)
+  size_t max_field = 1u << 20;   // bytes (--max-field-bytes)
+};
+
 // A source of records. `open` binds the wanted column names (one per input
 // field); it returns an error message when a required column is absent from
 // a header, and the reader is then unusable.
@@ -42,6 +50,11 @@ class Reader {
   // `source` gave them: for evaluating chunks of the input in parallel.
   // Null when the format cannot be read in chunks.
   virtual std::unique_ptr<Reader> chunk_reader(std::string data) const { return nullptr; }
+  // Sets the size limits (before the first record is read).
+  virtual void set_limits(const RecordLimits& limits) { limits_ = limits; }
+
+ protected:
+  RecordLimits limits_;
 };
 
 enum class Format { csv, jsonl, yaml };

@@ -2,12 +2,15 @@
 // (YAML is for small hand-written sets of customers; use CSV or JSON Lines
 // for portfolios).
 #include <iostream>
+#include <iterator>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include "io/readers.hpp"
+#include "source/source_file.hpp"
 
 namespace stratum::io {
 
@@ -15,17 +18,42 @@ namespace {
 
 class YamlReader final : public Reader {
  public:
+  // Every document of the file counts: each is a sequence of records (or
+  // empty). The file is loaded whole, so its size is limited.
   explicit YamlReader(const std::string& path) {
+    std::string text = read_limited(path);
+    std::vector<YAML::Node> documents;
     try {
-      root_ = path == "-" ? YAML::Load(std::cin) : YAML::LoadFile(path);
-    } catch (const YAML::BadFile&) {
-      throw std::runtime_error(fmt::format("cannot open {}", path));
+      documents = YAML::LoadAll(text);
     } catch (const YAML::Exception& e) {
       throw std::runtime_error(fmt::format("{}:{}:{}: invalid YAML: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
     }
-    if (root_ && !root_.IsNull() && !root_.IsSequence()) {
-      throw std::runtime_error(fmt::format("{}: expected a YAML sequence of records (`- id: …`)", path));
+    root_ = YAML::Node(YAML::NodeType::Sequence);
+    for (size_t d = 0; d < documents.size(); ++d) {
+      const YAML::Node& doc = documents[d];
+      if (!doc || doc.IsNull()) continue;
+      if (!doc.IsSequence()) {
+        throw std::runtime_error(fmt::format("{}:{}: expected a YAML sequence of records (`- id: …`){}", path,
+                                             doc.Mark().line + 1, documents.size() > 1 ? fmt::format(" in document {}", d + 1) : ""));
+      }
+      for (const auto& item : doc) root_.push_back(item);
     }
+  }
+
+  static constexpr size_t kMaxYamlBytes = 16u << 20;
+
+  static std::string read_limited(const std::string& path) {
+    std::string text;
+    if (path == "-") {
+      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else {
+      text = read_file(path);
+    }
+    if (text.size() > kMaxYamlBytes) {
+      throw std::runtime_error(fmt::format("{}: a YAML input is at most {} MiB (it is read whole); use CSV or JSON Lines for portfolios",
+                                           path, kMaxYamlBytes >> 20));
+    }
+    return text;
   }
 
   // One record or a list of them, given as text (JSON is YAML too).
@@ -81,6 +109,19 @@ class YamlReader final : public Reader {
         out.kind = RawKind::object;
       }
     }
+    // A key given twice is an error, as in CSV headers and JSON Lines.
+    seen_.clear();
+    for (const auto& kv : item) {
+      if (!kv.first.IsScalar()) {
+        r.error = "expected field names (plain text) as keys";
+        break;
+      }
+      if (!seen_.insert(kv.first.Scalar()).second) {
+        r.error = fmt::format("the key `{}` is given twice", utf8::printable(kv.first.Scalar(), 40));
+        r.error_column = kv.first.Scalar();
+        break;
+      }
+    }
     return true;
   }
 
@@ -89,6 +130,7 @@ class YamlReader final : public Reader {
   YAML::Node current_;
   size_t index_ = 0;
   std::vector<std::string> columns_;
+  std::unordered_set<std::string> seen_;
 };
 
 }  // namespace

@@ -87,16 +87,21 @@ TEST_CASE("CSV: malformed records are reported and reading goes on") {
                       "4\n"
                       "5,fine\n"
                       "6,\"never closed\n"
-                      "7,lost?\n",
+                      "7,not lost\n",
                       {"id", "name"});
-  REQUIRE(got.size() == 6);
+  REQUIRE(got.size() == 7);
   CHECK(got[0].error == "a '\"' inside field 2, which is not quoted (quote the whole field and double the quote)");
   CHECK(got[1].error == "unexpected text after the closing quote of field 2");
   CHECK(got[2].error == "the record has 3 fields, the header has 2");
   CHECK(got[3].error == "the record has 1 field, the header has 2");
   CHECK(got[4].error.empty());
   CHECK(got[4].values[1] == "fine");
-  CHECK(got[5].error == "a quoted field opened on line 7 is never closed");
+  CHECK(got[5].error == "a quoted field opened on line 7 is never closed (the record ends with that line)");
+  CHECK(got[5].line == 7);
+  // The line after an unclosed quote is a record of its own, not swallowed.
+  CHECK(got[6].error.empty());
+  CHECK(got[6].values == std::vector<std::string>{"7", "not lost"});
+  CHECK(got[6].line == 8);
 }
 
 TEST_CASE("CSV: a missing required column is an up-front error") {
