@@ -114,6 +114,7 @@ class Checker {
     collect_enums();
     collect_fields();
     collect_derived();
+    if (!lets_shallow_enough()) return;
     for (size_t i = 0; i < m_.lets.size(); ++i) check_let(static_cast<int32_t>(i));
     check_domains();
     mark_optional_grids();
@@ -347,6 +348,57 @@ class Checker {
   }
 
   // ---- derived values -------------------------------------------------------
+
+  // A `let` computed from a `let` computed from … : checking and evaluating
+  // follow such chains, so their length is limited (docs/limits.md). Found
+  // without recursion, before anything follows them.
+  static constexpr int32_t kMaxLetChain = 1000;
+
+  static void lets_named(const Expr& e, const std::unordered_map<std::string, Symbol>& symbols, std::vector<int32_t>& out) {
+    if (e.kind == ExprKind::name && e.qualifier.empty()) {
+      if (auto it = symbols.find(e.text); it != symbols.end() && it->second.kind == SymbolKind::let) out.push_back(it->second.index);
+    }
+    for (const auto& a : e.args) lets_named(*a, symbols, out);  // expression depth is bounded by the parser
+  }
+
+  bool lets_shallow_enough() {
+    size_t n = m_.lets.size();
+    std::vector<std::vector<int32_t>> uses(n);
+    for (size_t i = 0; i < n; ++i) lets_named(*m_.lets[i].value, symbols_, uses[i]);
+    // Longest chain below each let, by an explicit-stack depth-first walk;
+    // a let met again while open is a cycle, reported later by find_cycles().
+    std::vector<int32_t> depth(n, -1);
+    std::vector<uint8_t> open(n, 0);
+    for (size_t root = 0; root < n; ++root) {
+      if (depth[root] >= 0) continue;
+      std::vector<std::pair<int32_t, size_t>> stack{{static_cast<int32_t>(root), 0}};
+      open[root] = 1;
+      while (!stack.empty()) {
+        auto& [at, next] = stack.back();
+        if (next < uses[at].size()) {
+          int32_t u = uses[at][next++];
+          if (depth[u] < 0 && !open[u]) {
+            open[u] = 1;
+            stack.push_back({u, 0});
+          }
+          continue;
+        }
+        int32_t d = 1;
+        for (int32_t u : uses[at]) d = std::max(d, depth[u] < 0 ? 1 : depth[u] + 1);
+        depth[at] = d;
+        open[at] = 0;
+        if (d > kMaxLetChain) {
+          auto& diag = diags_.error("too-deep", m_.lets[at].span,
+                                    fmt::format("`{}` is computed through a chain of {} `let`s, each using the next; at most {} are allowed",
+                                                m_.lets[at].name, d, kMaxLetChain));
+          diag.notes.push_back({"compute intermediate values in fewer steps, or give them as inputs (see docs/limits.md)", {}});
+          return false;
+        }
+        stack.pop_back();
+      }
+    }
+    return true;
+  }
 
   void check_let(int32_t i) {
     if (let_state_[i] != 0) return;

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <pthread.h>
+#include <thread>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -82,6 +84,19 @@ void hold_standard_streams() {
   }
 }
 
+// Evaluation and checking follow chains of values up to fixed depths
+// (docs/limits.md); every thread, the command's own included (see main),
+// gets a stack that holds them whatever `ulimit -s` says. Only what is
+// touched is ever committed.
+void enough_stack() {
+  pthread_attr_t attr;
+  if (::pthread_attr_init(&attr) == 0) {
+    ::pthread_attr_setstacksize(&attr, 64u << 20);
+    ::pthread_setattr_default_np(&attr);
+    ::pthread_attr_destroy(&attr);
+  }
+}
+
 int dispatch(const std::string& command, std::vector<std::string>& args) {
   if (command == "check") return stratum::cli::check(args);
   if (command == "eval") return stratum::cli::eval(args);
@@ -98,8 +113,11 @@ int run(int argc, char** argv);
 
 int main(int argc, char** argv) {
   hold_standard_streams();
+  enough_stack();
   stratum::io::install_signal_cleanup();
-  int status = run(argc, argv);
+  int status = 0;
+  std::thread command([&] { status = run(argc, argv); });
+  command.join();
   // Whatever went to standard output must have arrived: a full disk or a
   // closed pipe is an error, never a silent loss.
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {

@@ -291,6 +291,17 @@ const Value& Program::slot(Frame& f, int32_t s) const {
 
 void Program::compute(Frame& f, int32_t s) const {
   if (f.state[s] == 1) throw InternalError("cycle in derived values");
+  // Values computed from values computed from …: bounded, so the stack is.
+  struct Nesting {
+    Frame& f;
+    explicit Nesting(Frame& frame) : f(frame) {
+      if (++f.nesting > kMaxNesting) {
+        --f.nesting;
+        throw EvalError(fmt::format("the rules compute values through more than {} levels", kMaxNesting));
+      }
+    }
+    ~Nesting() { --f.nesting; }
+  } nesting(f);
   f.state[s] = 1;
   const Derived& d = derived[s - fields.size()];
   // Constants (`let 门槛 = 3亿`) and plan items (explained with the plan) are not traced.

@@ -164,6 +164,11 @@ struct Table {
   std::vector<uint8_t> fast_rows;
 };
 
+// How many derived values may be computed one inside another (a `let` using a
+// decision using a `let` …); beyond it the customer is rejected, never the
+// stack overflowed. The checker limits chains of lets to fewer.
+inline constexpr int32_t kMaxNesting = 4000;
+
 enum class DerivedKind : uint8_t { let, decide, table, scorecard, factor, segment, plan_item };
 
 struct ScoreAdjustment {
@@ -263,6 +268,7 @@ struct Frame {
   std::deque<std::string> collected;  // texts built by `collect list` tables, per customer
   int32_t today = 0;
   bool has_today = false;
+  int32_t nesting = 0;         // derived values being computed, one inside another
   bool test_mode = false;      // a missing required field means "not given"
   // Explanations: when set, evaluation appends what decided each value.
   std::vector<std::string>* trace = nullptr;

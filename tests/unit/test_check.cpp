@@ -1,5 +1,6 @@
 // The checker: each broken rule text → the diagnostic code at the right line.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include "driver/stratum.hpp"
 
@@ -188,4 +189,25 @@ test "t" { given { industry: 工业, employees: 1000, revenue: 4亿 } expect { �
     }
     CHECK_NOTHROW(compile_text("mutated.strat", m));
   }
+}
+
+TEST_CASE("chains of lets longer than the limit are refused, without recursion, forwards or backwards") {
+  std::string backward = "input c { x : int }\nlet l0 = x\n";
+  for (int i = 1; i <= 1000; ++i) backward += fmt::format("let l{} = l{} + 1\n", i, i - 1);
+  Compilation b = compile_text("b.strat", backward);
+  REQUIRE(b.render() ==
+          "b.strat:1002:5: error: `l1000` is computed through a chain of 1001 `let`s, each using the next; at most 1000 are allowed [too-deep]\n"
+          "     |\n"
+          "1002 | let l1000 = l999 + 1\n"
+          "     |     ^^^^^\n"
+          "  = note: compute intermediate values in fewer steps, or give them as inputs (see docs/limits.md)\n");
+  std::string forward = "input c { x : int }\n";
+  for (int i = 0; i < 20000; ++i) forward += fmt::format("let l{} = l{} + 1\n", i, i + 1);
+  forward += "let l20000 = x\n";
+  Compilation f = compile_text("f.strat", forward);
+  REQUIRE(f.diagnostics.items().size() == 1);
+  CHECK(f.diagnostics.items()[0].code == "too-deep");
+  std::string fine = "input c { x : int }\nlet l0 = x\n";
+  for (int i = 1; i < 1000; ++i) fine += fmt::format("let l{} = l{} + 1\n", i, i - 1);
+  CHECK(compile_text("ok.strat", fine).ok());
 }

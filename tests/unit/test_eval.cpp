@@ -1,5 +1,7 @@
 // Evaluation: rule text + one customer → the decided values.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <pthread.h>
 
 #include "driver/stratum.hpp"
 #include "driver/testing.hpp"
@@ -293,4 +295,31 @@ test "t" { given { x: 0 } expect { 级: reject "x 须为正", 再: true } }
   auto outcomes = run_test_blocks(c, std::nullopt);
   REQUIRE(outcomes.size() == 1);
   REQUIRE(outcomes[0].problems == std::vector<std::string>{"再: expected true, but evaluation failed: x 须为正"});
+}
+
+TEST_CASE("values nested deeper than the evaluator's limit reject the customer, never the stack") {
+  // d0 uses d1 uses … d4999: asked first, d0 would nest 5000 computations.
+  std::string text = "input c { x : int }\n";
+  for (int i = 0; i < 4999; ++i) text += fmt::format("private decide d{} : int {{ else -> d{} + 1 }}\n", i, i + 1);
+  text += "private decide d4999 : int { else -> x }\ndecide top : int { else -> d0 }\n";
+  text += "test \"deep\" { given { x: 1 } expect { top: 5000 } }\n";
+  Compilation c = compile_text("t.strat", text, false);
+  REQUIRE(c.ok());
+  // On a stack as large as the stratum command gives its threads (64 MiB).
+  std::vector<TestOutcome> outcomes;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 64u << 20);
+  struct Job { const Compilation* c; std::vector<TestOutcome>* out; } job{&c, &outcomes};
+  pthread_t thread;
+  REQUIRE(pthread_create(&thread, &attr, [](void* p) -> void* {
+    auto* j = static_cast<Job*>(p);
+    *j->out = run_test_blocks(*j->c, std::nullopt);
+    return nullptr;
+  }, &job) == 0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
+  REQUIRE(outcomes.size() == 1);
+  REQUIRE(outcomes[0].problems ==
+          std::vector<std::string>{"top: expected 5000, but evaluation failed: the rules compute values through more than 4000 levels"});
 }
