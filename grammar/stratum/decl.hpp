@@ -74,7 +74,7 @@ struct decide_decl
 //   industry | employees | revenue   || 规模
 //   工业      | >= 1000   | >= 4亿     || 大型
 struct cell_negative : seq< one< '-' >, number_lit > {};
-struct cell_value : sor< date_lit, number_lit, cell_negative, string_lit, bool_lit, qualified_name > {};
+struct cell_value : sor< date_lit, number_lit, bad_number, cell_negative, string_lit, bool_lit, qualified_name > {};
 struct req_cell_value : seq< cell_value > {};
 struct cell_any : seq< one< '-' >, not_at< digit > > {};
 struct cell_compare : seq< cmp_op, isp, req_cell_value > {};

@@ -16,6 +16,7 @@ template<> inline constexpr auto error_message< req_string_end > = "unterminated
 template<> inline constexpr auto error_message< req_expr > = "expected an expression (a value, a name or a condition)";
 template<> inline constexpr auto error_message< req_rparen > = "expected ')'";
 template<> inline constexpr auto error_message< req_rbrace_set > = "expected ',' or '}' to close the set";
+template<> inline constexpr auto error_message< req_number_shape > = "not a number: write digits, an optional decimal point and a unit (300万, 1.5亿, 75%, 3 years); exponents such as 1e5 are not supported";
 template<> inline constexpr auto error_message< req_operand > = "expected a value after the operator";
 template<> inline constexpr auto error_message< req_term > = "expected a value after '+' or '-'";
 template<> inline constexpr auto error_message< req_default > = "expected a default value after '?\?'";

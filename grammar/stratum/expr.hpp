@@ -23,7 +23,7 @@ struct call : seq< ident, one< '(' >, sp, call_args, sp, req_rparen > {};
 
 
 struct primary
-   : sor< paren_expr, set_lit, date_lit, number_lit, string_lit, bool_lit, today_lit, call, qualified_name > {};
+   : sor< paren_expr, set_lit, date_lit, number_lit, bad_number, string_lit, bool_lit, today_lit, call, qualified_name > {};
 
 struct op_neg : seq< one< '-' >, not_at< one< '>' > > > {};
 struct req_operand;

@@ -125,6 +125,10 @@ struct duration_word
           not_at< ident_char > > {};
 struct unit : sor< percent, seq< unit_word, not_at< ident_char > >, seq< plus< blank >, duration_word > > {};
 struct number_lit : seq< number, opt< unit >, not_at< ident_char > > {};
+// Digits run into letters (`1e400`, `5k`, `3万块`): not a number this
+// language writes; reported as such rather than as a missing operator.
+struct req_number_shape : failure {};
+struct bad_number : seq< at< number, plus< ident_char > >, req_number_shape > {};
 
 struct bool_lit : sor< kw_true_, kw_false_ > {};
 struct today_lit : kw_today {};

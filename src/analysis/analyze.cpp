@@ -27,8 +27,10 @@ using eval::Program;
 using eval::TestKind;
 using eval::Value;
 
-constexpr int128 kLow = -(static_cast<int128>(1) << 120);
-constexpr int128 kHigh = static_cast<int128>(1) << 120;
+// Every number the rules or the data can hold lies in [kLow, kHigh]: the
+// exact range of Decimal, so "no value beyond" is a fact, not a cap.
+constexpr int128 kLow = -Decimal::kMaxRaw;
+constexpr int128 kHigh = Decimal::kMaxRaw;
 constexpr size_t kMaxBoxes = 20000;
 constexpr int128 kScale = Decimal::kScale;
 

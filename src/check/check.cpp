@@ -1178,15 +1178,26 @@ class Checker {
         diags_.error("not-whole", e.span, fmt::format("{} must be a whole number", what));
       }
     };
+    // Durations are whole days or months within the calendar's range: a
+    // larger one is refused here, never wrapped around.
+    auto bounded = [&](int64_t factor, int64_t limit, const char* what) {
+      Decimal limit_d = Decimal::from_int(limit / factor);
+      if (e.number > limit_d || e.number < -limit_d) {
+        diags_.error("out-of-range", e.span, fmt::format("a duration is at most {} {} (about 8,000 years)", limit / factor, what));
+        e.number = Decimal{};
+        return;
+      }
+      e.number = e.number * Decimal::from_int(factor);
+    };
     switch (e.unit) {
       case U::none: e.type = Type::of(e.number.is_integer() ? BaseType::int_ : BaseType::decimal); break;
       case U::percent: e.type = Type::of(BaseType::decimal); break;
       case U::yuan: case U::wan_yuan: case U::yi_yuan: e.type = Type::of(BaseType::money); break;
       case U::count: whole("a count"); e.type = Type::of(BaseType::int_); break;
-      case U::years: whole("a number of years"); e.number = e.number * Decimal::from_int(12); e.type = Type::of(BaseType::months); break;
-      case U::months: whole("a number of months"); e.type = Type::of(BaseType::months); break;
-      case U::weeks: whole("a number of weeks"); e.number = e.number * Decimal::from_int(7); e.type = Type::of(BaseType::days); break;
-      case U::days: whole("a number of days"); e.type = Type::of(BaseType::days); break;
+      case U::years: whole("a number of years"); bounded(12, kMaxDurationMonths, "years"); e.type = Type::of(BaseType::months); break;
+      case U::months: whole("a number of months"); bounded(1, kMaxDurationMonths, "months"); e.type = Type::of(BaseType::months); break;
+      case U::weeks: whole("a number of weeks"); bounded(7, kMaxDurationDays, "weeks"); e.type = Type::of(BaseType::days); break;
+      case U::days: whole("a number of days"); bounded(1, kMaxDurationDays, "days"); e.type = Type::of(BaseType::days); break;
     }
     return {e.type, false};
   }

@@ -348,11 +348,13 @@ class Lowerer {
     n.cmp = cmp;
     n.a = expr(a);
     n.b = expr(b);
-    return fold(add(n));
+    return fold(add(n), Span{a.span.file, a.span.begin, b.span.end});
   }
 
-  // Evaluates a node whose operands are all constants, once, here.
-  int32_t fold(int32_t index) {
+  // Evaluates a node whose operands are all constants, once, here. One that
+  // fails (1 / 0, an overflow) would fail for every customer: it is an error
+  // of the rules, reported at `where`.
+  int32_t fold(int32_t index, Span where = {}) {
     const Node& n = p_->nodes[index];
     bool foldable = n.op != Op::today && n.op != Op::field && n.op != Op::derived && n.op != Op::constant &&
                     (n.a < 0 || is_constant_node(n.a)) && (n.b < 0 || is_constant_node(n.b));
@@ -366,8 +368,11 @@ class Lowerer {
       p_->nodes[index] = Node{};
       p_->nodes[index].constant = v;
       return index;
-    } catch (const eval::EvalError&) {
-      return index;  // reported per customer at run time, where it happens
+    } catch (const eval::EvalError& e) {
+      if (where.file != 0) {
+        diags_.error("always-fails", where, fmt::format("this always fails: {}", e.what()));
+      }
+      return index;
     }
   }
 
@@ -402,13 +407,13 @@ class Lowerer {
         Node n;
         n.op = is_duration(e.type) ? Op::ineg : Op::neg;
         n.a = expr(*e.args[0]);
-        return fold(add(n));
+        return fold(add(n), e.span);
       }
       case ExprKind::not_: {
         Node n;
         n.op = Op::not_;
         n.a = expr(*e.args[0]);
-        return fold(add(n));
+        return fold(add(n), e.span);
       }
       case ExprKind::presence: {
         Node n;
@@ -530,20 +535,20 @@ class Lowerer {
       n.index = static_cast<int32_t>(p_->args.size());
       n.count = static_cast<int32_t>(argv.size());
       p_->args.insert(p_->args.end(), argv.begin(), argv.end());
-      return fold(add(n));
+      return fold(add(n), e.span);
     }
     if (f == "round") {
       n.op = Op::round;
       n.a = expr(*e.args[0]);
       n.count = e.args.size() == 2 ? static_cast<int32_t>(e.args[1]->number.to_int64().value_or(0)) : 0;
-      return fold(add(n));
+      return fold(add(n), e.span);
     }
     static const std::pair<const char*, Op> unary[] = {{"abs", Op::abs}, {"floor", Op::floor}, {"ceil", Op::ceil}};
     for (auto& [name, op] : unary) {
       if (f == name) {
         n.op = op;
         n.a = expr(*e.args[0]);
-        return fold(add(n));
+        return fold(add(n), e.span);
       }
     }
     static const std::pair<const char*, Op> binary_fns[] = {

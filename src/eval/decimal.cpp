@@ -26,6 +26,12 @@ int128 checked_add(int128 a, int128 b) {
   return r;
 }
 
+// A result inside the exact range, or an overflow.
+int128 in_range(int128 r) {
+  if (r > Decimal::kMaxRaw || r < -Decimal::kMaxRaw) throw ArithmeticError("arithmetic overflow");
+  return r;
+}
+
 // Rounds n / d half away from zero; d > 0.
 int128 div_round(int128 n, int128 d) {
   int128 q = n / d;
@@ -86,7 +92,7 @@ std::optional<Decimal> Decimal::parse(std::string_view s, std::string* why) {
     if (c >= '0' && c <= '9') {
       if (seen_point) ++frac_digits;
       if (mantissa == 0 && c == '0') { ++digits; continue; }
-      if (mantissa > kMax / 100) return fail("number out of range");
+      if (mantissa > kMax / 100) return fail("number out of range (the exact range is below 10^24 in absolute value)");
       mantissa = mantissa * 10 + (c - '0');
       ++digits;
     } else if (c == '.' && !seen_point) {
@@ -121,10 +127,11 @@ std::optional<Decimal> Decimal::parse(std::string_view s, std::string* why) {
     mantissa /= p;
   } else {
     for (int k = 0; k < shift; ++k) {
-      if (mantissa > kMax / 10) return fail("number out of range");
+      if (mantissa > kMax / 10) return fail("number out of range (the exact range is below 10^24 in absolute value)");
       mantissa *= 10;
     }
   }
+  if (mantissa > kMaxRaw) return fail("number out of range (the exact range is below 10^24 in absolute value)");
   return from_raw(negative ? -mantissa : mantissa);
 }
 
@@ -170,12 +177,12 @@ void Decimal::append_to(std::string& out) const {
   }
 }
 
-Decimal operator+(Decimal a, Decimal b) { return Decimal::from_raw(checked_add(a.raw_, b.raw_)); }
+Decimal operator+(Decimal a, Decimal b) { return Decimal::from_raw(in_range(checked_add(a.raw_, b.raw_))); }
 
 Decimal operator-(Decimal a, Decimal b) {
   int128 r;
   if (__builtin_sub_overflow(a.raw_, b.raw_, &r)) throw ArithmeticError("arithmetic overflow");
-  return Decimal::from_raw(r);
+  return Decimal::from_raw(in_range(r));
 }
 
 Decimal Decimal::operator-() const {
@@ -193,7 +200,7 @@ Decimal operator*(Decimal a, Decimal b) {
   int128 r = checked_mul(a.raw_, bq);
   r = checked_add(r, checked_mul(aq, br));
   r = checked_add(r, div_round(ar * br, S));  // |ar·br| < 10^24: no overflow
-  return Decimal::from_raw(r);
+  return Decimal::from_raw(in_range(r));
 }
 
 Decimal operator/(Decimal a, Decimal b) {
@@ -203,7 +210,7 @@ Decimal operator/(Decimal a, Decimal b) {
   if (!__builtin_mul_overflow(a.raw_, S, &scaled)) {
     int128 d = b.raw_;
     if (d < 0) { d = -d; scaled = -scaled; }
-    return Decimal::from_raw(div_round(scaled, d));
+    return Decimal::from_raw(in_range(div_round(scaled, d)));
   }
   // Long division, one decimal digit at a time, for dividends beyond ~10^14.
   bool negative = (a.raw_ < 0) != (b.raw_ < 0);
@@ -219,7 +226,7 @@ Decimal operator/(Decimal a, Decimal b) {
   int128 r2;
   if (__builtin_mul_overflow(r, 2, &r2)) throw ArithmeticError("arithmetic overflow");
   if (r2 >= d) q = checked_add(q, 1);
-  return Decimal::from_raw(negative ? -q : q);
+  return Decimal::from_raw(in_range(negative ? -q : q));
 }
 
 std::optional<Decimal> Decimal::shifted(int exp) const {
@@ -233,6 +240,7 @@ std::optional<Decimal> Decimal::shifted(int exp) const {
     if (r % p != 0) return std::nullopt;
     r /= p;
   }
+  if (r > kMaxRaw || r < -kMaxRaw) return std::nullopt;
   return from_raw(r);
 }
 
@@ -240,7 +248,7 @@ Decimal Decimal::round_half_up(int places) const {
   if (places >= kScaleDigits) return *this;
   if (places < -20) places = -20;
   int128 unit = pow10(kScaleDigits - places);
-  return from_raw(checked_mul(div_round(raw_, unit), unit));
+  return from_raw(in_range(checked_mul(div_round(raw_, unit), unit)));
 }
 
 Decimal Decimal::floor() const {

@@ -28,6 +28,10 @@ class Decimal {
  public:
   static constexpr int kScaleDigits = 12;
   static constexpr int128 kScale = 1'000'000'000'000;
+  // The exact range: |value| < 10^24 (raw 10^36 − 1). Literals, data and
+  // every result stay inside it (beyond: an error, never a wrapped value), and
+  // the analysis reasons over exactly this range.
+  static constexpr int128 kMaxRaw = static_cast<int128>(1'000'000'000'000'000'000) * 1'000'000'000'000'000'000 - 1;
 
   constexpr Decimal() = default;
   static constexpr Decimal from_raw(int128 raw) { Decimal d; d.raw_ = raw; return d; }

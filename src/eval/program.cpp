@@ -35,6 +35,13 @@ int order_of(std::string_view a, std::string_view b) {
   return c < 0 ? -1 : c > 0 ? 1 : 0;
 }
 
+// Sums and multiples of durations (days or months alike) stay within the
+// calendar's range.
+int128 duration_in_range(int128 d) {
+  if (d > kMaxDurationDays || d < -kMaxDurationDays) throw EvalError("duration out of range");
+  return d;
+}
+
 int32_t checked_days(int128 d) {
   if (d > 3'000'000 || d < -3'000'000) throw EvalError("date out of range");
   return static_cast<int32_t>(d);
@@ -755,15 +762,16 @@ Value Program::eval(Frame& f, int32_t index) const {
       case Op::add_months: return whole(add_months(static_cast<int32_t>(A().n), B().n));
       case Op::sub_months: return whole(add_months(static_cast<int32_t>(A().n), -B().n));
       case Op::date_diff: return whole(A().n - B().n);
-      case Op::iadd: return whole(A().n + B().n);
-      case Op::isub: return whole(A().n - B().n);
+      case Op::iadd: return whole(duration_in_range(A().n + B().n));
+      case Op::isub: return whole(duration_in_range(A().n - B().n));
       case Op::imul: {
         // a whole duration times an int (a Decimal raw value)
         Value a = A(), b = B();
         Decimal k = dec(b);
         auto w = k.to_int64();
         if (!w) throw EvalError("a duration is multiplied by whole numbers only");
-        return whole(a.n * *w);
+        if (*w > kMaxDurationDays || *w < -kMaxDurationDays) throw EvalError("duration out of range");
+        return whole(duration_in_range(a.n * *w));
       }
       case Op::ineg: return whole(-A().n);
       case Op::cmp_num: return whole(compare(n.cmp, order_of(A().n, B().n)) ? 1 : 0);

@@ -169,6 +169,7 @@ struct Table {
 // stack overflowed. The checker limits chains of lets to fewer.
 inline constexpr int32_t kMaxNesting = 4000;
 
+
 enum class DerivedKind : uint8_t { let, decide, table, scorecard, factor, segment, plan_item };
 
 struct ScoreAdjustment {

@@ -7,6 +7,11 @@
 
 namespace stratum {
 
+// Durations are whole days or whole months, at most about 8,000 years
+// either way (literals beyond are refused; sums beyond are errors).
+inline constexpr int64_t kMaxDurationDays = 2'920'000;
+inline constexpr int64_t kMaxDurationMonths = 96'000;
+
 enum class BaseType : uint8_t {
   error,       // already reported; suppresses follow-on errors
   boolean,

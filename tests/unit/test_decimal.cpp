@@ -36,7 +36,12 @@ TEST_CASE("decimal parsing") {
   CHECK_FALSE(Decimal::parse("abc", &why));
   CHECK_FALSE(Decimal::parse("1e", &why));
   CHECK_FALSE(Decimal::parse("99999999999999999999999999999999", &why));
-  CHECK(why == "number out of range");
+  CHECK(why == "number out of range (the exact range is below 10^24 in absolute value)");
+  // The exact range: below 10^24 in absolute value, to the last decimal.
+  CHECK(D("999999999999999999999999.999999999999").raw() == Decimal::kMaxRaw);
+  CHECK(D("-999999999999999999999999.999999999999").raw() == -Decimal::kMaxRaw);
+  CHECK_FALSE(Decimal::parse("1000000000000000000000000", &why));
+  CHECK_FALSE(Decimal::parse("1e24", &why));
 }
 
 TEST_CASE("decimal division rounds half-up at the 12th place") {
@@ -49,9 +54,13 @@ TEST_CASE("decimal division rounds half-up at the 12th place") {
 }
 
 TEST_CASE("decimal overflow is an error, not a wrap-around") {
-  Decimal big = D("100000000000000000000000000");  // 1e26
+  Decimal big = D("900000000000000000000000");  // 9e23, near the top of the exact range
   CHECK_THROWS_AS(big * D("10"), ArithmeticError);
   CHECK_THROWS_AS(big + big, ArithmeticError);
+  CHECK_THROWS_AS(-big - big, ArithmeticError);
+  CHECK_THROWS_AS(big / D("0.1"), ArithmeticError);
+  CHECK_THROWS_AS(Decimal::from_raw(Decimal::kMaxRaw).round_half_up(-1), ArithmeticError);
+  CHECK((big + D("99999999999999999999999.999999999999")).raw() == Decimal::kMaxRaw);
   // A large amount times a ratio does not overflow in the intermediate.
   CHECK((D("40000000000000") * D("5")).to_string() == "200000000000000");
 }

@@ -1,0 +1,2124 @@
+#!/usr/bin/python3
+"""Differential property test for the Stratum engine (tests/property/).
+
+What it does, for every generated rule file:
+  1. generates a random, well-typed rule file whose thresholds sit next to each
+     other (enums, int/decimal/money fields with ranges, optional fields, lets,
+     decision lists, tables of every hit policy, grids, a segment tree), and
+     records (CSV or JSON Lines) on, just below and just above every threshold;
+  2. runs `stratum check --diagnostics json` and verifies every proof against a
+     slow reference evaluator written from docs/language.md (exact Fractions):
+     no record falls through a node that check proved total, no record matches
+     two rows of a unique/any table check proved free of overlaps, no record
+     takes a row check called unreachable, and every gap/overlap
+     counter-example really shows its finding;
+  3. patches the nodes with gaps/overlaps (an `else`, a catch-all row, hit
+     policy `first`), adds a `collect list` probe table per table (which rows
+     match), runs `stratum eval` on the records (and the counter-examples) and
+     compares every decided value and every rejection with the reference.
+
+Usage:
+  /usr/bin/python3 tests/property/property_test.py [--seed N] [--files N]
+         [--only I] [--keep DIR] [--jobs N] [--binary PATH] [--verbose]
+
+Every failure prints one line `FAIL seed=S file=I <kind>: <detail>`; the run
+ends with `N passed, M failed` (N = rule files whose checks all passed) and
+exits 1 when anything failed.
+
+To reproduce a failure: rerun with the same seed and `--only I --keep DIR`;
+DIR/seedS-fileI/ then holds original.strat (what `stratum check` saw first),
+patched.strat (what `stratum eval` ran), records.csv|jsonl, the engine's
+check/eval output and failures.txt. Every file is generated from its own RNG
+seeded by (seed, index), so `--only I` regenerates exactly the same file.
+"""
+
+import argparse
+import csv
+import io
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from decimal import Decimal
+from fractions import Fraction
+from multiprocessing import Pool
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_BINARY = os.path.normpath(os.path.join(HERE, '..', '..', 'build', 'stratum'))
+
+F = Fraction
+MISSING = object()
+
+
+class InternalError(Exception):
+    """A mistake of the generator or of the reference evaluator."""
+
+
+class EvalErr(Exception):
+    """A rejection as the language defines it.
+
+    cat: no-branch (decision list), no-row (table or grid), no-seg (segment
+    node), unique, any, div0, reject; node: the decision/table/segment node it
+    belongs to; detail: reject reason, or the matching rows."""
+
+    def __init__(self, cat, node, detail=None):
+        super().__init__(cat, node, detail)
+        self.cat, self.node, self.detail = cat, node, detail
+
+    def __repr__(self):
+        return 'EvalErr(%s, %s, %r)' % (self.cat, self.node, self.detail)
+
+
+# ----------------------------------------------------------------------------
+# exact decimals
+# ----------------------------------------------------------------------------
+
+def terminates(q):
+    d = q.denominator
+    while d % 2 == 0:
+        d //= 2
+    while d % 5 == 0:
+        d //= 5
+    return d == 1
+
+
+def frac_digits(q):
+    """Number of decimal places of a terminating Fraction."""
+    k = 0
+    while (q * 10 ** k).denominator != 1:
+        k += 1
+        if k > 40:
+            raise InternalError('non-terminating %r' % q)
+    return k
+
+
+def dec_str(q):
+    q = F(q)
+    k = frac_digits(q)
+    sign = '-' if q < 0 else ''
+    v = abs(q.numerator * (10 ** k // q.denominator))
+    s = str(v).rjust(k + 1, '0')
+    ip, fp = s[:len(s) - k], s[len(s) - k:]
+    fp = fp.rstrip('0')
+    return sign + ip + ('.' + fp if fp else '')
+
+
+def round12(q):
+    """A quotient: exact when it ends within 12 places, else half-up at the
+    12th (half away from zero); returns (value, was_tie)."""
+    scaled = q * 10 ** 12
+    if scaled.denominator == 1:
+        return q, False
+    a = abs(scaled)
+    fl = a.numerator // a.denominator
+    rem = a - fl
+    tie = rem == F(1, 2)
+    r = fl + 1 if rem >= F(1, 2) else fl
+    r = F(r if q > 0 else -r, 10 ** 12)
+    return r, tie
+
+
+def parse_number_text(s):
+    if not re.fullmatch(r'-?\d+(\.\d+)?([eE][+-]?\d+)?', s):
+        return None
+    return F(Decimal(s))
+
+
+# ----------------------------------------------------------------------------
+# the program model
+# ----------------------------------------------------------------------------
+# types: 'int' 'decimal' 'money' 'bool' 'text' ('enum', E) ('set', E) ('set', 'text')
+# expressions:
+#   ('num', value, type)            numeric literal
+#   ('bool', b) ('text', s) ('enumv', E, v)
+#   ('ref', name)
+#   ('bin', op, a, b)  op in + - * /
+#   ('neg', a) ('coal', a, b) ('call', f, [args])
+# conditions:
+#   ('cmp', op, a, b) ('present', name) ('missing', name)
+#   ('inset', a, [values], neg) ('truth', expr) ('and', a, b) ('or', a, b) ('not', a)
+# cells:
+#   ('any',) ('cmp', op, v) ('range', loc, lo, hi, hic) ('set', [v], neg) ('eq', v)
+
+NUMERIC = ('int', 'decimal', 'money')
+
+
+def is_enum(t):
+    return isinstance(t, tuple) and t[0] == 'enum'
+
+
+class Field:
+    def __init__(self, name, typ, optional=False, rng=None, alias=None):
+        self.name, self.typ, self.optional, self.rng, self.alias = name, typ, optional, rng, alias
+        self.thresholds = []
+
+    @property
+    def column(self):
+        return self.alias or self.name
+
+
+class Let:
+    def __init__(self, name, typ, expr, cond=False, optional=False, failable=False, const=None):
+        self.name, self.typ, self.expr, self.cond = name, typ, expr, cond
+        self.optional, self.failable, self.const = optional, failable, const
+        self.thresholds = []
+
+
+class DecList:
+    kind = 'decide'
+
+    def __init__(self, name, typ, rows, els, private=False):
+        self.name, self.typ, self.rows, self.els, self.private = name, typ, rows, els, private
+        self.sentinel_else = False
+
+    @property
+    def outputs(self):
+        return [(self.name, self.typ)]
+
+
+class Table:
+    kind = 'table'
+
+    def __init__(self, name, policy, agg, cols, rows, outs, multi=False):
+        self.name, self.policy, self.agg, self.cols = name, policy, agg, cols
+        self.rows = rows          # [([cells], [result exprs])]
+        self.outs = outs          # [(name, type)]
+        self.multi = multi
+        self.private = False
+        self.probe = False
+
+    @property
+    def outputs(self):
+        return self.outs
+
+
+class Grid:
+    kind = 'grid'
+
+    def __init__(self, name, typ, rowname, colname, coltests, rows):
+        self.name, self.typ, self.rowname, self.colname = name, typ, rowname, colname
+        self.coltests, self.rows = coltests, rows    # rows: [(rowtest, [result exprs])]
+        self.private = False
+
+    @property
+    def outputs(self):
+        return [(self.name, self.typ)]
+
+
+class SegNode:
+    def __init__(self, name, branches=None, els=None):
+        self.name = name
+        self.branches = branches or []   # [(cond, SegNode)]
+        self.els = els
+
+    def is_leaf(self):
+        return not self.branches and self.els is None
+
+    def walk(self):
+        yield self
+        for _, ch in self.branches:
+            yield from ch.walk()
+        if self.els is not None:
+            yield from self.els.walk()
+
+
+class Prog:
+    def __init__(self):
+        self.enums = []      # [(name, [values])]
+        self.sentinel = {}   # enum -> sentinel value
+        self.fields = []
+        self.lets = []
+        self.decisions = []  # DecList / Table / Grid
+        self.segments = None
+        self.order = None    # render order of lets+decisions (list of objects)
+
+    def enum_values(self, e):
+        for n, vs in self.enums:
+            if n == e:
+                return vs
+        raise InternalError('no enum ' + e)
+
+    def enum_of_value(self, v):
+        for n, vs in self.enums:
+            if v in vs:
+                return n
+        return None
+
+    def field(self, name):
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+    def let(self, name):
+        for l in self.lets:
+            if l.name == name:
+                return l
+        return None
+
+    def decision_of_output(self, name):
+        for d in self.decisions:
+            for o, _ in d.outputs:
+                if o == name:
+                    return d
+        return None
+
+    def decision(self, name):
+        for d in self.decisions:
+            if d.name == name:
+                return d
+        return None
+
+    def type_of(self, name):
+        f = self.field(name)
+        if f:
+            return f.typ
+        l = self.let(name)
+        if l:
+            return l.typ
+        d = self.decision_of_output(name)
+        if d:
+            for o, t in d.outputs:
+                if o == name:
+                    return t
+        raise InternalError('unknown name ' + name)
+
+    def copy(self):
+        import copy
+        return copy.deepcopy(self)
+
+
+# ----------------------------------------------------------------------------
+# rendering
+# ----------------------------------------------------------------------------
+
+def int_src(v, rng=None):
+    s = str(int(v))
+    if rng is not None and v >= 0 and rng.random() < 0.1:
+        s += rng.choice(['人', '户', '家', '个'])
+    return s
+
+
+def dec_src(v, rng=None):
+    if rng is not None and rng.random() < 0.15:
+        p = v * 100
+        if frac_digits(p) <= 2:
+            return dec_str(p) + '%'
+    return dec_str(v)
+
+
+def money_src(v, rng=None):
+    opts = [dec_str(v) + '元']
+    w = v / 10000
+    if frac_digits(w) <= 8:
+        opts.append(dec_str(w) + '万')
+        if rng is not None and rng.random() < 0.3:
+            opts.append(dec_str(w) + '万元')
+    y = v / 100000000
+    if frac_digits(y) <= 8:
+        opts.append(dec_str(y) + '亿')
+    if rng is None:
+        return opts[-1]
+    return rng.choice(opts)
+
+
+class Renderer:
+    def __init__(self, prog, rng):
+        self.p = prog
+        self.rng = rng          # only for the surface syntax (units, %, parens)
+        self.lines = []
+        # maps for diagnostics
+        self.decl_line = {}     # decision name / segment node -> line
+        self.row_lines = {}     # node name -> [line of row i]  (else: key 'else')
+        self.else_line = {}
+        self.grid_pos = {}      # (line, col) -> ('cell', ri, ci) / ('row', ri) / ('col', ci)
+        self.seg_branch_lines = {}   # segnode -> [line of branch i]
+
+    # ---- expressions
+    PREC = {'or': 1, 'and': 2, 'not': 3, 'cmp': 4, 'coal': 6, '+': 7, '-': 7, '*': 8, '/': 8, 'neg': 9}
+
+    def lit(self, e, for_cell=False):
+        k = e[0]
+        if k == 'num':
+            v, t = e[1], e[2]
+            if t == 'int':
+                return int_src(v, self.rng)
+            if t == 'decimal':
+                return dec_src(v, self.rng)
+            return money_src(v, self.rng)
+        if k == 'bool':
+            return 'true' if e[1] else 'false'
+        if k == 'text':
+            return '"' + e[1].replace('\\', '\\\\').replace('"', '\\"') + '"'
+        if k == 'enumv':
+            if self.rng.random() < 0.1:
+                return e[1] + '.' + e[2]
+            return e[2]
+        raise InternalError('not a literal %r' % (e,))
+
+    def expr(self, e, parent=0, right=False):
+        k = e[0]
+        if k in ('num', 'bool', 'text', 'enumv'):
+            s = self.lit(e)
+            if k == 'num' and s.startswith('-') and parent >= self.PREC['+']:
+                return '(' + s + ')'
+            return s
+        if k == 'ref':
+            return e[1]
+        if k == 'bin':
+            op = e[1]
+            p = self.PREC[op]
+            sym = op
+            if op == '*' and self.rng.random() < 0.1:
+                sym = '×'
+            if op == '/' and self.rng.random() < 0.1:
+                sym = '÷'
+            s = self.expr(e[2], p, False) + ' ' + sym + ' ' + self.expr(e[3], p, True)
+            if p < parent or (p == parent and right) or self.rng.random() < 0.1:
+                s = '(' + s + ')'
+            return s
+        if k == 'neg':
+            s = '-' + self.expr(e[1], self.PREC['neg'], False)
+            if parent >= self.PREC['neg'] or parent in (self.PREC['+'],) and right:
+                s = '(' + s + ')'
+            return s
+        if k == 'coal':
+            p = self.PREC['coal']
+            if self.rng.random() < 0.3:
+                s = 'coalesce(%s, %s)' % (self.expr(e[1]), self.expr(e[2]))
+                return s
+            s = self.expr(e[1], p + 1) + ' ?? ' + self.expr(e[2], p + 1)
+            if p <= parent or self.rng.random() < 0.1:
+                s = '(' + s + ')'
+            return s
+        if k == 'call':
+            return '%s(%s)' % (e[1], ', '.join(self.expr(a) for a in e[2]))
+        raise InternalError('bad expr %r' % (e,))
+
+    def cond(self, c, parent=0):
+        k = c[0]
+        if k == 'cmp':
+            op = c[1]
+            if op == '<=' and self.rng.random() < 0.1:
+                op = '≤'
+            elif op == '>=' and self.rng.random() < 0.1:
+                op = '≥'
+            s = self.expr(c[2], self.PREC['cmp'] + 1) + ' ' + op + ' ' + self.expr(c[3], self.PREC['cmp'] + 1)
+            if parent > self.PREC['not'] or self.rng.random() < 0.05:
+                s = '(' + s + ')'
+            return s
+        if k == 'present':
+            s = c[1] + ' is present'
+            return s if parent <= self.PREC['not'] else '(' + s + ')'
+        if k == 'missing':
+            s = c[1] + (' is missing' if self.rng.random() < 0.7 else ' is not present')
+            return s if parent <= self.PREC['not'] else '(' + s + ')'
+        if k == 'inset':
+            vals = ', '.join(self.lit(v) for v in c[2])
+            s = self.expr(c[1], self.PREC['cmp'] + 1) + (' not in ' if c[3] else ' in ') + '{' + vals + '}'
+            return s if parent <= self.PREC['not'] else '(' + s + ')'
+        if k == 'truth':
+            return self.expr(c[1], self.PREC['neg'])
+        if k in ('and', 'or'):
+            p = self.PREC[k]
+            s = self.cond(c[1], p) + ' ' + k + ' ' + self.cond(c[2], p + 1)
+            if p < parent or (parent and self.rng.random() < 0.15):
+                s = '(' + s + ')'
+            return s
+        if k == 'not':
+            inner = c[1]
+            if inner[0] == 'cmp' and self.rng.random() < 0.5:
+                s = 'not ' + self.cond(inner, self.PREC['not'])
+            else:
+                s = 'not (' + self.cond(inner, 0) + ')'
+            if parent > self.PREC['not']:
+                s = '(' + s + ')'
+            return s
+        raise InternalError('bad cond %r' % (c,))
+
+    def cell(self, c):
+        k = c[0]
+        if k == 'any':
+            return '-'
+        if k == 'cmp':
+            return c[1] + ' ' + self.expr(c[2])
+        if k == 'range':
+            return ('[' if c[1] else '(') + self.expr(c[2]) + ', ' + self.expr(c[3]) + (']' if c[4] else ')')
+        if k == 'set':
+            s = '{' + ', '.join(self.lit(v) for v in c[1]) + '}'
+            return ('not ' + s) if c[2] else s
+        if k == 'eq':
+            return self.expr(c[1])
+        raise InternalError('bad cell %r' % (c,))
+
+    def result(self, r):
+        if r[0] == 'reject':
+            return 'reject "%s"' % r[1]
+        return self.expr(r[1])
+
+    # ---- declarations
+    def typ(self, t):
+        if t in ('int', 'decimal', 'money', 'bool', 'text'):
+            return t
+        if t[0] == 'enum':
+            return t[1]
+        if t[0] == 'set':
+            return 'set<%s>' % t[1]
+        raise InternalError('bad type %r' % (t,))
+
+    def range_src(self, f):
+        r = f.rng
+        lit = lambda v: self.lit(('num', v, f.typ))
+        if r[0] == 'cmp':
+            return '%s %s' % (r[1], lit(r[2]))
+        return 'in %s%s, %s%s' % ('[' if r[1] else '(', lit(r[2]), lit(r[3]), ']' if r[4] else ')')
+
+    def emit(self, s):
+        self.lines.append(s)
+        return len(self.lines)
+
+    def render(self):
+        p = self.p
+        self.emit('# generated by tests/property/property_test.py')
+        for name, vals in p.enums:
+            self.emit('enum %s { %s }' % (name, ', '.join(vals)))
+        self.emit('input 客户 {')
+        self.emit('  id : int key')
+        for f in p.fields:
+            s = '  %s : %s' % (f.name, self.typ(f.typ))
+            if f.optional:
+                s += '?'
+            if f.rng:
+                s += ' ' + self.range_src(f)
+            if f.alias:
+                s += ' as "%s"' % f.alias
+            self.emit(s)
+        self.emit('}')
+        for obj in p.order:
+            if isinstance(obj, Let):
+                if obj.cond:
+                    self.emit('let %s = %s' % (obj.name, self.cond(obj.expr)))
+                else:
+                    self.emit('let %s = %s' % (obj.name, self.expr(obj.expr)))
+            elif isinstance(obj, DecList):
+                self.render_declist(obj)
+            elif isinstance(obj, Table):
+                self.render_table(obj)
+            elif isinstance(obj, Grid):
+                self.render_grid(obj)
+        if p.segments is not None:
+            self.render_segments(p.segments)
+        return '\n'.join(self.lines) + '\n'
+
+    def render_declist(self, d):
+        self.decl_line[d.name] = self.emit('%sdecide %s : %s {' % ('private ' if d.private else '', d.name, self.typ(d.typ)))
+        lines = []
+        for c, r in d.rows:
+            semi = ';' if self.rng.random() < 0.1 else ''
+            lines.append(self.emit('  when %s -> %s%s' % (self.cond(c), self.result(r), semi)))
+        self.row_lines[d.name] = lines
+        if d.els is not None:
+            self.else_line[d.name] = self.emit('  else -> %s' % self.result(d.els))
+        self.emit('}')
+
+    def render_table(self, t):
+        if t.multi:
+            head = 'table %s %s {' % (t.name, t.policy)
+        else:
+            pol = t.policy if t.policy != 'collect' else 'collect ' + t.agg
+            head = 'table %s : %s %s {' % (t.name, self.typ(t.outs[0][1]), pol)
+        self.decl_line[t.name] = self.emit(head)
+        cols = t.cols
+        if t.multi:
+            res = ' | '.join('%s : %s' % (o, self.typ(ty)) for o, ty in t.outs)
+        else:
+            res = t.outs[0][0]
+        rows_txt = [[self.cell(c) for c in cells] + ['||'] + [self.expr(r) for r in results]
+                    for cells, results in t.rows]
+        header = list(cols) + ['||', res]
+        widths = [max(len(r[i]) for r in rows_txt + [header]) for i in range(len(header))]
+
+        def line(parts):
+            out = []
+            for i, x in enumerate(parts):
+                if x == '||':
+                    out.append('||')
+                    continue
+                out.append(x.ljust(widths[i]))
+            s = ''
+            for i, x in enumerate(out):
+                if i == 0:
+                    s = x
+                elif x == '||' or out[i - 1] == '||':
+                    s += ' ' + x
+                else:
+                    s += ' | ' + x
+            return '  ' + s.rstrip()
+        self.emit(line(header))
+        self.row_lines[t.name] = [self.emit(line(r)) for r in rows_txt]
+        self.emit('}')
+
+    def render_grid(self, g):
+        self.decl_line[g.name] = self.emit('grid %s : %s by %s, %s {' % (g.name, self.typ(g.typ), g.rowname, g.colname))
+        rowtests = [self.cell(rt) for rt, _ in g.rows]
+        w0 = max([len(x) for x in rowtests] + [1])
+        colt = [self.cell(c) for c in g.coltests]
+        cells = [[self.expr(r) for r in res] for _, res in g.rows]
+        ws = [max([len(colt[i])] + [len(c[i]) for c in cells]) for i in range(len(colt))]
+        # header
+        s = '  ' + ' ' * w0
+        lineno = len(self.lines) + 1
+        for i, t in enumerate(colt):
+            s += ' | '
+            self.grid_pos[(lineno, len(s) + 1)] = ('col', i)
+            s += t.ljust(ws[i])
+        self.emit(s.rstrip())
+        lines = []
+        for ri, (rt, c) in enumerate(zip(rowtests, cells)):
+            lineno = len(self.lines) + 1
+            s = '  '
+            self.grid_pos[(lineno, len(s) + 1)] = ('row', ri)
+            s += rt.ljust(w0)
+            for i, x in enumerate(c):
+                s += ' | '
+                self.grid_pos[(lineno, len(s) + 1)] = ('cell', ri, i)
+                s += x.ljust(ws[i])
+            lines.append(self.emit(s.rstrip()))
+        self.row_lines[g.name] = lines
+        self.emit('}')
+
+    def render_segments(self, root):
+        self.decl_line[root.name] = self.emit('segments %s {' % root.name)
+        self.render_segnode(root, 1)
+        self.emit('}')
+
+    def render_segnode(self, n, depth):
+        ind = '  ' * depth
+        lines = []
+        for c, ch in n.branches:
+            head = '%swhen %s -> %s' % (ind, self.cond(c), ch.name)
+            if ch.is_leaf():
+                lines.append(self.emit(head))
+            else:
+                lines.append(self.emit(head + ' {'))
+                self.decl_line[ch.name] = lines[-1]
+                self.render_segnode(ch, depth + 1)
+                self.emit(ind + '}')
+        if n.els is not None:
+            head = '%selse -> %s' % (ind, n.els.name)
+            if n.els.is_leaf():
+                self.else_line[n.name] = self.emit(head)
+            else:
+                self.else_line[n.name] = self.emit(head + ' {')
+                self.decl_line[n.els.name] = self.else_line[n.name]
+                self.render_segnode(n.els, depth + 1)
+                self.emit(ind + '}')
+        self.seg_branch_lines[n.name] = lines
+
+
+# ----------------------------------------------------------------------------
+# the reference evaluator (written from docs/language.md)
+# ----------------------------------------------------------------------------
+
+class Ref:
+    """Evaluates one customer. Values: Fraction (int, decimal, money), bool,
+    str (text or enum value), frozenset (sets), MISSING."""
+
+    def __init__(self, prog, vals):
+        self.p = prog
+        self.vals = vals
+        self.memo = {}
+        self.enum_index = {}
+        for _, vs in prog.enums:
+            for i, v in enumerate(vs):
+                self.enum_index[v] = i
+        self.tie = False
+        self.trace = {}      # node -> ('row', i) / ('else',) / ('matched', [i..]) / ('cell', ri, ci)
+        self.seg_trace = {}  # seg node -> branch index or 'else'
+
+    # ---- names
+    def get(self, name):
+        if name in self.memo:
+            v = self.memo[name]
+            if isinstance(v, EvalErr):
+                raise v
+            return v
+        self.memo[name] = InternalError('cycle at ' + name)
+        try:
+            v = self._compute(name)
+        except EvalErr as e:
+            self.memo[name] = e
+            raise
+        self.memo[name] = v
+        return v
+
+    def _compute(self, name):
+        p = self.p
+        f = p.field(name)
+        if f is not None:
+            return self.vals.get(name, MISSING)
+        l = p.let(name)
+        if l is not None:
+            if l.cond:
+                return self.cond(l.expr)
+            return self.expr(l.expr)
+        d = p.decision_of_output(name)
+        if d is None:
+            raise InternalError('unknown name ' + name)
+        if isinstance(d, DecList):
+            return self.eval_declist(d)
+        if isinstance(d, Table):
+            res = self.get_table(d)
+            if res is MISSING:
+                return MISSING
+            return res[[o for o, _ in d.outs].index(name)]
+        if isinstance(d, Grid):
+            return self.eval_grid(d)
+        raise InternalError('bad decision')
+
+    def get_table(self, t):
+        key = ('table', t.name)
+        if key in self.memo:
+            v = self.memo[key]
+            if isinstance(v, EvalErr):
+                raise v
+            return v
+        try:
+            v = self.eval_table(t)
+        except EvalErr as e:
+            self.memo[key] = e
+            raise
+        self.memo[key] = v
+        return v
+
+    # ---- expressions
+    def expr(self, e):
+        k = e[0]
+        if k == 'num':
+            return F(e[1])
+        if k == 'bool':
+            return e[1]
+        if k in ('text',):
+            return e[1]
+        if k == 'enumv':
+            return e[2]
+        if k == 'ref':
+            return self.get(e[1])
+        if k == 'bin':
+            a = self.expr(e[2])
+            b = self.expr(e[3])
+            if a is MISSING or b is MISSING:
+                return MISSING
+            op = e[1]
+            if op == '+':
+                return a + b
+            if op == '-':
+                return a - b
+            if op == '*':
+                r = a * b
+                if not terminates(r) or frac_digits(r) > 12:
+                    raise InternalError('product with more than 12 places')
+                return r
+            if op == '/':
+                if b == 0:
+                    raise EvalErr('div0', None)
+                r, tie = round12(a / b)
+                self.tie = self.tie or tie
+                return r
+        if k == 'neg':
+            a = self.expr(e[1])
+            return MISSING if a is MISSING else -a
+        if k == 'coal':
+            a = self.expr(e[1])
+            return self.expr(e[2]) if a is MISSING else a
+        if k == 'call':
+            args = [self.expr(a) for a in e[2]]
+            if any(a is MISSING for a in args):
+                raise InternalError('missing argument')
+            if e[1] == 'min':
+                return min(args)
+            if e[1] == 'max':
+                return max(args)
+            if e[1] == 'abs':
+                return abs(args[0])
+        raise InternalError('bad expr %r' % (e,))
+
+    def order(self, v):
+        if isinstance(v, str):
+            if v not in self.enum_index:
+                raise InternalError('ordering a text')
+            return self.enum_index[v]
+        return v
+
+    def compare(self, op, a, b):
+        if a is MISSING or b is MISSING:
+            raise InternalError('unguarded missing value in a comparison')
+        if op in ('==', '!='):
+            eq = a == b
+            return eq if op == '==' else not eq
+        a, b = self.order(a), self.order(b)
+        return {'<': a < b, '<=': a <= b, '>': a > b, '>=': a >= b}[op]
+
+    def cond(self, c):
+        k = c[0]
+        if k == 'cmp':
+            return self.compare(c[1], self.expr(c[2]), self.expr(c[3]))
+        if k == 'present':
+            return self.get(c[1]) is not MISSING
+        if k == 'missing':
+            return self.get(c[1]) is MISSING
+        if k == 'inset':
+            v = self.expr(c[1])
+            if v is MISSING:
+                raise InternalError('unguarded missing value in `in`')
+            r = v in [self.expr(x) for x in c[2]]
+            return (not r) if c[3] else r
+        if k == 'truth':
+            v = self.expr(c[1])
+            if v is MISSING:
+                raise InternalError('unguarded missing bool')
+            return v
+        if k == 'and':
+            return self.cond(c[1]) and self.cond(c[2])
+        if k == 'or':
+            return self.cond(c[1]) or self.cond(c[2])
+        if k == 'not':
+            return not self.cond(c[1])
+        raise InternalError('bad cond %r' % (c,))
+
+    def cell(self, c, v):
+        k = c[0]
+        if k == 'any':
+            return True
+        if k == 'cmp':
+            return self.compare(c[1], v, self.expr(c[2]))
+        if k == 'range':
+            lo, hi = self.order(self.expr(c[2])), self.order(self.expr(c[3]))
+            x = self.order(v)
+            return (x >= lo if c[1] else x > lo) and (x <= hi if c[4] else x < hi)
+        if k == 'set':
+            r = v in [self.expr(x) for x in c[1]]
+            return (not r) if c[2] else r
+        if k == 'eq':
+            return v == self.expr(c[1])
+        raise InternalError('bad cell')
+
+    def result(self, node, r):
+        if r[0] == 'reject':
+            raise EvalErr('reject', node, r[1])
+        return self.expr(r[1])
+
+    # ---- decisions
+    def eval_declist(self, d):
+        for i, (c, r) in enumerate(d.rows):
+            if self.cond(c):
+                self.trace[d.name] = ('row', i)
+                return self.result(d.name, r)
+        if d.els is not None:
+            self.trace[d.name] = ('else',)
+            return self.result(d.name, d.els)
+        self.trace[d.name] = ('none',)
+        raise EvalErr('no-branch', d.name)
+
+    def eval_table(self, t):
+        vals = [self.get(c) for c in t.cols]
+        if any(v is MISSING for v in vals):
+            self.trace[t.name] = ('missing',)
+            return MISSING
+        matched = [i for i, (cells, _) in enumerate(t.rows)
+                   if all(self.cell(c, v) for c, v in zip(cells, vals))]
+        self.trace[t.name] = ('matched', matched)
+        res = lambda i: tuple(self.expr(r) for r in t.rows[i][1])
+        if t.policy == 'collect':
+            if t.agg == 'count':
+                return (F(len(matched)),)
+            if t.agg == 'list':
+                return (frozenset(res(i)[0] for i in matched),)
+            if t.agg == 'sum':
+                return (sum((res(i)[0] for i in matched), F(0)),)
+            if not matched:
+                raise EvalErr('no-row', t.name)
+            xs = [res(i)[0] for i in matched]
+            return (min(xs) if t.agg == 'min' else max(xs),)
+        if not matched:
+            raise EvalErr('no-row', t.name)
+        if t.policy == 'first':
+            return res(matched[0])
+        if t.policy == 'unique':
+            if len(matched) > 1:
+                raise EvalErr('unique', t.name, matched)
+            return res(matched[0])
+        if t.policy == 'any':
+            rs = [res(i) for i in matched]
+            if any(r != rs[0] for r in rs):
+                raise EvalErr('any', t.name, matched)
+            return rs[0]
+        if t.policy == 'priority':
+            rs = [res(i)[0] for i in matched]
+            return (min(rs, key=lambda v: self.enum_index[v]),)
+        raise InternalError('bad policy')
+
+    def eval_grid(self, g):
+        rv = self.get(g.rowname)
+        cv = self.get(g.colname)
+        if rv is MISSING or cv is MISSING:
+            self.trace[g.name] = ('missing',)
+            return MISSING
+        for ri, (rt, res) in enumerate(g.rows):
+            if self.cell(rt, rv):
+                for ci, ct in enumerate(g.coltests):
+                    if self.cell(ct, cv):
+                        self.trace[g.name] = ('cell', ri, ci)
+                        return self.expr(res[ci])
+                self.trace[g.name] = ('nocol', ri)
+                raise EvalErr('no-row', g.name)
+        self.trace[g.name] = ('norow',)
+        raise EvalErr('no-row', g.name)
+
+    def eval_segments(self):
+        if 'segment' in self.memo:
+            v = self.memo['segment']
+            if isinstance(v, EvalErr):
+                raise v
+            return v
+        try:
+            n = self.p.segments
+            path = [n.name]
+            while not n.is_leaf():
+                for i, (c, ch) in enumerate(n.branches):
+                    if self.cond(c):
+                        self.seg_trace[n.name] = i
+                        n = ch
+                        break
+                else:
+                    if n.els is None:
+                        self.seg_trace[n.name] = 'none'
+                        raise EvalErr('no-seg', n.name)
+                    self.seg_trace[n.name] = 'else'
+                    n = n.els
+                path.append(n.name)
+            v = '/'.join(path)
+        except EvalErr as e:
+            self.memo['segment'] = e
+            raise
+        self.memo['segment'] = v
+        return v
+
+    # ---- a whole customer
+    def outputs(self):
+        """{output: value or EvalErr}, for every non-private decision and the segment."""
+        out = {}
+        for d in self.p.decisions:
+            if d.private:
+                continue
+            for o, _ in d.outputs:
+                try:
+                    out[o] = self.get(o)
+                except EvalErr as e:
+                    out[o] = e
+        if self.p.segments is not None:
+            try:
+                out['segment'] = self.eval_segments()
+            except EvalErr as e:
+                out['segment'] = e
+        return out
+
+    def everything(self):
+        """Evaluates every decision, private ones too (for the proof checks)."""
+        self.outputs()
+        for d in self.p.decisions:
+            for o, _ in d.outputs:
+                try:
+                    self.get(o)
+                except EvalErr:
+                    pass
+
+
+def root_cause(e, output):
+    return e
+
+
+# ----------------------------------------------------------------------------
+# reading a record as the engine should (docs/cli.md, Values)
+# ----------------------------------------------------------------------------
+
+def field_value(prog, f, raw):
+    """raw: None (missing) or ('str', s) or ('json', pyvalue).
+    Returns (value, None) or (None, error-category)."""
+    if raw is None:
+        if f.optional:
+            return MISSING, None
+        return None, 'missing'
+    kind, s = raw
+    t = f.typ
+    if kind == 'json' and isinstance(s, bool):
+        if t == 'bool':
+            return s, None
+        return None, 'malformed'
+    if isinstance(s, (int, Decimal)) and not isinstance(s, bool):
+        s = str(s)
+    if t == 'bool':
+        m = {'true': True, 'false': False, '1': True, '0': False, '是': True, '否': False}
+        if s in m:
+            return m[s], None
+        return None, 'malformed'
+    if is_enum(t):
+        if s in prog.enum_values(t[1]):
+            return s, None
+        return None, 'malformed'
+    v = parse_number_text(s)
+    if v is None:
+        return None, 'malformed'
+    if t == 'int':
+        if v.denominator != 1 or 'e' in s.lower():
+            if v.denominator != 1:
+                return None, 'malformed'
+    else:
+        if frac_digits(v) > 12:
+            return None, 'malformed'
+    if f.rng is not None and not in_range(f.rng, v):
+        return None, 'range'
+    return v, None
+
+
+def in_range(r, v):
+    if r[0] == 'cmp':
+        return {'<': v < r[2], '<=': v <= r[2], '>': v > r[2], '>=': v >= r[2]}[r[1]]
+    _, loc, lo, hi, hic = r
+    return (v >= lo if loc else v > lo) and (v <= hi if hic else v < hi)
+
+
+# ----------------------------------------------------------------------------
+# the generator
+# ----------------------------------------------------------------------------
+
+UNIT = {'int': F(1), 'decimal': F(1, 1000), 'money': F(1, 100)}
+CN_FIELDS = ['收入', '资产', '年龄', '评分', '余额', '存款', '贷款', '人数', '营收', '负债']
+ASCII_FIELDS = ['x', 'y', 'amt', 'rate', 'score', 'n', 'bal', 'k']
+
+
+class Axis:
+    """Something a condition or a cell can test: a field, a let or a decision."""
+
+    def __init__(self, name, typ, optional=False, failable=False, thresholds=None, source=None):
+        self.name, self.typ, self.optional, self.failable = name, typ, optional, failable
+        self.thresholds = thresholds or []
+        self.source = source      # ('affine', field, mul, add) for lets of one field
+
+    @property
+    def kind(self):
+        if self.typ in NUMERIC:
+            return 'num'
+        if self.typ == 'bool':
+            return 'bool'
+        if is_enum(self.typ):
+            return 'enum'
+        return 'other'
+
+
+class Gen:
+    def __init__(self, rng):
+        self.rng = rng
+        self.p = Prog()
+        self.used = set(['id', '客户'])
+        self.n = 0
+        self.axes = []            # condition axes
+        self.const_lets = []      # (value, type, name)
+        self.used_thresholds = {}  # axis name -> set of values
+
+    def fresh(self, pool):
+        self.n += 1
+        return self.rng.choice(pool) + str(self.n)
+
+    # ---- thresholds and literals
+    def gen_thresholds(self, typ):
+        r = self.rng
+        k = r.randint(1, 3)
+        if typ == 'int':
+            base = r.randint(-10, 10)
+            ts = [base]
+            for _ in range(k - 1):
+                ts.append(ts[-1] + r.choice([1, 1, 2, 3]))
+            return [F(t) for t in ts]
+        if typ == 'decimal':
+            base = F(r.choice(['-2', '-1', '-0.5', '0', '0.5', '0.75', '1', '2.25', '3', '0.125']))
+            ts = [base]
+            for _ in range(k - 1):
+                ts.append(ts[-1] + F(r.choice(['0.001', '0.25', '0.5', '1', '0.01'])))
+            return ts
+        base = F(r.choice([0, 100, 10000, 50000, 200000, 5000000, 100000000, 150000000, -30000, -100]))
+        ts = [base]
+        for _ in range(k - 1):
+            ts.append(ts[-1] + F(r.choice(['0.01', '1', '100', '10000', '100000000'])))
+        return ts
+
+    def num_lit(self, v, typ):
+        return ('num', F(v), typ)
+
+    def threshold_expr(self, v, typ):
+        """A bound: a literal, or the name of a constant let with that value."""
+        cands = [n for (cv, ct, n) in self.const_lets if cv == v and ct == typ]
+        if cands and self.rng.random() < 0.6:
+            return ('ref', self.rng.choice(cands))
+        if typ == 'int' and v.denominator != 1:
+            return self.num_lit(v, 'decimal')
+        return self.num_lit(v, typ)
+
+    def note_threshold(self, axis, v):
+        self.used_thresholds.setdefault(axis.name, set()).add(v)
+
+    # ---- declarations
+    def gen_enums(self):
+        r = self.rng
+        for i in range(r.randint(1, 3)):
+            if r.random() < 0.5:
+                name = 'E%d' % i
+                vals = ['%s%d' % (c, i) for c in 'ABCDE'[:r.randint(2, 4)]]
+                sentinel = 'Z%d' % i
+            else:
+                name = r.choice(['层级', '客群', '档次', '类别']) + str(i)
+                vals = ['%s%d' % (c, i) for c in '甲乙丙丁戊'[:r.randint(2, 4)]]
+                sentinel = '未定%d' % i
+            self.p.enums.append((name, vals + [sentinel]))
+            self.p.sentinel[name] = sentinel
+
+    def result_enums(self):
+        return [n for n, _ in self.p.enums]
+
+    def gen_fields(self):
+        r = self.rng
+        nf = r.randint(3, 6)
+        for _ in range(nf):
+            typ = r.choice(['int', 'int', 'int', 'decimal', 'decimal', 'money', 'money', 'enum', 'enum', 'bool'])
+            if typ == 'enum':
+                typ = ('enum', r.choice(self.result_enums()))
+            name = self.fresh(CN_FIELDS if r.random() < 0.4 else ASCII_FIELDS)
+            f = Field(name, typ, optional=r.random() < 0.25)
+            if typ in NUMERIC:
+                f.thresholds = self.gen_thresholds(typ)
+                if r.random() < 0.3:
+                    u = UNIT[typ] if typ != 'decimal' else F(r.choice(['0.001', '0.5']))
+                    t = r.choice(f.thresholds) + r.choice([-u, 0, u])
+                    if r.random() < 0.6:
+                        f.rng = ('cmp', r.choice(['>=', '>', '<=', '<']), t)
+                    else:
+                        t2 = max(f.thresholds) + r.choice([0, u, 5 * u])
+                        if t2 <= t:
+                            t2 = t + u
+                        f.rng = ('in', r.random() < 0.7, t, t2, r.random() < 0.6)
+            if r.random() < 0.1:
+                f.alias = name + '列'
+            self.p.fields.append(f)
+            ax = Axis(name, typ, optional=f.optional, thresholds=list(f.thresholds))
+            self.axes.append(ax)
+
+    def gen_lets(self):
+        r = self.rng
+        p = self.p
+        ints = [f for f in p.fields if f.typ == 'int' and not f.optional]
+        decs = [f for f in p.fields if f.typ == 'decimal' and not f.optional]
+        mons = [f for f in p.fields if f.typ == 'money' and not f.optional]
+        opts = [f for f in p.fields if f.optional and f.typ in NUMERIC]
+        zero = {'int': ('num', F(0), 'int'), 'decimal': ('num', F(0), 'decimal'), 'money': ('num', F(0), 'money')}
+        for _ in range(r.randint(0, 5)):
+            kind = r.choice(['const', 'const', 'affine', 'affine', 'sum', 'nonlinear', 'div', 'bool', 'optional', 'coal'])
+            name = self.fresh(['s', 'v', '合计', '比率', 't', '上限'])
+            let = None
+            if kind == 'const':
+                typ = r.choice(['int', 'decimal', 'money'])
+                cands = [a for a in self.axes if a.typ == typ and a.thresholds]
+                if cands and r.random() < 0.8:
+                    v = r.choice(r.choice(cands).thresholds)
+                else:
+                    v = r.choice(self.gen_thresholds(typ))
+                let = Let(name, typ, self.num_lit(v, typ), const=v)
+                self.const_lets.append((v, typ, name))
+                p.lets.append(let)
+                continue
+            if kind == 'affine':
+                src = r.choice(ints + decs + mons) if ints + decs + mons else None
+                if src is None:
+                    continue
+                t = src.typ
+                if t == 'int':
+                    mul = F(r.choice([1, 1, 2, -1, 3]))
+                    add = F(r.randint(-5, 5))
+                    mt = 'int'
+                elif t == 'decimal':
+                    mul = F(r.choice(['1', '0.5', '2', '-1', '1.5']))
+                    add = F(r.choice(['0', '0.25', '-1', '1.5']))
+                    mt = 'decimal'
+                else:
+                    mul = F(r.choice(['1', '0.5', '1.5', '-1']))
+                    add = F(r.choice([0, 10000, -50000, 100]))
+                    mt = 'decimal'
+                e = ('ref', src.name)
+                if mul == -1:
+                    e = ('neg', e)
+                elif mul != 1:
+                    e = ('bin', '*', ('num', mul, mt), e) if r.random() < 0.5 else ('bin', '*', e, ('num', mul, mt))
+                if add != 0:
+                    if t == 'money':
+                        e = ('bin', '+' if add > 0 else '-', e, ('num', abs(add), 'money'))
+                    else:
+                        at = 'int' if add.denominator == 1 and t == 'int' else 'decimal'
+                        e = ('bin', '+' if add > 0 else '-', e, ('num', abs(add), at))
+                typ = 'int' if t == 'int' else ('money' if t == 'money' else 'decimal')
+                if t == 'decimal' or (t == 'int' and False):
+                    typ = 'decimal'
+                ths = [mul * x + add for x in src.thresholds]
+                if r.random() < 0.5:
+                    ths = self.gen_thresholds(typ)
+                let = Let(name, typ, e)
+                let.thresholds = ths
+                ax = Axis(name, typ, thresholds=ths, source=('affine', src.name, mul, add))
+            elif kind == 'sum':
+                pool = r.choice([ints, decs + ints, mons])
+                if len(pool) < 2:
+                    continue
+                a, b = r.sample(pool, 2)
+                op = r.choice(['+', '-'])
+                e = ('bin', op, ('ref', a.name), ('ref', b.name))
+                if pool is mons:
+                    typ = 'money'
+                elif a.typ == 'int' and b.typ == 'int':
+                    typ = 'int'
+                else:
+                    typ = 'decimal'
+                ths = self.gen_thresholds(typ)
+                let = Let(name, typ, e)
+                ax = Axis(name, typ, thresholds=ths)
+            elif kind == 'nonlinear':
+                if len(ints) >= 2 and r.random() < 0.5:
+                    a, b = r.sample(ints, 2)
+                    e = ('bin', '*', ('ref', a.name), ('ref', b.name))
+                    typ = 'int'
+                elif ints + decs:
+                    a = r.choice(ints + decs)
+                    fn = r.choice(['abs', 'min', 'max'])
+                    if fn == 'abs':
+                        e = ('call', 'abs', [('ref', a.name)])
+                        typ = a.typ
+                    else:
+                        c = r.choice(a.thresholds) if a.thresholds else F(1)
+                        e = ('call', fn, [('ref', a.name), ('num', c, a.typ)])
+                        typ = a.typ
+                else:
+                    continue
+                ths = self.gen_thresholds(typ)
+                let = Let(name, typ, e)
+                ax = Axis(name, typ, thresholds=ths)
+            elif kind == 'div':
+                if len(ints + decs) >= 2 and r.random() < 0.6:
+                    a, b = r.sample(ints + decs, 2)
+                    e = ('bin', '/', ('ref', a.name), ('ref', b.name))
+                elif len(mons) >= 2:
+                    a, b = r.sample(mons, 2)
+                    e = ('bin', '/', ('ref', a.name), ('ref', b.name))
+                else:
+                    continue
+                typ = 'decimal'
+                ths = [F(x) for x in r.sample(['0', '0.5', '1', '-1', '2', '0.333333333333', '1.5'], 2)]
+                let = Let(name, typ, e, failable=True)
+                ax = Axis(name, typ, failable=True, thresholds=ths)
+            elif kind == 'bool':
+                base = [a for a in self.axes if not a.failable and a.kind in ('num', 'enum', 'bool')]
+                if not base:
+                    continue
+                c = self.random_atom(r.choice(base))
+                if r.random() < 0.5:
+                    c = (r.choice(['and', 'or']), c, self.random_atom(r.choice(base)))
+                let = Let(name, 'bool', c, cond=True)
+                ax = Axis(name, 'bool')
+            elif kind == 'optional':
+                if not opts:
+                    continue
+                o = r.choice(opts)
+                if o.typ == 'money':
+                    e = ('bin', '*', ('ref', o.name), ('num', F('1.5'), 'decimal'))
+                    typ = 'money'
+                else:
+                    e = ('bin', '+', ('ref', o.name), ('num', F(1), 'int'))
+                    typ = o.typ
+                let = Let(name, typ, e, optional=True)
+                ths = [t * F('1.5') if o.typ == 'money' else t + 1 for t in o.thresholds]
+                ax = Axis(name, typ, optional=True, thresholds=ths)
+            elif kind == 'coal':
+                if not opts:
+                    continue
+                o = r.choice(opts)
+                d = r.choice(o.thresholds) if o.thresholds else F(0)
+                e = ('coal', ('ref', o.name), ('num', d, o.typ))
+                typ = o.typ
+                let = Let(name, typ, e)
+                ax = Axis(name, typ, thresholds=list(o.thresholds))
+            if let is None:
+                continue
+            p.lets.append(let)
+            self.axes.append(ax)
+
+    # ---- conditions
+    def atom_value(self, ax):
+        """A literal of the axis's type near its thresholds."""
+        r = self.rng
+        if ax.kind == 'num':
+            ts = ax.thresholds or self.gen_thresholds(ax.typ)
+            v = r.choice(ts)
+            self.note_threshold(ax, v)
+            return self.threshold_expr(v, ax.typ)
+        if ax.kind == 'enum':
+            return ('enumv', ax.typ[1], r.choice(self.p.enum_values(ax.typ[1])))
+        return ('bool', r.random() < 0.5)
+
+    def random_atom(self, ax):
+        """A single test of an axis (guarded when the axis may be missing)."""
+        r = self.rng
+        ref = ('ref', ax.name)
+        if ax.kind == 'num':
+            c = ('cmp', r.choice(['<', '<=', '>', '>=', '==', '!=']), ref, self.atom_value(ax))
+        elif ax.kind == 'enum':
+            vals = self.p.enum_values(ax.typ[1])
+            if r.random() < 0.5:
+                c = ('cmp', r.choice(['==', '!=', '<', '>=']), ref, self.atom_value(ax))
+            else:
+                sub = r.sample(vals, r.randint(1, len(vals) - 1))
+                c = ('inset', ref, [('enumv', ax.typ[1], v) for v in sub], r.random() < 0.3)
+        else:
+            c = ('truth', ref) if r.random() < 0.5 else ('cmp', '==', ref, ('bool', r.random() < 0.5))
+        if ax.optional:
+            c = ('and', ('present', ax.name), c)
+        return c
+
+    def num_partition(self, ax):
+        r = self.rng
+        ts = sorted(set(r.sample(ax.thresholds, r.randint(1, len(ax.thresholds))))) if ax.thresholds else \
+            sorted(set(self.gen_thresholds(ax.typ)))
+        if ax.typ == 'int' and r.random() < 0.1:
+            ts = sorted(set(t + F(1, 2) for t in ts))
+        for t in ts:
+            self.note_threshold(ax, t)
+        if ax.typ == 'int' and len(ts) == 1 and r.random() < 0.15:
+            return [('point', ts[0]), ('notpoint', ts[0])]
+        ivs = []
+        lo, loc = None, False
+        for t in ts:
+            closed_left = r.random() < 0.6     # `< t` | `>= t`
+            ivs.append((lo, loc, t, not closed_left))
+            lo, loc = t, closed_left
+        ivs.append((lo, loc, None, False))
+        return ivs
+
+    def unit_of(self, ax):
+        if ax.typ == 'int':
+            return F(1)
+        if ax.typ == 'money':
+            return self.rng.choice([F(1, 100), F(1)])
+        return self.rng.choice([F(1, 1000), F(1, 4)])
+
+    def mutate_num(self, ax, ivs):
+        r = self.rng
+        ivs = list(ivs)
+        if ivs and ivs[0][0] in ('point', 'notpoint'):
+            return ivs
+        m = r.choice(['shift', 'shift', 'flip', 'drop', 'point'])
+        i = r.randrange(len(ivs))
+        lo, loc, hi, hic = ivs[i]
+        u = self.unit_of(ax)
+        if m == 'shift':
+            if hi is not None and (lo is None or r.random() < 0.5):
+                hi = hi + r.choice([-u, u])
+                if lo is not None and hi < lo:
+                    hi = lo
+            elif lo is not None:
+                lo = lo + r.choice([-u, u])
+                if hi is not None and lo > hi:
+                    lo = hi
+            ivs[i] = (lo, loc, hi, hic)
+        elif m == 'flip':
+            if hi is not None and (lo is None or r.random() < 0.5):
+                hic = not hic
+            else:
+                loc = not loc
+            ivs[i] = (lo, loc, hi, hic)
+        elif m == 'drop' and len(ivs) > 1:
+            del ivs[i]
+        elif m == 'point':
+            t = hi if hi is not None else lo
+            ivs.insert(r.randrange(len(ivs) + 1), (t, True, t, True))
+        for (lo, _, hi, _) in ivs:
+            for t in (lo, hi):
+                if t is not None and not isinstance(t, str):
+                    self.note_threshold(ax, t)
+        return ivs
+
+    def enum_partition(self, ax):
+        r = self.rng
+        vals = list(self.p.enum_values(ax.typ[1]))
+        if r.random() < 0.5:
+            r.shuffle(vals)
+        k = r.randint(2, min(3, len(vals)))
+        cuts = sorted(r.sample(range(1, len(vals)), k - 1))
+        groups = []
+        prev = 0
+        for c in cuts + [len(vals)]:
+            groups.append(vals[prev:c])
+            prev = c
+        return groups
+
+    def mutate_enum(self, ax, groups):
+        r = self.rng
+        groups = [list(g) for g in groups]
+        i = r.randrange(len(groups))
+        if r.random() < 0.5 and len(groups[i]) > 1:
+            groups[i].pop(r.randrange(len(groups[i])))
+        elif len(groups) > 1:
+            j = (i + 1) % len(groups)
+            groups[i].append(r.choice(groups[j]))
+        else:
+            groups[i].pop()
+            if not groups[i]:
+                groups.pop(i)
+        return [g for g in groups if g] or [list(self.p.enum_values(ax.typ[1]))]
+
+    def partition(self, ax, mutate_p):
+        if ax.kind == 'num':
+            parts = self.num_partition(ax)
+            if self.rng.random() < mutate_p:
+                parts = self.mutate_num(ax, parts)
+            return parts
+        if ax.kind == 'enum':
+            parts = self.enum_partition(ax)
+            if self.rng.random() < mutate_p:
+                parts = self.mutate_enum(ax, parts)
+            return parts
+        parts = [[True], [False]]
+        if self.rng.random() < mutate_p * 0.3:
+            parts = [[True]]
+        return parts
+
+    def part_cond(self, ax, part):
+        """A condition selecting one part of an axis (without the presence guard)."""
+        r = self.rng
+        ref = ('ref', ax.name)
+        if ax.kind == 'num':
+            if part[0] == 'point':
+                return ('cmp', '==', ref, self.threshold_expr(part[1], ax.typ))
+            if part[0] == 'notpoint':
+                if r.random() < 0.5:
+                    return ('cmp', '!=', ref, self.threshold_expr(part[1], ax.typ))
+                return ('not', ('cmp', '==', ref, self.threshold_expr(part[1], ax.typ)))
+            lo, loc, hi, hic = part
+            if lo is not None and hi is not None and lo == hi and loc and hic and r.random() < 0.7:
+                return ('cmp', '==', ref, self.threshold_expr(lo, ax.typ))
+            cs = []
+            if lo is not None:
+                cs.append(self.bound_cond(ax, ref, lo, loc, lower=True))
+            if hi is not None:
+                cs.append(self.bound_cond(ax, ref, hi, hic, lower=False))
+            if not cs:
+                return self.tautology(ax)
+            if len(cs) == 2 and r.random() < 0.3:
+                cs.reverse()
+            c = cs[0]
+            for x in cs[1:]:
+                c = ('and', c, x)
+            return c
+        if ax.kind == 'enum':
+            E = ax.typ[1]
+            allv = self.p.enum_values(E)
+            group = part
+            lit = lambda v: ('enumv', E, v)
+            idx = sorted(allv.index(v) for v in group)
+            choices = ['in']
+            if len(group) == 1:
+                choices += ['eq', 'eq']
+            comp = [v for v in allv if v not in group]
+            if len(comp) == 1:
+                choices.append('neq')
+            if comp:
+                choices.append('notin')
+            if idx == list(range(idx[0], idx[-1] + 1)):
+                if idx[0] == 0 and idx[-1] < len(allv) - 1:
+                    choices.append('le')
+                if idx[-1] == len(allv) - 1 and idx[0] > 0:
+                    choices.append('ge')
+            ch = r.choice(choices)
+            if ch == 'eq':
+                return ('cmp', '==', ref, lit(group[0]))
+            if ch == 'neq':
+                return ('cmp', '!=', ref, lit(comp[0]))
+            if ch == 'notin':
+                return ('inset', ref, [lit(v) for v in comp], True)
+            if ch == 'le':
+                v = allv[idx[-1]]
+                return ('cmp', '<=', ref, lit(v)) if r.random() < 0.5 else ('cmp', '<', ref, lit(allv[idx[-1] + 1]))
+            if ch == 'ge':
+                v = allv[idx[0]]
+                return ('cmp', '>=', ref, lit(v)) if r.random() < 0.5 else ('cmp', '>', ref, lit(allv[idx[0] - 1]))
+            return ('inset', ref, [lit(v) for v in group], False)
+        # bool
+        if len(part) == 2:
+            return self.tautology(ax)
+        b = part[0]
+        x = r.random()
+        if x < 0.4:
+            return ('truth', ref) if b else ('not', ('truth', ref))
+        if x < 0.8:
+            return ('cmp', '==', ref, ('bool', b))
+        return ('cmp', '!=', ref, ('bool', not b))
+
+    def tautology(self, ax):
+        ref = ('ref', ax.name)
+        if ax.kind == 'bool':
+            return ('or', ('truth', ref), ('not', ('truth', ref)))
+        if ax.kind == 'enum':
+            return ('inset', ref, [('enumv', ax.typ[1], v) for v in self.p.enum_values(ax.typ[1])], False)
+        v = self.threshold_expr(ax.thresholds[0] if ax.thresholds else F(0), ax.typ)
+        return ('or', ('cmp', '<', ref, v), ('cmp', '>=', ref, v))
+
+    def bound_cond(self, ax, ref, t, closed, lower):
+        r = self.rng
+        is_int = ax.typ == 'int' and t.denominator == 1
+        x = r.random()
+        if lower:
+            op = '>=' if closed else '>'
+            if is_int and x < 0.2:
+                # the same set written with the neighbouring whole number
+                return ('cmp', '>' if closed else '>=', ref, self.threshold_expr(t - 1 if closed else t + 1, ax.typ))
+            if x < 0.35:
+                return ('not', ('cmp', '<' if closed else '<=', ref, self.threshold_expr(t, ax.typ)))
+            if x < 0.45:
+                return ('cmp', '<=' if closed else '<', self.threshold_expr(t, ax.typ), ref)
+            return ('cmp', op, ref, self.threshold_expr(t, ax.typ))
+        op = '<=' if closed else '<'
+        if is_int and x < 0.2:
+            return ('cmp', '<' if closed else '<=', ref, self.threshold_expr(t + 1 if closed else t - 1, ax.typ))
+        if x < 0.35:
+            return ('not', ('cmp', '>' if closed else '>=', ref, self.threshold_expr(t, ax.typ)))
+        if x < 0.45:
+            return ('cmp', '>=' if closed else '>', self.threshold_expr(t, ax.typ), ref)
+        return ('cmp', op, ref, self.threshold_expr(t, ax.typ))
+
+    def part_cell(self, ax, part):
+        r = self.rng
+        if ax.kind == 'num':
+            if part[0] == 'point':
+                return ('eq', self.threshold_expr(part[1], ax.typ))
+            if part[0] == 'notpoint':
+                return ('cmp', '!=', self.threshold_expr(part[1], ax.typ))
+            lo, loc, hi, hic = part
+            te = lambda v: self.threshold_expr(v, ax.typ)
+            if lo is None and hi is None:
+                return ('any',)
+            if lo is None:
+                return ('cmp', '<=' if hic else '<', te(hi))
+            if hi is None:
+                return ('cmp', '>=' if loc else '>', te(lo))
+            if lo == hi and loc and hic and r.random() < 0.6:
+                return ('eq', te(lo))
+            return ('range', loc, te(lo), te(hi), hic)
+        if ax.kind == 'enum':
+            E = ax.typ[1]
+            allv = self.p.enum_values(E)
+            lit = lambda v: ('enumv', E, v)
+            if len(part) == len(allv) and set(part) == set(allv):
+                return ('any',)
+            comp = [v for v in allv if v not in part]
+            x = r.random()
+            if len(part) == 1 and x < 0.5:
+                return ('eq', lit(part[0]))
+            if comp and x < 0.7:
+                return ('set', [lit(v) for v in comp], True)
+            idx = sorted(allv.index(v) for v in part)
+            if idx == list(range(idx[0], idx[-1] + 1)) and x < 0.85:
+                if idx[0] == 0:
+                    return ('cmp', '<=', lit(allv[idx[-1]]))
+                if idx[-1] == len(allv) - 1:
+                    return ('cmp', '>=', lit(allv[idx[0]]))
+            return ('set', [lit(v) for v in part], False)
+        if len(part) == 2:
+            return ('any',)
+        return ('eq', ('bool', part[0]))
+
+    # ---- results
+    def result_expr(self, typ, allow_failable=True, allow_reject=True, allow_exprs=True):
+        r = self.rng
+        if allow_reject and r.random() < 0.06:
+            return ('reject', '拒绝%d' % r.randint(1, 9))
+        if allow_exprs and r.random() < 0.2:
+            cands = []
+            for a in self.axes:
+                if a.typ == typ and not a.optional and (allow_failable or not a.failable) and a.kind != 'other':
+                    cands.append(('ref', a.name))
+            for d in self.p.decisions:
+                if isinstance(d, DecList) and d.private and d.typ == typ and (allow_failable or getattr(d, 'safe', False)):
+                    cands.append(('ref', d.name))
+            if cands:
+                e = r.choice(cands)
+                if typ in ('int', 'decimal') and r.random() < 0.3:
+                    e = ('bin', '+', e, ('num', F(1), 'int'))
+                if typ == 'money' and r.random() < 0.3:
+                    e = ('bin', '*', e, ('num', F('0.5'), 'decimal'))
+                return ('expr', e)
+        return ('expr', self.const_result(typ))
+
+    def const_result(self, typ):
+        r = self.rng
+        if is_enum(typ):
+            vals = self.p.enum_values(typ[1])[:-1]
+            return ('enumv', typ[1], r.choice(vals))
+        if typ == 'int':
+            return ('num', F(r.randint(-3, 20)), 'int')
+        if typ == 'decimal':
+            return ('num', F(r.choice(['0.5', '1.25', '-0.75', '3', '0', '0.001', '2'])), 'decimal')
+        if typ == 'money':
+            return ('num', F(r.choice([0, 100, 50000, 1500000, -2000, '0.5'])), 'money')
+        if typ == 'bool':
+            return ('bool', r.random() < 0.5)
+        if typ == 'text':
+            return ('text', r.choice(['甲类', '乙类', '特殊', 'a "q"', 'x\\y']))
+        raise InternalError('no const of %r' % (typ,))
+
+    def pick_result_type(self):
+        r = self.rng
+        x = r.random()
+        if x < 0.6:
+            return ('enum', r.choice(self.result_enums()))
+        return r.choice(['int', 'decimal', 'money', 'bool', 'text'])
+
+    def cond_axes(self, allow_failable):
+        return [a for a in self.axes if a.kind in ('num', 'enum', 'bool') and (allow_failable or not a.failable)]
+
+    def column_axes(self):
+        return [a for a in self.axes if a.kind in ('num', 'enum', 'bool') and not a.failable]
+
+    # ---- decision lists
+    def gen_declist(self, name):
+        r = self.rng
+        typ = self.pick_result_type()
+        axes = self.cond_axes(True)
+        ax1 = r.choice(axes)
+        rows = []
+        guard_style = None
+        if ax1.optional:
+            guard_style = r.choice(['missing-row', 'guard'])
+        parts1 = self.partition(ax1, 0.5)
+        ax2 = None
+        if r.random() < 0.4:
+            c2 = [a for a in axes if a.name != ax1.name and not a.failable]
+            if c2:
+                ax2 = r.choice(c2)
+        for pt in parts1:
+            c = self.part_cond(ax1, pt)
+            if guard_style == 'guard':
+                c = ('and', ('present', ax1.name), c)
+            if ax2 is not None and r.random() < 0.6:
+                for pt2 in self.partition(ax2, 0.3):
+                    c2 = self.part_cond(ax2, pt2)
+                    if ax2.optional:
+                        c2 = ('and', ('present', ax2.name), c2)
+                    rows.append([('and', c, c2), self.result_expr(typ)])
+            else:
+                rows.append([c, self.result_expr(typ)])
+        if r.random() < 0.3:
+            r.shuffle(rows)
+        if guard_style == 'missing-row':
+            rows.insert(0, [('missing', ax1.name), self.result_expr(typ)])
+        elif guard_style == 'guard' and r.random() < 0.5:
+            rows.append([('missing', ax1.name), self.result_expr(typ)])
+        if r.random() < 0.25:
+            # an extra row of random tests, anywhere after the missing-row
+            safe = [a for a in axes if not a.failable]
+            c = self.random_atom(r.choice(safe))
+            if r.random() < 0.4:
+                c = (r.choice(['and', 'or']), c, self.random_atom(r.choice(safe)))
+            rows.insert(r.randint(1 if guard_style == 'missing-row' else 0, len(rows)), [c, self.result_expr(typ)])
+        fail_axes = [a for a in axes if a.failable and not a.optional]
+        if fail_axes and r.random() < 0.3:
+            fa = r.choice(fail_axes)
+            c = self.random_atom(fa)
+            rows.insert(r.randint(1 if guard_style == 'missing-row' else 0, len(rows)), [c, self.result_expr(typ)])
+        els = self.result_expr(typ) if r.random() < 0.35 else None
+        d = DecList(name, typ, [tuple(x) for x in rows], els, private=r.random() < 0.2)
+        d.safe = (els is not None and not ax1.failable and
+                  all(x[1][0] != 'reject' for x in rows) and els[0] != 'reject' and
+                  not any(self.mentions_failable(x[0]) or self.mentions_failable(x[1][1]) for x in rows
+                          if x[1][0] == 'expr') and
+                  not (els[0] == 'expr' and self.mentions_failable(els[1])))
+        d.optional = False
+        return d
+
+    def mentions_failable(self, e):
+        if isinstance(e, tuple):
+            if e and e[0] == 'ref':
+                for a in self.axes:
+                    if a.name == e[1]:
+                        return a.failable
+                d = self.p.decision_of_output(e[1])
+                if d is not None:
+                    return not getattr(d, 'safe', False)
+                return False
+            return any(self.mentions_failable(x) for x in e[1:])
+        if isinstance(e, list):
+            return any(self.mentions_failable(x) for x in e)
+        return False
+
+    # ---- tables
+    def gen_table(self, name):
+        r = self.rng
+        policy = r.choice(['first', 'first', 'unique', 'unique', 'unique', 'any', 'priority', 'collect', 'collect'])
+        agg = None
+        if policy == 'collect':
+            agg = r.choice(['sum', 'min', 'max', 'count', 'list'])
+        cand = self.column_axes()
+        ncols = min(len(cand), r.choice([1, 2, 2, 3]))
+        axes = r.sample(cand, ncols)
+        parts = [self.partition(a, 0.0) for a in axes]
+        # keep the product small
+        while len(axes) > 1:
+            n = 1
+            for pp in parts:
+                n *= len(pp)
+            if n <= 16:
+                break
+            axes.pop()
+            parts.pop()
+        rows = [[]]
+        for a, pp in zip(axes, parts):
+            rows = [row + [self.part_cell(a, pt)] for row in rows for pt in pp]
+        # outputs
+        multi = policy in ('first', 'unique', 'any') and r.random() < 0.2
+        if policy == 'priority':
+            outs = [(name, ('enum', r.choice(self.result_enums())))]
+        elif policy == 'collect':
+            if agg == 'count':
+                outs = [(name, 'int')]
+            elif agg == 'list':
+                outs = [(name, ('set', r.choice(self.result_enums())))]
+            else:
+                outs = [(name, r.choice(['int', 'decimal', 'money']))]
+        elif multi:
+            outs = [(name + '甲', self.pick_result_type()), (name + '乙', r.choice(['int', 'text', ('enum', r.choice(self.result_enums()))]))]
+            for o, _ in outs:
+                self.used.add(o)
+        else:
+            typ = self.pick_result_type()
+            if typ == 'bool':
+                typ = 'int'
+            outs = [(name, typ)]
+
+        def res():
+            out = []
+            for o, t in outs:
+                if t[0] == 'set' if isinstance(t, tuple) else False:
+                    out.append(('enumv', t[1], r.choice(self.p.enum_values(t[1])[:-1])))
+                elif policy == 'collect' and agg == 'count':
+                    out.append(('num', F(r.randint(0, 3)), 'int'))
+                else:
+                    out.append(self.const_result(t))
+            return out
+        trows = [(cells, res()) for cells in rows]
+        # near-misses
+        if r.random() < 0.5 and trows:
+            i = r.randrange(len(trows))
+            j = r.randrange(len(axes))
+            a = axes[j]
+            mutated = self.partition(a, 1.0)
+            cells = list(trows[i][0])
+            cells[j] = self.part_cell(a, r.choice(mutated))
+            trows[i] = (cells, trows[i][1])
+        if r.random() < 0.3 and len(trows) > 1:
+            del trows[r.randrange(len(trows))]
+        if policy == 'any' and trows and r.random() < 0.7:
+            i = r.randrange(len(trows))
+            cells = list(trows[i][0])
+            j = r.randrange(len(cells))
+            cells[j] = ('any',)
+            same = r.random() < 0.5
+            trows.insert(r.randint(0, len(trows)), (cells, list(trows[i][1]) if same else res()))
+        if policy in ('first', 'collect', 'priority') and r.random() < 0.4:
+            for _ in range(r.randint(1, 2)):
+                cells = [self.part_cell(a, r.choice(self.partition(a, 0.5))) if r.random() < 0.6 else ('any',)
+                         for a in axes]
+                trows.insert(r.randint(0, len(trows)), (cells, res()))
+        if policy == 'first' and r.random() < 0.3:
+            r.shuffle(trows)
+        if policy in ('first', 'priority') and r.random() < 0.3:
+            trows.append(([('any',)] * len(axes), res()))
+        if not trows:
+            trows = [([('any',)] * len(axes), res())]
+        t = Table(name if not multi else name, policy, agg, [a.name for a in axes], trows, outs, multi=multi)
+        t.optional = any(a.optional for a in axes)
+        t.safe = (policy == 'collect' and agg in ('sum', 'count', 'list')) or \
+                 (policy == 'first' and any(all(c == ('any',) for c in row[0]) for row in trows))
+        return t
+
+    # ---- grids
+    def gen_grid(self, name):
+        r = self.rng
+        cand = self.column_axes()
+        if len(cand) < 2:
+            return None
+        a1, a2 = r.sample(cand, 2)
+        p1 = self.partition(a1, 0.3)
+        p2 = self.partition(a2, 0.3)
+        E = r.choice(self.result_enums())
+        vals = self.p.enum_values(E)[:-1]
+        coltests = [self.part_cell(a2, pt) for pt in p2]
+        rows = [(self.part_cell(a1, pt), [('enumv', E, r.choice(vals)) for _ in coltests]) for pt in p1]
+        g = Grid(name, ('enum', E), a1.name, a2.name, coltests, rows)
+        g.optional = a1.optional or a2.optional
+        g.safe = False
+        return g
+
+    # ---- segments
+    def gen_segnode(self, name, depth, axes):
+        r = self.rng
+        node = SegNode(name)
+        ax = r.choice(axes)
+        if ax.optional and r.random() < 0.7:
+            # `when x is present -> N { ... x unguarded ... }`
+            inner = Axis(ax.name, ax.typ, optional=False, failable=ax.failable, thresholds=ax.thresholds)
+            child_axes = [a for a in axes if a.name != ax.name] + [inner]
+            child = self.gen_segnode(self.seg_name(), depth + 1, child_axes) if depth < 3 else SegNode(self.seg_name())
+            node.branches.append((('present', ax.name), child))
+            if r.random() < 0.7:
+                node.els = SegNode(self.seg_name())
+            return node
+        parts = self.partition(ax, 0.35)
+        for pt in parts:
+            c = self.part_cond(ax, pt)
+            if ax.optional:
+                c = ('and', ('present', ax.name), c)
+            if depth < 3 and r.random() < 0.3:
+                ch = self.gen_segnode(self.seg_name(), depth + 1, axes)
+            else:
+                ch = SegNode(self.seg_name())
+            node.branches.append((c, ch))
+        if r.random() < 0.4:
+            if depth < 3 and r.random() < 0.3:
+                node.els = self.gen_segnode(self.seg_name(), depth + 1, axes)
+            else:
+                node.els = SegNode(self.seg_name())
+        return node
+
+    def seg_name(self):
+        self.n += 1
+        return self.rng.choice(['段', 'S', '客户', 'Seg']) + str(self.n)
+
+    # ---- the whole file
+    def decision_axis(self, d):
+        for o, t in d.outputs:
+            if (is_enum(t) or t in ('int', 'bool')):
+                ax = Axis(o, t, optional=getattr(d, 'optional', False),
+                          failable=not getattr(d, 'safe', False),
+                          thresholds=[F(x) for x in self.rng.sample(range(-3, 21), 2)] if t == 'int' else [])
+                self.axes.append(ax)
+
+    def generate(self):
+        r = self.rng
+        self.gen_enums()
+        self.gen_fields()
+        self.gen_lets()
+        for _ in range(r.randint(2, 6)):
+            name = self.fresh(['d', '规模', '档', 'T', '等级', '分', 'g'])
+            x = r.random()
+            if x < 0.4:
+                d = self.gen_declist(name)
+            elif x < 0.8:
+                d = self.gen_table(name)
+            else:
+                d = self.gen_grid(name)
+            if d is None:
+                continue
+            self.p.decisions.append(d)
+            if not d.private:
+                self.decision_axis(d)
+            elif isinstance(d, DecList):
+                self.decision_axis(d)
+        if r.random() < 0.7:
+            self.p.segments = self.gen_segnode('根' + str(self.n), 1, self.cond_axes(False))
+        # order of declarations: lets and decisions may come in any order
+        order = list(self.p.lets) + list(self.p.decisions)
+        if r.random() < 0.3:
+            r.shuffle(order)
+        self.p.order = order
+        return self.p, self.used_thresholds
+
+
+# ----------------------------------------------------------------------------
+# records
+# ----------------------------------------------------------------------------
+
+def affine_sources(gen):
+    out = {}
+    for a in gen.axes:
+        if a.source and a.source[0] == 'affine':
+            out[a.name] = a.source
+    return out
+
+
+def field_candidates(prog, f, used, sources):
+    ts = set(f.thresholds) | set(used.get(f.name, set()))
+    for lname, (_, fname, mul, add) in sources.items():
+        if fname == f.name:
+            for v in used.get(lname, set()):
+                ts.add((v - add) / mul)
+    if f.rng is not None:
+        ts.add(f.rng[2])
+        if f.rng[0] == 'in':
+            ts.add(f.rng[3])
+    units = {'int': [F(1)], 'decimal': [F(1, 1000), F(1, 4)], 'money': [F(1, 100), F(1)]}[f.typ]
+    cands = set()
+    for t in ts:
+        for u in units:
+            for x in (t - u, t, t + u):
+                cands.add(x)
+    out = []
+    for x in cands:
+        if f.typ == 'int':
+            if x.denominator != 1:
+                out.append(F(x.numerator // x.denominator))
+                out.append(F(x.numerator // x.denominator + 1))
+            else:
+                out.append(x)
+        else:
+            if terminates(x) and frac_digits(x) <= 6:
+                out.append(x)
+    return sorted(set(out))
+
+
+def number_text(v, typ, rng):
+    if typ == 'int':
+        s = str(int(v))
+        if rng.random() < 0.05:
+            s += '.0'
+        return s
+    s = dec_str(v)
+    if rng.random() < 0.06 and v != 0 and v.denominator == 1 and abs(v) >= 1000:
+        # exponent form, e.g. 1.5e8
+        n = abs(int(v))
+        k = 0
+        while n % 10 == 0:
+            n //= 10
+            k += 1
+        if k >= 2:
+            digits = str(n)
+            mant = digits[0] + ('.' + digits[1:] if len(digits) > 1 else '')
+            s = ('-' if v < 0 else '') + mant + 'e' + str(k + len(digits) - 1)
+    return s
+
+
+def gen_value(prog, f, cands, rng, fmt):
+    """Returns raw: None (missing) or (json_kind, text)."""
+    x = rng.random()
+    if f.optional and x < 0.12:
+        return None
+    if not f.optional and x < 0.008:
+        return None
+    if rng.random() < 0.015:
+        bad = {'int': '1.5', 'decimal': 'abc', 'money': '12元', 'bool': 'maybe'}.get(f.typ, '不存在')
+        return ('str', bad)
+    t = f.typ
+    if t == 'bool':
+        b = rng.random() < 0.5
+        if fmt == 'jsonl' and rng.random() < 0.8:
+            return ('bool', 'true' if b else 'false')
+        return ('str', rng.choice(['true', '1', '是'] if b else ['false', '0', '否']))
+    if is_enum(t):
+        return ('str', rng.choice(prog.enum_values(t[1])))
+    if cands and rng.random() < 0.8:
+        v = rng.choice(cands)
+    else:
+        if t == 'int':
+            v = F(rng.randint(-15, 15))
+        elif t == 'decimal':
+            v = F(rng.randint(-3000, 4000), 1000)
+        else:
+            v = F(rng.choice([rng.randint(-100000, 100000), rng.randint(-10 ** 9, 10 ** 9)]), rng.choice([1, 100]))
+    s = number_text(v, t, rng)
+    return ('num' if rng.random() < 0.75 else 'str', s)
+
+
+def cex_raw(prog, cex):
+    """The counter-example as a record (raw values)."""
+    rec = {}
+    for f in prog.fields:
+        v = cex.get(f.name, None)
+        if v is None:
+            rec[f.name] = None
+        elif isinstance(v, bool):
+            rec[f.name] = ('bool', 'true' if v else 'false')
+        elif isinstance(v, (int, Decimal)):
+            rec[f.name] = ('num', dec_str(F(v)) if not isinstance(v, int) else str(v))
+        else:
+            rec[f.name] = ('str', str(v))
+    return rec
+
+
+def write_records(prog, recs, path, fmt, rng):
+    if fmt == 'csv':
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator='\r\n' if rng.random() < 0.2 else '\n')
+        w.writerow(['id'] + [f.column for f in prog.fields])
+        for i, rec in enumerate(recs, 1):
+            row = [str(i)]
+            for f in prog.fields:
+                raw = rec.get(f.name)
+                row.append('' if raw is None else raw[1])
+            w.writerow(row)
+        data = buf.getvalue()
+    else:
+        lines = []
+        for i, rec in enumerate(recs, 1):
+            parts = ['"id": %d' % i]
+            for f in prog.fields:
+                raw = rec.get(f.name)
+                key = json.dumps(f.column, ensure_ascii=False)
+                if raw is None:
+                    if rng.random() < 0.5:
+                        parts.append('%s: null' % key)
+                    continue
+                kind, s = raw
+                if kind in ('num', 'bool'):
+                    parts.append('%s: %s' % (key, s))
+                else:
+                    parts.append('%s: %s' % (key, json.dumps(s, ensure_ascii=False)))
+            lines.append('{' + ', '.join(parts) + '}')
+        data = '\n'.join(lines) + '\n'
+    with open(path, 'w', encoding='utf-8') as fh:
+        fh.write(data)
+
+
+def read_record(prog, rec):
+    """(vals, field_errors): field_errors is a list of (field, category)."""
+    vals, errs = {}, []
+    for f in prog.fields:
+        raw = rec.get(f.name)
+        if raw is not None:
+            kind, s = raw
+            if kind == 'bool':
+                raw = ('json', s == 'true')
+            elif kind == 'num':
+                raw = ('str', s)
+        v, err = field_value(prog, f, raw)
+        if err:
+            errs.append((f, err))
+        else:
+            vals[f.name] = v
+    return vals, errs
+
+
+# ----------------------------------------------------------------------------
+# the engine
+# ----------------------------------------------------------------------------
+
+def run_engine(args, timeout=120):
+    for attempt in range(3):
+        try:
+            pr = subprocess.run(args, capture_output=True, timeout=timeout)
+        except FileNotFoundError:
+            time.sleep(30)
+            continue
+        except OSError:
+            time.sleep(30)
+            continue
+        except subprocess.TimeoutExpired:
+            return None, '', 'timeout'
+        return pr.returncode, pr.stdout.decode('utf-8', 'replace'), pr.stderr.decode('utf-8', 'replace')
+    return None, '', 'the binary could not be run'
+
+
+def run_check(binary, path):
+    rc, out, err = run_engine([binary, 'check', path, '--diagnostics', 'json'])
+    diags = []
+    for line in out.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            diags.append(json.loads(line, parse_float=Decimal))
+        except ValueError:
+            return rc, None, out + err
+    return rc, diags, out + err
+
+
+class Diags:
+    """check's findings, by node."""
+
+    def __init__(self, diags, rmap, prog):
+        self.gap = {}            # node -> diag
+        self.np_gap = set()
+        self.overlap = {}        # table -> [((line1, line2), diag)]
+        self.np_overlap = {}     # table -> set of line pairs (or 'all')
+        self.unreachable = []    # (node, row) rows: index, 'else', ('cell', ri, ci) ...
+        self.other_errors = []
+        self.unmapped = []
+        for d in diags:
+            code = d.get('code')
+            msg = d.get('message', '')
+            names = re.findall(r'`([^`]+)`', msg)
+            m = re.search(r'rows at lines (\d+) and (\d+) of table `([^`]+)`', msg)
+            if code == 'gap':
+                self.gap[names[0] if names else '?'] = d
+            elif code == 'overlap':
+                if m:
+                    self.overlap.setdefault(m.group(3), []).append(((int(m.group(1)), int(m.group(2))), d))
+                else:
+                    self.unmapped.append(d)
+            elif code == 'not-proven':
+                if 'never both apply' in msg and m:
+                    self.np_overlap.setdefault(m.group(3), set()).add((int(m.group(1)), int(m.group(2))))
+                elif names:
+                    self.np_gap.add(names[0])
+                    if 'never both' in msg:
+                        self.np_overlap.setdefault(names[0], set()).add('all')
+                else:
+                    # a not-proven we cannot attribute: assume it covers everything
+                    self.unmapped.append(d)
+            elif code == 'unreachable':
+                loc = locate(rmap, prog, d.get('line'), d.get('column'))
+                if loc is None:
+                    self.unmapped.append(d)
+                else:
+                    self.unreachable.append((loc, d))
+            elif d.get('severity') == 'error':
+                self.other_errors.append(d)
+
+    def errors(self):
+        return bool(self.gap or self.overlap or self.other_errors)
+
+
+def locate(rmap, prog, line, col):
+    """The row/branch/cell a diagnostic at (line, col) points at."""
+    if (line, col) in rmap.grid_pos:
+        g = None
+        for d in prog.decisions:
+            if isinstance(d, Grid) and line in rmap.row_lines.get(d.name, []) + [rmap.row_lines.get(d.name, [0])[0] - 1]:
+                g = d
+        if g is not None:
+            return (g.name, rmap.grid_pos[(line, col)])
+    for name, lines in rmap.row_lines.items():
+        if line in lines:
+            d = prog.decision(name)
+            if isinstance(d, Grid):
+                # a grid cell: find the nearest cell start at or before col
+                best = None
+                for (l, c), what in rmap.grid_pos.items():
+                    if l == line and c <= col and (best is None or c > best[0]):
+                        best = (c, what)
+                return (name, best[1]) if best else None
+            return (name, lines.index(line))
+    for name, lines in rmap.seg_branch_lines.items():
+        if line in lines:
+            return (name, lines.index(line))
+    for name, l in rmap.else_line.items():
+        if l == line:
+            return (name, 'else')
+    return None
