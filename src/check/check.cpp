@@ -1183,7 +1183,8 @@ class Checker {
     auto bounded = [&](int64_t factor, int64_t limit, const char* what) {
       Decimal limit_d = Decimal::from_int(limit / factor);
       if (e.number > limit_d || e.number < -limit_d) {
-        diags_.error("out-of-range", e.span, fmt::format("a duration is at most {} {} (about 8,000 years)", limit / factor, what));
+        diags_.error("out-of-range", e.span, fmt::format("a duration is at most {} {}{}", limit / factor, what,
+                                                          std::string_view(what) == "years" ? "" : " (about 8,000 years)"));
         e.number = Decimal{};
         return;
       }
