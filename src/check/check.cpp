@@ -125,6 +125,13 @@ class Checker {
     check_plans();
     find_cycles();
     for (auto& t : m_.module.tests) check_test(t);
+    bool decides_something = !m_.segments.empty() || !m_.plan_items.empty() ||
+                             std::any_of(m_.decisions.begin(), m_.decisions.end(), [](const DecisionInfo& d) { return !d.imported; });
+    if (!decides_something && !diags_.has_errors()) {
+      diags_.warning("nothing-decided", Span{m_.module.file, 0, 0},
+                     "this rule file decides nothing: it has no decision, table, scorecard, grid, segment tree or plan, "
+                     "so evaluating it gives each record only its key");
+    }
   }
 
  private:
@@ -490,7 +497,7 @@ class Checker {
   void check_table(int32_t index) {
     TableInfo& info = m_.tables[index];
     ast::TableDecl& t = *info.decl;
-    for (auto& row : t.rows) info.row_lines.push_back(current_source_->line_col(row.span.begin).line);
+    for (auto& row : t.rows) info.row_lines.push_back(line_of(row.span));
     // What the result cells hold, per hit policy.
     bool single = t.policy == ast::HitPolicy::priority || t.policy == ast::HitPolicy::collect;
     if (single && t.outputs.size() != 1) {
@@ -1035,13 +1042,16 @@ class Checker {
     }
   }
 
+  // The text of an expression, from the file it is written in (an imported
+  // file's expressions are checked along with the importing file's).
   std::string source_text(const Expr& e) const {
-    (void)e;
-    return current_source_ ? std::string(current_source_->text().substr(e.span.begin, e.span.end - e.span.begin)) : "";
+    if (!sources_ || e.span.file == 0) return "";
+    return std::string(sources_->file(e.span.file).text().substr(e.span.begin, e.span.end - e.span.begin));
   }
+  uint32_t line_of(Span span) const { return sources_ && span.file ? sources_->file(span.file).line_col(span.begin).line : 0; }
 
  public:
-  const SourceFile* current_source_ = nullptr;
+  const SourceSet* sources_ = nullptr;
 
  private:
   Facts facts_when(const Expr& e, bool truth) const {
@@ -1516,7 +1526,7 @@ Model check(ast::Module module, const SourceSet& sources, Diagnostics& diags) {
   model.ruleset = model.module.ruleset;
   model.version = model.module.version;
   Checker checker(model, diags);
-  checker.current_source_ = &sources.file(model.module.file);
+  checker.sources_ = &sources;
   checker.run();
   return model;
 }

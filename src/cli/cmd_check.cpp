@@ -1,4 +1,6 @@
 // stratum check RULES… — parse, resolve and type-check; print diagnostics.
+#include <set>
+
 #include <fmt/format.h>
 
 #include "cli/cli.hpp"
@@ -28,6 +30,7 @@ int check(const std::vector<std::string>& argv) {
   if (args.positionals().empty()) return usage_error("check", "name the rule files or directories to check");
   bool json = format == "json";
   size_t files = 0, errors = 0, warnings = 0;
+  std::set<std::string> seen;
   for (const auto& p : args.positionals()) {
     std::string error;
     auto paths = rule_files(p, error);
@@ -41,9 +44,15 @@ int check(const std::vector<std::string>& argv) {
         return kUsage;
       }
       ++files;
-      errors += c.diagnostics.error_count();
-      warnings += c.diagnostics.warning_count();
-      std::string out = c.render(json);
+      // A problem of an imported file is met again through every file that
+      // imports it: reported once, at its own file and text.
+      std::string out;
+      for (const Diagnostic* d : c.sorted_diagnostics()) {
+        std::string text = json ? render_json(*d, c.sources) + "\n" : render_text(*d, c.sources);
+        if (!seen.insert(text).second) continue;
+        (d->severity == Severity::error ? errors : warnings) += 1;
+        out += text;
+      }
       if (!out.empty()) fmt::print(json ? stdout : stderr, "{}", out);
     }
   }

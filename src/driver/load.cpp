@@ -57,8 +57,15 @@ class Loader {
       return std::nullopt;
     }
     std::error_code ec;
-    if (!fs::is_regular_file(p, ec)) {
+    fs::file_status st = fs::status(p, ec);
+    if (!fs::exists(st)) {
       diags_.error("file-not-found", span, fmt::format("{} `{}` does not exist (paths are relative to the file that names them)", what, name));
+      return std::nullopt;
+    }
+    if (!fs::is_regular_file(st)) {
+      const char* kind = fs::is_directory(st) ? "a folder" : fs::is_fifo(st) ? "a FIFO (named pipe)"
+                         : fs::is_socket(st) ? "a socket" : fs::is_character_file(st) || fs::is_block_file(st) ? "a device" : "not a regular file";
+      diags_.error("file-not-found", span, fmt::format("{} `{}` is {}: name a file", what, name, kind));
       return std::nullopt;
     }
     return p;

@@ -11,15 +11,19 @@
 
 namespace stratum {
 
-std::string Compilation::render(bool json) const {
+std::vector<const Diagnostic*> Compilation::sorted_diagnostics() const {
   // Diagnostics in source order, so a file reads top to bottom.
   std::vector<const Diagnostic*> sorted;
   for (const auto& d : diagnostics.items()) sorted.push_back(&d);
   std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic* a, const Diagnostic* b) {
     return std::tie(a->span.file, a->span.begin) < std::tie(b->span.file, b->span.begin);
   });
+  return sorted;
+}
+
+std::string Compilation::render(bool json) const {
   std::string out;
-  for (const Diagnostic* d : sorted) {
+  for (const Diagnostic* d : sorted_diagnostics()) {
     out += json ? render_json(*d, sources) + "\n" : render_text(*d, sources);
   }
   return out;

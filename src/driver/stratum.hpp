@@ -20,6 +20,7 @@ struct Compilation {
 
   bool ok() const { return program != nullptr; }
   std::string render(bool json = false) const;  // every diagnostic, in order
+  std::vector<const Diagnostic*> sorted_diagnostics() const;  // in source order
 };
 
 // Compiles the rule file at `path`. I/O errors throw std::runtime_error.

@@ -1,5 +1,7 @@
 #include "io/readers.hpp"
 
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -29,8 +31,14 @@ std::unique_ptr<Reader> open_reader(const std::string& path, Format format) {
 }
 
 std::string read_file(const std::string& path) {
+  std::error_code ec;
+  auto st = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(st)) throw std::runtime_error(fmt::format("cannot read {}: it is a folder", path));
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("cannot read {}", path));
+  if (!in) {
+    throw std::runtime_error(fmt::format("cannot read {}: {}", path,
+                                         std::filesystem::exists(st) ? std::strerror(errno) : "no such file"));
+  }
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) throw std::runtime_error(fmt::format("cannot read {}", path));

@@ -62,6 +62,20 @@ fi
 run_eval --output missing-dir/out.csv 2>err; expect_eq "missing folder: exit 2" "$?" 2
 expect_eq "missing folder: message" "$(cat err)" "stratum eval: cannot write missing-dir/out.csv: No such file or directory"
 
+# -- rule folders: a problem of an imported file is reported once, at its own file
+mkdir rules-copy; cp -r "$SRC/rules/." rules-copy/
+sed -i '0,/>= 1000 /s/>= 1000 /> 1000万 /' rules-copy/sme_size.strat
+"$S" check rules-copy 2>err; expect_eq "bad edit in an imported file: exit 1" "$?" 1
+expect_eq "bad edit in an imported file: reported once" "$(grep -c 'error:' err)" 1
+expect_eq "bad edit in an imported file: at its own file" "$(grep 'error:' err | cut -d: -f1)" "rules-copy/sme_size.strat"
+expect_eq "bad edit in an imported file: counted once" "$(tail -1 err | sed 's/.*: \([0-9]*\) error.*/\1/')" 1
+
+# -- a FIFO named as reference data is refused without opening it (which would hang)
+mkdir fifo-rules; mkfifo fifo-rules/data.csv
+printf 'input c { id : text key }\nlet s = load "data.csv" column x\ndecide d : bool { when "a" in s -> true  else -> false }\n' > fifo-rules/r.strat
+timeout 20 "$S" check fifo-rules/r.strat 2>err; expect_eq "FIFO as reference data: exit 1" "$?" 1
+expect_eq "FIFO as reference data: message" "$(head -1 err)" "fifo-rules/r.strat:2:9: error: reference data \`data.csv\` is a FIFO (named pipe): name a file [file-not-found]"
+
 # -- signals mid-run: no temporary file left, an existing output untouched
 seq 1 3000000 | awk 'BEGIN { print "id,industry,employees,revenue" } { print "C" $1 ",工业," ($1 % 2000) "," ($1 * 7) }' > big.csv
 for sig in TERM INT; do

@@ -536,29 +536,25 @@ class Renderer:
         self.decl_line[t.name] = self.emit(head)
         cols = t.cols
         if t.multi:
-            res = ' | '.join('%s : %s' % (o, self.typ(ty)) for o, ty in t.outs)
+            res = ['%s : %s' % (o, self.typ(ty)) for o, ty in t.outs]
         else:
-            res = t.outs[0][0]
+            res = [t.outs[0][0]]
         rows_txt = [[self.cell(c) for c in cells] + ['||'] + [self.expr(r) for r in results]
                     for cells, results in t.rows]
-        header = list(cols) + ['||', res]
+        header = list(cols) + ['||'] + res
         widths = [max(len(r[i]) for r in rows_txt + [header]) for i in range(len(header))]
 
         def line(parts):
-            out = []
-            for i, x in enumerate(parts):
-                if x == '||':
-                    out.append('||')
-                    continue
-                out.append(x.ljust(widths[i]))
             s = ''
-            for i, x in enumerate(out):
+            for i, x in enumerate(parts):
                 if i == 0:
-                    s = x
-                elif x == '||' or out[i - 1] == '||':
-                    s += ' ' + x
+                    s = x.ljust(widths[i])
+                elif x == '||':
+                    s += ' ||'
+                elif parts[i - 1] == '||':
+                    s += ' ' + x.ljust(widths[i])
                 else:
-                    s += ' | ' + x
+                    s += ' | ' + x.ljust(widths[i])
             return '  ' + s.rstrip()
         self.emit(line(header))
         self.row_lines[t.name] = [self.emit(line(r)) for r in rows_txt]
@@ -1240,14 +1236,12 @@ class Gen:
                 if not opts:
                     continue
                 o = r.choice(opts)
-                if o.typ == 'money':
-                    e = ('bin', '*', ('ref', o.name), ('num', F('1.5'), 'decimal'))
-                    typ = 'money'
-                else:
-                    e = ('bin', '+', ('ref', o.name), ('num', F(1), 'int'))
-                    typ = o.typ
+                # `let v = o`: a let whose value may be missing (arithmetic on
+                # `o` would need a guard)
+                e = ('ref', o.name)
+                typ = o.typ
                 let = Let(name, typ, e, optional=True)
-                ths = [t * F('1.5') if o.typ == 'money' else t + 1 for t in o.thresholds]
+                ths = list(o.thresholds)
                 ax = Axis(name, typ, optional=True, thresholds=ths)
             elif kind == 'coal':
                 if not opts:
@@ -2122,3 +2116,712 @@ def locate(rmap, prog, line, col):
         if l == line:
             return (name, 'else')
     return None
+
+
+# ----------------------------------------------------------------------------
+# the checks
+# ----------------------------------------------------------------------------
+
+GAP_CATS = ('no-branch', 'no-row', 'no-seg')
+REJECTING_POLICIES = ('first', 'unique', 'any', 'priority')
+
+
+class RefResult:
+    def __init__(self, vals, errs, ref=None, outs=None, memo=None, internal=None):
+        self.vals, self.errs, self.ref, self.outs, self.memo, self.internal = vals, errs, ref, outs, memo, internal
+
+
+def ref_eval_all(prog, recs):
+    res = []
+    for rec in recs:
+        vals, errs = read_record(prog, rec)
+        if errs:
+            res.append(RefResult(vals, errs))
+            continue
+        ref = Ref(prog, vals)
+        try:
+            outs = ref.outputs()
+            memo = dict(ref.memo)
+            ref.everything()
+        except InternalError as e:
+            res.append(RefResult(vals, errs, internal=str(e)))
+            continue
+        res.append(RefResult(vals, errs, ref, outs, memo))
+    return res
+
+
+def fmt_vals(prog, vals):
+    parts = []
+    for f in prog.fields:
+        v = vals.get(f.name, MISSING)
+        if v is MISSING:
+            s = 'null'
+        elif isinstance(v, F):
+            s = dec_str(v)
+        else:
+            s = str(v).lower() if isinstance(v, bool) else str(v)
+        parts.append('%s: %s' % (f.name, s))
+    return '{ ' + ', '.join(parts) + ' }'
+
+
+def fell_through(prog, name, tr):
+    d = prog.decision(name)
+    if isinstance(d, DecList):
+        return tr == ('none',)
+    if isinstance(d, Table):
+        if tr[0] != 'matched' or tr[1]:
+            return False
+        return d.policy in REJECTING_POLICIES or (d.policy == 'collect' and d.agg in ('min', 'max'))
+    if isinstance(d, Grid):
+        return tr[0] in ('norow', 'nocol')
+    return False
+
+
+def row_results(ref, t, i):
+    return tuple(ref.expr(r) for r in t.rows[i][1])
+
+
+def overlap_pairs(ref, t, matched):
+    pairs = []
+    for a in range(len(matched)):
+        for b in range(a + 1, len(matched)):
+            i, j = matched[a], matched[b]
+            if t.policy == 'unique' or row_results(ref, t, i) != row_results(ref, t, j):
+                pairs.append((i, j))
+    return pairs
+
+
+def proof_checks(prog, rmap, D, results, fail, label):
+    """Every proof of `stratum check` must hold for every record (reference)."""
+    seen = set()
+
+    def once(kind, key, msg):
+        if (kind, key) not in seen:
+            seen.add((kind, key))
+            fail(kind, msg)
+    unattributed_np = any(d.get('code') == 'not-proven' for d in D.unmapped)
+    for rr in results:
+        ref = rr.ref
+        if ref is None:
+            continue
+        for name, tr in ref.trace.items():
+            if fell_through(prog, name, tr) and name not in D.gap and name not in D.np_gap and not unattributed_np:
+                once('unsound-gap', name, '%s: check proved `%s` total, but no row applies to %s'
+                     % (label, name, fmt_vals(prog, rr.vals)))
+            d = prog.decision(name)
+            if isinstance(d, Table) and d.policy in ('unique', 'any') and tr[0] == 'matched' and len(tr[1]) > 1:
+                pairs = overlap_pairs(ref, d, tr[1])
+                lines = rmap.row_lines[d.name]
+                reported = [pr for pr, _ in D.overlap.get(d.name, [])]
+                np = D.np_overlap.get(d.name, set())
+                for i, j in pairs:
+                    lp = (lines[i], lines[j])
+                    if lp in reported or (lp[1], lp[0]) in reported or lp in np or (lp[1], lp[0]) in np or 'all' in np:
+                        continue
+                    if not reported and not np:
+                        once('unsound-overlap', name, '%s: check proved table `%s` free of overlaps, but rows at lines %d and %d both apply to %s'
+                             % (label, name, lp[0], lp[1], fmt_vals(prog, rr.vals)))
+                    elif len(reported) < 5:
+                        once('overlap-not-reported', (name, lp), '%s: rows at lines %d and %d of table `%s` both apply to %s, and check did not report that pair (it reported %s)'
+                             % (label, lp[0], lp[1], name, fmt_vals(prog, rr.vals), reported))
+        for n, b in ref.seg_trace.items():
+            if b == 'none' and n not in D.gap and n not in D.np_gap and not unattributed_np:
+                once('unsound-gap', n, '%s: check proved segment node `%s` total, but no branch applies to %s'
+                     % (label, n, fmt_vals(prog, rr.vals)))
+        for (node, what), diag in D.unreachable:
+            if reached(prog, ref, node, what):
+                once('unsound-unreachable', (node, str(what)), '%s: check says the row at line %s:%s (%s) can never apply, but %s takes it'
+                     % (label, diag.get('line'), diag.get('column'), node, fmt_vals(prog, rr.vals)))
+
+
+def reached(prog, ref, node, what):
+    d = prog.decision(node)
+    if d is None:
+        b = ref.seg_trace.get(node)
+        return b is not None and b == what
+    tr = ref.trace.get(node)
+    if tr is None:
+        return False
+    if isinstance(d, DecList):
+        return tr == ('else',) if what == 'else' else tr == ('row', what)
+    if isinstance(d, Table):
+        if tr[0] != 'matched' or not tr[1]:
+            return False
+        if d.policy == 'first':
+            return tr[1][0] == what
+        return what in tr[1]
+    if isinstance(d, Grid):
+        if what[0] == 'cell':
+            return tr == ('cell', what[1], what[2])
+        if what[0] == 'row':
+            return (tr[0] == 'cell' and tr[1] == what[1]) or tr == ('nocol', what[1])
+        if what[0] == 'col':
+            return tr[0] == 'cell' and tr[2] == what[1]
+    return False
+
+
+def cex_values(prog, cex):
+    """(vals, problem)"""
+    vals = {}
+    for f in prog.fields:
+        if f.name not in cex:
+            return None, 'field `%s` is not given' % f.name
+        v = cex[f.name]
+        if v is None:
+            if not f.optional:
+                return None, 'required field `%s` is null' % f.name
+            vals[f.name] = MISSING
+            continue
+        t = f.typ
+        if t == 'bool':
+            if not isinstance(v, bool):
+                return None, '`%s` = %r is not a bool' % (f.name, v)
+        elif is_enum(t):
+            if v not in prog.enum_values(t[1]):
+                return None, '`%s` = %r is not a value of %s' % (f.name, v, t[1])
+        else:
+            if isinstance(v, bool) or not isinstance(v, (int, Decimal)):
+                return None, '`%s` = %r is not a number' % (f.name, v)
+            v = F(v)
+            if t == 'int' and v.denominator != 1:
+                return None, '`%s` = %s is not whole' % (f.name, v)
+            if t != 'int' and frac_digits(v) > 12:
+                return None, '`%s` has more than 12 places' % f.name
+            if f.rng is not None and not in_range(f.rng, v):
+                return None, '`%s` = %s is outside the field\'s range' % (f.name, dec_str(v))
+        vals[f.name] = v
+    return vals, None
+
+
+def describe_outcome(fn):
+    try:
+        v = fn()
+        return 'evaluates to %r' % (v,)
+    except EvalErr as e:
+        return 'is rejected: %r' % (e,)
+
+
+def verify_counterexamples(prog, rmap, D, fail, notes):
+    out = []
+    items = [('gap', n, d, None) for n, d in D.gap.items()]
+    for t, lst in D.overlap.items():
+        for lp, d in lst:
+            items.append(('overlap', t, d, lp))
+    for kind, node, d, lp in items:
+        cex = d.get('counterexample')
+        if not isinstance(cex, dict):
+            fail('no-counterexample', '%s at `%s` (line %s) has no counter-example' % (kind, node, d.get('line')))
+            continue
+        vals, problem = cex_values(prog, cex)
+        if problem:
+            fail('cex-invalid', '%s at `%s`: counter-example %s: %s' % (kind, node, json.dumps(cex, ensure_ascii=False, default=str), problem))
+            continue
+        out.append(cex)
+        ref = Ref(prog, vals)
+        dec = prog.decision(node)
+        try:
+            if kind == 'gap':
+                if dec is None:
+                    try:
+                        ref.eval_segments()
+                        ok, what = False, 'lands in %s' % ref.eval_segments()
+                    except EvalErr as e:
+                        ok = e.cat == 'no-seg' and e.node == node
+                        what = 'is rejected: %r' % (e,)
+                else:
+                    try:
+                        if isinstance(dec, Table):
+                            v = ref.get_table(dec)
+                        else:
+                            v = ref.get(dec.name)
+                        ok, what = False, 'evaluates to %r' % (v if v is not MISSING else 'missing',)
+                    except EvalErr as e:
+                        ok = e.cat in GAP_CATS and e.node == node
+                        what = 'is rejected: %r' % (e,)
+                if not ok:
+                    upstream = what.startswith('is rejected') and any(
+                        isinstance(e, EvalErr) and e.cat in GAP_CATS and e.node != node for e in ref.memo.values())
+                    fail('cex-upstream-gap' if upstream else 'cex-wrong',
+                         'gap at `%s`: counter-example %s %s' % (node, fmt_vals(prog, vals), what))
+            else:
+                lines = rmap.row_lines[node]
+                i, j = lines.index(lp[0]), lines.index(lp[1])
+                try:
+                    ref.get_table(dec)
+                except EvalErr:
+                    pass
+                tr = ref.trace.get(node)
+                ok = tr is not None and tr[0] == 'matched' and i in tr[1] and j in tr[1]
+                if ok and dec.policy == 'any':
+                    ok = row_results(ref, dec, i) != row_results(ref, dec, j)
+                if not ok:
+                    fail('cex-wrong', 'overlap of rows at lines %d and %d of `%s`: counter-example %s: matched rows %s'
+                         % (lp[0], lp[1], node, fmt_vals(prog, vals),
+                            [lines[k] for k in tr[1]] if tr and tr[0] == 'matched' else tr))
+        except InternalError as e:
+            notes.append('counter-example outside what the docs define: %s' % e)
+    return out
+
+
+def sentinel_expr(prog, typ):
+    if is_enum(typ):
+        return ('enumv', typ[1], prog.sentinel[typ[1]])
+    return {'int': ('num', F(999), 'int'), 'decimal': ('num', F('999.5'), 'decimal'),
+            'money': ('num', F(999), 'money'), 'bool': ('bool', False), 'text': ('text', 'GAP')}[typ]
+
+
+def find_segnode(prog, name):
+    if prog.segments is None:
+        return None
+    for n in prog.segments.walk():
+        if n.name == name:
+            return n
+    return None
+
+
+def patch(prog, D):
+    changed = False
+    for node in D.gap:
+        d = prog.decision(node)
+        if isinstance(d, DecList):
+            if d.els is None:
+                d.els = ('expr', sentinel_expr(prog, d.typ))
+                changed = True
+        elif isinstance(d, Table):
+            if d.policy in ('unique', 'any'):
+                d.policy = 'first'
+            d.rows.append(([('any',)] * len(d.cols), [sentinel_expr(prog, t) for _, t in d.outs]))
+            changed = True
+        elif isinstance(d, Grid):
+            s = sentinel_expr(prog, d.typ)
+            d.coltests.append(('any',))
+            d.rows = [(rt, res + [s]) for rt, res in d.rows]
+            d.rows.append((('any',), [s] * len(d.coltests)))
+            changed = True
+        else:
+            n = find_segnode(prog, node)
+            if n is not None and n.els is None:
+                n.els = SegNode(node + '缺口')
+                changed = True
+    for t in D.overlap:
+        d = prog.decision(t)
+        if d is not None and d.policy != 'first':
+            d.policy = 'first'
+            changed = True
+    return changed
+
+
+def add_probes(prog):
+    for t in list(prog.decisions):
+        if isinstance(t, Table) and not t.probe:
+            name = '探' + t.name
+            pt = Table(name, 'collect', 'list', list(t.cols),
+                       [(list(cells), [('text', 'r%d' % i)]) for i, (cells, _) in enumerate(t.rows)],
+                       [(name, ('set', 'text'))])
+            pt.probe = True
+            pt.of = t.name
+            prog.decisions.append(pt)
+            prog.order.append(pt)
+
+
+def sync_probes(prog):
+    """Probes follow the rows of their tables (patching may add rows)."""
+    for pt in prog.decisions:
+        if isinstance(pt, Table) and pt.probe:
+            t = prog.decision(pt.of)
+            pt.rows = [(list(cells), [('text', 'r%d' % i)]) for i, (cells, _) in enumerate(t.rows)]
+
+
+# ---- the engine's rejections
+
+def parse_reason(reason):
+    pats = [
+        (r'^no branch of `(.+)` applies and it has no `else`$', 'no-branch'),
+        (r'^no row of table `(.+)` matches$', 'no-row'),
+        (r'^no branch under segment `(.+)` applies and it has no `else`$', 'no-seg'),
+    ]
+    for pat, cat in pats:
+        m = re.match(pat, reason)
+        if m:
+            return (cat, m.group(1), None)
+    m = re.match(r'^rows at lines (\d+) and (\d+) of table `(.+)` both match, and its hit policy is unique$', reason)
+    if m:
+        return ('unique', m.group(3), (int(m.group(1)), int(m.group(2))))
+    m = re.match(r'^rows at lines (\d+) and (\d+) of table `(.+)` both match with different results, and its hit policy is any$', reason)
+    if m:
+        return ('any', m.group(3), (int(m.group(1)), int(m.group(2))))
+    if reason == 'division by zero':
+        return ('div0', None, None)
+    return ('reject', None, reason)
+
+
+def error_matches(prog, rmap, rr, col, reason):
+    """Is (col, reason) one of the reference's rejections of this customer?"""
+    cat, node, detail = parse_reason(reason)
+    for name, e in rr.memo.items():
+        if not isinstance(e, EvalErr):
+            continue
+        if isinstance(name, tuple):
+            continue
+        if col != name:
+            continue
+        if e.cat != cat:
+            continue
+        if cat in GAP_CATS and e.node != node:
+            continue
+        if cat == 'reject' and e.detail != detail:
+            continue
+        if cat in ('unique', 'any'):
+            if e.node != node:
+                continue
+            lines = rmap.row_lines[node]
+            matched_lines = [lines[i] for i in e.detail]
+            if detail[0] not in matched_lines or detail[1] not in matched_lines:
+                continue
+            if cat == 'any':
+                t = prog.decision(node)
+                if row_results(rr.ref, t, lines.index(detail[0])) == row_results(rr.ref, t, lines.index(detail[1])):
+                    continue
+        return True
+    return False
+
+
+def show_value(v):
+    if v is MISSING:
+        return 'null'
+    if isinstance(v, EvalErr):
+        return 'rejected %r' % (v,)
+    if isinstance(v, bool):
+        return 'true' if v else 'false'
+    if isinstance(v, F):
+        return dec_str(v) if terminates(v) else str(v)
+    if isinstance(v, frozenset):
+        return '{' + ', '.join(sorted(v)) + '}'
+    return json.dumps(v, ensure_ascii=False)
+
+
+def same_value(typ, ref_v, eng_v):
+    if ref_v is MISSING:
+        return eng_v is None
+    if eng_v is None:
+        return False
+    if typ in NUMERIC:
+        if isinstance(eng_v, bool):
+            return False
+        try:
+            return F(Decimal(str(eng_v))) == ref_v
+        except Exception:
+            return False
+    if typ == 'bool':
+        return eng_v is ref_v
+    if isinstance(typ, tuple) and typ[0] == 'set':
+        if isinstance(eng_v, list):
+            return frozenset(eng_v) == ref_v
+        if isinstance(eng_v, str):
+            return frozenset(x for x in eng_v.split(';') if x != '') == ref_v
+        return False
+    return eng_v == ref_v
+
+
+def field_reason_ok(cat, reason):
+    if cat == 'range':
+        return 'outside the field' in reason
+    if cat == 'missing':
+        return 'empty' in reason or 'missing' in reason or 'absent' in reason
+    return 'outside the field' not in reason
+
+
+def compare_eval(prog, rmap, results, recs, rows, errors, summary, fail, notes, D):
+    n = len(recs)
+    if summary is None:
+        fail('eval-summary', 'no `read N, decided D, rejected R` line')
+    else:
+        r, d, j = summary
+        if r != n or d + j != r or d != len(rows) or j != len(errors):
+            fail('eval-count', 'wrote %d records; engine says read %d, decided %d, rejected %d; %d output rows, %d error lines'
+                 % (n, r, d, j, len(rows), len(errors)))
+    by_id = {}
+    for row in rows:
+        by_id.setdefault(str(row.get('id')), []).append(row)
+    errs = {}
+    for e in errors:
+        errs.setdefault(e.get('record'), []).append(e)
+    outputs = []
+    for dd in prog.decisions:
+        if not dd.private:
+            outputs.extend(dd.outputs)
+    expected_keys = set(['id'] + [o for o, _ in outputs] + (['segment'] if prog.segments else []))
+    seen = set()
+
+    def once(kind, key, msg):
+        if (kind, key) not in seen:
+            seen.add((kind, key))
+            fail(kind, msg)
+    for i, (rec, rr) in enumerate(zip(recs, results), 1):
+        row = by_id.get(str(i), [])
+        er = errs.get(i, [])
+        if len(row) + len(er) != 1:
+            once('eval-record', i, 'record %d: %d output rows and %d rejections' % (i, len(row), len(er)))
+            continue
+        if rr.internal:
+            notes.append('record %d: reference: %s' % (i, rr.internal))
+            if 'unguarded' in rr.internal:
+                once('reference-unguarded', rr.internal, 'record %d: a missing value reaches a comparison the checker accepted: %s' % (i, rr.internal))
+            continue
+        if rr.errs:
+            if row:
+                once('field-accepted', (rr.errs[0][0].name, rr.errs[0][1]), 'record %d: %s should be rejected (%s), but it was decided'
+                     % (i, rr.errs[0][0].name, rr.errs[0][1]))
+                continue
+            e = er[0]
+            ok = any(e.get('column') in (f.column, f.name) and field_reason_ok(c, e.get('reason', '')) for f, c in rr.errs)
+            if not ok:
+                once('field-error', (e.get('column'), rr.errs[0][1]), 'record %d: rejected for %s %r; the reference expects %s'
+                     % (i, e.get('column'), e.get('reason'), ', '.join('%s (%s)' % (f.column, c) for f, c in rr.errs)))
+            continue
+        failing = {o: v for o, v in rr.outs.items() if isinstance(v, EvalErr)}
+        tie = rr.ref.tie
+        if failing:
+            if row:
+                once('decided-should-reject', tuple(sorted(failing)), 'record %d %s: decided %s, but the reference rejects it: %s'
+                     % (i, fmt_vals(prog, rr.vals), json.dumps(row[0], ensure_ascii=False, default=str),
+                        '; '.join('%s: %r' % kv for kv in failing.items())))
+                continue
+            e = er[0]
+            if not error_matches(prog, rmap, rr, e.get('column'), e.get('reason', '')):
+                once('wrong-rejection', (e.get('column'), parse_reason(e.get('reason', ''))[0]),
+                     'record %d %s: rejected at %s with %r; the reference rejects it with %s'
+                     % (i, fmt_vals(prog, rr.vals), e.get('column'), e.get('reason'),
+                        '; '.join('%s: %r' % kv for kv in failing.items())))
+            else:
+                cat, node, _ = parse_reason(e.get('reason', ''))
+                if cat in GAP_CATS and node not in D.gap and node not in D.np_gap:
+                    once('engine-unsound-gap', node, 'record %d: the engine rejects %s (%s) at `%s`, which check proved total'
+                         % (i, fmt_vals(prog, rr.vals), e.get('reason'), node))
+                if cat in ('unique', 'any') and node not in D.overlap and node not in D.np_overlap:
+                    once('engine-unsound-overlap', node, 'record %d: the engine rejects %s (%s), but check proved `%s` free of overlaps'
+                         % (i, fmt_vals(prog, rr.vals), e.get('reason'), node))
+            continue
+        if er:
+            e = er[0]
+            kind = 'rejected-should-decide' if not tie else 'tie-rounding'
+            once(kind, (e.get('column'), parse_reason(e.get('reason', ''))[0]), 'record %d %s: rejected at %s with %r; the reference decides %s'
+                 % (i, fmt_vals(prog, rr.vals), e.get('column'), e.get('reason'),
+                    ', '.join('%s=%s' % (o, show_value(v)) for o, v in rr.outs.items())))
+            continue
+        row = row[0]
+        keys = set(row.keys())
+        if keys != expected_keys:
+            once('output-keys', 'keys', 'record %d: output keys %s, expected %s' % (i, sorted(keys), sorted(expected_keys)))
+        for o, v in rr.outs.items():
+            typ = 'text' if o == 'segment' else prog.type_of(o)
+            ev = row.get(o)
+            if not same_value(typ, v, ev):
+                kind = 'wrong-value' if not tie else 'tie-rounding'
+                once(kind, o, 'record %d %s: `%s` = %s, the reference says %s'
+                     % (i, fmt_vals(prog, rr.vals), o, json.dumps(ev, ensure_ascii=False, default=str), show_value(v)))
+
+
+# ----------------------------------------------------------------------------
+# one rule file
+# ----------------------------------------------------------------------------
+
+RECORDS_PER_FILE = 48
+
+
+def render(prog, seed):
+    r = Renderer(prog, random.Random(seed))
+    return r, r.render()
+
+
+def run_file(task):
+    seed, idx, binary, keep = task
+    failures = []
+    notes = []
+
+    def fail(kind, msg):
+        failures.append((kind, msg))
+    work = tempfile.mkdtemp(prefix='stratum-prop-')
+    files = {}
+    try:
+        rng = random.Random('stratum-property:%d:%d' % (seed, idx))
+        gen = Gen(rng)
+        prog, used = gen.generate()
+        sources = affine_sources(gen)
+        rmap, src = render(prog, rng.random())
+        orig = os.path.join(work, 'original.strat')
+        with open(orig, 'w', encoding='utf-8') as fh:
+            fh.write(src)
+        files['original.strat'] = orig
+        rc, diags, raw = run_check(binary, orig)
+        with open(os.path.join(work, 'check-original.txt'), 'w', encoding='utf-8') as fh:
+            fh.write(raw)
+        if diags is None or rc not in (0, 1):
+            fail('check-crash', 'stratum check exited %s: %s' % (rc, raw[-500:]))
+            return finish(seed, idx, work, keep, failures, notes, 0)
+        D = Diags(diags, rmap, prog)
+        if D.other_errors:
+            for d in D.other_errors:
+                fail('check-error', 'check rejects the generated file: %s:%s: %s [%s]'
+                     % (d.get('line'), d.get('column'), d.get('message'), d.get('code')))
+            return finish(seed, idx, work, keep, failures, notes, 0)
+        for d in D.unmapped:
+            notes.append('unattributed diagnostic: %s' % d.get('message'))
+        if rc != (1 if D.errors() else 0):
+            fail('check-exit', 'check exited %s with %d gap and %d overlap findings' % (rc, len(D.gap), len(D.overlap)))
+
+        # records
+        fmt = rng.choice(['csv', 'jsonl'])
+        cands = {f.name: field_candidates(prog, f, used, sources) for f in prog.fields if f.typ in NUMERIC}
+        recs = []
+        for _ in range(RECORDS_PER_FILE):
+            recs.append({f.name: gen_value(prog, f, cands.get(f.name, []), rng, fmt) for f in prog.fields})
+
+        # the proofs, on the file as generated
+        results = ref_eval_all(prog, recs)
+        proof_checks(prog, rmap, D, results, fail, 'original')
+        for rr in results:
+            if rr.internal and 'unguarded' in rr.internal:
+                fail('reference-unguarded', 'original: %s for %s' % (rr.internal, fmt_vals(prog, rr.vals)))
+                break
+        cexs = verify_counterexamples(prog, rmap, D, fail, notes)
+        recs += [cex_raw(prog, c) for c in cexs]
+
+        # patch the findings away, so that the file can be evaluated
+        patched = prog.copy()
+        add_probes(patched)
+        Dp, rmap2 = D, rmap
+        for rnd in range(5):
+            if rnd > 0 and not Dp.errors():
+                break
+            if rnd > 0 or D.errors():
+                if not patch(patched, Dp) and rnd > 0:
+                    break
+            sync_probes(patched)
+            rmap2, src2 = render(patched, rng.random())
+            path2 = os.path.join(work, 'patched.strat')
+            with open(path2, 'w', encoding='utf-8') as fh:
+                fh.write(src2)
+            rc2, diags2, raw2 = run_check(binary, path2)
+            with open(os.path.join(work, 'check-patched.txt'), 'w', encoding='utf-8') as fh:
+                fh.write(raw2)
+            if diags2 is None or rc2 not in (0, 1):
+                fail('check-crash', 'stratum check (patched) exited %s: %s' % (rc2, raw2[-500:]))
+                return finish(seed, idx, work, keep, failures, notes, 0)
+            Dp = Diags(diags2, rmap2, patched)
+            if Dp.other_errors:
+                for d in Dp.other_errors:
+                    fail('check-error', 'check rejects the patched file: %s:%s: %s [%s]'
+                         % (d.get('line'), d.get('column'), d.get('message'), d.get('code')))
+                return finish(seed, idx, work, keep, failures, notes, 0)
+        if Dp.errors():
+            fail('patch-failed', 'the patched file still has findings: %s'
+                 % '; '.join('%s at %s' % (k, n) for k, n in
+                             [('gap', g) for g in Dp.gap] + [('overlap', o) for o in Dp.overlap]))
+            return finish(seed, idx, work, keep, failures, notes, len(recs))
+
+        results2 = ref_eval_all(patched, recs)
+        proof_checks(patched, rmap2, Dp, results2, fail, 'patched')
+
+        # evaluate
+        recpath = os.path.join(work, 'records.' + fmt)
+        write_records(patched, recs, recpath, fmt, rng)
+        errpath = os.path.join(work, 'errors.jsonl')
+        args = [binary, 'eval', os.path.join(work, 'patched.strat'), '--input', recpath,
+                '--format', 'jsonl', '--errors', errpath, '--threads', str(rng.choice([1, 2]))]
+        rc3, out3, err3 = run_engine(args)
+        with open(os.path.join(work, 'eval-stdout.jsonl'), 'w', encoding='utf-8') as fh:
+            fh.write(out3)
+        with open(os.path.join(work, 'eval-stderr.txt'), 'w', encoding='utf-8') as fh:
+            fh.write(err3)
+        with open(os.path.join(work, 'eval-command.txt'), 'w', encoding='utf-8') as fh:
+            fh.write(' '.join(args) + '\n')
+        if rc3 not in (0, 1):
+            fail('eval-crash', 'stratum eval exited %s: %s' % (rc3, err3[-500:]))
+            return finish(seed, idx, work, keep, failures, notes, len(recs))
+        rows = []
+        for line in out3.splitlines():
+            if line.strip():
+                try:
+                    rows.append(json.loads(line, parse_float=Decimal))
+                except ValueError:
+                    fail('eval-output', 'not JSON: %r' % line[:200])
+        errors = []
+        if os.path.exists(errpath):
+            with open(errpath, encoding='utf-8') as fh:
+                for line in fh:
+                    if line.strip():
+                        errors.append(json.loads(line))
+        m = re.search(r'read (\d+), decided (\d+), rejected (\d+)', err3)
+        summary = tuple(int(x) for x in m.groups()) if m else None
+        if rc3 != (1 if errors else 0):
+            fail('eval-exit', 'eval exited %s with %d rejections' % (rc3, len(errors)))
+        compare_eval(patched, rmap2, results2, recs, rows, errors, summary, fail, notes, Dp)
+        return finish(seed, idx, work, keep, failures, notes, len(recs))
+    except Exception:
+        fail('harness-exception', traceback.format_exc().strip().replace('\n', ' | '))
+        return finish(seed, idx, work, keep, failures, notes, 0)
+
+
+def finish(seed, idx, work, keep, failures, notes, nrec):
+    kept = None
+    if failures and keep:
+        kept = os.path.join(keep, 'seed%d-file%d' % (seed, idx))
+        if os.path.exists(kept):
+            shutil.rmtree(kept)
+        shutil.copytree(work, kept)
+        with open(os.path.join(kept, 'failures.txt'), 'w', encoding='utf-8') as fh:
+            for k, m in failures:
+                fh.write('%s: %s\n' % (k, m))
+            for n in notes:
+                fh.write('note: %s\n' % n)
+    shutil.rmtree(work, ignore_errors=True)
+    return {'seed': seed, 'idx': idx, 'failures': failures, 'notes': notes, 'records': nrec, 'kept': kept}
+
+
+def main():
+    ap = argparse.ArgumentParser(description='Differential property test of the stratum binary.')
+    ap.add_argument('--seed', type=int, default=20240630)
+    ap.add_argument('--files', type=int, default=300)
+    ap.add_argument('--only', type=int, default=None, help='run only this file index')
+    ap.add_argument('--keep', default=None, help='save failing rule files and records here')
+    ap.add_argument('--binary', default=DEFAULT_BINARY)
+    ap.add_argument('--jobs', type=int, default=max(1, os.cpu_count() or 1))
+    ap.add_argument('--verbose', action='store_true')
+    a = ap.parse_args()
+    if a.keep:
+        os.makedirs(a.keep, exist_ok=True)
+    idxs = [a.only] if a.only is not None else list(range(a.files))
+    tasks = [(a.seed, i, a.binary, a.keep) for i in idxs]
+    t0 = time.time()
+    passed = failed = nrec = 0
+    if a.jobs > 1 and len(tasks) > 1:
+        pool = Pool(a.jobs)
+        it = pool.imap(run_file, tasks)
+    else:
+        pool = None
+        it = map(run_file, tasks)
+    for res in it:
+        nrec += res['records']
+        if res['failures']:
+            failed += 1
+            for kind, msg in res['failures']:
+                print('FAIL seed=%d file=%d %s: %s' % (res['seed'], res['idx'], kind, msg), flush=True)
+            if res['kept']:
+                print('     kept in %s' % res['kept'], flush=True)
+        else:
+            passed += 1
+        if a.verbose:
+            for n in res['notes']:
+                print('note seed=%d file=%d %s' % (res['seed'], res['idx'], n))
+    if pool:
+        pool.close()
+        pool.join()
+    if a.verbose:
+        print('%d records in %.1f s' % (nrec, time.time() - t0))
+    print('%d passed, %d failed' % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == '__main__':
+    main()

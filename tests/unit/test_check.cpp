@@ -124,7 +124,7 @@ TEST_CASE("ambiguous enum values need their enum's name") {
   auto found = diagnose("enum 层级 { 大型, 小微 }\nlet x = 大型\n");
   REQUIRE(found.size() == 1);
   CHECK(found[0].code == "ambiguous-name");
-  CHECK(diagnose("enum 层级 { 大型, 小微 }\nlet x = 层级.大型\n").empty());
+  CHECK(diagnose("enum 层级 { 大型, 小微 }\nlet x = 层级.大型\ndecide d : bool { when x == 层级.大型 -> true  else -> false }\n").empty());
 }
 
 TEST_CASE("hostile input gets a diagnostic, never a crash") {
@@ -154,7 +154,7 @@ TEST_CASE("hostile input gets a diagnostic, never a crash") {
   // A long but reasonable expression is fine.
   std::string sum = "let x = 1";
   for (int i = 0; i < 1000; ++i) sum += " + 1";
-  CHECK(diagnose(sum + "\n").empty());
+  CHECK(diagnose(sum + "\ndecide d : bool { when x > 0 -> true  else -> false }\n").empty());
 }
 
 TEST_CASE("every prefix and many mutations of a real rule file compile or report, never throw") {
