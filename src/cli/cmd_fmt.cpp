@@ -11,6 +11,7 @@
 #include "cli/cli.hpp"
 #include "driver/stratum.hpp"
 #include "io/readers.hpp"
+#include "io/writer.hpp"
 #include "syntax/parser.hpp"
 
 namespace stratum::cli {
@@ -83,6 +84,12 @@ std::string format_text(const std::string& text) {
   }
   bool final_newline = !text.empty() && text.back() == '\n';
   if (final_newline) lines.pop_back();
+  // Line ends as the file has them: CRLF when its first line ends so, and then
+  // on every line (a file of mixed ends comes out with one kind).
+  bool crlf = !lines.empty() && lines[0].ends_with('\r');
+  for (auto& l : lines) {
+    if (l.ends_with('\r')) l.pop_back();
+  }
   for (size_t i = 0; i < lines.size(); ++i) {
     if (!is_table_start(lines[i])) continue;
     // The body: up to the line that is just '}'.
@@ -137,7 +144,7 @@ std::string format_text(const std::string& text) {
   std::string out;
   for (size_t i = 0; i < lines.size(); ++i) {
     out += lines[i];
-    if (i + 1 < lines.size() || final_newline) out += '\n';
+    if (i + 1 < lines.size() || final_newline) out += crlf ? "\r\n" : "\n";
   }
   return out;
 }
@@ -191,19 +198,13 @@ int fmt(const std::vector<std::string>& argv) {
           status = std::max(status, kInputProblem);
         }
       } else if (formatted != text) {
-        std::string temp = path + ".fmt-tmp";
-        {
-          std::ofstream out(temp, std::ios::binary);
-          out << formatted;
-          if (!out) {
-            fmt::print(stderr, "stratum fmt: cannot write {}\n", path);
-            return kUsage;
-          }
-        }
-        std::error_code ec;
-        std::filesystem::rename(temp, path, ec);
-        if (ec) {
-          fmt::print(stderr, "stratum fmt: cannot write {}: {}\n", path, ec.message());
+        // Replaced whole (mode kept, a symlink's target written), or left as it was.
+        try {
+          io::OutputFile out(path);
+          out.write(formatted);
+          out.commit();
+        } catch (const std::runtime_error& e) {
+          fmt::print(stderr, "stratum fmt: {}\n", e.what());
           return kUsage;
         }
         fmt::print("formatted {}\n", path);
