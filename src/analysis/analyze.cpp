@@ -11,6 +11,7 @@
 #include "analysis/analyze.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <optional>
@@ -76,7 +77,8 @@ struct Linear {
 
 class Analyser {
  public:
-  Analyser(const Program& p, Diagnostics& diags) : p_(p), diags_(diags) {
+  Analyser(const Program& p, Diagnostics& diags, std::chrono::milliseconds budget)
+      : p_(p), diags_(diags), budget_(budget), deadline_(std::chrono::steady_clock::now() + budget) {
     for (const auto& f : p.fields) vars_.push_back(make_var(f.name, f.type, f.optional, true, &f));
     // Membership in a set field is a yes/no variable per member the rules test.
     for (size_t i = 0; i < p.fields.size(); ++i) {
@@ -252,6 +254,10 @@ class Analyser {
   std::vector<std::optional<std::vector<std::pair<Boxes, Value>>>> partitions_;
   std::vector<uint8_t> partition_busy_;
   std::deque<std::string> texts_;  // counter-example texts, kept alive
+  std::chrono::milliseconds budget_;
+  std::chrono::steady_clock::time_point deadline_;
+  mutable uint64_t ticks_ = 0;
+  mutable bool out_of_time_ = false;
 
   Var make_var(const std::string& name, const Type& t, bool optional, bool field, const eval::Field* f) {
     Var v;
@@ -419,8 +425,19 @@ class Analyser {
     return r;
   }
 
+  // Called in the analysis' inner loops: past the time budget, what is
+  // being proven is given up (Unknown), never waited for.
+  void tick() const {
+    if (++ticks_ % 1024 != 0) return;
+    if (out_of_time_ || std::chrono::steady_clock::now() > deadline_) {
+      out_of_time_ = true;
+      throw Unknown{fmt::format("the analysis ran past its time budget ({} s for a rule file)", budget_.count() / 1000.0)};
+    }
+  }
+
   // a − b as disjoint boxes.
   Boxes subtract(const Box& a, const Box& b) const {
+    tick();
     if (!meet(a, b)) return {a};
     Boxes out;
     Box prefix = a;
@@ -455,6 +472,7 @@ class Analyser {
     Boxes out;
     for (const Box& x : a) {
       for (const Box& y : b) {
+        tick();
         if (auto m = meet(x, y)) out.push_back(std::move(*m));
       }
       if (out.size() > kMaxBoxes) throw Unknown{"the conditions are too many to analyse"};
@@ -1080,11 +1098,29 @@ class Analyser {
       std::vector<Boxes> rows;
       for (const auto& r : tab.rows) rows.push_back(row(tab, r, column_vars));
       bool first_like = tab.policy == eval::HitPolicy::first;
+      // A row of `-` in every column applies to everyone: the table is total
+      // whatever the rows before it leave.
+      bool catch_all = std::any_of(tab.rows.begin(), tab.rows.end(), [](const eval::Row& r) {
+        return std::all_of(r.tests.begin(), r.tests.end(), [](const eval::CellTest& c) { return c.kind == TestKind::any; });
+      });
       Boxes left{space};
+      bool left_known = true;
+      std::string left_why;
       for (size_t r = 0; r < rows.size(); ++r) {
-        Boxes reach = intersect(left, rows[r]);
-        if (rows[r].empty()) unreachable(tab.rows[r].span, true, "this row");
-        else if (first_like && reach.empty()) {
+        if (rows[r].empty()) {
+          unreachable(tab.rows[r].span, true, "this row");
+          continue;
+        }
+        if (!left_known) continue;
+        Boxes reach;
+        try {
+          reach = intersect(left, rows[r]);
+        } catch (const Unknown& u) {
+          left_known = false;
+          left_why = u.reason;
+          continue;
+        }
+        if (first_like && reach.empty()) {
           unreachable(tab.rows[r].span, false, "this row", intersect(Boxes{space}, rows[r]), [&](const Example& ex) {
             eval::Frame f = frame_of(ex);
             for (size_t j = 0; j < r; ++j) {
@@ -1097,15 +1133,21 @@ class Analyser {
             return std::string();
           });
         }
-        left = subtract(left, rows[r]);
+        try {
+          left = subtract(left, rows[r]);
+        } catch (const Unknown& u) {
+          left_known = false;
+          left_why = u.reason;
+        }
       }
-      if (tab.policy == eval::HitPolicy::unique || tab.policy == eval::HitPolicy::any) overlaps(t, rows);
+      if (tab.policy == eval::HitPolicy::unique || tab.policy == eval::HitPolicy::any) overlaps(t, rows, column_vars);
       bool needs_match = !(tab.policy == eval::HitPolicy::collect &&
                            (tab.collect == eval::CollectOp::list || tab.collect == eval::CollectOp::sum ||
                             tab.collect == eval::CollectOp::count));
-      if (needs_match && !left.empty()) {
+      if (needs_match && !catch_all) {
         int32_t confirm = tab.output_slots.empty() ? -1 : tab.output_slots[0];
-        gap(tab.span, what, left, confirm);
+        if (!left_known) could_not_prove(tab.span, fmt::format("a row of table `{}`", tab.name), left_why);
+        else if (!left.empty()) gap(tab.span, what, left, confirm);
       }
     } catch (const Unknown& u) {
       could_not_prove(tab.span, fmt::format("a row of table `{}`", tab.name), u.reason);
@@ -1116,14 +1158,92 @@ class Analyser {
   // Each finding comes with a customer for whom evaluation confirms it; a
   // pair whose regions meet but for which no such customer is found is
   // reported as not proven, never passed over.
-  void overlaps(int32_t t, const std::vector<Boxes>& rows) {
+  // Pairs of rows whose regions may meet: all pairs, or, when a column
+  // separates the rows, only those whose ranges in it overlap (a sweep over
+  // the rows sorted by their lower bound there). In (i, j) order.
+  // Empty with `all` set: every pair i < j is a candidate (walked in place,
+  // not stored).
+  std::vector<std::pair<size_t, size_t>> candidate_pairs(const std::vector<Boxes>& rows, const std::vector<int32_t>& column_vars,
+                                                         bool& all) const {
+    constexpr size_t kMaxPairs = 1u << 22;
+    all = false;
+    std::vector<std::pair<size_t, size_t>> pairs;
+    int32_t best = -1;
+    size_t best_full = rows.size() + 1;
+    std::vector<std::pair<int128, int128>> hull(rows.size());
+    for (int32_t v : column_vars) {
+      if (vars_[v].kind != Kind::interval) continue;
+      size_t full = 0;
+      for (const Boxes& r : rows) {
+        for (const Box& b : r) {
+          if (b[v].lo <= vars_[v].universe.lo && b[v].hi >= vars_[v].universe.hi) { ++full; break; }
+        }
+      }
+      if (full < best_full) { best_full = full; best = v; }
+    }
+    if (best < 0 || best_full * 4 > rows.size()) {
+      all = true;
+      return pairs;
+    }
+    std::vector<size_t> order;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (rows[i].empty()) continue;
+      int128 lo = kHigh, hi = kLow;
+      for (const Box& b : rows[i]) { lo = std::min(lo, b[best].lo); hi = std::max(hi, b[best].hi); }
+      hull[i] = {lo, hi};
+      order.push_back(i);
+    }
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return hull[a].first < hull[b].first; });
+    std::vector<size_t> active;
+    for (size_t i : order) {
+      std::erase_if(active, [&](size_t a) { return hull[a].second < hull[i].first; });
+      for (size_t a : active) {
+        tick();
+        pairs.push_back({std::min(a, i), std::max(a, i)});
+      }
+      if (pairs.size() > kMaxPairs) {
+        all = true;
+        return {};
+      }
+      active.push_back(i);
+    }
+    std::sort(pairs.begin(), pairs.end());
+    return pairs;
+  }
+
+  void overlaps(int32_t t, const std::vector<Boxes>& rows, const std::vector<int32_t>& column_vars) {
     const eval::Table& tab = p_.tables[t];
     int reported = 0;
     std::optional<std::pair<size_t, size_t>> unsettled;
-    for (size_t i = 0; i < rows.size() && reported < 5; ++i) {
-      for (size_t j = i + 1; j < rows.size() && reported < 5; ++j) {
+    std::vector<std::pair<size_t, size_t>> pairs;
+    bool all = false;
+    try {
+      pairs = candidate_pairs(rows, column_vars, all);
+    } catch (const Unknown& u) {
+      auto& d = diags_.warning("not-proven", tab.span, fmt::format("could not prove that no two rows of table `{}` both apply", tab.name));
+      d.notes.push_back({fmt::format("because {}", u.reason), {}});
+      return;
+    }
+    size_t n = rows.size();
+    size_t count = all ? (n < 2 ? 0 : n * (n - 1) / 2) : pairs.size();
+    size_t i = 0, j = 0;  // with `all`: the pair walked to
+    for (size_t k = 0; k < count && reported < 5; ++k) {
+      if (all) {
+        if (k == 0) { i = 0; j = 1; }
+        else if (++j == n) { ++i; j = i + 1; }
+      } else {
+        std::tie(i, j) = pairs[k];
+      }
+      {
         if (tab.policy == eval::HitPolicy::any && same_outputs(tab, i, j)) continue;
-        Boxes both = intersect(rows[i], rows[j]);
+        Boxes both;
+        try {
+          both = intersect(rows[i], rows[j]);
+        } catch (const Unknown& u) {
+          auto& d = diags_.warning("not-proven", tab.span, fmt::format("could not prove that no two rows of table `{}` both apply", tab.name));
+          d.notes.push_back({fmt::format("because {}", u.reason), {}});
+          return;
+        }
         bool confirmed = false;
         for (const Box& b : both) {
           auto ex = example(b);
@@ -1219,8 +1339,8 @@ class Analyser {
 
 }  // namespace
 
-void analyse(const eval::Program& program, Diagnostics& diags) {
-  Analyser(program, diags).run();
+void analyse(const eval::Program& program, Diagnostics& diags, std::chrono::milliseconds budget) {
+  Analyser(program, diags, budget).run();
 }
 
 }  // namespace stratum

@@ -14,11 +14,16 @@
 // not prove totality instead of claiming anything.
 #pragma once
 
+#include <chrono>
+
 #include "diag/diagnostic.hpp"
 #include "eval/program.hpp"
 
 namespace stratum {
 
-void analyse(const eval::Program& program, Diagnostics& diags);
+// The analysis gives up what it has not proven after `budget` (then
+// `not-proven`); the default is kAnalysisBudget.
+inline constexpr std::chrono::milliseconds kAnalysisBudget{20'000};
+void analyse(const eval::Program& program, Diagnostics& diags, std::chrono::milliseconds budget = kAnalysisBudget);
 
 }  // namespace stratum

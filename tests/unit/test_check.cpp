@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include "analysis/analyze.hpp"
 #include "driver/stratum.hpp"
 
 using namespace stratum;
@@ -210,4 +211,27 @@ TEST_CASE("chains of lets longer than the limit are refused, without recursion, 
   std::string fine = "input c { x : int }\nlet l0 = x\n";
   for (int i = 1; i < 1000; ++i) fine += fmt::format("let l{} = l{} + 1\n", i, i - 1);
   CHECK(compile_text("ok.strat", fine).ok());
+}
+
+TEST_CASE("the analysis stops at its time budget and says what it could not prove") {
+  std::string text = "enum R { A, B }\ninput c { x : int  y : int }\ntable t : R unique {\n  x | y || t\n";
+  for (int i = 0; i < 3000; ++i) text += fmt::format("  [{}, {}) | - || A\n", i * 10, i * 10 + 10);
+  text += "  < 0 | - || B\n  >= 30000 | - || B\n}\n";
+  Compilation c = compile_text("t.strat", text, false);
+  REQUIRE(c.ok());
+  Diagnostics diags;
+  analyse(*c.program, diags, std::chrono::milliseconds(0));
+  std::vector<std::string> found;
+  for (const auto& d : diags.items()) {
+    std::string notes;
+    for (const auto& n : d.notes) notes += " / " + n.message;
+    found.push_back(d.code + ": " + d.message + notes);
+  }
+  CHECK(found == std::vector<std::string>{
+                     "not-proven: could not prove that a row of table `t` applies to every customer / because the analysis ran past its "
+                     "time budget (0 s for a rule file); add an `else` (or a catch-all row) to make it total"});
+  // With the default budget the same table is proven, quickly (rows sorted along `x`).
+  Diagnostics full;
+  analyse(*c.program, full);
+  CHECK(full.items().empty());
 }
