@@ -950,7 +950,7 @@ class Checker {
       case ExprKind::name: return e.ref == RefKind::enum_value;
       case ExprKind::negate: return is_constant(*e.args[0]);
       case ExprKind::set:
-        return std::all_of(e.args.begin(), e.args.end(), [](auto& a) { return is_constant(*a); });
+        return e.loaded || std::all_of(e.args.begin(), e.args.end(), [](auto& a) { return is_constant(*a); });
       default: return false;
     }
   }
@@ -1308,6 +1308,7 @@ class Checker {
   }
 
   Typed set(Expr& e, const Type* expected, const Facts& facts) {
+    if (e.loaded) return {Type::of(BaseType::text).as_set(), false};  // reference data: texts
     Type elem_expected;
     const Type* ep = nullptr;
     if (expected && expected->is_set) { elem_expected = expected->element(); ep = &elem_expected; }

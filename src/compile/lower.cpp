@@ -1,6 +1,7 @@
 #include "compile/lower.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -443,12 +444,31 @@ class Lowerer {
       return constant({mask, {}});
     }
     std::string joined;
+    if (e.loaded) {
+      for (std::string_view v : e.loaded->values) {
+        if (!joined.empty()) joined += eval::kSetSeparator;
+        joined += v;
+      }
+    }
     for (auto& a : e.args) {
       if (!joined.empty()) joined += eval::kSetSeparator;
       joined += a->text;
     }
     return constant({0, p_->intern(joined)});
   }
+
+  // A set read by `load`: its texts, kept once in the program.
+  int32_t make_loaded_set(const ast::LoadedTexts& loaded) {
+    if (auto it = loaded_sets_.find(&loaded); it != loaded_sets_.end()) return it->second;
+    eval::ConstSet s;
+    s.text = true;
+    std::string_view blob = p_->intern(loaded.blob);
+    s.texts.reserve(loaded.values.size());
+    for (std::string_view v : loaded.values) s.texts.push_back(blob.substr(static_cast<size_t>(v.data() - loaded.blob.data()), v.size()));
+    p_->sets.push_back(std::move(s));
+    return loaded_sets_[&loaded] = static_cast<int32_t>(p_->sets.size() - 1);
+  }
+  std::unordered_map<const ast::LoadedTexts*, int32_t> loaded_sets_;
 
   int32_t make_set(const std::vector<std::unique_ptr<Expr>>& elems, const Type& elem) {
     eval::ConstSet s;
@@ -490,7 +510,7 @@ class Lowerer {
     if (const Expr* lit = set_literal(set)) {
       n.op = Op::in_set;
       n.a = expr(item);
-      n.index = make_set(lit->args, set.type.element());
+      n.index = lit->loaded ? make_loaded_set(*lit->loaded) : make_set(lit->args, set.type.element());
       return add(n);
     }
     // A set<text> field tested for a constant text: a bit the binder sets.

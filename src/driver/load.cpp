@@ -9,6 +9,7 @@
 
 #include "io/block_input.hpp"
 #include "io/readers.hpp"
+#include "source/source_file.hpp"
 #include "syntax/parser.hpp"
 
 namespace stratum {
@@ -178,32 +179,46 @@ class Loader {
           diags_.error("bad-reference-data", e.span, fmt::format("{}: {}", e.text, *problem));
           continue;
         }
-        std::set<std::string> values;
+        // The values go into one buffer; the set views it, sorted and distinct.
+        auto loaded = std::make_shared<ast::LoadedTexts>();
+        std::vector<std::pair<size_t, size_t>> at;  // offset, length in the buffer
         io::RawRecord r;
+        bool bad = false;
         while (reader->next(r)) {
           if (!r.error.empty()) {
             diags_.error("bad-reference-data", e.span, fmt::format("{} line {}: {}", e.text, r.line, r.error));
+            bad = true;
             break;
           }
-          std::string v(r.fields[0].text);
-          while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
-          while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(0, 1);
-          if (!v.empty()) values.insert(v);
+          std::string_view v = r.fields[0].text;
+          while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+          while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+          if (v.empty()) continue;
+          if (!utf8::valid(v)) {
+            diags_.error("bad-reference-data", e.span,
+                         fmt::format("{} line {}: \"{}\" is not UTF-8 text", e.text, r.line, utf8::printable(v, 40)));
+            bad = true;
+            break;
+          }
+          at.push_back({loaded->blob.size(), v.size()});
+          loaded->blob.append(v);
         }
-        if (values.empty()) {
+        if (bad) continue;
+        if (at.empty()) {
           diags_.error("bad-reference-data", e.span, fmt::format("{} has no values in column `{}`", e.text, e.qualifier));
           continue;
         }
+        loaded->blob.shrink_to_fit();
+        loaded->values.reserve(at.size());
+        for (auto [off, len] : at) loaded->values.push_back(std::string_view(loaded->blob).substr(off, len));
+        std::vector<std::pair<size_t, size_t>>().swap(at);
+        std::sort(loaded->values.begin(), loaded->values.end());
+        loaded->values.erase(std::unique(loaded->values.begin(), loaded->values.end()), loaded->values.end());
+        loaded->values.shrink_to_fit();
         auto set = std::make_unique<ast::Expr>();
         set->kind = ast::ExprKind::set;
         set->span = e.span;
-        for (const auto& v : values) {
-          auto t = std::make_unique<ast::Expr>();
-          t->kind = ast::ExprKind::text;
-          t->span = e.span;
-          t->text = v;
-          set->args.push_back(std::move(t));
-        }
+        set->loaded = std::move(loaded);
         l.value = std::move(set);
       } catch (const std::exception& ex) {
         diags_.error("bad-reference-data", e.span, fmt::format("cannot read {}: {}", e.text, ex.what()));

@@ -9,6 +9,7 @@
 
 #include "io/block_input.hpp"
 #include "io/readers.hpp"
+#include "source/source_file.hpp"
 
 namespace stratum::io {
 
@@ -49,7 +50,7 @@ class CsvReader final : public Reader {
     for (size_t i = 0; i < header.size(); ++i) {
       if (!index.emplace(header[i], i).second) {
         for (auto& c : columns) {
-          if (c == header[i]) return fmt::format("the header names column `{}` twice", c);
+          if (c == header[i]) return fmt::format("the header names column `{}` twice", utf8::printable(c, 60));
         }
       }
     }
@@ -62,7 +63,10 @@ class CsvReader final : public Reader {
     }
     if (!missing.empty()) {
       std::string found;
-      for (auto& h : header) found += (found.empty() ? "" : ", ") + h;
+      for (auto& h : header) {
+        if (found.size() > 400) { found += ", …"; break; }
+        found += (found.empty() ? "" : ", ") + utf8::printable(h, 60);
+      }
       return fmt::format("the input has no column {} (its columns are: {})", missing, found);
     }
     return std::nullopt;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "eval/decimal.hpp"
@@ -52,6 +53,13 @@ const char* to_string(BinaryOp op);
 // Filled in by the checker: what a name refers to.
 enum class RefKind { unresolved, field, let, decision, enum_value, factor };
 
+// Reference data read by `load`: distinct texts, sorted, viewing one buffer
+// (a large file costs little more than its own size).
+struct LoadedTexts {
+  std::string blob;
+  std::vector<std::string_view> values;
+};
+
 struct Expr {
   ExprKind kind = ExprKind::number;
   Span span;
@@ -68,6 +76,7 @@ struct Expr {
   bool negated = false;   // `is missing`, `not in`
   std::vector<std::unique_ptr<Expr>> args;
   int32_t depth = 1;      // height of this expression tree (bounded by the parser)
+  std::shared_ptr<const LoadedTexts> loaded;  // a set read by `load` (then `args` is empty)
 
   // checker annotations
   RefKind ref = RefKind::unresolved;
