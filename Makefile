@@ -1,15 +1,24 @@
 # The two entry commands. Both install what is missing (Debian packages,
 # apt-get as root), build in Release and then run.
 #   make run   — check rules/, evaluate the example portfolios, print the distributions
-#   make test  — build and run every test (ctest), including the rule files' own tests
+#   make test  — build and run every test (ctest), including the rule files' own
+#                tests, then a short run of every fuzz target (clang + libFuzzer)
+# More:
+#   make test-sanitize — the whole suite built with ASan + UBSan (CI runs it)
+#   make fuzz          — each fuzz target for FUZZ_SECONDS (default 600); findings
+#                        are left in build-fuzz/findings/ (add each to
+#                        tests/fuzz/regressions/TARGET/ with its fix)
+#   make fuzz-smoke    — each fuzz target briefly (part of make test)
 
 BUILD ?= build
 JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 600
+# clang and libFuzzer: the fuzz targets (libFuzzer is clang's; g++ has none).
 DEBIAN_PACKAGES := g++ make cmake ninja-build tao-pegtl-dev libfmt-dev catch2 libyaml-cpp-dev \
-                   libbenchmark-dev python3 time
+                   libbenchmark-dev python3 time clang libfuzzer-14-dev
 STRATUM := $(BUILD)/stratum
 
-.PHONY: run test deps build clean
+.PHONY: run test deps build clean test-sanitize fuzz fuzz-smoke build-fuzz
 
 run: build
 	$(STRATUM) check rules/
@@ -20,7 +29,29 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory fuzz-smoke
 
+# The suite under AddressSanitizer and UndefinedBehaviorSanitizer.
+test-sanitize: deps
+	cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATUM_SANITIZE=ON
+	cmake --build build-sanitize -j $(JOBS)
+	cd build-sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS)
+
+build-fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATUM_FUZZ=ON
+	cmake --build build-fuzz -j $(JOBS)
+
+fuzz-smoke: build-fuzz
+	cd build-fuzz && ctest --output-on-failure
+
+# Each target for FUZZ_SECONDS; the corpus grows in build-fuzz/corpus/.
+fuzz: build-fuzz
+	@for t in fuzz_rules fuzz_csv fuzz_jsonl fuzz_yaml fuzz_literals; do \
+	  echo "== $$t for $(FUZZ_SECONDS) s"; \
+	  (cd build-fuzz && tests/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+	     -artifact_prefix=findings/ -print_final_stats=1 corpus/$$t seeds/$$t ../tests/fuzz/regressions/$$t) || exit 1; \
+	done
 deps:
 	@missing=""; \
 	for p in $(DEBIAN_PACKAGES); do \
@@ -37,4 +68,4 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-sanitize build-fuzz

@@ -274,7 +274,7 @@ Frame Program::make_frame() const {
 }
 
 void Program::reset(Frame& f) const {
-  std::memset(f.state.data() + fields.size(), 0, derived.size());
+  if (!derived.empty()) std::memset(f.state.data() + fields.size(), 0, derived.size());
   if (!f.collected.empty()) f.collected.clear();
   std::fill(f.table_hit.begin(), f.table_hit.end(), -1);
 }

@@ -22,21 +22,50 @@ class YamlReader final : public Reader {
   // empty). The file is loaded whole, so its size is limited.
   explicit YamlReader(const std::string& path) {
     std::string text = read_limited(path);
-    std::vector<YAML::Node> documents;
-    try {
-      documents = YAML::LoadAll(text);
-    } catch (const YAML::Exception& e) {
-      throw std::runtime_error(fmt::format("{}:{}:{}: invalid YAML: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
+    // The documents are cut at their `---` / `...` marker lines (at column 0,
+    // where the YAML spec allows nothing else) and each is loaded alone:
+    // yaml-cpp's LoadAll can loop forever on some malformed input.
+    struct Piece { size_t begin, end; uint64_t line; };
+    std::vector<Piece> pieces;
+    size_t start = 0, line = 0, doc_line = 0;
+    for (size_t at = 0; at <= text.size();) {
+      size_t nl = text.find('\n', at);
+      size_t stop = nl == std::string::npos ? text.size() : nl;
+      std::string_view l(text.data() + at, stop - at);
+      bool marker = (l.starts_with("---") || l.starts_with("...")) &&
+                    (l.size() == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\r');
+      if (marker) {
+        pieces.push_back({start, at, doc_line});
+        // Content after `--- ` on the marker line belongs to the new document.
+        start = l.starts_with("---") ? at + 3 : stop;
+        doc_line = line;
+      }
+      if (nl == std::string::npos) break;
+      at = nl + 1;
+      ++line;
     }
+    pieces.push_back({start, text.size(), doc_line});
     root_ = YAML::Node(YAML::NodeType::Sequence);
-    for (size_t d = 0; d < documents.size(); ++d) {
-      const YAML::Node& doc = documents[d];
+    size_t documents = 0;
+    for (const Piece& piece : pieces) {
+      std::string part = text.substr(piece.begin, piece.end - piece.begin);
+      YAML::Node doc;
+      try {
+        doc = YAML::Load(part);
+      } catch (const YAML::Exception& e) {
+        throw std::runtime_error(fmt::format("{}:{}:{}: invalid YAML: {}", path, piece.line + e.mark.line + 1, e.mark.column + 1,
+                                             utf8::printable(e.msg, 200)));
+      }
       if (!doc || doc.IsNull()) continue;
+      ++documents;
       if (!doc.IsSequence()) {
         throw std::runtime_error(fmt::format("{}:{}: expected a YAML sequence of records (`- id: …`){}", path,
-                                             doc.Mark().line + 1, documents.size() > 1 ? fmt::format(" in document {}", d + 1) : ""));
+                                             piece.line + doc.Mark().line + 1, pieces.size() > 1 ? fmt::format(" in document {}", documents) : ""));
       }
-      for (const auto& item : doc) root_.push_back(item);
+      for (const auto& item : doc) {
+        root_.push_back(item);
+        line_offset_.push_back(piece.line);
+      }
     }
   }
 
@@ -63,7 +92,7 @@ class YamlReader final : public Reader {
       root_ = YAML::Load(text);
     } catch (const YAML::Exception& e) {
       throw std::runtime_error(fmt::format("the record is not valid JSON or YAML (line {}, column {}): {}", e.mark.line + 1,
-                                           e.mark.column + 1, e.msg));
+                                           e.mark.column + 1, utf8::printable(e.msg, 200)));
     }
     if (root_.IsMap()) {
       YAML::Node seq(YAML::NodeType::Sequence);
@@ -83,7 +112,7 @@ class YamlReader final : public Reader {
     const YAML::Node item = root_[index_++];
     current_ = item;
     r.number = index_;
-    r.line = static_cast<uint64_t>(item.Mark().line) + 1;
+    r.line = static_cast<uint64_t>(item.Mark().line) + 1 + (index_ - 1 < line_offset_.size() ? line_offset_[index_ - 1] : 0);
     r.error.clear();
     r.error_column.clear();
     r.fields.assign(columns_.size(), RawField{});
@@ -131,6 +160,7 @@ class YamlReader final : public Reader {
   size_t index_ = 0;
   std::vector<std::string> columns_;
   std::unordered_set<std::string> seen_;
+  std::vector<uint64_t> line_offset_;  // per record: the line its document starts on
 };
 
 }  // namespace
