@@ -11,6 +11,7 @@
 
 #include "driver/stratum.hpp"
 #include "io/bind.hpp"
+#include "io/readers.hpp"
 
 namespace {
 
@@ -89,19 +90,26 @@ const Portfolio& sme() {
   return p;
 }
 
+// The corporate scheme over the example portfolio's customers (10,000,
+// repeated to kRecords), read as the CLI reads them.
 const Portfolio& corporate() {
-  static Portfolio p = load("rules/corporate_segments.strat", [](std::mt19937_64& rng, int i) {
-    std::uniform_int_distribution<int> ind(0, 15), pct(0, 99), group(1, 300);
-    std::uniform_real_distribution<double> emp(0, std::log(20000.0));
-    const char* tags[] = {"", "制造", "互联网", "外贸;物联网", "专精特新"};
-    std::string g = pct(rng) < 10 ? "G" + std::to_string(100 + group(rng)).substr(1) : "";
-    std::vector<std::string> row{std::to_string(i), pct(rng) < 60 ? amount(rng, 1e4, 5e8) : "0",
-                                 pct(rng) < 12 ? "机构" : "公司", kIndustries[ind(rng)], tags[pct(rng) % 5], g,
-                                 std::to_string(1 + static_cast<int>(std::exp(emp(rng)))), amount(rng, 1e5, 5e9),
-                                 amount(rng, 1e5, 5e9), amount(rng, 1e3, 5e7)};
-    row.resize(21);  // the optional scoring columns left empty
-    return row;
-  });
+  static std::vector<std::vector<std::string>> rows = [] {
+    Compilation c = stratum::compile(std::string(STRATUM_SOURCE_DIR) + "/rules/corporate_segments.strat");
+    if (!c.ok()) throw std::runtime_error(c.render());
+    stratum::io::Binder binder(*c.program);
+    auto reader = stratum::io::open_reader(std::string(STRATUM_SOURCE_DIR) + "/examples/corporate_portfolio.csv",
+                                           stratum::io::Format::csv);
+    if (auto problem = reader->open(binder.columns(), binder.required())) throw std::runtime_error(*problem);
+    std::vector<std::vector<std::string>> out;
+    stratum::io::RawRecord raw;
+    while (reader->next(raw)) {
+      std::vector<std::string> row;
+      for (const auto& f : raw.fields) row.emplace_back(f.text);
+      out.push_back(std::move(row));
+    }
+    return out;
+  }();
+  static Portfolio p = load("rules/corporate_segments.strat", [](std::mt19937_64&, int i) { return rows[static_cast<size_t>(i) % rows.size()]; });
   return p;
 }
 
