@@ -62,6 +62,33 @@ fi
 run_eval --output missing-dir/out.csv 2>err; expect_eq "missing folder: exit 2" "$?" 2
 expect_eq "missing folder: message" "$(cat err)" "stratum eval: cannot write missing-dir/out.csv: No such file or directory"
 
+# -- truncated and malformed inputs of every format: every record decided or
+#    rejected (read = decided + rejected), or a clear failure; never a crash
+printf 'input c { id : text key  x : int  t : text? }\ndecide d : int { else -> x }\n' > in.strat
+accounts() {  # name, file, format, expected exit, expected summary line
+  local out; out="$(timeout 60 "$S" eval in.strat --input "$2" --input-format "$3" --threads 2 2>&1 >/dev/null)"; local st=$?
+  expect_eq "$1: exit $4" "$st" "$4"
+  expect_eq "$1: accounted for" "$(printf '%s\n' "$out" | tail -1)" "$5"
+}
+printf 'id,x,t\na,1,x\nb,2,"y\nc,3' > cut.csv
+accounts "CSV cut inside a quote" cut.csv csv 1 "read 3, decided 1, rejected 2"
+printf 'id,x,t\na,1,x\nb,2' > cut2.csv
+accounts "CSV cut mid-record" cut2.csv csv 1 "read 2, decided 1, rejected 1"
+printf 'id,x,t\na,1,x\nb,"2"x,y\nc,\x00,z\nd,4,\xff\ne,5,"ok"\n' > bad.csv
+accounts "CSV malformed fields" bad.csv csv 1 "read 5, decided 2, rejected 3"
+printf '{"id":"a","x":1}\n{"id":"b","x":2\n{"id":"c","x":3}\n{"id":"d","x":' > cut.jsonl
+accounts "JSON Lines cut and malformed" cut.jsonl jsonl 1 "read 4, decided 2, rejected 2"
+printf '{"id":"a","x":1}\n[1,2]\n{"id":"b","x":1,"x":2}\n{"id":"c","x":{"y":1}}\n' > bad.jsonl
+accounts "JSON Lines not objects, duplicate keys, nested values" bad.jsonl jsonl 1 "read 4, decided 1, rejected 3"
+printf -- '- {id: a, x: 1}\n- {id: b, x: 2' > cut.yaml
+timeout 60 "$S" eval in.strat --input cut.yaml 2>err >/dev/null; expect_eq "YAML cut: exit 2" "$?" 2
+expect_eq "YAML cut: where" "$(head -1 err | cut -d: -f1-3)" "stratum eval: cut.yaml:2"
+printf -- '- {id: a, x: 1}\n---\n- {id: b, x: 2}\n---\n- {id: c, x: z}\n' > docs.yaml
+accounts "YAML several documents" docs.yaml yaml 1 "read 3, decided 2, rejected 1"
+printf '' > empty.csv
+timeout 60 "$S" eval in.strat --input empty.csv 2>err >/dev/null; expect_eq "empty CSV: exit 1" "$?" 1
+expect_eq "empty CSV: message" "$(head -1 err)" "stratum eval: empty.csv: the input is empty: expected a header row"
+
 # -- rule folders: a problem of an imported file is reported once, at its own file
 mkdir rules-copy; cp -r "$SRC/rules/." rules-copy/
 sed -i '0,/>= 1000 /s/>= 1000 /> 1000万 /' rules-copy/sme_size.strat
