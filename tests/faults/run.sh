@@ -62,6 +62,10 @@ fi
 run_eval --output missing-dir/out.csv 2>err; expect_eq "missing folder: exit 2" "$?" 2
 expect_eq "missing folder: message" "$(cat err)" "stratum eval: cannot write missing-dir/out.csv: No such file or directory"
 
+# -- a mistyped command
+"$S" chek x 2>err; expect_eq "mistyped command: exit 2" "$?" 2
+expect_eq "mistyped command: did you mean" "$(head -1 err)" "stratum: unknown command \`chek\` (did you mean \`check\`?)"
+
 # -- truncated and malformed inputs of every format: every record decided or
 #    rejected (read = decided + rejected), or a clear failure; never a crash
 printf 'input c { id : text key  x : int  t : text? }\ndecide d : int { else -> x }\n' > in.strat

@@ -355,7 +355,7 @@ class Renderer:
         if k == 'bool':
             return 'true' if e[1] else 'false'
         if k == 'text':
-            return '"' + e[1].replace('\\', '\\\\').replace('"', '\\"') + '"'
+            return '"' + e[1].replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n').replace('\t', '\\t') + '"'
         if k == 'enumv':
             if self.rng.random() < 0.1:
                 return e[1] + '.' + e[2]
@@ -425,6 +425,19 @@ class Renderer:
             return s if parent <= self.PREC['not'] else '(' + s + ')'
         if k == 'truth':
             return self.expr(c[1], self.PREC['neg'])
+        if k == 'contains':
+            if c[3] == 'fn':
+                s = 'contains(%s, %s)' % (self.expr(c[1]), self.lit(c[2]))
+            elif c[3] == 'startswith':
+                s = 'startswith(%s, %s)' % (self.expr(c[1]), self.lit(c[2]))
+            else:
+                s = self.expr(c[1], self.PREC['cmp'] + 1) + ' contains ' + self.lit(c[2])
+                if parent > self.PREC['not']:
+                    s = '(' + s + ')'
+            return s
+        if k == 'member':
+            s = self.lit(c[1]) + (' not in ' if c[3] else ' in ') + self.expr(c[2], self.PREC['cmp'] + 1)
+            return s if parent <= self.PREC['not'] else '(' + s + ')'
         if k in ('and', 'or'):
             p = self.PREC[k]
             s = self.cond(c[1], p) + ' ' + k + ' ' + self.cond(c[2], p + 1)
@@ -635,6 +648,7 @@ class Ref:
             for i, v in enumerate(vs):
                 self.enum_index[v] = i
         self.tie = False
+        self.product_rounded = False
         self.trace = {}      # node -> ('row', i) / ('else',) / ('matched', [i..]) / ('cell', ri, ci)
         self.seg_trace = {}  # seg node -> branch index or 'else'
 
@@ -718,8 +732,11 @@ class Ref:
                 return a - b
             if op == '*':
                 r = a * b
-                if not terminates(r) or frac_digits(r) > 12:
-                    raise InternalError('product with more than 12 places')
+                if (r * 10 ** 12).denominator != 1:
+                    # docs/language.md does not say; the engine rounds half
+                    # away from zero at the 12th place, as for quotients
+                    self.product_rounded = True
+                    r, _ = round12(r)
                 return r
             if op == '/':
                 if b == 0:
@@ -780,6 +797,21 @@ class Ref:
             if v is MISSING:
                 raise InternalError('unguarded missing bool')
             return v
+        if k == 'contains':
+            a = self.expr(c[1])
+            b = self.expr(c[2])
+            if a is MISSING:
+                raise InternalError('unguarded missing value in `contains`')
+            if c[3] == 'startswith':
+                return a.startswith(b)
+            return b in a
+        if k == 'member':
+            v = self.expr(c[1])
+            sv = self.expr(c[2])
+            if sv is MISSING:
+                raise InternalError('unguarded missing set')
+            r = v in sv
+            return (not r) if c[3] else r
         if k == 'and':
             return self.cond(c[1]) and self.cond(c[2])
         if k == 'or':
@@ -957,6 +989,18 @@ def field_value(prog, f, raw):
         if t == 'bool':
             return s, None
         return None, 'malformed'
+    if isinstance(t, tuple) and t[0] == 'set':
+        if kind == 'set':
+            items = list(s)
+        elif isinstance(s, str):
+            items = [x for x in s.split(';') if x != '']
+        else:
+            return None, 'malformed'
+        if any(x not in prog.enum_values(t[1]) for x in items):
+            return None, 'malformed'
+        return frozenset(items), None
+    if t == 'text':
+        return str(s), None
     if isinstance(s, (int, Decimal)) and not isinstance(s, bool):
         s = str(s)
     if t == 'bool':
@@ -1004,7 +1048,8 @@ class Axis:
 
     def __init__(self, name, typ, optional=False, failable=False, thresholds=None, source=None):
         self.name, self.typ, self.optional, self.failable = name, typ, optional, failable
-        self.thresholds = thresholds or []
+        self.thresholds = [t for t in (thresholds or [])
+                           if not isinstance(t, F) or (terminates(t) and frac_digits(t) <= 12)]
         self.source = source      # ('affine', field, mul, add) for lets of one field
         self.inline = None        # an expression written inside conditions (`a + b < 5`)
 
@@ -1020,6 +1065,10 @@ class Axis:
             return 'bool'
         if is_enum(self.typ):
             return 'enum'
+        if self.typ == 'text':
+            return 'text'
+        if isinstance(self.typ, tuple) and self.typ[0] == 'set':
+            return 'set'
         return 'other'
 
 
@@ -1032,6 +1081,7 @@ class Gen:
         self.axes = []            # condition axes
         self.const_lets = []      # (value, type, name)
         self.used_thresholds = {}  # axis name -> set of values
+        self.inline_sources = []
 
     def fresh(self, pool):
         self.n += 1
@@ -1048,15 +1098,17 @@ class Gen:
                 ts.append(ts[-1] + r.choice([1, 1, 2, 3]))
             return [F(t) for t in ts]
         if typ == 'decimal':
-            base = F(r.choice(['-2', '-1', '-0.5', '0', '0.5', '0.75', '1', '2.25', '3', '0.125']))
+            base = F(r.choice(['-2', '-1', '-0.5', '0', '0.5', '0.75', '1', '2.25', '3', '0.125',
+                               '0.000000000001', '-0.000000000001', '0.333333333333', '1000000']))
             ts = [base]
             for _ in range(k - 1):
-                ts.append(ts[-1] + F(r.choice(['0.001', '0.25', '0.5', '1', '0.01'])))
+                ts.append(ts[-1] + F(r.choice(['0.001', '0.25', '0.5', '1', '0.01', '0.000000000001'])))
             return ts
-        base = F(r.choice([0, 100, 10000, 50000, 200000, 5000000, 100000000, 150000000, -30000, -100]))
+        base = F(r.choice([0, 100, 10000, 50000, 200000, 5000000, 100000000, 150000000, -30000, -100,
+                           '0.01', 10 ** 12, 10 ** 14, -10 ** 13]))
         ts = [base]
         for _ in range(k - 1):
-            ts.append(ts[-1] + F(r.choice(['0.01', '1', '100', '10000', '100000000'])))
+            ts.append(ts[-1] + F(r.choice(['0.01', '1', '100', '10000', '100000000', '0.000001'])))
         return ts
 
     def num_lit(self, v, typ):
@@ -1096,11 +1148,17 @@ class Gen:
         r = self.rng
         nf = r.randint(3, 6)
         for _ in range(nf):
-            typ = r.choice(['int', 'int', 'int', 'decimal', 'decimal', 'money', 'money', 'enum', 'enum', 'bool'])
+            typ = r.choice(['int', 'int', 'int', 'decimal', 'decimal', 'money', 'money', 'enum', 'enum', 'bool',
+                            'text', 'set'])
             if typ == 'enum':
                 typ = ('enum', r.choice(self.result_enums()))
+            if typ == 'set':
+                typ = ('set', r.choice(self.result_enums()))
             name = self.fresh(CN_FIELDS if r.random() < 0.4 else ASCII_FIELDS)
-            f = Field(name, typ, optional=r.random() < 0.25)
+            f = Field(name, typ, optional=r.random() < 0.25 and typ not in ('text',) and not isinstance(typ, tuple) or
+                      (is_enum(typ) and r.random() < 0.25))
+            if typ == 'text':
+                f.thresholds = r.sample(TEXT_POOL, 3)
             if typ in NUMERIC:
                 f.thresholds = self.gen_thresholds(typ)
                 if r.random() < 0.3:
@@ -1128,7 +1186,8 @@ class Gen:
         opts = [f for f in p.fields if f.optional and f.typ in NUMERIC]
         zero = {'int': ('num', F(0), 'int'), 'decimal': ('num', F(0), 'decimal'), 'money': ('num', F(0), 'money')}
         for _ in range(r.randint(0, 5)):
-            kind = r.choice(['const', 'const', 'affine', 'affine', 'sum', 'nonlinear', 'div', 'bool', 'optional', 'coal'])
+            kind = r.choice(['const', 'const', 'affine', 'affine', 'sum', 'nonlinear', 'div', 'bool', 'optional', 'coal',
+                             'quot'])
             name = self.fresh(['s', 'v', '合计', '比率', 't', '上限'])
             let = None
             if kind == 'const':
@@ -1173,12 +1232,26 @@ class Gen:
                 typ = 'int' if t == 'int' else ('money' if t == 'money' else 'decimal')
                 if t == 'decimal' or (t == 'int' and False):
                     typ = 'decimal'
-                ths = [mul * x + add for x in src.thresholds]
+                ths = [t for t in (mul * x + add for x in src.thresholds) if terminates(t) and frac_digits(t) <= 12]
                 if r.random() < 0.5:
                     ths = self.gen_thresholds(typ)
                 let = Let(name, typ, e)
                 let.thresholds = ths
                 ax = Axis(name, typ, thresholds=ths, source=('affine', src.name, mul, add))
+            elif kind == 'quot':
+                # division by a constant: linear for the analysis, but the
+                # quotient is rounded at the 12th place when evaluated
+                src = r.choice(ints + decs + mons) if ints + decs + mons else None
+                if src is None:
+                    continue
+                c = F(r.choice(['3', '7', '4', '0.3', '1.5', '6', '-3']))
+                e = ('bin', '/', ('ref', src.name), ('num', c, 'int' if c.denominator == 1 else 'decimal'))
+                typ = 'money' if src.typ == 'money' else 'decimal'
+                ths = [round12(x / c)[0] for x in src.thresholds]
+                ths += [F(x) for x in r.sample(['0.333333333333', '0.333333333334', '0.666666666667', '0.142857142857',
+                                                '-0.333333333333', '0.5', '1'], 2)]
+                let = Let(name, typ, e)
+                ax = Axis(name, typ, thresholds=ths, source=('affine', src.name, 1 / c, F(0)))
             elif kind == 'sum':
                 pool = r.choice([ints, decs + ints, mons])
                 if len(pool) < 2:
@@ -1229,7 +1302,7 @@ class Gen:
                 let = Let(name, typ, e, failable=True)
                 ax = Axis(name, typ, failable=True, thresholds=ths)
             elif kind == 'bool':
-                base = [a for a in self.axes if not a.failable and a.kind in ('num', 'enum', 'bool')]
+                base = [a for a in self.axes if not a.failable and a.kind in ('num', 'enum', 'bool', 'text', 'set')]
                 if not base:
                     continue
                 c = self.random_atom(r.choice(base))
@@ -1288,6 +1361,9 @@ class Gen:
             else:
                 sub = r.sample(vals, r.randint(1, len(vals) - 1))
                 c = ('inset', ref, [('enumv', ax.typ[1], v) for v in sub], r.random() < 0.3)
+        elif ax.kind in ('text', 'set'):
+            pt = r.choice(self.partition(ax, 0.0))
+            c = self.part_cond(ax, pt)
         else:
             c = ('truth', ref) if r.random() < 0.5 else ('cmp', '==', ref, ('bool', r.random() < 0.5))
         if ax.optional:
@@ -1386,6 +1462,11 @@ class Gen:
         return [g for g in groups if g] or [list(self.p.enum_values(ax.typ[1]))]
 
     def partition(self, ax, mutate_p):
+        if ax.kind in ('text', 'set'):
+            parts = self.text_partition(ax)
+            if self.rng.random() < mutate_p and len(parts) > 1:
+                parts.pop(self.rng.randrange(len(parts)))
+            return parts
         if ax.kind == 'num':
             parts = self.num_partition(ax)
             if self.rng.random() < mutate_p:
@@ -1401,10 +1482,61 @@ class Gen:
             parts = [[True]]
         return parts
 
+    def cell_partition(self, ax, mutate_p):
+        if ax.kind == 'text':
+            parts = self.text_partition(ax, for_cells=True)
+            if self.rng.random() < mutate_p:
+                parts.pop(self.rng.randrange(len(parts)))
+            return parts
+        return self.partition(ax, mutate_p)
+
+    def text_partition(self, ax, for_cells=False):
+        r = self.rng
+        if ax.kind == 'set':
+            E = ax.typ[1]
+            v = ('enumv', E, r.choice(self.p.enum_values(E)))
+            return [('has', v), ('hasnot', v)]
+        pool = list(ax.thresholds) or TEXT_POOL[:3]
+        x = r.random()
+        if x < 0.4 or for_cells:
+            if r.random() < 0.5:
+                t = r.choice(pool)
+                return [('eq', t), ('neq', t)]
+            ts = r.sample(pool, min(2, len(pool)))
+            return [('in', ts), ('notin', ts)]
+        sub = r.choice(['公司', '特', 'G00', ', ', '"'])
+        if x < 0.8:
+            return [('contains', sub), ('notcontains', sub)]
+        return [('startswith', sub), ('notstartswith', sub)]
+
+    def text_cond(self, ax, part):
+        r = self.rng
+        ref = ax.expr
+        k = part[0]
+        if ax.kind == 'set':
+            v = part[1]
+            if r.random() < 0.5:
+                c = ('contains', ref, v, 'op')
+                return c if k == 'has' else ('not', c)
+            return ('member', v, ref, k == 'hasnot')
+        if k == 'eq':
+            return ('cmp', '==', ref, ('text', part[1]))
+        if k == 'neq':
+            return ('cmp', '!=', ref, ('text', part[1]))
+        if k in ('in', 'notin'):
+            return ('inset', ref, [('text', t) for t in part[1]], k == 'notin')
+        if k in ('contains', 'notcontains'):
+            c = ('contains', ref, ('text', part[1]), 'fn' if r.random() < 0.1 else 'op')
+            return c if k == 'contains' else ('not', c)
+        c = ('contains', ref, ('text', part[1]), 'startswith')
+        return c if k == 'startswith' else ('not', c)
+
     def part_cond(self, ax, part):
         """A condition selecting one part of an axis (without the presence guard)."""
         r = self.rng
         ref = ax.expr
+        if ax.kind in ('text', 'set'):
+            return self.text_cond(ax, part)
         if ax.kind == 'num':
             if part[0] == 'point':
                 return ('cmp', '==', ref, self.threshold_expr(part[1], ax.typ))
@@ -1474,6 +1606,9 @@ class Gen:
 
     def tautology(self, ax):
         ref = ax.expr
+        if ax.kind in ('text', 'set'):
+            a, b = self.text_partition(ax)
+            return ('or', self.text_cond(ax, a), self.text_cond(ax, b))
         if ax.kind == 'bool':
             return ('or', ('truth', ref), ('not', ('truth', ref)))
         if ax.kind == 'enum':
@@ -1506,6 +1641,15 @@ class Gen:
 
     def part_cell(self, ax, part):
         r = self.rng
+        if ax.kind == 'text':
+            k = part[0]
+            if k == 'eq':
+                return ('eq', ('text', part[1]))
+            if k == 'neq':
+                return ('set', [('text', part[1])], True)
+            if k in ('in', 'notin'):
+                return ('set', [('text', t) for t in part[1]], k == 'notin')
+            raise InternalError('no cell for %r' % (part,))
         if ax.kind == 'num':
             if part[0] == 'point':
                 return ('eq', self.threshold_expr(part[1], ax.typ))
@@ -1592,7 +1736,7 @@ class Gen:
         return r.choice(['int', 'decimal', 'money', 'bool', 'text'])
 
     def cond_axes(self, allow_failable):
-        axes = [a for a in self.axes if a.kind in ('num', 'enum', 'bool') and (allow_failable or not a.failable)]
+        axes = [a for a in self.axes if a.kind in ('num', 'enum', 'bool', 'text', 'set') and (allow_failable or not a.failable)]
         return axes + self.inline_axes()
 
     def inline_axes(self):
@@ -1600,6 +1744,24 @@ class Gen:
         r = self.rng
         out = []
         nums = [f for f in self.p.fields if f.typ in NUMERIC and not f.optional]
+        opts = [f for f in self.p.fields if f.typ in NUMERIC and f.optional]
+        if opts and r.random() < 0.3:
+            o = r.choice(opts)
+            d = r.choice(o.thresholds) if o.thresholds else F(0)
+            self.n += 1
+            ax = Axis('inline%d' % self.n, o.typ, thresholds=list(o.thresholds) + [d + UNIT[o.typ]])
+            ax.inline = ('coal', ('ref', o.name), ('num', d, o.typ))
+            out.append(ax)
+        if nums and r.random() < 0.3:
+            a = r.choice(nums)
+            c = F(r.choice(['3', '7', '0.3', '-3', '6']))
+            self.n += 1
+            ths = [round12(x / c)[0] for x in a.thresholds] + [F('0.333333333333'), F('0.666666666667')]
+            ax = Axis('inline%d' % self.n, 'money' if a.typ == 'money' else 'decimal', thresholds=ths,
+                      source=('affine', a.name, 1 / c, F(0)))
+            ax.inline = ('bin', '/', ('ref', a.name), ('num', c, 'int' if c.denominator == 1 else 'decimal'))
+            self.inline_sources.append(ax)
+            out.append(ax)
         for _ in range(2):
             if len(nums) < 2 or r.random() < 0.5:
                 break
@@ -1619,7 +1781,7 @@ class Gen:
         return out
 
     def column_axes(self):
-        return [a for a in self.axes if a.kind in ('num', 'enum', 'bool') and not a.failable]
+        return [a for a in self.axes if a.kind in ('num', 'enum', 'bool', 'text') and not a.failable]
 
     # ---- decision lists
     def gen_declist(self, name):
@@ -1702,7 +1864,7 @@ class Gen:
         cand = self.column_axes()
         ncols = min(len(cand), r.choice([1, 2, 2, 3]))
         axes = r.sample(cand, ncols)
-        parts = [self.partition(a, 0.0) for a in axes]
+        parts = [self.cell_partition(a, 0.0) for a in axes]
         # keep the product small
         while len(axes) > 1:
             n = 1
@@ -1752,7 +1914,7 @@ class Gen:
             i = r.randrange(len(trows))
             j = r.randrange(len(axes))
             a = axes[j]
-            mutated = self.partition(a, 1.0)
+            mutated = self.cell_partition(a, 1.0)
             cells = list(trows[i][0])
             cells[j] = self.part_cell(a, r.choice(mutated))
             trows[i] = (cells, trows[i][1])
@@ -1767,7 +1929,7 @@ class Gen:
             trows.insert(r.randint(0, len(trows)), (cells, list(trows[i][1]) if same else res()))
         if policy in ('first', 'collect', 'priority') and r.random() < 0.4:
             for _ in range(r.randint(1, 2)):
-                cells = [self.part_cell(a, r.choice(self.partition(a, 0.5))) if r.random() < 0.6 else ('any',)
+                cells = [self.part_cell(a, r.choice(self.cell_partition(a, 0.5))) if r.random() < 0.6 else ('any',)
                          for a in axes]
                 trows.insert(r.randint(0, len(trows)), (cells, res()))
         if policy == 'first' and r.random() < 0.3:
@@ -1789,8 +1951,8 @@ class Gen:
         if len(cand) < 2:
             return None
         a1, a2 = r.sample(cand, 2)
-        p1 = self.partition(a1, 0.3)
-        p2 = self.partition(a2, 0.3)
+        p1 = self.cell_partition(a1, 0.3)
+        p2 = self.cell_partition(a2, 0.3)
         E = r.choice(self.result_enums())
         vals = self.p.enum_values(E)[:-1]
         coltests = [self.part_cell(a2, pt) for pt in p2]
@@ -1881,7 +2043,7 @@ class Gen:
 
 def affine_sources(gen):
     out = {}
-    for a in gen.axes:
+    for a in gen.axes + gen.inline_sources:
         if a.source and a.source[0] == 'affine':
             out[a.name] = a.source
     return out
@@ -1897,7 +2059,8 @@ def field_candidates(prog, f, used, sources):
         ts.add(f.rng[2])
         if f.rng[0] == 'in':
             ts.add(f.rng[3])
-    units = {'int': [F(1)], 'decimal': [F(1, 1000), F(1, 4)], 'money': [F(1, 100), F(1)]}[f.typ]
+    units = {'int': [F(1)], 'decimal': [F(1, 1000), F(1, 4), F(1, 10 ** 12)],
+             'money': [F(1, 100), F(1), F(1, 10 ** 12)]}[f.typ]
     cands = set()
     for t in ts:
         for u in units:
@@ -1912,7 +2075,7 @@ def field_candidates(prog, f, used, sources):
             else:
                 out.append(x)
         else:
-            if terminates(x) and frac_digits(x) <= 6:
+            if terminates(x) and frac_digits(x) <= 12:
                 out.append(x)
     return sorted(set(out))
 
@@ -1924,6 +2087,8 @@ def number_text(v, typ, rng):
             s += '.0'
         return s
     s = dec_str(v)
+    if v == 0 and rng.random() < 0.2:
+        return rng.choice(['-0', '0.0', '-0.000'])
     if rng.random() < 0.06 and v != 0 and v.denominator == 1 and abs(v) >= 1000:
         # exponent form, e.g. 1.5e8
         n = abs(int(v))
@@ -1938,14 +2103,23 @@ def number_text(v, typ, rng):
     return s
 
 
+TEXT_POOL = ['特殊', '普通', '特殊公司', '某某有限公司', 'G001', 'G002', 'a, b', 'say "hi"', '其他', '两\n行', ' 空格 ']
+
+
+def t_is_checked(t):
+    return t != 'text' and not (isinstance(t, tuple) and t[0] == 'set')
+
+
 def gen_value(prog, f, cands, rng, fmt):
     """Returns raw: None (missing) or (json_kind, text)."""
     x = rng.random()
-    if f.optional and x < 0.12:
+    t = f.typ
+    csv_set = fmt == 'csv' and isinstance(t, tuple) and t[0] == 'set'   # an empty cell is the empty set
+    if f.optional and x < 0.12 and not csv_set:
         return None
-    if not f.optional and x < 0.008:
+    if not f.optional and x < 0.008 and not csv_set:
         return None
-    if rng.random() < 0.005:
+    if rng.random() < 0.005 and t_is_checked(f.typ):
         bad = {'int': '1.5', 'decimal': 'abc', 'money': '12元', 'bool': 'maybe'}.get(f.typ, '不存在')
         return ('str', bad)
     t = f.typ
@@ -1956,6 +2130,11 @@ def gen_value(prog, f, cands, rng, fmt):
         return ('str', rng.choice(['true', '1', '是'] if b else ['false', '0', '否']))
     if is_enum(t):
         return ('str', rng.choice(prog.enum_values(t[1])))
+    if t == 'text':
+        return ('str', rng.choice(cands + TEXT_POOL))
+    if isinstance(t, tuple) and t[0] == 'set':
+        vals = prog.enum_values(t[1])
+        return ('set', [v for v in vals if rng.random() < 0.4])
     if f.rng is not None and rng.random() < 0.93:
         inside = [c for c in cands if in_range(f.rng, c)]
         if inside:
@@ -1988,26 +2167,55 @@ def cex_raw(prog, cex):
             rec[f.name] = ('bool', 'true' if v else 'false')
         elif isinstance(v, (int, Decimal)):
             rec[f.name] = ('num', dec_str(F(v)) if not isinstance(v, int) else str(v))
+        elif isinstance(v, list):
+            rec[f.name] = ('set', [str(x) for x in v])
         else:
             rec[f.name] = ('str', str(v))
     return rec
 
 
 def write_records(prog, recs, path, fmt, rng):
+    """Writes the records; returns the line each record starts on (1-based)."""
+    starts = []
     if fmt == 'csv':
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator='\r\n' if rng.random() < 0.2 else '\n')
-        w.writerow(['id'] + [f.column for f in prog.fields])
+        eol = '\r\n' if rng.random() < 0.2 else '\n'
+        quote_all = rng.random() < 0.15
+        blank = rng.random() < 0.15
+        out = []
+        line = 1
+
+        def emit(row):
+            buf = io.StringIO()
+            w = csv.writer(buf, lineterminator=eol, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
+            w.writerow(row)
+            return buf.getvalue()
+        text = emit(['id'] + [f.column for f in prog.fields])
+        out.append(text)
+        line += text.count('\n')
         for i, rec in enumerate(recs, 1):
+            if blank and rng.random() < 0.1:
+                out.append(eol)
+                line += 1
             row = [str(i)]
             for f in prog.fields:
                 raw = rec.get(f.name)
-                row.append('' if raw is None else raw[1])
-            w.writerow(row)
-        data = buf.getvalue()
+                if raw is not None and raw[0] == 'set':
+                    row.append(';'.join(raw[1]))
+                else:
+                    row.append('' if raw is None else raw[1])
+            text = emit(row)
+            starts.append(line)
+            out.append(text)
+            line += text.count('\n')
+        data = ''.join(out)
+        if rng.random() < 0.15:
+            data = '\ufeff' + data
     else:
         lines = []
+        blank = rng.random() < 0.15
         for i, rec in enumerate(recs, 1):
+            if blank and rng.random() < 0.1:
+                lines.append('')
             parts = ['"id": %d' % i]
             for f in prog.fields:
                 raw = rec.get(f.name)
@@ -2019,12 +2227,18 @@ def write_records(prog, recs, path, fmt, rng):
                 kind, s = raw
                 if kind in ('num', 'bool'):
                     parts.append('%s: %s' % (key, s))
+                elif kind == 'set':
+                    parts.append('%s: %s' % (key, json.dumps(list(s), ensure_ascii=False)))
                 else:
                     parts.append('%s: %s' % (key, json.dumps(s, ensure_ascii=False)))
+            if rng.random() < 0.5:
+                rng.shuffle(parts)
+            starts.append(len(lines) + 1)
             lines.append('{' + ', '.join(parts) + '}')
         data = '\n'.join(lines) + '\n'
-    with open(path, 'w', encoding='utf-8') as fh:
+    with open(path, 'w', encoding='utf-8', newline='') as fh:
         fh.write(data)
+    return starts
 
 
 def read_record(prog, rec):
@@ -2038,6 +2252,8 @@ def read_record(prog, rec):
                 raw = ('json', s == 'true')
             elif kind == 'num':
                 raw = ('str', s)
+            elif kind == 'set':
+                raw = ('set', s)
         v, err = field_value(prog, f, raw)
         if err:
             errs.append((f, err))
@@ -2195,6 +2411,10 @@ def fmt_vals(prog, vals):
             s = 'null'
         elif isinstance(v, F):
             s = dec_str(v)
+        elif isinstance(v, frozenset):
+            s = '{' + ', '.join(sorted(v)) + '}'
+        elif isinstance(v, str) and f.typ == 'text':
+            s = json.dumps(v, ensure_ascii=False)
         else:
             s = str(v).lower() if isinstance(v, bool) else str(v)
         parts.append('%s: %s' % (f.name, s))
@@ -2260,7 +2480,7 @@ def proof_checks(prog, rmap, D, results, fail, label):
                     if not reported and not np:
                         once('unsound-overlap', name, '%s: check proved table `%s` free of overlaps, but rows at lines %d and %d both apply to %s'
                              % (label, name, lp[0], lp[1], fmt_vals(prog, rr.vals)))
-                    elif len(reported) < 5:
+                    elif len(reported) < 5 and all(prog.field(c) is not None for c in d.cols):
                         once('overlap-not-reported', (name, lp), '%s: rows at lines %d and %d of table `%s` both apply to %s, and check did not report that pair (it reported %s)'
                              % (label, lp[0], lp[1], name, fmt_vals(prog, rr.vals), reported))
         for n, b in ref.seg_trace.items():
@@ -2312,6 +2532,16 @@ def cex_values(prog, cex):
             vals[f.name] = MISSING
             continue
         t = f.typ
+        if isinstance(t, tuple) and t[0] == 'set':
+            if not isinstance(v, list) or any(x not in prog.enum_values(t[1]) for x in v):
+                return None, '`%s` = %r is not a set of %s' % (f.name, v, t[1])
+            vals[f.name] = frozenset(v)
+            continue
+        if t == 'text':
+            if not isinstance(v, str):
+                return None, '`%s` = %r is not a text' % (f.name, v)
+            vals[f.name] = v
+            continue
         if t == 'bool':
             if not isinstance(v, bool):
                 return None, '`%s` = %r is not a bool' % (f.name, v)
@@ -2400,6 +2630,51 @@ def verify_counterexamples(prog, rmap, D, fail, notes):
         except InternalError as e:
             notes.append('counter-example outside what the docs define: %s' % e)
     return out
+
+
+def verify_unreachable_examples(prog, D, fail):
+    for (node, what), d in D.unreachable:
+        cex = d.get('counterexample')
+        if not isinstance(cex, dict) or not isinstance(what, int):
+            continue
+        vals, problem = cex_values(prog, cex)
+        if problem:
+            fail('cex-invalid', 'unreachable row at line %s: example %s: %s'
+                 % (d.get('line'), json.dumps(cex, ensure_ascii=False, default=str), problem))
+            continue
+        ref = Ref(prog, vals)
+        dec = prog.decision(node)
+        try:
+            if isinstance(dec, DecList):
+                try:
+                    ref.get(dec.name)
+                except EvalErr:
+                    pass
+                tr = ref.trace.get(node)
+                own = ref.cond(dec.rows[what][0])
+                ok = own and tr is not None and tr[0] == 'row' and tr[1] < what
+            elif isinstance(dec, Table) and dec.policy == 'first':
+                try:
+                    ref.get_table(dec)
+                except EvalErr:
+                    pass
+                tr = ref.trace.get(node)
+                ok = tr is not None and tr[0] == 'matched' and what in tr[1] and tr[1][0] < what
+            elif dec is None:
+                try:
+                    ref.eval_segments()
+                except EvalErr:
+                    pass
+                b = ref.seg_trace.get(node)
+                n = find_segnode(prog, node)
+                ok = isinstance(b, int) and b < what and ref.cond(n.branches[what][0])
+            else:
+                continue
+        except (EvalErr, InternalError) as e:
+            ok = False
+        if not ok:
+            fail('unreachable-example', 'line %s: %s; its example %s does not show it'
+                 % (d.get('line'), d.get('message'), fmt_vals(prog, vals)))
 
 
 def sentinel_expr(prog, typ):
@@ -2570,6 +2845,41 @@ def field_reason_ok(cat, reason):
     return 'outside the field' not in reason
 
 
+def compare_csv_output(prog, rows, text, fail):
+    rd = list(csv.reader(io.StringIO(text)))
+    if not rd:
+        if rows:
+            fail('csv-output', 'no CSV output')
+        return
+    header, body = rd[0], rd[1:]
+    if len(body) != len(rows):
+        fail('csv-output', '%d CSV rows, %d JSON Lines rows' % (len(body), len(rows)))
+        return
+    for jrow, crow in zip(rows, body):
+        if len(crow) != len(header):
+            fail('csv-output', 'CSV row %r has %d cells, header %d' % (crow[:3], len(crow), len(header)))
+            return
+        c = dict(zip(header, crow))
+        if set(c) != set(jrow):
+            fail('csv-output', 'CSV columns %s, JSON keys %s' % (sorted(c), sorted(jrow)))
+            return
+        for k, jv in jrow.items():
+            cv = c[k]
+            if jv is None:
+                ok = cv == ''
+            elif isinstance(jv, bool):
+                ok = cv == ('true' if jv else 'false')
+            elif isinstance(jv, (int, Decimal)):
+                ok = parse_number_text(cv) is not None and parse_number_text(cv) == F(jv) and 'e' not in cv.lower()
+            elif isinstance(jv, list):
+                ok = cv == ';'.join(jv)
+            else:
+                ok = cv == jv
+            if not ok:
+                fail('csv-output', 'record %s: `%s` is %r in CSV and %r in JSON Lines' % (jrow.get('id'), k, cv, jv))
+                return
+
+
 def compare_eval(prog, rmap, results, recs, rows, errors, summary, fail, notes, D):
     n = len(recs)
     if summary is None:
@@ -2619,7 +2929,7 @@ def compare_eval(prog, rmap, results, recs, rows, errors, summary, fail, notes, 
                      % (i, e.get('column'), e.get('reason'), ', '.join('%s (%s)' % (f.column, c) for f, c in rr.errs)))
             continue
         failing = {o: v for o, v in rr.outs.items() if isinstance(v, EvalErr)}
-        tie = rr.ref.tie
+        tie = rr.ref.tie or rr.ref.product_rounded
         if failing:
             if row:
                 once('decided-should-reject', tuple(sorted(failing)), 'record %d %s: decided %s, but the reference rejects it: %s'
@@ -2679,8 +2989,14 @@ def run_file(task):
     notes = []
     stats = STATS = {}
 
+    counts = {}
+
     def fail(kind, msg):
-        failures.append((kind, msg))
+        counts[kind] = counts.get(kind, 0) + 1
+        if counts[kind] <= 3:
+            failures.append((kind, msg))
+        elif counts[kind] == 4:
+            failures.append((kind, '(further `%s` failures of this file not shown)' % kind))
     work = tempfile.mkdtemp(prefix='stratum-prop-')
     files = {}
     try:
@@ -2725,6 +3041,7 @@ def run_file(task):
                 fail('reference-unguarded', 'original: %s for %s' % (rr.internal, fmt_vals(prog, rr.vals)))
                 break
         cexs = verify_counterexamples(prog, rmap, D, fail, notes)
+        verify_unreachable_examples(prog, D, fail)
         recs += [cex_raw(prog, c) for c in cexs]
 
         # patch the findings away, so that the file can be evaluated
@@ -2765,10 +3082,11 @@ def run_file(task):
 
         # evaluate
         recpath = os.path.join(work, 'records.' + fmt)
-        write_records(patched, recs, recpath, fmt, rng)
+        starts = write_records(patched, recs, recpath, fmt, rng)
         errpath = os.path.join(work, 'errors.jsonl')
+        threads = rng.choice([1, 2])
         args = [binary, 'eval', os.path.join(work, 'patched.strat'), '--input', recpath,
-                '--format', 'jsonl', '--errors', errpath, '--threads', str(rng.choice([1, 2]))]
+                '--format', 'jsonl', '--errors', errpath, '--threads', str(threads)]
         rc3, out3, err3 = run_engine(args)
         with open(os.path.join(work, 'eval-stdout.jsonl'), 'w', encoding='utf-8') as fh:
             fh.write(out3)
@@ -2794,9 +3112,39 @@ def run_file(task):
                         errors.append(json.loads(line))
         m = re.search(r'read (\d+), decided (\d+), rejected (\d+)', err3)
         summary = tuple(int(x) for x in m.groups()) if m else None
+        if summary is not None and summary[0] == 0 and recs:
+            msg = [l for l in err3.splitlines() if l.startswith('stratum eval:')]
+            fail('input-refused', 'eval read no record: %s' % (msg[-1] if msg else err3[-300:]))
+            return finish(seed, idx, work, keep, failures, notes, len(recs))
         if rc3 != (1 if errors else 0):
             fail('eval-exit', 'eval exited %s with %d rejections' % (rc3, len(errors)))
         compare_eval(patched, rmap2, results2, recs, rows, errors, summary, fail, notes, Dp)
+        for e in errors:
+            r = e.get('record')
+            if isinstance(r, int) and 1 <= r <= len(starts) and e.get('line') != starts[r - 1]:
+                fail('error-line', 'record %d starts on line %d of %s, the error says line %s'
+                     % (r, starts[r - 1], os.path.basename(recpath), e.get('line')))
+                break
+            if e.get('key') != str(r):
+                fail('error-key', 'record %d: the error names key %r' % (r, e.get('key')))
+                break
+        # plain decimal numbers: no exponent, no trailing zeros
+        m = re.search(r'[:\[,](-?\d+\.\d*0|-?\d+(\.\d+)?[eE][-+]?\d+)[,}\]]', out3)
+        if m:
+            fail('number-format', 'output number %s is not a plain decimal without trailing zeros' % m.group(1))
+        # the same bytes for any number of threads
+        errpath2 = os.path.join(work, 'errors-2.jsonl')
+        args2 = args[:-3] + [errpath2, '--threads', str(3 - threads + 2)]
+        rc4, out4, err4 = run_engine(args2)
+        err4_text = open(errpath2, encoding='utf-8').read() if os.path.exists(errpath2) else ''
+        err3_text = open(errpath, encoding='utf-8').read() if os.path.exists(errpath) else ''
+        if (rc4, out4, err4_text) != (rc3, out3, err3_text):
+            fail('threads', 'eval with --threads %d and --threads %d differ' % (threads, 3 - threads + 2))
+        # CSV output carries the same values
+        args3 = [binary, 'eval', os.path.join(work, 'patched.strat'), '--input', recpath, '--format', 'csv',
+                 '--errors', os.path.join(work, 'errors-3.jsonl')]
+        rc5, out5, err5 = run_engine(args3)
+        compare_csv_output(patched, rows, out5, fail)
         stats['evaluated'] = 1
         stats['decided'] = len(rows)
         for e in errors:
