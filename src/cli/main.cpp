@@ -91,7 +91,7 @@ void hold_standard_streams() {
 void enough_stack() {
   pthread_attr_t attr;
   if (::pthread_attr_init(&attr) == 0) {
-    ::pthread_attr_setstacksize(&attr, 64u << 20);
+    ::pthread_attr_setstacksize(&attr, 256u << 20);
     ::pthread_setattr_default_np(&attr);
     ::pthread_attr_destroy(&attr);
   }

@@ -167,7 +167,7 @@ struct Table {
 // How many derived values may be computed one inside another (a `let` using a
 // decision using a `let` …); beyond it the customer is rejected, never the
 // stack overflowed. The checker limits chains of lets to fewer.
-inline constexpr int32_t kMaxNesting = 4000;
+inline constexpr int32_t kMaxNesting = 2000;
 
 
 enum class DerivedKind : uint8_t { let, decide, table, scorecard, factor, segment, plan_item };

@@ -146,8 +146,8 @@ TEST_CASE("any --threads gives the same bytes, on an input of many chunks with m
       else if (i % 1013 == 0) csv << "X" << i << ",工业,10,100\r\n";                // missing fields
       else if (i % 1019 == 0) csv << "X" << i << ",工业,10,100,100,\"two\r\nlines\"\r\n";  // a quoted line break
       else if (i % 1021 == 0) csv << "\r\n";                                         // a blank line
-      else csv << "C" << i << "," << industries[i % 5] << "," << (i * 7919) % 3000 << "," << (i * 104729) % 900000000
-               << "," << (i * 1299709) % 900000000 << ",\r\n";
+      else csv << "C" << i << "," << industries[i % 5] << "," << (int64_t{i} * 7919) % 3000 << "," << (int64_t{i} * 104729) % 900000000
+               << "," << (int64_t{i} * 1299709) % 900000000 << ",\r\n";
     }
   }
   fs::path rules = fs::path(STRATUM_SOURCE_DIR) / "rules" / "sme_size.strat";
