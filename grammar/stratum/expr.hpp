@@ -19,7 +19,9 @@ struct paren_expr : seq< one< '(' >, sp, req_expr, sp, req_rparen > {};
 // {工业, 建筑业} or {"G001", "G002"}
 struct set_lit : seq< one< '{' >, sp, opt< list< expr, seq< sp, one< ',' >, sp > >, sp, opt< one< ',' >, sp > >, req_rbrace_set > {};
 struct call_args : opt< list< expr, seq< sp, one< ',' >, sp > > > {};
-struct call : seq< ident, one< '(' >, sp, call_args, sp, req_rparen > {};
+// `contains(text, part)` is a function as well as the `S contains x` operator.
+struct contains_name : kw_contains {};
+struct call : seq< sor< ident, contains_name >, one< '(' >, sp, call_args, sp, req_rparen > {};
 
 
 struct primary

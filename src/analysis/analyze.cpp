@@ -961,35 +961,49 @@ class Analyser {
   }
 
   // True when evaluating `slot` for the customer fails for want of a row or branch.
-  // `where`, when given, must be in the failure's message (the segment node
-  // whose branches all failed).
-  bool confirms_gap(const Example& ex, int32_t slot, const std::string& where = {}) const {
+  // The reason evaluating `slot` fails for the customer, or nothing when it
+  // does not fail.
+  std::optional<std::string> failure(const Example& ex, int32_t slot) const {
     eval::Frame f = frame_of(ex);
     try {
       p_.slot(f, slot);
     } catch (const eval::EvalError& e) {
-      std::string_view m = e.what();
-      if (!where.empty() && m.find(where) == std::string_view::npos) return false;
-      return m.find("no row") != std::string_view::npos || m.find("no branch") != std::string_view::npos;
+      return std::string(e.what());
     }
-    return false;
+    return std::nullopt;
   }
 
   // ---- findings -----------------------------------------------------------------
 
-  // A gap is reported only with a customer for whom evaluation confirms it;
-  // otherwise the finding is `not-proven`, for `why`.
+  // A gap is reported only with a customer for whom evaluation confirms it:
+  // the failure names this very node (`where`: "no branch of `x`", …). A
+  // customer rejected earlier, by another decision, shows no gap here; when
+  // that is all the analysis finds, the finding is `not-proven`.
   void gap(Span at, const std::string& what, const Boxes& left, int32_t confirm_slot,
            const std::string& why = "the customers it leaves out depend on computed values", const std::string& where = {}) {
+    std::string upstream;
     for (const Box& b : left) {
       auto ex = example(b);
       if (!ex) continue;
-      if (confirm_slot >= 0 && !confirms_gap(*ex, confirm_slot, where)) continue;
+      if (confirm_slot >= 0) {
+        auto failed = failure(*ex, confirm_slot);
+        if (!failed) continue;
+        std::string_view m = *failed;
+        bool own = where.empty() ? (m.find("no row") != std::string_view::npos || m.find("no branch") != std::string_view::npos)
+                                 : m.find(where) != std::string_view::npos;
+        if (!own) {
+          // Another node's gap took the customer first (not an arithmetic failure).
+          bool other_gap = m.find("no row") != std::string_view::npos || m.find("no branch") != std::string_view::npos;
+          if (upstream.empty() && other_gap) upstream = *failed;
+          continue;
+        }
+      }
       auto& d = diags_.error("gap", at, fmt::format("{} applies to some customers, and there is no `else` or catch-all row", what));
       d.counterexample = describe(*ex);
       return;
     }
-    could_not_prove(at, what.starts_with("no ") ? "a " + what.substr(3) : what, why);
+    std::string because = upstream.empty() ? why : fmt::format("the customers it seems to leave out are rejected before it: {}", upstream);
+    could_not_prove(at, what.starts_with("no ") ? "a " + what.substr(3) : what, because);
   }
 
   void could_not_prove(Span at, const std::string& what, const std::string& why) {
@@ -1062,8 +1076,9 @@ class Analyser {
     }
     if (has_else || left.empty()) return;
     std::string what = fmt::format("no branch of `{}`", der.name);
-    if (!known) gap(der.span, what, left, slot_of_derived(d), why);
-    else gap(der.span, what, left, slot_of_derived(d));
+    std::string where = fmt::format("no branch of `{}` applies", der.name);
+    if (!known) gap(der.span, what, left, slot_of_derived(d), why, where);
+    else gap(der.span, what, left, slot_of_derived(d), "the customers it leaves out depend on computed values", where);
   }
 
   void table(int32_t t) {
@@ -1147,7 +1162,10 @@ class Analyser {
       if (needs_match && !catch_all) {
         int32_t confirm = tab.output_slots.empty() ? -1 : tab.output_slots[0];
         if (!left_known) could_not_prove(tab.span, fmt::format("a row of table `{}`", tab.name), left_why);
-        else if (!left.empty()) gap(tab.span, what, left, confirm);
+        else if (!left.empty()) {
+          gap(tab.span, what, left, confirm, "the customers it leaves out depend on computed values",
+              fmt::format("no row of table `{}`", tab.name));
+        }
       }
     } catch (const Unknown& u) {
       could_not_prove(tab.span, fmt::format("a row of table `{}`", tab.name), u.reason);

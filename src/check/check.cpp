@@ -115,9 +115,10 @@ class Checker {
     collect_fields();
     collect_derived();
     if (!lets_shallow_enough()) return;
+    mark_optional_grids();  // over fields and tables, before lets use them
     for (size_t i = 0; i < m_.lets.size(); ++i) check_let(static_cast<int32_t>(i));
     check_domains();
-    mark_optional_grids();
+    mark_optional_grids();  // and over lets
     for (size_t i = 0; i < m_.module.decides.size(); ++i) check_decide(static_cast<int32_t>(i));
     for (size_t i = 0; i < m_.tables.size(); ++i) check_table(static_cast<int32_t>(i));
     for (size_t i = 0; i < m_.scorecards.size(); ++i) check_scorecard(static_cast<int32_t>(i));
@@ -473,22 +474,43 @@ class Checker {
       for (auto& v : f.domain->values) {
         if (!is_constant(*v)) diags_.error("not-constant", v->span, "a field's range is given by constants");
       }
+      // A whole-number range must hold a whole number: `int in (8, 9)` holds none.
+      const ast::Cell& d = *f.domain;
+      if (f.type.base == BaseType::int_ && d.kind == ast::CellKind::range && d.values.size() == 2 &&
+          d.values[0]->kind == ExprKind::number && d.values[1]->kind == ExprKind::number) {
+        Decimal lo = d.values[0]->number, hi = d.values[1]->number;
+        Decimal first = d.low_closed ? lo.ceil() : (lo.floor() + Decimal::from_int(1));
+        Decimal last = d.high_closed ? hi.floor() : (hi.ceil() - Decimal::from_int(1));
+        if (first > last) {
+          diags_.error("empty-range", d.span, fmt::format("no whole number lies in this range, so no record could ever be read"));
+        }
+      }
     }
   }
 
   // A table or grid over a value that may be missing has no result for a
   // customer without that value: its decisions may be missing, and their
   // users must say what then (`is present`, `??`).
+  // To a fixed point: a table over a table over an optional value is
+  // optional too, whatever order they are declared in.
   void mark_optional_grids() {
-    for (auto& info : m_.tables) {
-      for (auto& col : info.decl->columns) {
-        auto it = symbols_.find(col->text);
-        if (!col->qualifier.empty() || it == symbols_.end()) continue;
-        bool optional = (it->second.kind == SymbolKind::field && m_.fields[it->second.index].optional) ||
-                        (it->second.kind == SymbolKind::let && m_.lets[it->second.index].maybe_missing) ||
-                        (it->second.kind == SymbolKind::decision && m_.decisions[it->second.index].maybe_missing);
-        if (optional) {
-          for (int32_t d : info.decisions) m_.decisions[d].maybe_missing = true;
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (auto& info : m_.tables) {
+        for (int32_t d : info.decisions) {
+          if (m_.decisions[d].maybe_missing) continue;
+          for (auto& col : info.decl->columns) {
+            auto it = symbols_.find(col->text);
+            if (!col->qualifier.empty() || it == symbols_.end()) continue;
+            bool optional = (it->second.kind == SymbolKind::field && m_.fields[it->second.index].optional) ||
+                            (it->second.kind == SymbolKind::let && let_state_[it->second.index] == 2 && m_.lets[it->second.index].maybe_missing) ||
+                            (it->second.kind == SymbolKind::decision && m_.decisions[it->second.index].maybe_missing);
+            if (optional) {
+              m_.decisions[d].maybe_missing = true;
+              changed = true;
+              break;
+            }
+          }
         }
       }
     }

@@ -39,6 +39,13 @@ class CsvReader final : public Reader {
   std::optional<std::string> open(const std::vector<std::string>& columns,
                                   const std::vector<bool>& required) override {
     wanted_ = columns.size();
+    // A UTF-8 byte order mark before the header (whether or not its first
+    // name is quoted) is not part of the data.
+    while (in_.end() - in_.pos() < 3 && !in_.at_eof()) {
+      size_t shift;
+      if (!in_.refill(shift)) break;
+    }
+    if (in_.end() - in_.pos() >= 3 && std::memcmp(in_.data() + in_.pos(), "\xEF\xBB\xBF", 3) == 0) in_.consume_to(in_.pos() + 3);
     if (!parse_record()) return std::string("the input is empty: expected a header row");
     if (!error_.empty()) return fmt::format("line 1 (header): {}", error_);
     // Strip a UTF-8 BOM from the first header name.

@@ -27,7 +27,7 @@ using selector = pegtl::parse_tree::selector<
    Rule,
    pegtl::parse_tree::store_content::on<
       g::ident, g::qualified_name, g::string_lit, g::number_lit, g::date_lit, g::bool_lit,
-      g::today_lit, g::set_lit, g::call, g::cell_negative,
+      g::today_lit, g::set_lit, g::call, g::contains_name, g::cell_negative,
       g::op_neg, g::op_mul, g::op_div, g::op_add, g::op_sub, g::op_coalesce,
       g::op_eq, g::op_ne, g::op_le, g::op_ge, g::op_lt, g::op_gt,
       g::op_not, g::op_and, g::op_or, g::presence_test, g::not_in, g::in_tail,

@@ -1878,6 +1878,8 @@ class Gen:
         if policy == 'collect':
             agg = r.choice(['sum', 'min', 'max', 'count', 'list'])
         cand = self.column_axes()
+        if not cand:
+            return None
         ncols = min(len(cand), r.choice([1, 2, 2, 3]))
         axes = r.sample(cand, ncols)
         parts = [self.cell_partition(a, 0.0) for a in axes]
