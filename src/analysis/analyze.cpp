@@ -1013,22 +1013,56 @@ class Analyser {
 
   // `shadowing`: customers the row's own condition describes; one of them
   // (all earlier ones take it) is shown, with the earlier row that does when known.
+  // `applies`, when given, confirms that the row's own condition holds for a
+  // customer before it is shown (the boxes may over-approximate it).
   Diagnostic& unreachable(Span at, bool never, const std::string& what, const Boxes& shadowed = {},
-                          const std::function<std::string(const Example&)>& taker = nullptr) {
+                          const std::function<std::string(const Example&)>& taker = nullptr,
+                          const std::function<bool(const Example&)>& applies = nullptr) {
     auto& d = diags_.warning("unreachable", at,
                              never ? fmt::format("{} can never apply: its condition never holds for inputs in their domains", what)
                                    : fmt::format("{} can never apply: earlier ones take every customer it would", what));
+    // Customers with every field present first: a missing value makes a
+    // weaker example (the row's own condition cannot be evaluated for it).
+    std::vector<const Box*> order;
     for (const Box& b : shadowed) {
+      bool forces_missing = false;
+      for (size_t i = 0; i < p_.fields.size() && i < b.size(); ++i) forces_missing = forces_missing || !b[i].present;
+      if (!forces_missing) order.push_back(&b);
+    }
+    for (const Box& b : shadowed) {
+      if (std::find(order.begin(), order.end(), &b) == order.end()) order.push_back(&b);
+    }
+    for (const Box* bp : order) {
+      const Box& b = *bp;
       auto ex = example(b);
       if (!ex) continue;
+      if (applies && !applies(*ex)) continue;
+      // Shown only with the earlier row or branch that takes it, so the
+      // customer really shows the finding (and is not rejected before).
+      std::string who = taker ? taker(*ex) : std::string();
+      if (taker && who.empty()) continue;
       d.counterexample = describe(*ex);
-      if (taker) {
-        std::string who = taker(*ex);
-        if (!who.empty()) d.notes.push_back({who, {}});
-      }
+      if (!who.empty()) d.notes.push_back({who, {}});
       break;
     }
     return d;
+  }
+
+  // Input fields a condition reads other than through a presence test.
+  void fields_compared(int32_t node, std::vector<int32_t>& out, int depth) const {
+    if (node < 0 || depth > 200) return;
+    const eval::Node& n = p_.nodes[node];
+    if (n.op == Op::present) return;
+    if (n.op == Op::field) {
+      if (static_cast<size_t>(n.index) < p_.fields.size()) out.push_back(n.index);
+      return;
+    }
+    if (n.op == Op::constant || n.op == Op::derived) return;
+    fields_compared(n.a, out, depth + 1);
+    fields_compared(n.b, out, depth + 1);
+    if (n.op == Op::min || n.op == Op::max) {
+      for (int32_t k = 0; k < n.count; ++k) fields_compared(p_.args[n.index + k], out, depth + 1);
+    }
   }
 
   int32_t slot_of_derived(int32_t d) const { return static_cast<int32_t>(p_.fields.size()) + d; }
@@ -1066,7 +1100,21 @@ class Analyser {
         Boxes c = intersect(Boxes{universe()}, condition(b.condition));
         if (c.empty()) unreachable(b.origin.span, true, "this branch");
         else if (intersect(left, c).empty()) {
-          unreachable(b.origin.span, false, "this branch", c, [&](const Example& ex) { return branch_taking(der, ex, &b); });
+          unreachable(b.origin.span, false, "this branch", c, [&](const Example& ex) { return branch_taking(der, ex, &b); },
+                      [&](const Example& ex) {
+                        // A field the condition compares must be present for it to hold.
+                        std::vector<int32_t> used;
+                        fields_compared(b.condition, used, 0);
+                        for (int32_t i : used) {
+                          if (!ex.present[i]) return false;
+                        }
+                        eval::Frame f = frame_of(ex);
+                        try {
+                          return p_.evaluate_node(f, b.condition).n != 0;
+                        } catch (const eval::EvalError&) {
+                          return false;
+                        }
+                      });
         }
         left = subtract(left, c);
       } catch (const Unknown& u) {
@@ -1146,6 +1194,13 @@ class Analyser {
               }
             }
             return std::string();
+          }, [&](const Example& ex) {
+            eval::Frame f = frame_of(ex);
+            try {
+              return p_.row_applies(f, t, static_cast<int32_t>(r));
+            } catch (const eval::EvalError&) {
+              return false;
+            }
           });
         }
         try {

@@ -1188,6 +1188,8 @@ class Gen:
                         t2 = max(f.thresholds) + r.choice([0, u, 5 * u])
                         if t2 <= t:
                             t2 = t + u
+                        if typ == 'int' and t2 - t < 2:
+                            t2 = t + 2   # an int range with no whole number in it is a check error
                         f.rng = ('in', r.random() < 0.7, t, t2, r.random() < 0.6)
             if r.random() < 0.1:
                 f.alias = name + '列'
