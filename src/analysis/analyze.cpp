@@ -1351,7 +1351,7 @@ class Analyser {
         if (!confirmed && !both.empty() && !unsettled) unsettled = {i, j};
       }
     }
-    if (unsettled && reported == 0) {
+    if (unsettled) {  // said even beside confirmed overlaps: every finding of the table at once
       auto [i, j] = *unsettled;
       auto& d = diags_.warning("not-proven", tab.rows[j].span,
                                fmt::format("could not prove that rows at lines {} and {} of table `{}` never both apply",
