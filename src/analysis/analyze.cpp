@@ -1175,15 +1175,16 @@ class Analyser {
           continue;
         }
         if (!left_known) continue;
-        Boxes reach;
         try {
-          reach = intersect(left, rows[r]);
+          bool shadowed = first_like && intersect(left, rows[r]).empty();
+          left = subtract(left, rows[r]);
+          if (!shadowed) continue;
         } catch (const Unknown& u) {
           left_known = false;
           left_why = u.reason;
           continue;
         }
-        if (first_like && reach.empty()) {
+        {
           unreachable(tab.rows[r].span, false, "this row", intersect(Boxes{space}, rows[r]), [&](const Example& ex) {
             eval::Frame f = frame_of(ex);
             for (size_t j = 0; j < r; ++j) {
@@ -1202,12 +1203,6 @@ class Analyser {
               return false;
             }
           });
-        }
-        try {
-          left = subtract(left, rows[r]);
-        } catch (const Unknown& u) {
-          left_known = false;
-          left_why = u.reason;
         }
       }
       if (tab.policy == eval::HitPolicy::unique || tab.policy == eval::HitPolicy::any) overlaps(t, rows, column_vars);
@@ -1288,13 +1283,16 @@ class Analyser {
     const eval::Table& tab = p_.tables[t];
     int reported = 0;
     std::optional<std::pair<size_t, size_t>> unsettled;
+    auto gave_up = [&](const Unknown& u) {
+      auto& d = diags_.warning("not-proven", tab.span, fmt::format("could not prove that no two rows of table `{}` both apply", tab.name));
+      d.notes.push_back({fmt::format("because {}", u.reason), {}});
+    };
     std::vector<std::pair<size_t, size_t>> pairs;
     bool all = false;
     try {
       pairs = candidate_pairs(rows, column_vars, all);
     } catch (const Unknown& u) {
-      auto& d = diags_.warning("not-proven", tab.span, fmt::format("could not prove that no two rows of table `{}` both apply", tab.name));
-      d.notes.push_back({fmt::format("because {}", u.reason), {}});
+      gave_up(u);
       return;
     }
     size_t n = rows.size();
@@ -1313,8 +1311,7 @@ class Analyser {
         try {
           both = intersect(rows[i], rows[j]);
         } catch (const Unknown& u) {
-          auto& d = diags_.warning("not-proven", tab.span, fmt::format("could not prove that no two rows of table `{}` both apply", tab.name));
-          d.notes.push_back({fmt::format("because {}", u.reason), {}});
+          gave_up(u);
           return;
         }
         bool confirmed = false;

@@ -214,7 +214,9 @@ int32_t Program::plan_setting(Frame& f, const Derived& d, int32_t leaf) const {
   for (size_t i = 0; i < d.conditional.size(); ++i) {
     const PlanCondition& c = plan_conditions[d.conditional[i].plan];
     if (!c.leaves.empty() && (leaf < 0 || !c.leaves[leaf])) continue;
-    if (eval(f, c.condition).n) return static_cast<int32_t>(i);
+    int8_t& holds = f.plan_conditions[d.conditional[i].plan];
+    if (holds < 0) holds = eval(f, c.condition).n ? 1 : 0;
+    if (holds) return static_cast<int32_t>(i);
   }
   return -1;
 }
@@ -270,6 +272,7 @@ Frame Program::make_frame() const {
   f.slots.assign(slot_count(), Value{});
   f.state.assign(slot_count(), 0);
   f.table_hit.assign(tables.size(), -1);
+  f.plan_conditions.assign(plan_conditions.size(), -1);
   return f;
 }
 
@@ -277,6 +280,7 @@ void Program::reset(Frame& f) const {
   if (!derived.empty()) std::memset(f.state.data() + fields.size(), 0, derived.size());
   if (!f.collected.empty()) f.collected.clear();
   std::fill(f.table_hit.begin(), f.table_hit.end(), -1);
+  std::fill(f.plan_conditions.begin(), f.plan_conditions.end(), -1);
 }
 
 void Program::evaluate(Frame& f) const {

@@ -270,6 +270,9 @@ struct Frame {
   int32_t today = 0;
   bool has_today = false;
   int32_t nesting = 0;         // derived values being computed, one inside another
+  // Per conditional plan, this customer's condition: -1 not yet evaluated,
+  // else 0/1. Several plan items share one plan's condition.
+  std::vector<int8_t> plan_conditions;
   bool test_mode = false;      // a missing required field means "not given"
   // Explanations: when set, evaluation appends what decided each value.
   std::vector<std::string>* trace = nullptr;

@@ -51,7 +51,6 @@ class CsvReader final : public Reader {
     // Strip a UTF-8 BOM from the first header name.
     std::vector<std::string> header;
     for (auto& f : fields_) header.emplace_back(view(f));
-    if (!header.empty() && header[0].starts_with("\xEF\xBB\xBF")) header[0].erase(0, 3);
     header_size_ = header.size();
     std::unordered_map<std::string, size_t> index;
     for (size_t i = 0; i < header.size(); ++i) {
