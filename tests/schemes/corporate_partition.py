@@ -45,6 +45,8 @@ import sys
 import tempfile
 from decimal import Decimal
 
+from eval_common import judge, read_rejections
+
 STOCK, TARGET = '存量', '目标'
 STOCK_GROUPS = ('重要', '优质', '普通', '退出')
 TARGET_GROUPS = ('黄金', '潜力', '关注', '一般')
@@ -124,31 +126,9 @@ def run_portfolio(stratum, rules, name, data, inputs, work):
     if absent:
         print('%s: the output has no column %s' % (name, ', '.join(absent)))
         return 0, len(inputs), 1
-    rejected = {}
-    if os.path.exists(err_path):
-        with open(err_path, encoding='utf-8') as f:
-            for line in f:
-                if line.strip():
-                    r = json.loads(line)
-                    rejected.setdefault(r.get('key'), []).append(r)
-    by_key = {}
-    for row in rows:
-        by_key.setdefault(row['id'], []).append(row)
-    passed = failed = problems = 0
-    for inp in inputs:
-        key = inp['id']
-        if key in rejected:
-            v = ['(d) rejected: column %s: %s' % (r.get('column'), r.get('reason')) for r in rejected[key]]
-        elif len(by_key.get(key, [])) != 1:
-            v = ['(d) %d output rows for this customer' % len(by_key.get(key, []))]
-        else:
-            v = check(inp, by_key[key][0])
-        if v:
-            failed += 1
-            for msg in v:
-                print('%s %s: %s' % (name, key, msg))
-        else:
-            passed += 1
+    rejected = read_rejections(err_path)
+    passed, failed, by_key = judge(inputs, rows, rejected, check, name, 'customer')
+    problems = 0
     known = set(inp['id'] for inp in inputs)
     for key in sorted(set(by_key) - known):
         print('%s %s: output row for a customer not in the input' % (name, key))

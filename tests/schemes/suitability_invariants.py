@@ -49,6 +49,8 @@ import sys
 import tempfile
 from decimal import Decimal
 
+from eval_common import judge, read_rejections
+
 # ---- the seed 003 points table (第五条 3.分类标准), as the seed prints it ---------
 # 题号1 年龄 and 题号2 证券专业知识, options A–D.
 Q1_POINTS = dict(zip('ABCD', [9, 7, 5, 3]))
@@ -332,32 +334,9 @@ def main():
             print('the output has no column %s' % ', '.join(absent))
             print('0 passed, %d failed' % len(records))
             return 1
-        rejected = {}
-        if os.path.exists(err_path):
-            with open(err_path, encoding='utf-8') as f:
-                for line in f:
-                    if line.strip():
-                        r = json.loads(line)
-                        rejected.setdefault(r.get('key'), []).append(r)
+        rejected = read_rejections(err_path)
 
-    by_key = {}
-    for row in rows:
-        by_key.setdefault(row['id'], []).append(row)
-    passed = failed = 0
-    for rec in records:
-        key = rec['id']
-        if key in rejected:
-            v = ['(d) rejected: column %s: %s' % (r.get('column'), r.get('reason')) for r in rejected[key]]
-        elif len(by_key.get(key, [])) != 1:
-            v = ['(d) %d output rows for this record' % len(by_key.get(key, []))]
-        else:
-            v = check(rec, by_key[key][0])
-        if v:
-            failed += 1
-            for msg in v:
-                print('%s: %s' % (key, msg))
-        else:
-            passed += 1
+    passed, failed, by_key = judge(records, rows, rejected, check, '', 'record')
     known = set(r['id'] for r in records)
     unexpected_keys = set(by_key) - known
     for key in sorted(unexpected_keys):
