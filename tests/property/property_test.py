@@ -3033,21 +3033,30 @@ def run_file(task):
         prog, used = gen.generate()
         sources = affine_sources(gen)
         rmap, src = render(prog, rng.random())
-        orig = os.path.join(work, 'original.strat')
-        with open(orig, 'w', encoding='utf-8') as fh:
-            fh.write(src)
+        def checked(text, name, rmap_, prog_, crash_label, reject_label):
+            # Writes NAME.strat, runs `stratum check` on it (its output kept as
+            # check-NAME.txt); (rc, Diags, path), or (None, None, path) after a
+            # failure that ends this file.
+            path = os.path.join(work, name + '.strat')
+            with open(path, 'w', encoding='utf-8') as fh:
+                fh.write(text)
+            rc_, diags_, raw_ = run_check(binary, path)
+            with open(os.path.join(work, 'check-%s.txt' % name), 'w', encoding='utf-8') as fh:
+                fh.write(raw_)
+            if diags_ is None or rc_ not in (0, 1):
+                fail('check-crash', '%s exited %s: %s' % (crash_label, rc_, raw_[-500:]))
+                return None, None, path
+            D_ = Diags(diags_, rmap_, prog_)
+            if D_.other_errors:
+                for d in D_.other_errors:
+                    fail('check-error', 'check rejects the %s file: %s:%s: %s [%s]'
+                         % (reject_label, d.get('line'), d.get('column'), d.get('message'), d.get('code')))
+                return None, None, path
+            return rc_, D_, path
+
+        rc, D, orig = checked(src, 'original', rmap, prog, 'stratum check', 'generated')
         files['original.strat'] = orig
-        rc, diags, raw = run_check(binary, orig)
-        with open(os.path.join(work, 'check-original.txt'), 'w', encoding='utf-8') as fh:
-            fh.write(raw)
-        if diags is None or rc not in (0, 1):
-            fail('check-crash', 'stratum check exited %s: %s' % (rc, raw[-500:]))
-            return finish(seed, idx, work, keep, failures, notes, 0)
-        D = Diags(diags, rmap, prog)
-        if D.other_errors:
-            for d in D.other_errors:
-                fail('check-error', 'check rejects the generated file: %s:%s: %s [%s]'
-                     % (d.get('line'), d.get('column'), d.get('message'), d.get('code')))
+        if D is None:
             return finish(seed, idx, work, keep, failures, notes, 0)
         for d in D.unmapped:
             notes.append('unattributed diagnostic: %s' % d.get('message'))
@@ -3084,20 +3093,8 @@ def run_file(task):
                     break
             sync_probes(patched)
             rmap2, src2 = render(patched, rng.random())
-            path2 = os.path.join(work, 'patched.strat')
-            with open(path2, 'w', encoding='utf-8') as fh:
-                fh.write(src2)
-            rc2, diags2, raw2 = run_check(binary, path2)
-            with open(os.path.join(work, 'check-patched.txt'), 'w', encoding='utf-8') as fh:
-                fh.write(raw2)
-            if diags2 is None or rc2 not in (0, 1):
-                fail('check-crash', 'stratum check (patched) exited %s: %s' % (rc2, raw2[-500:]))
-                return finish(seed, idx, work, keep, failures, notes, 0)
-            Dp = Diags(diags2, rmap2, patched)
-            if Dp.other_errors:
-                for d in Dp.other_errors:
-                    fail('check-error', 'check rejects the patched file: %s:%s: %s [%s]'
-                         % (d.get('line'), d.get('column'), d.get('message'), d.get('code')))
+            rc2, Dp, path2 = checked(src2, 'patched', rmap2, patched, 'stratum check (patched)', 'patched')
+            if Dp is None:
                 return finish(seed, idx, work, keep, failures, notes, 0)
         if Dp.errors():
             fail('patch-failed', 'the patched file still has findings: %s'
