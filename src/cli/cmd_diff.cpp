@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli.hpp"
-#include "driver/stratum.hpp"
+#include "engine/decider.hpp"
 #include "io/bind.hpp"
 #include "io/readers.hpp"
 #include "syntax/parser.hpp"
@@ -35,7 +35,7 @@ Exit status: 0 compared (whatever changed); 1 rule errors or a missing column;
 )";
 
 struct Side {
-  Compilation compilation;
+  std::shared_ptr<const engine::RuleSet> rules;
   int32_t slot = -1;
   Type type;
 };
@@ -86,18 +86,18 @@ int diff(const std::vector<std::string>& argv) {
   Side sides[2];
   for (int k = 0; k < 2; ++k) {
     try {
-      sides[k].compilation = compile(args.positionals()[k]);
+      sides[k].rules = engine::RuleSet::load(args.positionals()[k]);
     } catch (const std::runtime_error& e) {
       fmt::print(stderr, "stratum diff: {}\n", e.what());
       return kUsage;
     }
-    std::string diags = sides[k].compilation.render();
+    std::string diags = sides[k].rules->compilation().render();
     if (!diags.empty()) fmt::print(stderr, "{}", diags);
-    if (!sides[k].compilation.ok()) {
+    if (!sides[k].rules->ok()) {
       fmt::print(stderr, "stratum diff: {} has errors\n", args.positionals()[k]);
       return kInputProblem;
     }
-    const auto& p = *sides[k].compilation.program;
+    const auto& p = sides[k].rules->program();
     if (p.uses_today && !as_of) return usage_error("diff", "the rules use `today`: give --as-of YYYY-MM-DD");
     auto chosen = pick(p, args.value("--by"));
     if (!chosen) {
@@ -110,17 +110,18 @@ int diff(const std::vector<std::string>& argv) {
   }
   try {
     std::unique_ptr<io::Reader> readers[2];
-    std::unique_ptr<io::Binder> binders[2];
-    eval::Frame frames[2] = {sides[0].compilation.program->make_frame(), sides[1].compilation.program->make_frame()};
+    std::unique_ptr<engine::Decider> deciders[2];
+    engine::Options options;
+    options.as_of = as_of;
     for (int k = 0; k < 2; ++k) {
-      const auto& p = *sides[k].compilation.program;
+      const auto& p = sides[k].rules->program();
       readers[k] = io::open_reader(*input, *format);
-      binders[k] = std::make_unique<io::Binder>(p);
-      if (auto problem = readers[k]->open(binders[k]->columns(), binders[k]->required())) {
+      io::Binder binder(p);
+      if (auto problem = readers[k]->open(binder.columns(), binder.required())) {
         fmt::print(stderr, "stratum diff: {}: {} (for {})\n", *input, *problem, args.positionals()[k]);
         return kInputProblem;
       }
-      if (as_of) { frames[k].today = *as_of; frames[k].has_today = true; }
+      deciders[k] = std::make_unique<engine::Decider>(*sides[k].rules, options);
     }
     struct Change {
       uint64_t count = 0;
@@ -135,24 +136,18 @@ int diff(const std::vector<std::string>& argv) {
       ++read;
       std::string outcome[2];
       for (int k = 0; k < 2; ++k) {
-        const auto& p = *sides[k].compilation.program;
-        p.reset(frames[k]);
-        io::Rejection why;
-        if (!binders[k]->bind(raws[k], frames[k], why)) {
+        engine::Rejection why;
+        if (!deciders[k]->decide(raws[k], why)) {
           outcome[k] = "(rejected)";
           continue;
         }
-        try {
-          const eval::Value& v = p.slot(frames[k], sides[k].slot);
-          outcome[k] = eval::is_missing(v) ? "(none)" : p.format(v, sides[k].type);
-        } catch (const eval::EvalError&) {
-          outcome[k] = "(rejected)";
-        }
+        const eval::Value& v = deciders[k]->frame().slots[sides[k].slot];
+        outcome[k] = eval::is_missing(v) ? "(none)" : sides[k].rules->program().format(v, sides[k].type);
       }
       Change& c = changes[{outcome[0], outcome[1]}];
       ++c.count;
       if (c.keys.size() < samples && outcome[0] != outcome[1]) {
-        std::string key = binders[0]->key_text(raws[0]);
+        std::string key = deciders[0]->key_text(raws[0]);
         c.keys.push_back(key.empty() ? fmt::format("record {}", raws[0].number) : key);
       }
     }

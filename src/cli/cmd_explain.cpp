@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli.hpp"
-#include "driver/stratum.hpp"
+#include "engine/decider.hpp"
 #include "io/bind.hpp"
 #include "io/readers.hpp"
 #include "syntax/parser.hpp"
@@ -41,17 +41,17 @@ int explain(const std::vector<std::string>& argv) {
     as_of = parse_iso_date(*d);
     if (!as_of) return usage_error("explain", fmt::format("--as-of {}: expected a date YYYY-MM-DD", *d));
   }
-  Compilation c;
+  std::shared_ptr<const engine::RuleSet> rules;
   try {
-    c = compile(args.positionals()[0]);
+    rules = engine::RuleSet::load(args.positionals()[0]);
   } catch (const std::runtime_error& e) {
     fmt::print(stderr, "stratum explain: {}\n", e.what());
     return kUsage;
   }
-  std::string diags = c.render();
+  std::string diags = rules->compilation().render();
   if (!diags.empty()) fmt::print(stderr, "{}", diags);
-  if (!c.ok()) return kInputProblem;
-  const eval::Program& program = *c.program;
+  if (!rules->ok()) return kInputProblem;
+  const eval::Program& program = rules->program();
   if (program.uses_today && !as_of) {
     return usage_error("explain", "the rules use `today`: give the evaluation date with --as-of YYYY-MM-DD");
   }
@@ -63,44 +63,13 @@ int explain(const std::vector<std::string>& argv) {
     reader->open(binder.columns(), binder.required());
     io::RawRecord raw;
     if (!reader->next(raw)) return usage_error("explain", "the record is empty");
-    eval::Frame frame = program.make_frame();
-    if (as_of) { frame.today = *as_of; frame.has_today = true; }
-    std::vector<std::string> trace;
-    frame.trace = &trace;
-    std::string key = binder.key_text(raw);
-    fmt::print("customer {}  ({}{})\n\n", key.empty() ? "(no key)" : key, args.positionals()[0],
-               as_of ? ", as of " + *args.value("--as-of") : "");
-    io::Rejection why;
-    if (!binder.bind(raw, frame, why)) {
-      fmt::print("rejected: {}{}\n", why.column.empty() ? "" : "column " + why.column + ": ", why.reason);
-      return kInputProblem;
-    }
-    for (const auto& o : program.outputs) {
-      if (o.plan) continue;
-      try {
-        program.slot(frame, o.slot);
-      } catch (const eval::EvalError& e) {
-        for (const auto& line : trace) fmt::print("{}\n", line);
-        fmt::print("\nrejected at {}: {}\n", o.name, e.what());
-        return kInputProblem;
-      }
-    }
-    for (const auto& line : trace) fmt::print("{}\n", line);
-    if (program.segment_slot >= 0) {
-      for (const auto& o : program.outputs) {
-        if (o.plan) program.slot(frame, o.slot);
-      }
-      std::vector<std::string> plan;
-      program.explain_plan(frame, plan);
-      if (!plan.empty()) {
-        fmt::print("\nservice plan\n");
-        for (const auto& line : plan) fmt::print("  {}\n", line);
-      }
-    }
-    return kOk;
-  } catch (const eval::EvalError& e) {
-    fmt::print("rejected: {}\n", e.what());
-    return kInputProblem;
+    engine::Options options;
+    options.as_of = as_of;
+    options.explain = true;
+    engine::Decider decider(*rules, options);
+    engine::Explanation e = engine::explain(decider, raw);
+    fmt::print("{}", engine::render(e, args.positionals()[0], as_of ? *args.value("--as-of") : std::string()));
+    return e.outcome == engine::Explanation::Outcome::decided ? kOk : kInputProblem;
   } catch (const std::runtime_error& e) {
     fmt::print(stderr, "stratum explain: {}\n", e.what());
     return kUsage;

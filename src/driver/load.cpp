@@ -25,13 +25,16 @@ fs::path folder_of(const std::string& path) {
 
 class Loader {
  public:
-  Loader(SourceSet& sources, Diagnostics& diags, fs::path root) : sources_(sources), diags_(diags), root_(std::move(root)) {}
+  Loader(SourceSet& sources, Diagnostics& diags, fs::path root, const LoadOptions& options)
+      : sources_(sources), diags_(diags), root_(std::move(root)), options_(options) {}
 
   std::optional<ast::Module> run(const std::string& path, std::string text) {
+    fs::path canonical = options_.memory ? root_ / fs::path(path).filename()
+                                         : fs::weakly_canonical(fs::absolute(path));
+    record(root_ / fs::path(path).filename(), text);
     uint32_t id = sources_.add(path, std::move(text));
     auto main = parse(sources_, id, diags_);
     if (!main) return std::nullopt;
-    fs::path canonical = fs::weakly_canonical(fs::absolute(path));
     loaded_.insert(canonical);
     stack_.push_back(canonical);
     resolve_loads(*main, folder_of(path));
@@ -45,17 +48,45 @@ class Loader {
   SourceSet& sources_;
   Diagnostics& diags_;
   fs::path root_;
+  const LoadOptions& options_;
   std::set<fs::path> loaded_;
   std::vector<fs::path> stack_;
+  std::set<fs::path> recorded_;
+
+  std::string relative(const fs::path& p) const { return p.lexically_relative(root_).generic_string(); }
+
+  // Notes a file read, once, for LoadOptions::read.
+  void record(const fs::path& p, const std::string& text) {
+    if (options_.read && recorded_.insert(p).second) options_.read->push_back({relative(p), text});
+  }
+
+  // The text of a file inside the root: from memory or from the disk.
+  std::string read(const fs::path& p) {
+    std::string text;
+    if (options_.memory) {
+      text = options_.memory->at(relative(p));
+    } else {
+      text = io::read_file(p.string());
+    }
+    record(p, text);
+    return text;
+  }
 
   // Resolves `name` relative to `dir`; empty with a diagnostic when it leaves the root.
   std::optional<fs::path> inside_root(const fs::path& dir, const std::string& name, Span span, const char* what) {
-    fs::path p = fs::weakly_canonical(fs::absolute(dir / name));
+    fs::path p = options_.memory ? (dir / name).lexically_normal() : fs::weakly_canonical(fs::absolute(dir / name));
     auto [r, q] = std::mismatch(root_.begin(), root_.end(), p.begin(), p.end());
     if (r != root_.end() || fs::path(name).is_absolute()) {
       diags_.error("outside-root", span,
                    fmt::format("{} `{}` is outside the rules root (the main rule file's folder): rule files read only files inside it", what, name));
       return std::nullopt;
+    }
+    if (options_.memory) {
+      if (!options_.memory->count(relative(p))) {
+        diags_.error("file-not-found", span, fmt::format("{} `{}` does not exist (paths are relative to the file that names them)", what, name));
+        return std::nullopt;
+      }
+      return p;
     }
     std::error_code ec;
     fs::file_status st = fs::status(p, ec);
@@ -82,8 +113,8 @@ class Loader {
       if (!p) { ok = false; continue; }
       if (std::find(stack_.begin(), stack_.end(), *p) != stack_.end()) {
         std::string chain;
-        for (const auto& s : stack_) chain += fs::relative(s, root_).string() + " → ";
-        chain += fs::relative(*p, root_).string();
+        for (const auto& s : stack_) chain += s.lexically_relative(root_).string() + " → ";
+        chain += p->lexically_relative(root_).string();
         diags_.error("import-cycle", imp.span, fmt::format("import cycle: {}", chain));
         ok = false;
         continue;
@@ -91,7 +122,7 @@ class Loader {
       if (!loaded_.insert(*p).second) continue;  // already merged through another import
       std::string text;
       try {
-        text = io::read_file(p->string());
+        text = read(*p);
       } catch (const std::exception& e) {
         diags_.error("file-not-found", imp.span, e.what());
         ok = false;
@@ -174,7 +205,7 @@ class Loader {
       auto p = inside_root(dir, e.text, e.span, "reference data");
       if (!p) continue;
       try {
-        auto reader = io::open_reader(p->string(), io::Format::csv);
+        auto reader = io::make_csv_text_reader(read(*p));
         if (auto problem = reader->open({e.qualifier}, {true})) {
           diags_.error("bad-reference-data", e.span, fmt::format("{}: {}", e.text, *problem));
           continue;
@@ -230,10 +261,11 @@ class Loader {
 }  // namespace
 
 std::optional<ast::Module> load_module(const std::string& path, std::string text, SourceSet& sources,
-                                       Diagnostics& diags) {
-  fs::path root = fs::weakly_canonical(fs::absolute(folder_of(path)));
+                                       Diagnostics& diags, const LoadOptions& options) {
+  // In memory, the root is a name that stands for the main file's folder.
+  fs::path root = options.memory ? fs::path("/rules") : fs::weakly_canonical(fs::absolute(folder_of(path)));
   if (root.filename().empty()) root = root.parent_path();
-  return Loader(sources, diags, root).run(path, std::move(text));
+  return Loader(sources, diags, root, options).run(path, std::move(text));
 }
 
 }  // namespace stratum

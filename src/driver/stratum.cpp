@@ -30,8 +30,14 @@ std::string Compilation::render(bool json) const {
 }
 
 Compilation compile_text(const std::string& path, std::string text, bool analyse_rules) {
+  return compile_files(path, std::move(text), {}, analyse_rules);
+}
+
+Compilation compile_files(const std::string& path, std::string text, const LoadOptions& options, bool analyse_rules) {
   Compilation c;
-  auto module = load_module(path, std::move(text), c.sources, c.diagnostics);
+  LoadOptions with = options;
+  with.read = &c.files;
+  auto module = load_module(path, std::move(text), c.sources, c.diagnostics, with);
   if (!module || c.diagnostics.has_errors()) return c;
   c.model = std::make_unique<Model>(check(std::move(*module), c.sources, c.diagnostics));
   if (c.diagnostics.has_errors()) return c;

@@ -7,6 +7,7 @@
 
 #include "check/model.hpp"
 #include "diag/diagnostic.hpp"
+#include "driver/load.hpp"
 #include "eval/program.hpp"
 #include "source/source_file.hpp"
 
@@ -17,6 +18,7 @@ struct Compilation {
   Diagnostics diagnostics;
   std::unique_ptr<Model> model;            // set when parsing succeeded
   std::unique_ptr<eval::Program> program;  // set when there are no errors
+  std::vector<RuleFile> files;             // every file read, the main file first
 
   bool ok() const { return program != nullptr; }
   std::string render(bool json = false) const;  // every diagnostic, in order
@@ -28,5 +30,7 @@ Compilation compile(const std::string& path);
 // Compiles rule text given directly; `path` names it in diagnostics. Without
 // `analyse`, the proofs (gaps, overlaps, unreachable rows) are skipped.
 Compilation compile_text(const std::string& path, std::string text, bool analyse = true);
+// Compiles with the files given in `options` (see LoadOptions).
+Compilation compile_files(const std::string& path, std::string text, const LoadOptions& options, bool analyse = true);
 
 }  // namespace stratum

@@ -24,6 +24,7 @@ constexpr auto kSpecial = [] {
 class CsvReader final : public Reader {
  public:
   explicit CsvReader(const std::string& path) : in_(path) {}
+  CsvReader(BlockInput::Memory, std::string data) : in_(BlockInput::Memory{}, std::move(data)) {}
   CsvReader(const CsvReader& header, std::string data)
       : in_(BlockInput::Memory{}, std::move(data)),
         wanted_(header.wanted_),
@@ -272,5 +273,9 @@ class CsvReader final : public Reader {
 }  // namespace
 
 std::unique_ptr<Reader> make_csv_reader(const std::string& path) { return std::make_unique<CsvReader>(path); }
+
+std::unique_ptr<Reader> make_csv_text_reader(std::string text) {
+  return std::make_unique<CsvReader>(BlockInput::Memory{}, std::move(text));
+}
 
 }  // namespace stratum::io

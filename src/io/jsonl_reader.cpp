@@ -30,6 +30,7 @@ class JsonlReader final : public Reader {
     records_ = 1;  // no BOM inside a chunk
   }
 
+  bool needs_record_separator() const override { return true; }
   std::unique_ptr<Reader> chunk_reader(std::string data) const override {
     return std::make_unique<JsonlReader>(*this, std::move(data));
   }

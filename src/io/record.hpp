@@ -50,6 +50,9 @@ class Reader {
   // `source` gave them: for evaluating chunks of the input in parallel.
   // Null when the format cannot be read in chunks.
   virtual std::unique_ptr<Reader> chunk_reader(std::string data) const { return nullptr; }
+  // Whether a record's `source` lacks its terminator, so that a chunk of
+  // records needs a line end after each (JSON Lines).
+  virtual bool needs_record_separator() const { return false; }
   // Sets the size limits (before the first record is read).
   virtual void set_limits(const RecordLimits& limits) { limits_ = limits; }
 

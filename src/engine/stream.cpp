@@ -1,0 +1,258 @@
+#include "engine/stream.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+
+namespace stratum::engine {
+
+namespace {
+
+bool tallied(const eval::Output& o) {
+  return !o.type.is_set && (o.type.base == BaseType::enum_ || o.type.base == BaseType::boolean);
+}
+
+// A record the cutting thread already found malformed (or too large): passed
+// on as its rejection, without its bytes.
+struct Preset {
+  std::string key, column, reason;
+};
+
+// A block as it travels: the records' bytes in, the results out.
+struct Chunk {
+  std::string data;                            // the records' bytes (parallel runs)
+  std::vector<uint64_t> numbers, lines;        // each record's number and line in the input
+  std::vector<std::optional<Preset>> presets;  // per record: its rejection, when already known
+  Block block;
+};
+
+// Decides and formats records: one per thread.
+class Worker {
+ public:
+  Worker(const RuleSet& rules, const StreamOptions& s)
+      : s_(s), program_(rules.program()), decider_(rules, s.decide), writer_(program_, s.format, scratch_) {
+    writer_.set_explain(s.decide.explain);
+    for (const auto& o : program_.outputs) {
+      if (tallied(o)) tallied_.push_back(o);
+    }
+  }
+
+  void process(const io::RawRecord& raw, Block& b) {
+    if (b.counts.empty()) {
+      for (const auto& o : tallied_) {
+        size_t values = o.type.base == BaseType::enum_ ? program_.enums[o.type.enum_id].members.size() : 2;
+        b.counts.emplace_back(values + 1, 0);
+      }
+    }
+    ++b.read;
+    Rejection why;
+    if (!decider_.decide(raw, why)) {
+      reject({raw.number, raw.line, decider_.key_text(raw), std::move(why)}, b);
+      return;
+    }
+    ++b.decided;
+    writer_.set_buffer(b.out);
+    writer_.record(decider_.frame(), raw.number, s_.decide.explain ? &decider_.explanation() : nullptr);
+    for (size_t k = 0; k < tallied_.size(); ++k) {
+      const eval::Value& v = decider_.frame().slots[tallied_[k].slot];
+      auto& counts = b.counts[k];
+      ++counts[eval::is_missing(v) ? counts.size() - 1 : static_cast<size_t>(v.n)];
+    }
+  }
+
+  // Parses and decides a whole chunk, with the records' numbers and lines as
+  // the input gave them.
+  void process_chunk(Chunk& c, const io::Reader& like) {
+    auto reader = like.chunk_reader(std::move(c.data));
+    c.data.clear();
+    io::RawRecord raw;
+    for (size_t k = 0; k < c.numbers.size(); ++k) {
+      if (c.presets[k]) {
+        ++c.block.read;
+        reject({c.numbers[k], c.lines[k], c.presets[k]->key, {c.presets[k]->column, c.presets[k]->reason}}, c.block);
+        continue;
+      }
+      if (!reader->next(raw)) throw InternalError("a chunk holds fewer records than were cut");
+      raw.number = c.numbers[k];
+      raw.line = c.lines[k];
+      process(raw, c.block);
+    }
+  }
+
+ private:
+  const StreamOptions& s_;
+  const eval::Program& program_;
+  Decider decider_;
+  std::string scratch_;
+  io::RecordWriter writer_;
+  std::vector<eval::Output> tallied_;
+
+  void reject(const RejectedRecord& r, Block& b) {
+    ++b.rejected;
+    b.err += s_.errors_as_json ? io::rejection_json(r.record, r.line, r.key, r.why) : rejection_text(r);
+  }
+};
+
+// Worker threads taking chunks in order of submission; results are taken
+// back in the same order.
+class Pool {
+ public:
+  Pool(const RuleSet& rules, const StreamOptions& s, unsigned threads) {
+    for (unsigned i = 0; i < threads; ++i) {
+      threads_.emplace_back([this, &rules, &s] {
+        Worker worker(rules, s);
+        for (;;) {
+          Job* job = nullptr;
+          {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [&] { return stop_ || next_ < jobs_.size(); });
+            if (next_ >= jobs_.size()) return;
+            job = jobs_[next_++].get();
+          }
+          try {
+            worker.process_chunk(*job->chunk, *job->reader);
+          } catch (...) {
+            job->failure = std::current_exception();
+          }
+          {
+            std::lock_guard lock(mutex_);
+            job->done = true;
+          }
+          done_.notify_all();
+        }
+      });
+    }
+  }
+  ~Pool() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+  void submit(std::unique_ptr<Chunk> chunk, const io::Reader& reader) {
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.push_back(std::make_unique<Job>(Job{std::move(chunk), &reader, false, nullptr}));
+    }
+    wake_.notify_one();
+  }
+  size_t in_flight() {
+    std::lock_guard lock(mutex_);
+    return jobs_.size() - taken_;
+  }
+  // The oldest chunk once it is done (waiting for it when `wait`), else null.
+  std::unique_ptr<Chunk> take_ready(bool wait) {
+    std::unique_lock lock(mutex_);
+    if (taken_ >= jobs_.size()) return nullptr;
+    if (wait) done_.wait(lock, [&] { return jobs_[taken_]->done; });
+    if (!jobs_[taken_]->done) return nullptr;
+    auto job = std::move(jobs_[taken_++]);
+    lock.unlock();
+    if (job->failure) std::rethrow_exception(job->failure);
+    return std::move(job->chunk);
+  }
+
+ private:
+  struct Job {
+    std::unique_ptr<Chunk> chunk;
+    const io::Reader* reader;
+    bool done;
+    std::exception_ptr failure;
+  };
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  std::deque<std::unique_ptr<Job>> jobs_;  // taken jobs leave null entries behind
+  size_t next_ = 0, taken_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
+std::string rejection_text(const RejectedRecord& r) {
+  return fmt::format("rejected record {}{}{}: {}{}\n", r.record, r.line ? fmt::format(" (line {})", r.line) : "",
+                     r.key.empty() ? "" : fmt::format(" key {}", r.key),
+                     r.why.column.empty() ? "" : fmt::format("column {}: ", r.why.column), r.why.reason);
+}
+
+Tally::Tally(const eval::Program& program) {
+  for (const auto& o : program.outputs) {
+    if (tallied(o)) decisions.push_back({o.name, o.type, o.slot, {}});
+  }
+}
+
+void Tally::add(const Block& b) {
+  read += b.read;
+  decided += b.decided;
+  rejected += b.rejected;
+  for (size_t k = 0; k < b.counts.size() && k < decisions.size(); ++k) {
+    for (size_t v = 0; v < b.counts[k].size(); ++v) {
+      if (!b.counts[k][v]) continue;
+      int64_t code = v + 1 == b.counts[k].size() ? -1 : static_cast<int64_t>(v);
+      decisions[k].counts[code] += b.counts[k][v];
+    }
+  }
+}
+
+void stream(const RuleSet& rules, io::Reader& reader, const StreamOptions& options,
+            const std::function<void(Block&)>& sink) {
+  std::unique_ptr<io::Reader> probe = reader.chunk_reader(std::string());
+  if (options.threads <= 1 || !probe) {
+    // One thread: decide as the records come.
+    Worker worker(rules, options);
+    io::RawRecord raw;
+    Block b;
+    while (reader.next(raw)) {
+      worker.process(raw, b);
+      b.bytes += raw.source.size();
+      if (b.out.size() + b.err.size() >= (1 << 20)) {
+        sink(b);
+        b = Block();
+      }
+    }
+    sink(b);
+    return;
+  }
+  // Several threads: this thread cuts the input into chunks of whole
+  // records; workers parse, decide and format them; the results are
+  // delivered in input order.
+  Pool pool(rules, options, options.threads);
+  io::Binder keys(rules.program());
+  io::RawRecord raw;
+  auto chunk = std::make_unique<Chunk>();
+  auto submit = [&]() {
+    pool.submit(std::move(chunk), reader);
+    chunk = std::make_unique<Chunk>();
+    while (auto done = pool.take_ready(false)) sink(done->block);
+    while (pool.in_flight() >= 2 * options.threads) {
+      if (auto done = pool.take_ready(true)) sink(done->block);
+    }
+  };
+  while (reader.next(raw)) {
+    chunk->numbers.push_back(raw.number);
+    chunk->lines.push_back(raw.line);
+    chunk->block.bytes += raw.source.size();
+    if (!raw.error.empty()) {
+      // Already known to be rejected: its reason goes on, not its bytes.
+      chunk->presets.push_back(Preset{keys.key_text(raw), raw.error_column, raw.error});
+    } else {
+      chunk->presets.emplace_back();
+      chunk->data.append(raw.source);
+      if (reader.needs_record_separator()) chunk->data += '\n';
+    }
+    if (chunk->data.size() >= (1 << 20) || chunk->numbers.size() >= 65536) submit();
+  }
+  if (!chunk->numbers.empty()) submit();
+  while (pool.in_flight() > 0) {
+    if (auto done = pool.take_ready(true)) sink(done->block);
+  }
+}
+
+}  // namespace stratum::engine

@@ -1,0 +1,58 @@
+// Streaming a whole input through a rule set on every core: the input is cut
+// into blocks of whole records on the calling thread, worker threads parse,
+// decide and format each block, and the blocks come back in input order, so
+// the output is the same for any number of threads. Every record read is
+// either decided or rejected: read = decided + rejected, always.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/decider.hpp"
+#include "io/readers.hpp"
+#include "io/writer.hpp"
+
+namespace stratum::engine {
+
+struct StreamOptions {
+  Options decide;
+  io::OutputFormat format = io::OutputFormat::jsonl;
+  bool errors_as_json = false;  // rejections as JSON Lines, else as lines of text
+  unsigned threads = 1;
+};
+
+// A run of records, once decided: the decided customers formatted for the
+// output, the rejections formatted for the errors, and the counts.
+struct Block {
+  std::string out, err;
+  uint64_t read = 0, decided = 0, rejected = 0;
+  size_t bytes = 0;  // input bytes the block covers
+  std::vector<std::vector<uint64_t>> counts;  // per tallied decision: by code, then "no value"
+};
+
+// The distribution of each enum and boolean decision over the decided customers.
+struct Tally {
+  struct Decision {
+    std::string name;
+    Type type;
+    int32_t slot;
+    std::map<int64_t, uint64_t> counts;  // by enum code or 0/1; -1: no value
+  };
+  explicit Tally(const eval::Program& program);
+  void add(const Block& b);
+  uint64_t read = 0, decided = 0, rejected = 0;
+  std::vector<Decision> decisions;
+};
+
+// Decides every record of `reader` (opened with the rules' columns). `sink`
+// receives each block on the calling thread, in input order. Throws what the
+// reader throws (I/O errors) and what `sink` throws.
+void stream(const RuleSet& rules, io::Reader& reader, const StreamOptions& options,
+            const std::function<void(Block&)>& sink);
+
+// The text line of one rejection, as `stratum eval` lists them on standard error.
+std::string rejection_text(const RejectedRecord& r);
+
+}  // namespace stratum::engine
