@@ -37,8 +37,9 @@ class Loader {
     if (!main) return std::nullopt;
     loaded_.insert(canonical);
     stack_.push_back(canonical);
-    resolve_loads(*main, folder_of(path));
-    bool ok = import_all(*main, folder_of(path), *main);
+    fs::path dir = options_.memory ? root_ : folder_of(path);
+    resolve_loads(*main, dir);
+    bool ok = import_all(*main, dir, *main);
     stack_.pop_back();
     if (!ok) return std::nullopt;
     return main;

@@ -1,0 +1,744 @@
+// _stratum: the engine as a Python extension. The Python package `stratum`
+// (python/stratum/__init__.py) wraps it; this file converts between Python
+// values and the engine's records, and decides DataFrame columns in bulk:
+// the columns are read once into views while holding the GIL, then every
+// core decides its share of the rows without it, writing into preallocated
+// arrays, and only then are result columns built.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <thread>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "engine/decider.hpp"
+#include "engine/rule_set.hpp"
+#include "syntax/parser.hpp"
+
+namespace py = pybind11;
+using namespace stratum;
+
+namespace {
+
+// ---------------------------------------------------------------- Python → text
+
+struct Python {
+  py::object decimal_type, date_type, datetime_type;
+  py::object list_type, tuple_type, set_type, frozenset_type;
+  Python() {
+    auto decimal = py::module_::import("decimal");
+    auto datetime = py::module_::import("datetime");
+    decimal_type = decimal.attr("Decimal");
+    date_type = datetime.attr("date");
+    datetime_type = datetime.attr("datetime");
+  }
+};
+
+Python& python() {
+  static Python* p = new Python();  // lives as long as the interpreter
+  return *p;
+}
+
+// A float through its shortest decimal representation, as Python's repr()
+// chooses it, written without an exponent: 0.1 is "0.1", 1e16 is
+// "10000000000000000". Never a binary expansion.
+template <class F>
+void float_text(F value, std::string& out) {
+  char buf[512];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed);
+  out.assign(buf, ec == std::errc() ? end : buf);
+}
+
+void int_text(int64_t v, std::string& out) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.assign(buf, end);
+}
+
+std::string type_name(PyObject* o) { return Py_TYPE(o)->tp_name; }
+
+std::string unsupported(PyObject* o) {
+  return fmt::format("a Python {} is not a value a record holds (give str, int, decimal.Decimal, float, bool, "
+                     "datetime.date, a list of these, or None)",
+                     type_name(o));
+}
+
+// One Python value as a record field: its kind and its text (in `text` when
+// it had to be written; else viewing the object's own UTF-8). Returns an
+// error message for a value that cannot be a field.
+std::optional<std::string> to_field(PyObject* o, io::RawField& f, std::string& text, std::vector<std::string>* items_text) {
+  Python& p = python();
+  f.items.clear();
+  if (o == Py_None) {
+    f.kind = io::RawKind::null;
+    return std::nullopt;
+  }
+  if (PyUnicode_Check(o)) {
+    Py_ssize_t size = 0;
+    const char* s = PyUnicode_AsUTF8AndSize(o, &size);
+    if (!s) {
+      PyErr_Clear();
+      return std::string("the text is not valid Unicode (it holds a lone surrogate)");
+    }
+    f.kind = io::RawKind::text;
+    f.text = std::string_view(s, size);
+    return std::nullopt;
+  }
+  if (PyBool_Check(o)) {
+    f.kind = io::RawKind::boolean;
+    f.text = o == Py_True ? "true" : "false";
+    return std::nullopt;
+  }
+  if (PyLong_Check(o)) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow) {
+      text = py::str(o).cast<std::string>();
+    } else {
+      int_text(v, text);
+    }
+    f.kind = io::RawKind::number;
+    f.text = text;
+    return std::nullopt;
+  }
+  if (PyFloat_Check(o)) {
+    double v = PyFloat_AS_DOUBLE(o);
+    if (std::isnan(v)) {  // pandas' missing value
+      f.kind = io::RawKind::null;
+      return std::nullopt;
+    }
+    if (std::isinf(v)) return std::string("infinity is not a number a record holds");
+    float_text(v, text);
+    f.kind = io::RawKind::number;
+    f.text = text;
+    return std::nullopt;
+  }
+  int is_decimal = PyObject_IsInstance(o, p.decimal_type.ptr());
+  if (is_decimal < 0) throw py::error_already_set();
+  if (is_decimal) {
+    py::handle h(o);
+    if (h.attr("is_nan")().cast<bool>()) {
+      f.kind = io::RawKind::null;
+      return std::nullopt;
+    }
+    if (h.attr("is_infinite")().cast<bool>()) return std::string("infinity is not a number a record holds");
+    text = py::str(py::module_::import("builtins").attr("format")(h, "f")).cast<std::string>();
+    f.kind = io::RawKind::number;
+    f.text = text;
+    return std::nullopt;
+  }
+  int is_datetime = PyObject_IsInstance(o, p.datetime_type.ptr());
+  if (is_datetime < 0) throw py::error_already_set();
+  int is_date = PyObject_IsInstance(o, p.date_type.ptr());
+  if (is_date < 0) throw py::error_already_set();
+  if (is_date) {
+    py::handle h(o);
+    if (is_datetime) {
+      // A timestamp is a date only at midnight, without a time zone.
+      bool midnight = h.attr("hour").cast<int>() == 0 && h.attr("minute").cast<int>() == 0 &&
+                      h.attr("second").cast<int>() == 0 && h.attr("microsecond").cast<int>() == 0 &&
+                      h.attr("tzinfo").is_none();
+      if (py::hasattr(h, "nanosecond")) midnight = midnight && h.attr("nanosecond").cast<int>() == 0;
+      text = midnight ? h.attr("date")().attr("isoformat")().cast<std::string>() : h.attr("isoformat")().cast<std::string>();
+    } else {
+      text = h.attr("isoformat")().cast<std::string>();
+    }
+    f.kind = io::RawKind::text;
+    f.text = text;
+    return std::nullopt;
+  }
+  if (items_text && (PyList_Check(o) || PyTuple_Check(o) || PyAnySet_Check(o))) {
+    py::handle h(o);
+    items_text->clear();
+    for (py::handle item : h) {
+      io::RawField one;
+      std::string t;
+      if (auto problem = to_field(item.ptr(), one, t, nullptr)) return "list item: " + *problem;
+      if (one.kind == io::RawKind::null) return std::string("a list item is missing (None)");
+      items_text->emplace_back(t.empty() ? std::string(one.text) : t);
+    }
+    // Set items in a stable order, so the set's text is the same however built.
+    if (PyAnySet_Check(o)) std::sort(items_text->begin(), items_text->end());
+    f.kind = io::RawKind::array;
+    for (const auto& s : *items_text) f.items.push_back(s);
+    return std::nullopt;
+  }
+  if (PyDict_Check(o)) {
+    f.kind = io::RawKind::object;
+    return std::nullopt;
+  }
+  return unsupported(o);
+}
+
+// ---------------------------------------------------------------- text → Python
+
+// A day as datetime.date (years 1 to 9999), else as its ISO text.
+py::object py_date(int32_t days) {
+  int y;
+  unsigned m, d;
+  civil_from_days(days, y, m, d);
+  if (y < 1 || y > 9999) return py::str(fmt::format("{:04}-{:02}-{:02}", y, m, d));
+  return python().date_type(y, m, d);
+}
+
+class Results {
+ public:
+  explicit Results(const eval::Program& p) : program_(p) {}
+
+  py::object value(const eval::Value& v, const Type& t) {
+    if (eval::is_missing(v)) return py::none();
+    if (t.is_set) return text(v, t);
+    switch (t.base) {
+      case BaseType::boolean: return py::bool_(v.n != 0);
+      case BaseType::enum_: return py::str(program_.enums[t.enum_id].members[static_cast<size_t>(v.n)]);
+      case BaseType::int_:
+      case BaseType::decimal:
+      case BaseType::money: return decimal(v, t);
+      case BaseType::date: return py_date(static_cast<int32_t>(v.n));
+      default: return text(v, t);
+    }
+  }
+
+  // A number as decimal.Decimal from the text the CLI writes: the same digits.
+  py::object decimal(const eval::Value& v, const Type& t) {
+    buf_.clear();
+    program_.append_text(buf_, v, t);
+    return python().decimal_type(py::str(buf_));
+  }
+  py::object text(const eval::Value& v, const Type& t) {
+    buf_.clear();
+    program_.append_text(buf_, v, t);
+    return py::str(buf_);
+  }
+
+ private:
+  const eval::Program& program_;
+  std::string buf_;
+};
+
+// ---------------------------------------------------------------- one record
+
+struct RecordInput {
+  io::RawRecord raw;
+  std::deque<std::string> texts;
+  std::deque<std::vector<std::string>> items;
+};
+
+// Fills `in` from a mapping of column names to values. Returns the column and
+// the reason when a value cannot be a field.
+std::optional<engine::Rejection> from_mapping(const eval::Program& p, py::handle record, RecordInput& in) {
+  in.raw = {};
+  in.raw.number = 1;
+  in.raw.fields.resize(p.fields.size());
+  std::optional<engine::Rejection> first;
+  if (!PyDict_Check(record.ptr()) && !py::hasattr(record, "get")) {
+    throw py::type_error(fmt::format("a record is a dict of column → value, not a {}", type_name(record.ptr())));
+  }
+  for (size_t i = 0; i < p.fields.size(); ++i) {
+    py::str column(p.fields[i].column);
+    io::RawField& f = in.raw.fields[i];
+    if (!record.attr("__contains__")(column).cast<bool>()) {
+      f.kind = io::RawKind::absent;
+      continue;
+    }
+    py::object value = record.attr("__getitem__")(column);
+    in.texts.emplace_back();
+    in.items.emplace_back();
+    // A str's view is its own UTF-8, alive as long as `record` holds it.
+    if (auto problem = to_field(value.ptr(), f, in.texts.back(), &in.items.back())) {
+      f = {};
+      if (!first) first = engine::Rejection{p.fields[i].column, *problem};
+    }
+  }
+  return first;
+}
+
+std::optional<int32_t> as_of_day(const std::optional<std::string>& as_of) {
+  if (!as_of) return std::nullopt;
+  auto day = parse_iso_date(*as_of);
+  if (!day) throw py::value_error(fmt::format("as_of {}: expected a date YYYY-MM-DD", *as_of));
+  return day;
+}
+
+py::dict decided_dict(const eval::Program& p, const eval::Frame& frame, py::handle record) {
+  py::dict out;
+  Results results(p);
+  if (p.key_field >= 0) {
+    py::str column(p.fields[p.key_field].column);
+    out[py::str(p.fields[p.key_field].name)] = record.attr("__getitem__")(column);
+  }
+  for (const auto& o : p.outputs) out[py::str(o.name)] = results.value(frame.slots[o.slot], o.type);
+  return out;
+}
+
+// ---------------------------------------------------------------- columns
+
+// How a column arrives from the Python side.
+enum class ColumnKind : int { absent = 0, objects = 1, int64 = 2, float64 = 3, boolean = 4, datetime_ns = 5, float32 = 6 };
+
+struct Column {
+  ColumnKind kind = ColumnKind::absent;
+  py::array array;  // kept alive while deciding
+  const char* data = nullptr;
+  ssize_t stride = 0;
+  // objects: each row read into a field beforehand
+  std::vector<io::RawKind> kinds;
+  std::vector<std::string_view> texts;
+  std::vector<uint32_t> item_begin;        // per row: its first item in `items` (lists), then one past the end
+  std::vector<std::string_view> items;
+  std::deque<std::string> store;           // texts written while reading
+  std::unordered_map<size_t, std::string> problems;  // row → why the value cannot be a field
+};
+
+void read_objects(Column& c, size_t rows) {
+  c.kinds.resize(rows);
+  c.texts.resize(rows);
+  std::string text;
+  std::vector<std::string> items_text;
+  bool any_items = false;
+  std::vector<std::pair<size_t, std::vector<std::string_view>>> lists;
+  for (size_t r = 0; r < rows; ++r) {
+    PyObject* o = *reinterpret_cast<PyObject* const*>(c.data + r * c.stride);
+    io::RawField f;
+    text.clear();
+    if (auto problem = to_field(o, f, text, &items_text)) {
+      c.problems.emplace(r, *problem);
+      c.kinds[r] = io::RawKind::absent;
+      continue;
+    }
+    c.kinds[r] = f.kind;
+    if (f.kind == io::RawKind::array) {
+      std::vector<std::string_view> views;
+      for (auto& s : items_text) views.push_back(c.store.emplace_back(s));
+      lists.emplace_back(r, std::move(views));
+      any_items = true;
+    } else if (!text.empty() && f.text.data() == text.data()) {
+      c.texts[r] = c.store.emplace_back(text);
+    } else {
+      c.texts[r] = f.text;
+    }
+  }
+  if (any_items) {
+    c.item_begin.assign(rows + 1, 0);
+    size_t at = 0;
+    for (auto& [row, views] : lists) {
+      for (size_t r = at; r <= row; ++r) c.item_begin[r] = static_cast<uint32_t>(c.items.size());
+      c.items.insert(c.items.end(), views.begin(), views.end());
+      at = row + 1;
+    }
+    for (size_t r = at; r <= rows; ++r) c.item_begin[r] = static_cast<uint32_t>(c.items.size());
+  }
+}
+
+// Row r of a column as a record field; `buf` holds written text.
+bool column_field(const Column& c, size_t r, io::RawField& f, std::string& buf, std::string& problem) {
+  f.items.clear();
+  const char* at = c.data + r * c.stride;
+  switch (c.kind) {
+    case ColumnKind::absent:
+      f.kind = io::RawKind::absent;
+      return true;
+    case ColumnKind::int64: {
+      int64_t v;
+      std::memcpy(&v, at, sizeof v);
+      int_text(v, buf);
+      f.kind = io::RawKind::number;
+      f.text = buf;
+      return true;
+    }
+    case ColumnKind::float64:
+    case ColumnKind::float32: {
+      double v;
+      if (c.kind == ColumnKind::float64) {
+        std::memcpy(&v, at, sizeof v);
+      } else {
+        float x;
+        std::memcpy(&x, at, sizeof x);
+        v = x;
+      }
+      if (std::isnan(v)) {
+        f.kind = io::RawKind::null;
+        return true;
+      }
+      if (std::isinf(v)) {
+        problem = "infinity is not a number a record holds";
+        return false;
+      }
+      if (c.kind == ColumnKind::float64) {
+        float_text(v, buf);
+      } else {
+        float x;
+        std::memcpy(&x, at, sizeof x);
+        float_text(x, buf);
+      }
+      f.kind = io::RawKind::number;
+      f.text = buf;
+      return true;
+    }
+    case ColumnKind::boolean:
+      f.kind = io::RawKind::boolean;
+      f.text = *reinterpret_cast<const bool*>(at) ? "true" : "false";
+      return true;
+    case ColumnKind::datetime_ns: {
+      int64_t ns;
+      std::memcpy(&ns, at, sizeof ns);
+      if (ns == INT64_MIN) {  // NaT
+        f.kind = io::RawKind::null;
+        return true;
+      }
+      constexpr int64_t kDay = 86'400'000'000'000;
+      int64_t days = ns / kDay, rest = ns % kDay;
+      if (rest < 0) { rest += kDay; --days; }
+      int y;
+      unsigned m, d;
+      civil_from_days(static_cast<int32_t>(days), y, m, d);
+      buf = fmt::format("{:04}-{:02}-{:02}", y, m, d);
+      if (rest) {
+        int64_t s = rest / 1'000'000'000;
+        buf += fmt::format("T{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+        if (rest % 1'000'000'000) buf += fmt::format(".{:09}", rest % 1'000'000'000);
+      }
+      f.kind = io::RawKind::text;
+      f.text = buf;
+      return true;
+    }
+    case ColumnKind::objects: {
+      if (!c.problems.empty()) {
+        auto it = c.problems.find(r);
+        if (it != c.problems.end()) {
+          problem = it->second;
+          return false;
+        }
+      }
+      f.kind = c.kinds[r];
+      f.text = c.texts[r];
+      if (f.kind == io::RawKind::array) {
+        f.items.assign(c.items.begin() + c.item_begin[r], c.items.begin() + c.item_begin[r + 1]);
+      }
+      return true;
+    }
+  }
+  return true;
+}
+
+// What the threads write: per output, one value per row.
+struct OutputColumn {
+  eval::Output output;
+  std::vector<int32_t> codes;         // enum (code, -1 no value) and bool (0/1, -1)
+  std::vector<std::string> texts;     // everything else: the CLI's text; `missing` marks no value
+  std::vector<uint8_t> missing;
+};
+
+bool coded(const Type& t) { return !t.is_set && (t.base == BaseType::enum_ || t.base == BaseType::boolean); }
+
+struct RowRejection {
+  size_t row;
+  std::string key, column, reason;
+};
+
+py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t rows, std::optional<std::string> as_of,
+                         unsigned threads) {
+  const eval::Program& p = rules.program();
+  if (columns.size() != p.fields.size()) throw py::value_error("one column per input field is expected");
+  engine::Options options;
+  options.as_of = as_of_day(as_of);
+  if (p.uses_today && !options.as_of) throw py::value_error("the rules use `today`: give the evaluation date with as_of");
+
+  std::vector<Column> cols(p.fields.size());
+  for (size_t i = 0; i < cols.size(); ++i) {
+    py::tuple t = columns[i].cast<py::tuple>();
+    Column& c = cols[i];
+    c.kind = static_cast<ColumnKind>(t[0].cast<int>());
+    if (c.kind == ColumnKind::absent) continue;
+    c.array = t[1].cast<py::array>();
+    if (c.array.ndim() != 1 || static_cast<size_t>(c.array.shape(0)) != rows) {
+      throw py::value_error(fmt::format("column {}: expected {} values", p.fields[i].column, rows));
+    }
+    c.data = static_cast<const char*>(c.array.data());
+    c.stride = c.array.strides(0);
+    if (c.kind == ColumnKind::objects) read_objects(c, rows);
+  }
+
+  std::vector<OutputColumn> outs;
+  for (const auto& o : p.outputs) {
+    OutputColumn oc{o, {}, {}, {}};
+    if (coded(o.type)) oc.codes.assign(rows, -1);
+    else { oc.texts.resize(rows); oc.missing.assign(rows, 0); }
+    outs.push_back(std::move(oc));
+  }
+  std::vector<uint8_t> decided(rows, 0);
+
+  unsigned n = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>((rows + 4095) / 4096)));
+  std::vector<std::vector<RowRejection>> rejected(n);
+  std::vector<std::exception_ptr> failures(n);
+  auto work = [&](unsigned k) {
+    try {
+      size_t begin = rows * k / n, end = rows * (k + 1) / n;
+      engine::Decider decider(rules, options);
+      io::RawRecord raw;
+      raw.fields.resize(p.fields.size());
+      std::vector<std::string> bufs(p.fields.size());
+      std::string problem;
+      for (size_t r = begin; r < end; ++r) {
+        raw.number = r + 1;
+        bool readable = true;
+        size_t bad = 0;
+        for (size_t i = 0; i < cols.size(); ++i) {
+          if (!column_field(cols[i], r, raw.fields[i], bufs[i], problem)) {
+            readable = false;
+            bad = i;
+            break;
+          }
+        }
+        engine::Rejection why;
+        if (!readable) {
+          // The key is still shown when its own column is readable.
+          std::string key;
+          if (p.key_field >= 0 && static_cast<size_t>(p.key_field) != bad) {
+            auto kf = static_cast<size_t>(p.key_field);
+            std::string ignored;
+            if (kf < bad || column_field(cols[kf], r, raw.fields[kf], bufs[kf], ignored)) key = decider.key_text(raw);
+          }
+          rejected[k].push_back({r, std::move(key), p.fields[bad].column, problem});
+          continue;
+        }
+        if (!decider.decide(raw, why)) {
+          rejected[k].push_back({r, decider.key_text(raw), std::move(why.column), std::move(why.reason)});
+          continue;
+        }
+        decided[r] = 1;
+        const eval::Frame& f = decider.frame();
+        for (auto& oc : outs) {
+          const eval::Value& v = f.slots[oc.output.slot];
+          if (!oc.codes.empty()) {
+            oc.codes[r] = eval::is_missing(v) ? -1 : static_cast<int32_t>(v.n);
+          } else if (eval::is_missing(v)) {
+            oc.missing[r] = 1;
+          } else {
+            p.append_text(oc.texts[r], v, oc.output.type);
+          }
+        }
+      }
+    } catch (...) {
+      failures[k] = std::current_exception();
+    }
+  };
+  {
+    py::gil_scoped_release release;
+    std::vector<std::thread> pool;
+    for (unsigned k = 1; k < n; ++k) pool.emplace_back(work, k);
+    work(0);
+    for (auto& t : pool) t.join();
+  }
+  for (auto& f : failures) {
+    if (f) std::rethrow_exception(f);
+  }
+
+  // Result columns: codes as arrays (the wrapper makes categoricals of
+  // them), everything else as Python values, one object per distinct value.
+  size_t decided_count = 0;
+  for (uint8_t d : decided) decided_count += d;
+  py::array_t<uint8_t> decided_mask(static_cast<py::ssize_t>(rows));
+  std::memcpy(decided_mask.mutable_data(), decided.data(), rows);
+  py::list out_columns;
+  for (auto& oc : outs) {
+    if (!oc.codes.empty()) {
+      py::array_t<int32_t> codes(static_cast<py::ssize_t>(decided_count));
+      int32_t* dst = codes.mutable_data();
+      for (size_t r = 0; r < rows; ++r) {
+        if (decided[r]) *dst++ = oc.codes[r];
+      }
+      out_columns.append(codes);
+      continue;
+    }
+    py::array values(py::dtype("O"), std::vector<py::ssize_t>{static_cast<py::ssize_t>(decided_count)});
+    PyObject** dst = static_cast<PyObject**>(values.mutable_data());
+    std::unordered_map<std::string, py::object> seen;
+    const Type& t = oc.output.type;
+    bool number = !t.is_set && (t.base == BaseType::int_ || t.base == BaseType::decimal || t.base == BaseType::money);
+    bool date = !t.is_set && t.base == BaseType::date;
+    for (size_t r = 0; r < rows; ++r) {
+      if (!decided[r]) continue;
+      py::object v;
+      if (oc.missing[r]) {
+        v = py::none();
+      } else {
+        auto it = seen.find(oc.texts[r]);
+        if (it != seen.end()) {
+          v = it->second;
+        } else {
+          if (number) {
+            v = python().decimal_type(py::str(oc.texts[r]));
+          } else if (date) {
+            auto day = parse_iso_date(oc.texts[r]);
+            v = day ? py_date(*day) : py::object(py::str(oc.texts[r]));
+          } else {
+            v = py::str(oc.texts[r]);
+          }
+          if (seen.size() < 65536) seen.emplace(oc.texts[r], v);
+        }
+      }
+      Py_XDECREF(*dst);
+      *dst++ = v.release().ptr();
+    }
+    out_columns.append(values);
+  }
+  py::list rej_rows, rej_keys, rej_columns, rej_reasons;
+  for (auto& part : rejected) {
+    for (auto& r : part) {
+      rej_rows.append(r.row);
+      rej_keys.append(py::str(r.key));
+      rej_columns.append(py::str(r.column));
+      rej_reasons.append(py::str(r.reason));
+    }
+  }
+  return py::make_tuple(decided_mask, out_columns, py::make_tuple(rej_rows, rej_keys, rej_columns, rej_reasons));
+}
+
+std::string type_text(const eval::Program& p, const Type& t) {
+  std::string base;
+  switch (t.base) {
+    case BaseType::boolean: base = "bool"; break;
+    case BaseType::int_: base = "int"; break;
+    case BaseType::decimal: base = "decimal"; break;
+    case BaseType::money: base = "money"; break;
+    case BaseType::text: base = "text"; break;
+    case BaseType::date: base = "date"; break;
+    case BaseType::days: base = "days"; break;
+    case BaseType::months: base = "months"; break;
+    case BaseType::enum_: base = p.enums[t.enum_id].name; break;
+    case BaseType::error: base = "error"; break;
+  }
+  return t.is_set ? "set<" + base + ">" : base;
+}
+
+// The Python object: a shared, immutable rule set.
+struct Rules {
+  std::shared_ptr<const engine::RuleSet> set;
+};
+
+}  // namespace
+
+PYBIND11_MODULE(_stratum, m) {
+  m.doc() = "Stratum's engine (use the `stratum` package)";
+
+  py::class_<Rules>(m, "RuleSet")
+      .def_static("load", [](const std::string& path, bool analyse) {
+            try {
+              py::gil_scoped_release release;
+              return Rules{engine::RuleSet::load(path, analyse)};
+            } catch (const std::runtime_error& e) {
+              throw py::value_error(e.what());
+            }
+          }, py::arg("path"), py::arg("analyse") = true)
+      .def_static("from_bundle", [](const std::string& main, const std::vector<std::pair<std::string, py::bytes>>& files, bool analyse) {
+            engine::Bundle b;
+            b.main = main;
+            for (auto& [path, text] : files) b.files.push_back({path, std::string(text)});
+            try {
+              py::gil_scoped_release release;
+              return Rules{engine::RuleSet::from_bundle(b, analyse)};
+            } catch (const std::runtime_error& e) {
+              throw py::value_error(e.what());
+            }
+          }, py::arg("main"), py::arg("files"), py::arg("analyse") = true)
+      .def_property_readonly("ok", [](const Rules& r) { return r.set->ok(); })
+      .def_property_readonly("hash", [](const Rules& r) { return r.set->hash(); })
+      .def_property_readonly("path", [](const Rules& r) { return r.set->path(); })
+      .def("bundle", [](const Rules& rules) { const engine::RuleSet& r = *rules.set;
+        py::list files;
+        for (const auto& f : r.bundle().files) files.append(py::make_tuple(f.path, py::bytes(f.text)));
+        return py::make_tuple(r.bundle().main, files);
+      })
+      .def("diagnostics_json", [](const Rules& rules) { const engine::RuleSet& r = *rules.set; return r.compilation().render(true); })
+      .def("diagnostics_text", [](const Rules& rules) { const engine::RuleSet& r = *rules.set; return r.compilation().render(false); })
+      .def_property_readonly("uses_today", [](const Rules& rules) { const engine::RuleSet& r = *rules.set; return r.ok() && r.program().uses_today; })
+      .def("fields", [](const Rules& rules) { const engine::RuleSet& r = *rules.set;
+        const auto& p = r.program();
+        py::list out;
+        for (size_t i = 0; i < p.fields.size(); ++i) {
+          const auto& f = p.fields[i];
+          out.append(py::make_tuple(f.name, f.column, type_text(p, f.type), f.optional, static_cast<int32_t>(i) == p.key_field));
+        }
+        return out;
+      })
+      .def("outputs", [](const Rules& rules) { const engine::RuleSet& r = *rules.set;
+        const auto& p = r.program();
+        py::list out;
+        for (const auto& o : p.outputs) {
+          py::list members;
+          if (!o.type.is_set && o.type.base == BaseType::enum_) {
+            for (const auto& name : p.enums[o.type.enum_id].members) members.append(name);
+          }
+          out.append(py::make_tuple(o.name, type_text(p, o.type), members, o.plan));
+        }
+        return out;
+      })
+      .def("key", [](const Rules& rules) -> py::object { const engine::RuleSet& r = *rules.set;
+        const auto& p = r.program();
+        if (p.key_field < 0) return py::none();
+        return py::make_tuple(p.fields[p.key_field].name, p.fields[p.key_field].column);
+      })
+      .def("decide", [](const Rules& rules, py::handle record, std::optional<std::string> as_of) -> py::object { const engine::RuleSet& r = *rules.set;
+        const auto& p = r.program();
+        engine::Options options;
+        options.as_of = as_of_day(as_of);
+        RecordInput in;
+        auto problem = from_mapping(p, record, in);
+        engine::Decider decider(r, options);
+        engine::Rejection why;
+        if (problem) return py::make_tuple(false, decider.key_text(in.raw), problem->column, problem->reason);
+        if (!decider.decide(in.raw, why)) return py::make_tuple(false, decider.key_text(in.raw), why.column, why.reason);
+        return py::make_tuple(true, decided_dict(p, decider.frame(), record));
+      }, py::arg("record"), py::arg("as_of") = py::none())
+      .def("explain", [](const Rules& rules, py::handle record, std::optional<std::string> as_of) -> py::dict { const engine::RuleSet& r = *rules.set;
+        const auto& p = r.program();
+        engine::Options options;
+        options.as_of = as_of_day(as_of);
+        options.explain = true;
+        RecordInput in;
+        auto problem = from_mapping(p, record, in);
+        engine::Decider decider(r, options);
+        engine::Explanation e;
+        if (problem) {
+          e.key = decider.key_text(in.raw);
+          e.outcome = engine::Explanation::Outcome::rejected_binding;
+          e.why = *problem;
+        } else {
+          e = engine::explain(decider, in.raw);
+        }
+        py::dict out;
+        out["key"] = e.key.empty() ? py::object(py::none()) : py::object(py::str(e.key));
+        using Outcome = engine::Explanation::Outcome;
+        bool ok = e.outcome == Outcome::decided;
+        out["decided"] = ok;
+        if (ok) {
+          out["decisions"] = decided_dict(p, decider.frame(), record);
+          out["rejected"] = py::none();
+        } else {
+          py::dict rej;
+          rej["stage"] = e.outcome == Outcome::rejected_binding ? "fields" : e.outcome == Outcome::rejected_decision ? "decision" : "plan";
+          rej["column"] = e.why.column;
+          rej["reason"] = e.why.reason;
+          out["decisions"] = py::none();
+          out["rejected"] = rej;
+        }
+        out["trace"] = e.trace;
+        out["plan"] = e.plan;
+        out["text"] = engine::render(e, r.path(), as_of.value_or(""));
+        return out;
+      }, py::arg("record"), py::arg("as_of") = py::none())
+      .def("decide_columns", [](const Rules& rules, py::list columns, size_t rows, std::optional<std::string> as_of,
+                                unsigned threads) { const engine::RuleSet& r = *rules.set; return decide_columns(r, columns, rows, as_of, threads); },
+           py::arg("columns"), py::arg("rows"), py::arg("as_of") = py::none(), py::arg("threads") = 1);
+
+  m.def("hardware_threads", [] { return std::max(1u, std::thread::hardware_concurrency()); });
+}

@@ -1,0 +1,195 @@
+"""Stratum: bank customer segmentation rules, decided from Python.
+
+    import stratum
+    rs = stratum.load("rules/sme_size.strat")
+    rs.decide({"id": "C1", "industry": "工业", "employees": 120, ...})
+    decided, rejected = rs.decide_batch(df)
+
+The rule files are checked when loaded: a rule set with errors raises
+RulesError carrying the same diagnostics as `stratum check`. Every decision is
+the one `stratum eval` makes for the same record, to the last decimal.
+
+Values in: str, int, decimal.Decimal, bool, datetime.date, None (missing),
+a list/tuple/set for set fields. A float is read through its shortest decimal
+representation (repr(0.1) is "0.1", so 0.1 is exactly 0.1), never through its
+binary expansion; NaN is a missing value, as pandas uses it. Money comes out
+as decimal.Decimal, enums as str (categoricals in a DataFrame), dates as
+datetime.date, durations and sets as the text `stratum eval` writes.
+"""
+
+from __future__ import annotations
+
+import datetime as _datetime
+import json as _json
+import os as _os
+
+from . import _stratum
+
+__all__ = ["load", "from_bundle", "RuleSet", "RulesError", "Rejected", "InputError"]
+
+
+class RulesError(Exception):
+    """The rule files have errors; nothing can be decided with them.
+
+    `diagnostics` is the list `stratum check --diagnostics json` prints (one
+    dict per problem: file, line, column, code, severity, message, and where
+    the analysis found one, a counter-example); str(error) is the text
+    `stratum check` prints.
+    """
+
+    def __init__(self, path: str, diagnostics: list, text: str):
+        errors = sum(1 for d in diagnostics if d.get("severity") == "error")
+        super().__init__(f"{path} has {errors} error{'s' if errors != 1 else ''}; nothing can be decided\n{text}")
+        self.path = path
+        self.diagnostics = diagnostics
+        self.text = text
+
+
+class Rejected(ValueError):
+    """A record that cannot be decided: which column and why (as `stratum eval` rejects it)."""
+
+    def __init__(self, key, column: str, reason: str):
+        where = f"column {column}: " if column else ""
+        super().__init__(f"record{' ' + key if key else ''} rejected: {where}{reason}")
+        self.key = key
+        self.column = column
+        self.reason = reason
+
+
+class InputError(ValueError):
+    """The data cannot be read at all (a required column is absent)."""
+
+
+def _as_of_text(as_of) -> str | None:
+    if as_of is None:
+        return None
+    if isinstance(as_of, _datetime.datetime):
+        as_of = as_of.date()
+    if isinstance(as_of, _datetime.date):
+        return as_of.isoformat()
+    if isinstance(as_of, str):
+        return as_of
+    raise TypeError(f"as_of is a datetime.date or 'YYYY-MM-DD', not a {type(as_of).__name__}")
+
+
+class RuleSet:
+    """Rules loaded and checked once; immutable, shareable across threads.
+
+    `hash` names the rule set by the content of every file it was compiled
+    from; `bundle()` gives those files, from which `from_bundle` compiles the
+    same rules in another process without reading any disk.
+    """
+
+    def __init__(self, native, as_of=None):
+        self._native = native
+        self.as_of = _as_of_text(as_of)
+        if self.as_of is not None:
+            try:
+                if len(self.as_of) != 10:
+                    raise ValueError
+                _datetime.date.fromisoformat(self.as_of)
+            except ValueError:
+                raise ValueError(f"as_of {self.as_of}: expected a date YYYY-MM-DD") from None
+        self.warnings = [d for d in self.diagnostics if d.get("severity") != "error"]
+        fields = native.fields()
+        self.fields = [
+            {"name": n, "column": c, "type": t, "optional": o, "key": k} for (n, c, t, o, k) in fields
+        ]
+        self.outputs = [
+            {"name": n, "type": t, "values": list(v), "plan": p} for (n, t, v, p) in native.outputs()
+        ]
+        key = native.key()
+        self.key_name, self.key_column = key if key else (None, None)
+        if native.uses_today and self.as_of is None:
+            raise ValueError(f"{self.path}: the rules use `today`: give the evaluation date with as_of=")
+
+    @property
+    def path(self) -> str:
+        return self._native.path
+
+    @property
+    def hash(self) -> str:
+        return self._native.hash
+
+    @property
+    def diagnostics(self) -> list:
+        return [_json.loads(line) for line in self._native.diagnostics_json().splitlines() if line]
+
+    @property
+    def columns(self) -> list:
+        """The input columns the rules read, in order."""
+        return [f["column"] for f in self.fields]
+
+    @property
+    def output_columns(self) -> list:
+        """The columns of a decided record, as `stratum eval --format csv` writes them."""
+        return ([self.key_name] if self.key_name else []) + [o["name"] for o in self.outputs]
+
+    def bundle(self) -> tuple:
+        """(main path, [(path, bytes), ...]): every file the rules were compiled from."""
+        return self._native.bundle()
+
+    def decide(self, record: dict) -> dict:
+        """Decides one customer: a dict of column → value. Returns the
+        decided record (key, then every decision, as the CSV output's
+        columns); raises Rejected when the record cannot be decided."""
+        result = self._native.decide(record, self.as_of)
+        if not result[0]:
+            raise Rejected(result[1] or None, result[2], result[3])
+        return result[1]
+
+    def explain(self, record: dict) -> dict:
+        """Decides one customer and says why: `decided`, `decisions` (as
+        decide() returns them), `rejected` (stage, column, reason) or None,
+        `trace` and `plan` (lines), and `text`, what `stratum explain` prints."""
+        return self._native.explain(record, self.as_of)
+
+    def decide_batch(self, df, threads: int | None = None):
+        """Decides every row of a pandas DataFrame on `threads` threads
+        (default: all cores). Returns (decided, rejected): `decided` has the
+        columns `stratum eval --format csv` writes, one row per decided
+        customer, in input order, with the input's index; `rejected` has
+        record (1-based row position), key, column and reason. Every row is
+        in exactly one of them."""
+        from ._batch import decide_batch
+
+        return decide_batch(self, df, threads)
+
+    def __repr__(self) -> str:
+        return f"<stratum.RuleSet {self.path} {self.hash[:12]}>"
+
+    def __reduce__(self):
+        # Pickled as its files, never as a native object.
+        return (from_bundle, (self.bundle(), self.as_of))
+
+
+def _checked(native, as_of) -> RuleSet:
+    if not native.ok:
+        diags = [_json.loads(line) for line in native.diagnostics_json().splitlines() if line]
+        raise RulesError(native.path, diags, native.diagnostics_text())
+    return RuleSet(native, as_of)
+
+
+def load(path_or_dir, as_of=None) -> RuleSet:
+    """Loads and checks a rule file (a folder: its one rule file, or
+    main.strat). Raises RulesError when the rules have errors, OSError when
+    the file cannot be read. `as_of` (date or 'YYYY-MM-DD') is the day
+    `today` stands for."""
+    path = _os.fspath(path_or_dir)
+    if not _os.path.exists(path):
+        raise FileNotFoundError(2, "No such file or directory", path)
+    try:
+        native = _stratum.RuleSet.load(path)
+    except ValueError as e:
+        raise OSError(str(e)) from None
+    return _checked(native, as_of)
+
+
+def from_bundle(bundle: tuple, as_of=None, expected_hash: str | None = None) -> RuleSet:
+    """Compiles rules from the files `RuleSet.bundle()` gave, reading no
+    disk. With `expected_hash`, raises ValueError unless the files are those."""
+    main, files = bundle
+    native = _stratum.RuleSet.from_bundle(main, [(p, bytes(t)) for p, t in files])
+    if expected_hash is not None and native.hash != expected_hash:
+        raise ValueError(f"the rule files do not match: hash {native.hash}, expected {expected_hash}")
+    return _checked(native, as_of)
