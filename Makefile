@@ -15,7 +15,9 @@ JOBS  ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 600
 # clang and libFuzzer: the fuzz targets (libFuzzer is clang's; g++ has none).
 DEBIAN_PACKAGES := g++ make cmake ninja-build tao-pegtl-dev libfmt-dev catch2 libyaml-cpp-dev \
-                   libbenchmark-dev python3 time clang libfuzzer-14-dev libssl-dev
+                   libbenchmark-dev python3 time clang libfuzzer-14-dev libssl-dev \
+                   pybind11-dev python3-dev python3-numpy python3-pandas python3-dask python3-distributed \
+                   python3-pytest
 STRATUM := $(BUILD)/stratum
 
 .PHONY: run test deps build clean test-sanitize fuzz fuzz-smoke build-fuzz

@@ -175,6 +175,39 @@ std::optional<std::string> to_field(PyObject* o, io::RawField& f, std::string& t
     f.kind = io::RawKind::object;
     return std::nullopt;
   }
+  // pandas' missing values (pd.NA, pd.NaT) and NumPy's scalars, known by
+  // name: no pandas or NumPy import here.
+  std::string_view name = Py_TYPE(o)->tp_name;
+  if (name == "NAType" || name == "NaTType") {
+    f.kind = io::RawKind::null;
+    return std::nullopt;
+  }
+  if (name == "numpy.bool_") {
+    int truth = PyObject_IsTrue(o);
+    if (truth < 0) throw py::error_already_set();
+    f.kind = io::RawKind::boolean;
+    f.text = truth ? "true" : "false";
+    return std::nullopt;
+  }
+  if (name == "numpy.float32" || name == "numpy.float16") {
+    double v = PyFloat_AsDouble(o);
+    if (v == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+    if (std::isnan(v)) {
+      f.kind = io::RawKind::null;
+      return std::nullopt;
+    }
+    if (std::isinf(v)) return std::string("infinity is not a number a record holds");
+    if (name == "numpy.float32") float_text(static_cast<float>(v), text);
+    else float_text(v, text);
+    f.kind = io::RawKind::number;
+    f.text = text;
+    return std::nullopt;
+  }
+  if (name.starts_with("numpy.") && PyIndex_Check(o)) {  // NumPy's integers
+    py::object as_int = py::reinterpret_steal<py::object>(PyNumber_Index(o));
+    if (!as_int) throw py::error_already_set();
+    return to_field(as_int.ptr(), f, text, items_text);
+  }
   return unsupported(o);
 }
 

@@ -108,7 +108,7 @@ def decide_batch(rs, df: pd.DataFrame, threads: int | None = None):
     rejected = pd.DataFrame(
         {
             "record": positions + 1,
-            "key": pd.array(keys, dtype=object),
+            "key": pd.array([k or None for k in keys], dtype=object),
             "column": pd.array(reasons_columns, dtype=object),
             "reason": pd.array(reasons, dtype=object),
         },

@@ -1,0 +1,357 @@
+"""The Python module decides exactly as the CLI: the same rules, the same
+diagnostics, the same decisions and rejections, the same explanations."""
+import copy
+import datetime
+import decimal
+import hashlib
+import json
+import pickle
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import stratum
+from conftest import EXAMPLES, RULES, ROOT, cli_eval_csv, frame_as_cli_rows, run_cli
+
+D = decimal.Decimal
+
+# An inline scheme with one threshold at 0.3 and one at 300万, to see exactly
+# which side of a threshold a value lands on.
+EDGE_RULES = """\
+enum 档 { 高, 低 }
+input 客户 { id : text key  rate : decimal  balance : money >= 0元  opened : date?  vip : bool? }
+decide 利率档 : 档 {
+  when rate >= 0.3 -> 高
+  else -> 低
+}
+decide 余额档 : 档 {
+  when balance >= 300万 -> 高
+  else -> 低
+}
+test "0.3 exactly is 高" {
+  given { id: "A", rate: 0.3, balance: 300万 }
+  expect { 利率档: 高, 余额档: 高 }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def sme():
+    return stratum.load(RULES / "sme_size.strat")
+
+
+@pytest.fixture(scope="module")
+def corporate():
+    return stratum.load(RULES / "corporate_segments.strat")
+
+
+@pytest.fixture()
+def edge(tmp_path):
+    path = tmp_path / "edge.strat"
+    path.write_text(EDGE_RULES, encoding="utf-8")
+    return stratum.load(path)
+
+
+def read_str_csv(path):
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+# ------------------------------------------------------------------ loading
+
+
+def test_hash_is_sha256_of_every_file_in_path_order(corporate):
+    main, files = corporate.bundle()
+    assert main == str(RULES / "corporate_segments.strat")
+    assert [p for p, _ in files] == ["corporate_segments.strat", "data/strategic_groups.csv", "sme_size.strat"]
+    for path, text in files:
+        assert (RULES / path).read_bytes() == text
+    h = hashlib.sha256()
+    for path, text in sorted(files):
+        h.update(path.encode() + b"\0" + str(len(text)).encode() + b"\0" + text)
+    assert corporate.hash == h.hexdigest()
+
+
+def test_from_bundle_compiles_the_same_rules_without_the_disk(corporate, tmp_path):
+    again = stratum.from_bundle(corporate.bundle(), expected_hash=corporate.hash)
+    assert again.hash == corporate.hash
+    assert again.path == corporate.path
+    changed = list(corporate.bundle()[1])
+    changed[2] = (changed[2][0], changed[2][1].replace("中型".encode(), "中型".encode()) + b"\n")
+    with pytest.raises(ValueError, match="the rule files do not match"):
+        stratum.from_bundle((corporate.bundle()[0], changed), expected_hash=corporate.hash)
+
+
+def test_pickles_as_its_files(sme):
+    data = pickle.dumps(sme)
+    assert b"_stratum" not in data
+    back = pickle.loads(data)
+    assert back.hash == sme.hash
+    assert back.decide({"id": "A", "industry": "工业", "employees": 1000, "revenue": 4 * 10**8, "total_assets": 1}) == {
+        "id": "A",
+        "规模": "大型",
+    }
+
+
+def test_a_folder_with_several_rule_files_needs_a_name():
+    with pytest.raises(OSError, match=r"has \d+ rule files .* and no main.strat: name the rule file to load"):
+        stratum.load(RULES)
+
+
+def test_a_missing_file():
+    with pytest.raises(FileNotFoundError):
+        stratum.load(ROOT / "no-such.strat")
+
+
+@pytest.mark.parametrize("name", ["error-analysis-json", "error-analysis-gap", "error-analysis-overlap"])
+def test_rules_error_carries_the_diagnostics_of_check(name):
+    path = ROOT / "tests" / "golden" / "check" / f"{name}.strat"
+    cli = run_cli("check", path, "--diagnostics", "json")
+    assert cli.returncode == 1
+    expected = [json.loads(line) for line in cli.stdout.splitlines() if line.startswith("{")]
+    with pytest.raises(stratum.RulesError) as caught:
+        stratum.load(path)
+    assert caught.value.diagnostics == expected
+    text = run_cli("check", path).stderr
+    assert text.endswith("\n") and text.splitlines()[-1].startswith("checked 1 file: ")
+    assert caught.value.text == text[: text.rstrip("\n").rfind("\n") + 1]
+    assert any("counterexample" in d for d in caught.value.diagnostics)
+
+
+def test_today_needs_as_of(tmp_path):
+    path = tmp_path / "t.strat"
+    path.write_text(
+        "enum 段 { 新, 老 }\ninput 客户 { id : text key  opened : date }\n"
+        "decide 客龄 : 段 {\n  when opened + 1 years > today -> 新\n  else -> 老\n}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="the rules use `today`: give the evaluation date with as_of="):
+        stratum.load(path)
+    with pytest.raises(ValueError, match="as_of 2026-13-01: expected a date YYYY-MM-DD"):
+        stratum.load(path, as_of="2026-13-01")
+    rs = stratum.load(path, as_of=datetime.date(2026, 6, 30))
+    assert rs.decide({"id": "A", "opened": "2025-07-01"})["客龄"] == "新"
+    assert rs.decide({"id": "A", "opened": datetime.date(2025, 6, 30)})["客龄"] == "老"
+
+
+# ------------------------------------------------------------------ exact values
+
+
+def test_money_in_every_form_is_exact(edge):
+    for balance in [3000000, "3000000", " 3000000.000 ", D("3000000.00"), D("3E+6"), 3000000.0, 3e6, np.int64(3000000),
+                    np.uint32(3000000), np.float32(3000000), np.float64(3e6)]:
+        got = edge.decide({"id": "A", "rate": "0.1", "balance": balance})
+        assert got["余额档"] == "高", balance
+    for balance in [2999999.99, D("2999999.999999999999"), "2999999.99", np.float32(2999999.75)]:
+        assert edge.decide({"id": "A", "rate": "0.1", "balance": balance})["余额档"] == "低", balance
+
+
+def test_a_float_is_read_through_its_shortest_repr(edge):
+    # 0.3 is the float nearest 0.3 and its repr is "0.3": exactly 0.3 here.
+    assert edge.decide({"id": "A", "rate": 0.3, "balance": 0})["利率档"] == "高"
+    # 0.29999999999999998 has the repr 0.3: the same float as 0.3.
+    assert edge.decide({"id": "A", "rate": 0.29999999999999998, "balance": 0})["利率档"] == "高"
+    assert edge.decide({"id": "A", "rate": 0.299999999999, "balance": 0})["利率档"] == "低"
+    # 0.1 + 0.2 is 0.30000000000000004 by its repr: 17 places, more than a
+    # decimal holds (12). It is refused, never rounded to 0.3.
+    with pytest.raises(stratum.Rejected) as caught:
+        edge.decide({"id": "A", "rate": 0.1 + 0.2, "balance": 0})
+    assert (caught.value.column, caught.value.reason) == ("rate", '"0.30000000000000004": more than 12 decimal places')
+
+
+def test_decimal_out(corporate):
+    record = __import__("yaml").safe_load((EXAMPLES / "customer-C000529.yaml").read_text(encoding="utf-8"))
+    got = corporate.decide(record)
+    assert isinstance(got["利率浮动"], D)
+    assert list(got) == corporate.output_columns
+
+
+def test_rejections_are_values(edge):
+    with pytest.raises(stratum.Rejected) as caught:
+        edge.decide({"id": "A", "rate": "abc", "balance": 1})
+    e = caught.value
+    assert (e.key, e.column, e.reason) == ("A", "rate", '"abc" is not a number (write plain digits, e.g. 12345.67)')
+    with pytest.raises(stratum.Rejected) as caught:
+        edge.decide({"id": "B", "rate": 0.1})
+    assert (caught.value.column, caught.value.reason) == ("balance", "the required field is absent")
+    with pytest.raises(stratum.Rejected) as caught:
+        edge.decide({"id": "C", "rate": float("inf"), "balance": 1})
+    assert (caught.value.column, caught.value.reason) == ("rate", "infinity is not a number a record holds")
+    with pytest.raises(stratum.Rejected) as caught:
+        edge.decide({"id": "D", "rate": 1, "balance": 1, "opened": object()})
+    assert (caught.value.column, caught.value.reason) == (
+        "opened",
+        "a Python object is not a value a record holds (give str, int, decimal.Decimal, float, bool, "
+        "datetime.date, a list of these, or None)",
+    )
+    with pytest.raises(stratum.Rejected) as caught:
+        edge.decide({"id": "E", "rate": 1, "balance": -1})
+    assert (caught.value.column, caught.value.reason) == ("balance", "-1 is outside the field's range `>= 0元`")
+    with pytest.raises(stratum.Rejected) as caught:
+        edge.decide({"id": "F", "rate": 1, "balance": 1, "opened": datetime.datetime(2026, 1, 1, 9, 30)})
+    assert (caught.value.column, caught.value.reason) == ("opened", '"2026-01-01T09:30:00" is not a date (write YYYY-MM-DD)')
+
+
+def test_missing_values(edge):
+    for missing in [None, float("nan"), D("NaN")]:
+        assert edge.decide({"id": "A", "rate": 1, "balance": 1, "opened": missing, "vip": missing})["利率档"] == "高"
+
+
+# ------------------------------------------------------------------ explanations
+
+
+def test_explain_is_what_the_cli_prints(corporate):
+    record = __import__("yaml").safe_load((EXAMPLES / "customer-C000529.yaml").read_text(encoding="utf-8"))
+    cli = run_cli("explain", corporate.path, "--record", EXAMPLES / "customer-C000529.yaml")
+    assert cli.returncode == 0
+    e = corporate.explain(record)
+    assert e["text"] == cli.stdout
+    assert e["decided"] is True and e["rejected"] is None
+    assert e["decisions"] == corporate.decide(record)
+    assert e["key"] == "C000529"
+    assert e["plan"] and e["trace"]
+
+
+def test_explain_a_rejection(edge):
+    e = edge.explain({"id": "A", "rate": "x", "balance": 1})
+    assert e["decided"] is False
+    assert e["rejected"] == {"stage": "fields", "column": "rate",
+                             "reason": '"x" is not a number (write plain digits, e.g. 12345.67)'}
+    assert e["text"] == (
+        f"customer A  ({edge.path})\n\nrejected: column rate: \"x\" is not a number (write plain digits, e.g. 12345.67)\n"
+    )
+
+
+# ------------------------------------------------------------------ batches
+
+
+@pytest.mark.parametrize(
+    "rules,portfolio",
+    [("sme_size.strat", "portfolio.csv"), ("corporate_segments.strat", "corporate_portfolio.csv")],
+)
+def test_batch_equals_cli_on_the_example_portfolios(rules, portfolio):
+    rs = stratum.load(RULES / rules)
+    header, rows, rejections = cli_eval_csv(RULES / rules, EXAMPLES / portfolio)
+    df = read_str_csv(EXAMPLES / portfolio)
+    decided, rejected = rs.decide_batch(df)
+    assert list(decided.columns) == header
+    assert frame_as_cli_rows(decided) == rows
+    assert len(decided) + len(rejected) == len(df)
+    assert rejections == []
+    # the same from the DataFrame pandas makes of it (numbers as int64 and
+    # float64); an empty cell stays "" (pandas would make it NaN, a missing
+    # value, where the CLI reads an empty set)
+    native = pd.read_csv(EXAMPLES / portfolio, keep_default_na=False)
+    assert "float64" in set(map(str, native.dtypes))
+    decided2, _ = rs.decide_batch(native)
+    assert frame_as_cli_rows(decided2.drop(columns=[rs.key_name])) == [r[1:] for r in rows]
+
+
+def test_batch_rejections_equal_the_cli(edge, tmp_path):
+    csv = tmp_path / "bad.csv"
+    csv.write_text(
+        "id,rate,balance,opened,vip\n"
+        "A,0.3,300万,2020-01-01,true\n"
+        "B,x,1,,\n"
+        "C,0.1,-5,,\n"
+        "D,0.1,1,2020-02-30,\n"
+        ",0.1,1,,是\n"
+        "F,0.1,,,\n"
+        "G,0.29,2999999.99,,maybe\n"
+        "H,1e3,1,,\n",
+        encoding="utf-8",
+    )
+    header, rows, rejections = cli_eval_csv(edge.path, csv)
+    df = read_str_csv(csv)
+    decided, rejected = edge.decide_batch(df)
+    assert frame_as_cli_rows(decided) == rows
+    assert [
+        {"record": int(r.record), "line": int(r.record) + 1, "key": r.key, "column": r.column, "reason": r.reason}
+        for r in rejected.itertuples()
+    ] == rejections
+    assert list(rejected.index) == [i for i in df.index if df.id[i] not in {row[0] for row in rows}]
+    assert len(decided) + len(rejected) == len(df) == 8
+
+
+def test_batch_column_types(edge):
+    df = pd.DataFrame(
+        {
+            "id": pd.array(["A", "B", "C", "D", "E", "F"], dtype="string"),
+            "rate": np.array([0.3, 0.30000000001, 0.299999999999, 1, 0, np.nan], dtype=np.float64),
+            "balance": pd.array([3000000, 2999999, 0, None, 1, 1], dtype="Int64"),
+            "opened": pd.to_datetime(["2020-01-01", None, "2020-01-02", "2020-01-03", "2020-01-03 10:00", None]),
+            "vip": pd.array([True, None, False, True, False, None], dtype="boolean"),
+        },
+        index=[10, 11, 12, 13, 14, 15],
+    )
+    decided, rejected = edge.decide_batch(df)
+    assert frame_as_cli_rows(decided) == [["A", "高", "高"], ["B", "高", "低"], ["C", "低", "低"]]
+    assert list(decided.index) == [10, 11, 12]
+    assert rejected.to_dict("list") == {
+        "record": [4, 5, 6],
+        "key": ["D", "E", "F"],
+        "column": ["balance", "opened", "rate"],
+        "reason": [
+            "the required field is empty",
+            '"2020-01-03T10:00:00" is not a date (write YYYY-MM-DD)',
+            "the required field is empty",
+        ],
+    }
+    assert list(rejected.index) == [13, 14, 15]
+    assert decided["利率档"].dtype == pd.CategoricalDtype(["高", "低"])
+
+
+def test_batch_float32_categorical_and_objects(edge):
+    df = pd.DataFrame(
+        {
+            "id": pd.Categorical(["A", "B", "C"]),
+            "rate": np.array([0.3, 0.1, 0.5], dtype=np.float32),
+            "balance": np.array([D("3000000"), "3000000", 2999999.995], dtype=object),
+        }
+    )
+    decided, rejected = edge.decide_batch(df)
+    assert frame_as_cli_rows(decided) == [["A", "高", "高"], ["B", "低", "高"], ["C", "高", "低"]]
+    assert len(rejected) == 0
+
+
+def test_batch_missing_column_and_bad_arguments(edge):
+    with pytest.raises(stratum.InputError, match=r"the input has no column `balance` \(its columns are: id, rate\)"):
+        edge.decide_batch(pd.DataFrame({"id": ["A"], "rate": [1]}))
+    with pytest.raises(TypeError, match="decide_batch takes a pandas DataFrame, not a dict"):
+        edge.decide_batch({"id": ["A"]})
+    with pytest.raises(ValueError, match="threads is a whole number from 1"):
+        edge.decide_batch(pd.DataFrame({"id": ["A"], "rate": [1], "balance": [1]}), threads=0)
+
+
+def test_batch_is_the_same_on_any_number_of_threads(sme):
+    df = read_str_csv(EXAMPLES / "portfolio.csv")
+    big = pd.concat([df] * 500, ignore_index=True)
+    one, r1 = sme.decide_batch(big, threads=1)
+    many, r4 = sme.decide_batch(big, threads=7)
+    pd.testing.assert_frame_equal(one, many)
+    pd.testing.assert_frame_equal(r1, r4)
+
+
+def test_batches_on_python_threads_at_once(sme):
+    df = pd.concat([read_str_csv(EXAMPLES / "portfolio.csv")] * 200, ignore_index=True)
+    expected, _ = sme.decide_batch(df, threads=1)
+    results = [None] * 4
+
+    def run(i):
+        results[i] = sme.decide_batch(df, threads=2)[0]
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got in results:
+        pd.testing.assert_frame_equal(got, expected)
+
+
+def test_empty_frame(sme):
+    df = read_str_csv(EXAMPLES / "portfolio.csv").iloc[:0]
+    decided, rejected = sme.decide_batch(df)
+    assert list(decided.columns) == ["id", "规模"] and len(decided) == 0
+    assert list(rejected.columns) == ["record", "key", "column", "reason"] and len(rejected) == 0
