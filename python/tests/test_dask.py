@@ -88,12 +88,12 @@ def test_a_worker_killed_mid_run_changes_nothing(client, tmp_path):
     decided, rejected = stratum.dask.decide(ddf, rules)
     futures = client.compute([decided, rejected])
 
-    # Wait until some partitions are decided and held in worker memory, then
-    # kill the worker process holding the most of them.
+    # Wait until some partitions are decided and their results held in
+    # worker memory, then kill the worker process holding the most of them.
     def held(dask_scheduler):
         out = {}
         for ts in dask_scheduler.tasks.values():
-            if ts.state == "memory" and "decide_partition" in str(ts.key):
+            if ts.state == "memory" and "from_pandas" not in str(ts.key):
                 for ws in ts.who_has:
                     out[ws.address] = out.get(ws.address, 0) + 1
         return out
