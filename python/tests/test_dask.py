@@ -15,6 +15,7 @@ from distributed import Client, LocalCluster, get_task_stream
 
 import stratum
 import stratum.dask
+import stratum.partitions
 from conftest import EXAMPLES, ROOT, RULES, cli_eval_csv, frame_as_cli_rows
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -145,6 +146,6 @@ def test_rules_travel_as_files_and_hash(client):
     assert shipped, "the tasks carry the rules' files"
     got = decided.compute()
     assert len(got) == 500
-    after = client.run(lambda: sorted(h for h, _ in stratum.dask._compiled))
+    after = client.run(lambda: sorted(h for h, _ in stratum.partitions._compiled))
     assert any(rs.hash in h for h in after.values())
     assert all(list(v).count(rs.hash) <= 1 for v in after.values())
