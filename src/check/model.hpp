@@ -8,15 +8,9 @@
 #include <vector>
 
 #include "syntax/ast.hpp"
+#include "value/enum_info.hpp"
 
 namespace stratum {
-
-struct EnumInfo {
-  std::string name;
-  Span span;
-  std::vector<std::string> members;  // code = index, in declaration order
-  std::unordered_map<std::string, int32_t> codes;
-};
 
 struct FieldInfo {
   std::string name;

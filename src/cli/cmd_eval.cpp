@@ -15,7 +15,7 @@
 #include "io/bind.hpp"
 #include "io/readers.hpp"
 #include "io/writer.hpp"
-#include "syntax/parser.hpp"
+#include "value/date.hpp"
 
 namespace stratum::cli {
 

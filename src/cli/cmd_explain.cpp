@@ -8,7 +8,7 @@
 #include "engine/decider.hpp"
 #include "io/bind.hpp"
 #include "io/readers.hpp"
-#include "syntax/parser.hpp"
+#include "value/date.hpp"
 
 namespace stratum::cli {
 

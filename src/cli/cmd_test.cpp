@@ -6,7 +6,7 @@
 
 #include "cli/cli.hpp"
 #include "driver/testing.hpp"
-#include "syntax/parser.hpp"
+#include "value/date.hpp"
 
 namespace stratum::cli {
 

@@ -6,7 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "io/bind.hpp"
-#include "syntax/parser.hpp"
+#include "value/date.hpp"
 
 namespace stratum {
 

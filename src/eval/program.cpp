@@ -5,7 +5,8 @@
 
 #include <fmt/format.h>
 
-#include "syntax/parser.hpp"
+#include "diag/diagnostic.hpp"
+#include "value/date.hpp"
 
 namespace stratum::eval {
 

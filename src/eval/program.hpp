@@ -19,8 +19,10 @@
 #include <string_view>
 #include <vector>
 
-#include "check/model.hpp"
-#include "eval/decimal.hpp"
+#include "source/source_file.hpp"
+#include "value/decimal.hpp"
+#include "value/enum_info.hpp"
+#include "value/type.hpp"
 
 namespace stratum::eval {
 

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "syntax/parser.hpp"
+#include "value/date.hpp"
 
 namespace stratum::io {
 

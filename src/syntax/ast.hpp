@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
-#include "eval/decimal.hpp"
 #include "source/source_file.hpp"
-#include "syntax/type.hpp"
+#include "value/decimal.hpp"
+#include "value/type.hpp"
 
 namespace stratum::ast {
 

@@ -5,9 +5,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "eval/decimal.hpp"
 #include "eval/program.hpp"
-#include "syntax/parser.hpp"
+#include "value/date.hpp"
+#include "value/decimal.hpp"
 
 using namespace stratum;
 

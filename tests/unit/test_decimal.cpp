@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "eval/decimal.hpp"
+#include "value/decimal.hpp"
 
 using stratum::ArithmeticError;
 using stratum::Decimal;

@@ -9,7 +9,7 @@
 
 #include "driver/stratum.hpp"
 #include "driver/testing.hpp"
-#include "syntax/parser.hpp"
+#include "value/date.hpp"
 
 using namespace stratum;
 

@@ -1,4 +1,4 @@
-#include "eval/decimal.hpp"
+#include "value/decimal.hpp"
 
 #include <algorithm>
 

@@ -1,0 +1,433 @@
+// Analyser, conditions: a condition, a decision's values, a table row as
+// boxes over the variables; `let`s and expressions linear in the inputs as
+// variables of their own.
+#include "analysis/analyser.hpp"
+
+#include <algorithm>
+#include <functional>
+
+#include <fmt/format.h>
+
+namespace stratum::analysis {
+
+// ---- linear values ----------------------------------------------------------
+
+void Analyser::find_linear_sides(int32_t node, int depth) {
+  if (depth > 64) return;
+  const eval::Node& n = p_.nodes[node];
+  if (n.op == Op::and_ || n.op == Op::or_) {
+    find_linear_sides(n.a, depth + 1);
+    find_linear_sides(n.b, depth + 1);
+  } else if (n.op == Op::not_) {
+    find_linear_sides(n.a, depth + 1);
+  } else if (n.op == Op::cmp_num) {
+    for (int32_t side : {n.a, n.b}) {
+      Op op = p_.nodes[side].op;
+      if (op == Op::field || op == Op::constant || op == Op::derived) continue;
+      auto lin = linear(side, 0);
+      if (!lin || lin->terms.empty()) continue;
+      Var v = make_var("expression", Type::of(BaseType::decimal), false, true, nullptr);
+      v.expr_node = side;
+      linear_vars_.push_back({static_cast<int32_t>(vars_.size()), *lin});
+      vars_.push_back(v);
+    }
+  }
+}
+
+std::optional<Linear> Analyser::linear(int32_t node, int depth) const {
+  if (depth > 32) return std::nullopt;
+  const eval::Node& n = p_.nodes[node];
+  try {
+    switch (n.op) {
+      case Op::constant: { Linear l; l.constant = Decimal::from_raw(n.constant.n); return l; }
+      case Op::field: {
+        const auto& f = p_.fields[n.index];
+        if (!f.type.is_number_like() || f.optional) return std::nullopt;
+        Linear l;
+        l.terms.push_back({n.index, Decimal::from_int(1)});
+        return l;
+      }
+      case Op::coalesce: {
+        const eval::Node& a = p_.nodes[n.a];
+        const eval::Node& b = p_.nodes[n.b];
+        if (a.op != Op::field || b.op != Op::constant || !p_.fields[a.index].type.is_number_like()) return std::nullopt;
+        Linear l;
+        l.terms.push_back({a.index, Decimal::from_int(1)});
+        l.defaults.push_back({a.index, Decimal::from_raw(b.constant.n)});
+        return l;
+      }
+      case Op::derived: {
+        const auto& d = p_.derived[n.index - p_.fields.size()];
+        if (d.kind != eval::DerivedKind::let) return std::nullopt;
+        return linear(d.node, depth + 1);
+      }
+      case Op::add:
+      case Op::sub: {
+        auto a = linear(n.a, depth + 1), b = linear(n.b, depth + 1);
+        if (!a || !b) return std::nullopt;
+        Decimal sign = Decimal::from_int(n.op == Op::add ? 1 : -1);
+        a->constant = a->constant + sign * b->constant;
+        for (auto [f, c] : b->terms) add_term(*a, f, sign * c);
+        a->defaults.insert(a->defaults.end(), b->defaults.begin(), b->defaults.end());
+        return a;
+      }
+      case Op::neg: {
+        auto a = linear(n.a, depth + 1);
+        if (!a) return std::nullopt;
+        return scale(*a, Decimal::from_int(-1));
+      }
+      case Op::mul: {
+        const eval::Node& a = p_.nodes[n.a];
+        const eval::Node& b = p_.nodes[n.b];
+        if (b.op == Op::constant) { auto l = linear(n.a, depth + 1); if (!l) return std::nullopt; return scale(*l, Decimal::from_raw(b.constant.n)); }
+        if (a.op == Op::constant) { auto l = linear(n.b, depth + 1); if (!l) return std::nullopt; return scale(*l, Decimal::from_raw(a.constant.n)); }
+        return std::nullopt;
+      }
+      case Op::div: {
+        // By a constant only. The form serves to build counter-examples,
+        // which are evaluated before they are shown, so rounding here is harmless.
+        const eval::Node& b = p_.nodes[n.b];
+        if (b.op != Op::constant || b.constant.n == 0) return std::nullopt;
+        auto l = linear(n.a, depth + 1);
+        if (!l) return std::nullopt;
+        return scale(*l, Decimal::from_int(1) / Decimal::from_raw(b.constant.n));
+      }
+      default: return std::nullopt;
+    }
+  } catch (const ArithmeticError&) {
+    return std::nullopt;
+  }
+}
+
+void Analyser::add_term(Linear& l, int32_t field, Decimal c) {
+  for (auto& [f, k] : l.terms) {
+    if (f == field) { k = k + c; return; }
+  }
+  l.terms.push_back({field, c});
+}
+
+Linear Analyser::scale(Linear l, Decimal k) {
+  l.constant = l.constant * k;
+  for (auto& [f, c] : l.terms) c = c * k;
+  return l;
+}
+
+int32_t Analyser::linear_var_of(int32_t node) const {
+  const eval::Node& n = p_.nodes[node];
+  for (const auto& [var, lin] : linear_vars_) {
+    if (n.op == Op::derived ? vars_[var].let_slot == n.index : vars_[var].expr_node == node) return var;
+  }
+  return -1;
+}
+
+int32_t Analyser::atom_var(int32_t field, int32_t member) const {
+  for (int32_t a : atom_) {
+    if (vars_[a].set_field == field && vars_[a].member == member) return a;
+  }
+  return -1;
+}
+
+// ---- conditions → boxes -----------------------------------------------------
+
+int32_t Analyser::var_of(int32_t node) const {
+  const eval::Node& n = p_.nodes[node];
+  if (n.op == Op::field) return n.index;
+  return -1;
+}
+
+Dom Analyser::present_dom(const Var& v) const {
+  Dom d = v.universe;
+  d.missing = false;
+  return d;
+}
+
+Boxes Analyser::compare(int32_t var, Cmp cmp, const Value& k, bool flipped) {
+  const Var& v = vars_[var];
+  if (v.kind == Kind::opaque) throw Unknown{fmt::format("`{}` is compared in a way the analysis does not model", v.name)};
+  if (flipped) {
+    switch (cmp) {
+      case Cmp::lt: cmp = Cmp::gt; break;
+      case Cmp::le: cmp = Cmp::ge; break;
+      case Cmp::gt: cmp = Cmp::lt; break;
+      case Cmp::ge: cmp = Cmp::le; break;
+      default: break;
+    }
+  }
+  if (v.kind == Kind::text) {
+    if (cmp != Cmp::eq && cmp != Cmp::ne) throw Unknown{"texts are compared only for equality"};
+    Dom d = present_dom(v);
+    d.text_in = cmp == Cmp::eq;
+    d.texts = {k.s};
+    return {with(var, d)};
+  }
+  if (cmp == Cmp::ne) {
+    Boxes out;
+    for (Cmp c : {Cmp::lt, Cmp::gt}) {
+      for (auto& b : compare(var, c, k, false)) out.push_back(std::move(b));
+    }
+    return out;
+  }
+  Dom d = present_dom(v);
+  if (v.kind == Kind::mask) {
+    unsigned __int128 m = 0;
+    for (int32_t code = 0; code < v.codes; ++code) {
+      int128 c = code;
+      bool ok = cmp == Cmp::eq ? c == k.n : cmp == Cmp::lt ? c < k.n : cmp == Cmp::le ? c <= k.n : cmp == Cmp::gt ? c > k.n : c >= k.n;
+      if (ok) m |= static_cast<unsigned __int128>(1) << code;
+    }
+    d.mask &= m;
+    return {with(var, d)};
+  }
+  TestKind kind = cmp == Cmp::eq ? TestKind::eq : cmp == Cmp::lt ? TestKind::lt : cmp == Cmp::le ? TestKind::le
+                : cmp == Cmp::gt ? TestKind::gt : TestKind::ge;
+  auto iv = interval_of(kind, k.n, 0, true, true);
+  d.lo = std::max(d.lo, iv->first);
+  d.hi = std::min(d.hi, iv->second);
+  return {with(var, d)};
+}
+
+Boxes Analyser::condition(int32_t node, int depth) {
+  if (depth > 64) throw Unknown{"the condition is nested too deeply to analyse"};
+  const eval::Node& n = p_.nodes[node];
+  switch (n.op) {
+    case Op::constant: return n.constant.n ? Boxes{universe()} : Boxes{};
+    case Op::and_: return intersect(condition(n.a, depth + 1), condition(n.b, depth + 1));
+    case Op::or_: {
+      Boxes a = condition(n.a, depth + 1), b = condition(n.b, depth + 1);
+      a.insert(a.end(), b.begin(), b.end());
+      return a;
+    }
+    case Op::not_: return subtract(Boxes{universe()}, condition(n.a, depth + 1));
+    case Op::field: {
+      const Var& v = vars_[n.index];
+      if (v.type.base != BaseType::boolean || v.type.is_set) break;
+      Dom d = present_dom(v);
+      d.mask = 2;  // true
+      return {with(n.index, d)};
+    }
+    case Op::derived: {
+      const auto& d = p_.derived[n.index - p_.fields.size()];
+      if (d.kind == eval::DerivedKind::let && d.type.base == BaseType::boolean && !d.type.is_set) {
+        return condition(d.node, depth + 1);
+      }
+      if (d.type.base == BaseType::boolean && !d.type.is_set) {
+        return decision_where(n.index, [](const Value& v) { return v.n != 0; }, depth);
+      }
+      throw Unknown{fmt::format("it depends on `{}`, which the analysis treats as unknown", d.name)};
+    }
+    case Op::set_has_bit:
+    case Op::set_has: {
+      int32_t field = var_of(n.a);
+      int32_t member = n.op == Op::set_has_bit ? n.index
+                       : (n.b >= 0 && p_.nodes[n.b].op == Op::constant && !n.text) ? static_cast<int32_t>(p_.nodes[n.b].constant.n) : -1;
+      int32_t var = field >= 0 && member >= 0 ? atom_var(field, member) : -1;
+      if (var < 0) throw Unknown{"it tests set membership the analysis does not model"};
+      Dom d = vars_[var].universe;
+      d.mask = n.negated ? 1 : 2;
+      Box b = with(var, d);
+      b[field].missing = false;  // a set is never missing when tested
+      return {b};
+    }
+    case Op::cmp_num:
+    case Op::cmp_text: {
+      int32_t va = var_of(n.a), vb = var_of(n.b);
+      const eval::Node& a = p_.nodes[n.a];
+      const eval::Node& b = p_.nodes[n.b];
+      if (va < 0) va = linear_var_of(n.a);
+      if (vb < 0) vb = linear_var_of(n.b);
+      if (va >= 0 && b.op == Op::constant) return compare(va, n.cmp, b.constant, false);
+      if (vb >= 0 && a.op == Op::constant) return compare(vb, n.cmp, a.constant, true);
+      // A decision compared with a constant: the customers for whom its value compares so.
+      if (n.op == Op::cmp_num && a.op == Op::derived && b.op == Op::constant) {
+        Value k = b.constant;
+        Cmp cmp = n.cmp;
+        return decision_where(a.index, [k, cmp](const Value& v) { return holds(cmp, v.n, k.n); }, depth);
+      }
+      if (n.op == Op::cmp_num && b.op == Op::derived && a.op == Op::constant) {
+        Value k = a.constant;
+        Cmp cmp = n.cmp;
+        return decision_where(b.index, [k, cmp](const Value& v) { return holds(cmp, k.n, v.n); }, depth);
+      }
+      throw Unknown{"it compares values that are not linear in the inputs"};
+    }
+    case Op::present: {
+      int32_t var = var_of(n.a);
+      if (var < 0) throw Unknown{"it tests whether a computed value is present"};
+      Dom d = vars_[var].universe;
+      if (n.negated) { d.present = false; } else { d.missing = false; }
+      return {with(var, d)};
+    }
+    case Op::in_set: {
+      int32_t var = var_of(n.a);
+      if (var < 0 && p_.nodes[n.a].op == Op::derived && !p_.sets[n.index].text) {
+        const auto& set = p_.sets[n.index];
+        bool negated = n.negated;
+        return decision_where(p_.nodes[n.a].index, [&set, negated](const Value& v) {
+          bool in = v.n >= 0 && v.n < 128 && ((set.mask >> static_cast<int>(v.n)) & 1);
+          return in != negated;
+        }, depth);
+      }
+      if (var < 0) throw Unknown{"it tests membership of a computed value"};
+      const Var& v = vars_[var];
+      const auto& set = p_.sets[n.index];
+      Dom d = present_dom(v);
+      if (v.kind == Kind::mask && !set.text) {
+        d.mask &= n.negated ? ~static_cast<unsigned __int128>(set.mask) : static_cast<unsigned __int128>(set.mask);
+      } else if (v.kind == Kind::text && set.text) {
+        d.text_in = !n.negated;
+        d.texts = set.texts;
+      } else {
+        throw Unknown{"it tests set membership the analysis does not model"};
+      }
+      return {with(var, d)};
+    }
+    default: break;
+  }
+  throw Unknown{"it uses arithmetic or functions the analysis does not model"};
+}
+
+bool Analyser::holds(Cmp c, int128 a, int128 b) {
+  switch (c) {
+    case Cmp::eq: return a == b;
+    case Cmp::ne: return a != b;
+    case Cmp::lt: return a < b;
+    case Cmp::le: return a <= b;
+    case Cmp::gt: return a > b;
+    case Cmp::ge: return a >= b;
+  }
+  return false;
+}
+
+// The customers for whom decision `slot` has a value satisfying `pred`.
+Boxes Analyser::decision_where(int32_t slot, const std::function<bool(const Value&)>& pred, int depth) {
+  const auto& parts = partition(slot, depth);
+  Boxes out;
+  for (const auto& [region, value] : parts) {
+    if (pred(value)) out.insert(out.end(), region.begin(), region.end());
+  }
+  return out;
+}
+
+// Decision `slot` as regions of customers with the constant value each gets
+// (first-hit decision lists and tables over fields, with constant results).
+const std::vector<std::pair<Boxes, Value>>& Analyser::partition(int32_t slot, int depth) {
+  size_t d = slot - p_.fields.size();
+  if (partitions_.size() < p_.derived.size()) {
+    partitions_.resize(p_.derived.size());
+    partition_busy_.resize(p_.derived.size(), 0);
+  }
+  if (partitions_[d]) return *partitions_[d];
+  const auto& der = p_.derived[d];
+  if (partition_busy_[d]) throw Unknown{fmt::format("`{}` depends on itself", der.name)};
+  partition_busy_[d] = 1;
+  struct Done {
+    std::vector<uint8_t>& busy;
+    size_t d;
+    ~Done() { busy[d] = 0; }
+  } done{partition_busy_, d};
+  std::vector<std::pair<Boxes, Value>> parts;
+  Boxes left{universe()};
+  auto constant_of = [&](int32_t node) -> Value {
+    if (node < 0 || p_.nodes[node].op != Op::constant) {
+      throw Unknown{fmt::format("it depends on `{}`, whose results are computed", der.name)};
+    }
+    return p_.nodes[node].constant;
+  };
+  if (der.kind == eval::DerivedKind::decide) {
+    for (const auto& b : der.branches) {
+      Boxes c = b.condition < 0 ? left : condition(b.condition, depth + 1);
+      Boxes reach = b.condition < 0 ? left : intersect(left, c);
+      if (b.result >= 0 && !reach.empty()) parts.push_back({reach, constant_of(b.result)});
+      if (b.condition < 0) break;
+      left = subtract(left, c);
+    }
+  } else if (der.kind == eval::DerivedKind::table && p_.tables[der.table].policy == eval::HitPolicy::first) {
+    const auto& tab = p_.tables[der.table];
+    std::vector<int32_t> column_vars;
+    for (int32_t col : tab.columns) {
+      int32_t v = var_of(col);
+      if (v < 0 || tab.propagate_missing) throw Unknown{fmt::format("it depends on `{}`, whose columns are computed", der.name)};
+      column_vars.push_back(v);
+    }
+    for (const auto& r : tab.rows) {
+      Boxes c = row(tab, r, column_vars);
+      Boxes reach = intersect(left, c);
+      if (!reach.empty()) parts.push_back({reach, constant_of(r.outputs[der.column])});
+      left = subtract(left, c);
+    }
+  } else {
+    throw Unknown{fmt::format("it depends on `{}`, which the analysis treats as unknown", der.name)};
+  }
+  partitions_[d] = std::move(parts);
+  return *partitions_[d];
+}
+
+// A table row as boxes over the columns' variables.
+Boxes Analyser::row(const eval::Table& t, const eval::Row& r, const std::vector<int32_t>& column_vars) {
+  Box b = universe();
+  for (const auto& c : r.tests) {
+    int32_t var = column_vars[c.column];
+    const Var& v = vars_[var];
+    Dom d = present_dom(v);
+    if (v.kind == Kind::opaque) throw Unknown{fmt::format("column `{}` has a type the analysis does not model", v.name)};
+    if (c.low_node >= 0 || c.high_node >= 0) throw Unknown{"a cell's bound is computed"};
+    switch (c.kind) {
+      case TestKind::any: continue;
+      case TestKind::in_set:
+      case TestKind::not_in_set: {
+        const auto& set = p_.sets[c.set];
+        if (v.kind == Kind::mask) d.mask &= c.kind == TestKind::in_set ? static_cast<unsigned __int128>(set.mask) : ~static_cast<unsigned __int128>(set.mask);
+        else if (v.kind == Kind::text) { d.text_in = c.kind == TestKind::in_set; d.texts = set.texts; }
+        else throw Unknown{"a set of numbers in a cell"};
+        break;
+      }
+      case TestKind::ne:
+        continue;  // below, as a subtraction
+      default: {
+        if (v.kind == Kind::text) {
+          if (c.kind != TestKind::eq) throw Unknown{"texts are compared only for equality"};
+          d.text_in = true;
+          d.texts = {c.low.s};
+        } else if (v.kind == Kind::mask) {
+          unsigned __int128 m = 0;
+          for (int32_t code = 0; code < v.codes; ++code) {
+            int128 x = code;
+            bool ok = c.kind == TestKind::eq ? x == c.low.n : c.kind == TestKind::lt ? x < c.low.n : c.kind == TestKind::le ? x <= c.low.n
+                    : c.kind == TestKind::gt ? x > c.low.n : c.kind == TestKind::ge ? x >= c.low.n
+                    : (c.low_closed ? x >= c.low.n : x > c.low.n) && (c.high_closed ? x <= c.high.n : x < c.high.n);
+            if (ok) m |= static_cast<unsigned __int128>(1) << code;
+          }
+          d.mask &= m;
+        } else {
+          auto iv = interval_of(c.kind, c.low.n, c.high.n, c.low_closed, c.high_closed);
+          d.lo = std::max(d.lo, iv->first);
+          d.hi = std::min(d.hi, iv->second);
+        }
+      }
+    }
+    b[var] = meet(b[var], d, v);
+    if (empty(b[var], v)) return {};
+  }
+  // `!= k` cells: the present values other than k.
+  Boxes out{b};
+  for (const auto& c : r.tests) {
+    if (c.kind != TestKind::ne) continue;
+    int32_t var = column_vars[c.column];
+    const Var& v = vars_[var];
+    if (c.low_node >= 0) throw Unknown{"a cell's bound is computed"};
+    Box point = universe();
+    Dom e = present_dom(v);
+    if (v.kind == Kind::text) { e.text_in = true; e.texts = {c.low.s}; }
+    else if (v.kind == Kind::mask) e.mask &= static_cast<unsigned __int128>(1) << static_cast<int>(c.low.n);
+    else { e.lo = c.low.n; e.hi = c.low.n; }
+    point[var] = e;
+    Box missing = universe();
+    missing[var].present = false;
+    if (!missing[var].missing) missing.clear();
+    out = subtract(out, Boxes{point});
+    if (!missing.empty()) out = subtract(out, Boxes{missing});
+  }
+  return out;
+}
+
+}  // namespace stratum::analysis

@@ -1,0 +1,454 @@
+// Checker, constructs: decision lists, field ranges, tables and grids (and
+// which of them may be missing), scorecards, the segment tree, plans, and the
+// cycles among derived values.
+#include "check/checker.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace stratum::checking {
+
+// ---- derived values ---------------------------------------------------------
+
+void Checker::check_decide(int32_t index) {
+  auto& d = m_.module.decides[index];
+  int32_t dec = -1;
+  for (size_t k = 0; k < m_.decisions.size(); ++k) {
+    if (m_.decisions[k].source == DecisionSource::decide && m_.decisions[k].index == index) dec = static_cast<int32_t>(k);
+  }
+  current_node_ = decision_node(dec);
+  Type want = m_.decisions[dec].type;
+  Facts earlier_false;  // rows are tried in order: later rows know earlier conditions failed
+  bool seen_else = false;
+  for (auto& b : d.branches) {
+    if (seen_else) {
+      diags_.error("unreachable-branch", b.span, "a branch after `else` is never reached");
+    }
+    Facts facts = earlier_false;
+    if (b.condition) {
+      Facts then_facts = check_when(*b.condition, facts);
+      if (b.result) {
+        Typed r = expr(*b.result, &want, then_facts);
+        require_value(r, *b.result);
+        expect_type(r.type, want, *b.result, fmt::format("the result of `{}`", d.name));
+      }
+      earlier_false.add(facts_when(*b.condition, false));
+    } else {
+      seen_else = true;
+      if (b.result) {
+        Typed r = expr(*b.result, &want, facts);
+        require_value(r, *b.result);
+        expect_type(r.type, want, *b.result, fmt::format("the result of `{}`", d.name));
+      }
+    }
+  }
+  if (d.branches.empty()) diags_.error("empty-decision", d.span, fmt::format("decision `{}` has no branches", d.name));
+  current_node_ = -1;
+}
+
+// `employees : int >= 0`: a constant bound of an ordered type.
+void Checker::check_domains() {
+  for (auto& f : m_.fields) {
+    if (!f.domain || f.type.is_error()) continue;
+    if (!f.type.is_ordered() || f.type.base == BaseType::enum_) {
+      diags_.error("type-mismatch", f.domain->span, "a field's range (`>= 0`, `in [0, 1]`) is for numbers, amounts and dates");
+      continue;
+    }
+    ast::Expr head;
+    head.kind = ExprKind::name;
+    head.text = f.name;
+    cell(*f.domain, f.type, head);
+    for (auto& v : f.domain->values) {
+      if (!is_constant(*v)) diags_.error("not-constant", v->span, "a field's range is given by constants");
+    }
+    // A whole-number range must hold a whole number: `int in (8, 9)` holds none.
+    const ast::Cell& d = *f.domain;
+    if (f.type.base == BaseType::int_ && d.kind == ast::CellKind::range && d.values.size() == 2 &&
+        d.values[0]->kind == ExprKind::number && d.values[1]->kind == ExprKind::number) {
+      Decimal lo = d.values[0]->number, hi = d.values[1]->number;
+      Decimal first = d.low_closed ? lo.ceil() : (lo.floor() + Decimal::from_int(1));
+      Decimal last = d.high_closed ? hi.floor() : (hi.ceil() - Decimal::from_int(1));
+      if (first > last) {
+        diags_.error("empty-range", d.span, fmt::format("no whole number lies in this range, so no record could ever be read"));
+      }
+    }
+  }
+}
+
+// A table or grid over a value that may be missing has no result for a
+// customer without that value: its decisions may be missing, and their
+// users must say what then (`is present`, `??`).
+// To a fixed point: a table over a table over an optional value is
+// optional too, whatever order they are declared in.
+void Checker::mark_optional_grids() {
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (auto& info : m_.tables) {
+      for (int32_t d : info.decisions) {
+        if (m_.decisions[d].maybe_missing) continue;
+        for (auto& col : info.decl->columns) {
+          auto it = symbols_.find(col->text);
+          if (!col->qualifier.empty() || it == symbols_.end()) continue;
+          bool optional = (it->second.kind == SymbolKind::field && m_.fields[it->second.index].optional) ||
+                          (it->second.kind == SymbolKind::let && let_state_[it->second.index] == 2 && m_.lets[it->second.index].maybe_missing) ||
+                          (it->second.kind == SymbolKind::decision && m_.decisions[it->second.index].maybe_missing);
+          if (optional) {
+            m_.decisions[d].maybe_missing = true;
+            changed = true;
+            break;
+          }
+        }
+      }
+    }
+  }
+}
+
+void Checker::check_table(int32_t index) {
+  TableInfo& info = m_.tables[index];
+  ast::TableDecl& t = *info.decl;
+  for (auto& row : t.rows) info.row_lines.push_back(line_of(row.span));
+  // What the result cells hold, per hit policy.
+  bool single = t.policy == ast::HitPolicy::priority || t.policy == ast::HitPolicy::collect;
+  if (single && t.outputs.size() != 1) {
+    diags_.error("table-shape", t.policy_span, "a `priority` or `collect` table has exactly one result column");
+  }
+  for (int32_t d : info.decisions) {
+    Type decided = m_.decisions[d].type;
+    Type cell = decided;
+    if (decided.is_error()) { info.cell_types.push_back(cell); continue; }
+    if (t.policy == ast::HitPolicy::priority && (decided.base != BaseType::enum_ || decided.is_set)) {
+      diags_.error("type-mismatch", t.policy_span, "a `priority` table's result is an enum: the value declared first wins");
+    }
+    if (t.policy == ast::HitPolicy::collect) {
+      switch (t.collect) {
+        case ast::CollectOp::list:
+          if (!decided.is_set) {
+            diags_.error("type-mismatch", t.policy_span,
+                         fmt::format("`collect list` gathers a set: declare the result as set<{}>", m_.type_name(decided)));
+          }
+          cell = decided.element();
+          break;
+        case ast::CollectOp::sum:
+          if (!decided.is_number_like()) diags_.error("type-mismatch", t.policy_span, "`collect sum` adds numbers or money");
+          break;
+        case ast::CollectOp::min:
+        case ast::CollectOp::max:
+          if (!decided.is_number_like()) diags_.error("type-mismatch", t.policy_span, "`collect min`/`max` compares numbers or money");
+          break;
+        case ast::CollectOp::count:
+          if (decided.base != BaseType::int_ || decided.is_set) diags_.error("type-mismatch", t.policy_span, "`collect count` gives an int");
+          cell = {};  // the cells are not used
+          break;
+      }
+    } else if (decided.is_set) {
+      diags_.error("type-mismatch", t.policy_span, "only a `collect list` table gives a set");
+    }
+    info.cell_types.push_back(cell);
+  }
+  // All outputs of a table depend on the same columns: record them for the
+  // first output's node and let the others depend on it.
+  current_node_ = info.decisions.empty() ? -1 : decision_node(info.decisions[0]);
+  for (size_t k = 1; k < info.decisions.size(); ++k) {
+    deps_[decision_node(info.decisions[k])].push_back({current_node_, t.outputs[k].span});
+  }
+  Facts none;
+  for (auto& col : t.columns) {
+    Typed ty = expr(*col, nullptr, none);
+    if (ty.maybe_missing && !col->qualifier.empty()) {
+      diags_.error("unguarded-optional", col->span, "this column may be missing");
+    } else if (ty.maybe_missing) {
+      ty.maybe_missing = false;  // the table's result is missing then (see mark_optional_grids)
+    }
+    if (false) {
+      diags_.error("unguarded-optional", col->span,
+                   fmt::format("table column `{}` may be missing: define a `let` with a default (`let x = {} ?? …`) and use it as the column", col->text, col->text));
+      ty.type = {};
+    }
+    info.column_types.push_back(ty.type);
+  }
+  for (auto& row : t.rows) {
+    if (row.inputs.size() != t.columns.size()) {
+      diags_.error("table-shape", row.span,
+                   fmt::format("this row has {} input cells, the header has {} columns", row.inputs.size(), t.columns.size()));
+      continue;
+    }
+    if (row.outputs.size() != t.outputs.size()) {
+      diags_.error("table-shape", row.span,
+                   fmt::format("this row has {} result cells, the header has {} result columns", row.outputs.size(), t.outputs.size()));
+      continue;
+    }
+    for (size_t c = 0; c < row.inputs.size(); ++c) cell(row.inputs[c], info.column_types[c], *t.columns[c]);
+    for (size_t c = 0; c < row.outputs.size(); ++c) {
+      Type want = c < info.cell_types.size() ? info.cell_types[c] : Type{};
+      Typed r = expr(*row.outputs[c], want.is_error() ? nullptr : &want, none);
+      require_value(r, *row.outputs[c]);
+      if (!want.is_error()) expect_type(r.type, want, *row.outputs[c], fmt::format("column `{}`", t.outputs[c].name));
+    }
+  }
+  if (t.rows.empty()) diags_.error("empty-decision", t.span, fmt::format("table `{}` has no rows", t.name));
+  current_node_ = -1;
+}
+
+void Checker::cell(ast::Cell& c, const Type& column, const Expr& head) {
+  if (column.is_error()) return;
+  Facts none;
+  auto value = [&](Expr& e) {
+    Typed t = expr(e, &column, none);
+    require_value(t, e);
+    return t.type;
+  };
+  std::string what = fmt::format("column `{}`", head.text);
+  switch (c.kind) {
+    case ast::CellKind::any: return;
+    case ast::CellKind::equals:
+    case ast::CellKind::set:
+    case ast::CellKind::not_set:
+      if (column.is_set) {
+        diags_.error("type-mismatch", c.span, fmt::format("{} is a set; test it in a `let` with `contains`", what));
+        return;
+      }
+      for (auto& v : c.values) compare_types(column, value(*v), *v, what, BinaryOp::eq);
+      return;
+    case ast::CellKind::compare:
+      compare_types(column, value(*c.values[0]), *c.values[0], what, c.op);
+      return;
+    case ast::CellKind::range:
+      for (auto& v : c.values) compare_types(column, value(*v), *v, what, BinaryOp::lt);
+      return;
+  }
+}
+
+// ---- scorecards -------------------------------------------------------------
+
+void Checker::check_scorecard(int32_t index) {
+  ScorecardInfo& info = m_.scorecards[index];
+  ast::ScorecardDecl& sc = *info.decl;
+  current_node_ = decision_node(info.decision);
+  Facts none;
+  Type points = Type::of(BaseType::decimal);
+  for (size_t k = 0; k < sc.factors.size(); ++k) {
+    ast::Factor& f = sc.factors[k];
+    Typed v = expr(*f.value, nullptr, none);
+    require_value(v, *f.value);
+    m_.factors[info.first_factor + k].value_type = v.type;
+    if (f.weight) {
+      Typed w = value(*f.weight, nullptr, none);
+      expect_type(w.type, points, *f.weight, fmt::format("the weight of `{}`", f.name));
+    }
+    bool seen_else = false;
+    for (auto& bin : f.bins) {
+      if (seen_else) diags_.error("unreachable-branch", bin.span, "a bin after `else` is never reached");
+      if (bin.is_else) seen_else = true;
+      else cell(bin.test, v.type, *f.value);
+      Typed p = value(*bin.points, nullptr, none);
+      expect_type(p.type, points, *bin.points, fmt::format("the points of `{}`", f.name));
+    }
+    if (f.bins.empty()) diags_.error("empty-decision", f.span, fmt::format("factor `{}` has no bins", f.name));
+  }
+  for (auto& a : sc.adjustments) {
+    Typed amount = value(*a.amount, nullptr, none);
+    expect_type(amount.type, points, *a.amount, a.multiply ? "the factor of `multiply`" : "the points of `bonus`");
+    Typed c = value(*a.condition, nullptr, none);
+    expect_type(c.type, Type::of(BaseType::boolean), *a.condition, "the condition");
+  }
+  if (sc.factors.empty()) diags_.error("empty-decision", sc.span, fmt::format("scorecard `{}` has no factors", sc.name));
+  current_node_ = -1;
+}
+
+// ---- the segment tree and plans ---------------------------------------------
+
+void Checker::check_segments() {
+  if (m_.module.segments.empty()) return;
+  if (m_.module.segments.size() > 1) {
+    auto& d = diags_.error("duplicate-name", m_.module.segments[1]->span, "a rule file has one segment tree");
+    d.notes.push_back({"the first is here", m_.module.segments[0]->span});
+  }
+  int32_t leaves = 0;
+  flatten(*m_.module.segments[0], -1, "", leaves);
+  // The leaves' paths are the values of an enum of their own: that is the
+  // segment's type in outputs, tests and the distribution.
+  EnumInfo paths{"segment", m_.module.segments[0]->span, {}, {}};
+  for (auto& n : m_.segments) {
+    if (n.leaf >= 0) {
+      paths.codes[n.path] = n.leaf;
+      paths.members.push_back(n.path);
+    }
+  }
+  if (paths.members.size() > 120) {
+    diags_.error("enum-too-large", m_.module.segments[0]->span, "a segment tree has at most 120 leaves");
+  }
+  m_.segment_enum = static_cast<int32_t>(m_.enums.size());
+  m_.enums.push_back(std::move(paths));
+  Facts none;
+  node_facts_.assign(m_.segments.size(), Facts{});
+  check_segment_node(*m_.module.segments[0], none);
+}
+
+void Checker::flatten(const ast::SegmentNode& n, int32_t parent, const std::string& prefix, int32_t& leaves) {
+  int32_t index = static_cast<int32_t>(m_.segments.size());
+  SegmentInfo info;
+  info.name = n.name;
+  info.span = n.span;
+  info.parent = parent;
+  info.path = prefix.empty() ? n.name : prefix + "/" + n.name;
+  if (n.branches.empty()) info.leaf = leaves++;
+  if (auto [it, ok] = segment_index_.emplace(n.name, index); !ok) {
+    auto& d = diags_.error("duplicate-name", n.span, fmt::format("segment `{}` appears twice in the tree", n.name));
+    d.notes.push_back({"first here", m_.segments[it->second].span});
+  }
+  m_.segments.push_back(info);
+  std::string path = m_.segments[index].path;
+  for (const auto& b : n.branches) {
+    int32_t child = static_cast<int32_t>(m_.segments.size());
+    m_.segments[index].branches.push_back({b.condition.get(), child});
+    flatten(*b.node, index, path, leaves);
+  }
+}
+
+// Checks a branch's `when` condition under what earlier rows established;
+// returns what holds inside the branch.
+Facts Checker::check_when(Expr& condition, const Facts& facts) {
+  Typed c = expr(condition, nullptr, facts);
+  require_value(c, condition);
+  expect_type(c.type, Type::of(BaseType::boolean), condition, "a `when` condition");
+  Facts then_facts = facts;
+  then_facts.add(facts_when(condition, true));
+  return then_facts;
+}
+
+void Checker::check_segment_node(ast::SegmentNode& n, const Facts& inherited) {
+  // What holds for every customer at this node (its branch conditions):
+  // plans of the node may rely on it.
+  if (auto at = segment_index_.find(n.name); at != segment_index_.end() && m_.segments[at->second].span.begin == n.span.begin && m_.segments[at->second].span.file == n.span.file) {
+    node_facts_[at->second] = inherited;
+  }
+  Facts earlier_false = inherited;
+  bool seen_else = false;
+  for (auto& b : n.branches) {
+    if (seen_else) diags_.error("unreachable-branch", b.span, "a branch after `else` is never reached");
+    Facts facts = earlier_false;
+    if (b.condition) {
+      check_segment_node(*b.node, check_when(*b.condition, facts));
+      earlier_false.add(facts_when(*b.condition, false));
+    } else {
+      seen_else = true;
+      check_segment_node(*b.node, facts);
+    }
+  }
+}
+
+// Node plans (`plan NODE { … }`) and conditional plans (`plan [NODE] when
+// COND { … }`). An item keeps one type in every plan that sets it.
+void Checker::check_plans() {
+  if (m_.module.plans.empty()) return;
+  std::unordered_map<std::string, int32_t> item_index;
+  std::vector<bool> planned(m_.segments.size(), false);
+  for (auto& plan : m_.module.plans) {
+    int32_t node = -1;
+    if (!plan.node.empty()) {
+      if (m_.segments.empty()) {
+        diags_.error("unknown-name", plan.span,
+                     fmt::format("`{}` is not a segment: there is no `segments` tree (a plan for every customer is `plan when CONDITION {{ … }}`)", plan.node));
+        continue;
+      }
+      auto at = segment_index_.find(plan.node);
+      if (at == segment_index_.end()) {
+        std::vector<std::string> names;
+        for (auto& n : m_.segments) names.push_back(n.name);
+        auto& d = diags_.error("unknown-name", plan.span, fmt::format("`{}` is not a segment of the tree", plan.node));
+        if (auto hint = closest(plan.node, names); !hint.empty()) d.notes.push_back({fmt::format("did you mean `{}`?", hint), {}});
+        continue;
+      }
+      node = at->second;
+    }
+    Facts facts = node >= 0 && node < static_cast<int32_t>(node_facts_.size()) ? node_facts_[node] : Facts{};
+    int32_t conditional = -1;
+    if (plan.condition) {
+      facts = check_when(*plan.condition, facts);
+      conditional = static_cast<int32_t>(m_.conditional_plans.size());
+      m_.conditional_plans.push_back({plan.span, node, plan.condition.get()});
+    } else {
+      if (planned[node]) {
+        diags_.error("duplicate-name", plan.span, fmt::format("segment `{}` has two plans: put its items in one", plan.node));
+        continue;
+      }
+      planned[node] = true;
+    }
+    std::set<std::string> in_this_plan;
+    for (auto& item : plan.items) {
+      Typed t = expr(*item.value, nullptr, facts);
+      require_value(t, *item.value);
+      auto [it, fresh] = item_index.emplace(item.name, static_cast<int32_t>(m_.plan_items.size()));
+      if (fresh) {
+        if (symbols_.count(item.name)) {
+          auto& d = diags_.error("duplicate-name", item.span,
+                                 fmt::format("plan item `{}` has the name of a field, `let` or decision; outputs need distinct names", item.name));
+          d.notes.push_back({"that one is here", symbol_span(symbols_.at(item.name))});
+        }
+        PlanItemInfo info{item.name, item.span, t.type, std::vector<const ast::Expr*>(m_.segments.size(), nullptr)};
+        m_.plan_items.push_back(std::move(info));
+      } else if (!t.type.is_error() && !m_.plan_items[it->second].type.is_error()) {
+        Type& have = m_.plan_items[it->second].type;
+        auto duration = [](const Type& x) { return !x.is_set && (x.base == BaseType::days || x.base == BaseType::months); };
+        if (have.base == BaseType::int_ && t.type.base == BaseType::decimal) have = t.type;
+        else if ((duration(have) || m_.plan_items[it->second].durations_as_text) && duration(t.type) && !(have == t.type)) {
+          // `1 months` here, `1 weeks` there: shown as written ("1 month", "1 week").
+          have = Type::of(BaseType::text);
+          m_.plan_items[it->second].durations_as_text = true;
+        } else if (!compatible(t.type, have)) {
+          auto& d = diags_.error("type-mismatch", item.value->span,
+                                 fmt::format("type mismatch: plan item `{}` is {} elsewhere, this is {}", item.name,
+                                             m_.type_name(have), m_.type_name(t.type)));
+          d.notes.push_back({"first set here", m_.plan_items[it->second].span});
+        }
+      }
+      if (!in_this_plan.insert(item.name).second) {
+        diags_.error("duplicate-name", item.span, fmt::format("`{}` is set twice in this plan", item.name));
+        continue;
+      }
+      if (conditional >= 0) m_.plan_items[it->second].conditional.push_back({conditional, item.value.get()});
+      else m_.plan_items[it->second].values[node] = item.value.get();
+    }
+  }
+}
+
+// ---- cycles -----------------------------------------------------------------
+
+std::string Checker::node_name(int32_t n) const {
+  return n < static_cast<int32_t>(m_.lets.size()) ? m_.lets[n].name : m_.decisions[n - m_.lets.size()].name;
+}
+
+Span Checker::node_span(int32_t n) const {
+  return n < static_cast<int32_t>(m_.lets.size()) ? m_.lets[n].span : m_.decisions[n - m_.lets.size()].span;
+}
+
+void Checker::find_cycles() {
+  std::vector<int> color(deps_.size(), 0);
+  std::vector<int32_t> stack;
+  std::function<void(int32_t)> visit = [&](int32_t n) {
+    color[n] = 1;
+    stack.push_back(n);
+    for (auto& [to, span] : deps_[n]) {
+      if (color[to] == 1) {
+        auto start = std::find(stack.begin(), stack.end(), to);
+        std::string path;
+        for (auto it = start; it != stack.end(); ++it) path += fmt::format("`{}` → ", node_name(*it));
+        path += fmt::format("`{}`", node_name(to));
+        auto& d = diags_.error("cycle", node_span(to), fmt::format("`{}` depends on itself: {}", node_name(to), path));
+        d.notes.push_back({fmt::format("`{}` is used here", node_name(to)), span});
+      } else if (color[to] == 0) {
+        visit(to);
+      }
+    }
+    stack.pop_back();
+    color[n] = 2;
+  };
+  for (size_t n = 0; n < deps_.size(); ++n) {
+    if (color[n] == 0) visit(static_cast<int32_t>(n));
+  }
+}
+
+}  // namespace stratum::checking
