@@ -21,7 +21,7 @@
 
 #include "engine/decider.hpp"
 #include "engine/rule_set.hpp"
-#include "syntax/parser.hpp"
+#include "value/date.hpp"
 
 namespace py = pybind11;
 using namespace stratum;
