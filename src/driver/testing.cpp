@@ -122,6 +122,7 @@ std::vector<TestOutcome> run_yaml_cases(const Compilation& c, const std::string&
     eval::Frame frame = fresh_frame(p, as_of);
     frame.covered = covered;
     std::deque<std::string> keep;  // text values must outlive the evaluation (stable addresses)
+    binder.start_record();
     bool ok = true;
     for (const auto& kv : item["given"]) {
       std::string name = kv.first.Scalar();
@@ -142,47 +143,31 @@ std::vector<TestOutcome> run_yaml_cases(const Compilation& c, const std::string&
         if (!field.optional) { o.problems.push_back(fmt::format("given: `{}` is required and cannot be null", name)); ok = false; }
         continue;
       }
-      std::string text;
+      // The value goes through the record binder, as a field of a data file would.
+      io::RawField rf;
       if (kv.second.IsSequence()) {
-        for (const auto& e : kv.second) text += (text.empty() ? "" : ";") + e.Scalar();
+        rf.kind = io::RawKind::array;
+        for (const auto& e : kv.second) {
+          if (!e.IsScalar()) { rf.kind = io::RawKind::object; break; }
+          rf.items.push_back(keep.emplace_back(e.Scalar()));
+        }
       } else if (kv.second.IsScalar()) {
-        text = kv.second.Scalar();
+        rf.kind = io::RawKind::text;
+        rf.text = keep.emplace_back(kv.second.Scalar());
       } else {
+        rf.kind = io::RawKind::object;
+      }
+      if (rf.kind == io::RawKind::object) {
         o.problems.push_back(fmt::format("given: `{}` must be a value or a list", name));
         ok = false;
         continue;
       }
-      keep.push_back(text);
-      std::string why;
-      eval::Value v;
-      Type t = field.type;
-      if (t.is_set) {
-        // sets go through the record binder's parsing, one element at a time
-        std::string joined;
-        int128 mask = 0;
-        std::string_view s = keep.back();
-        size_t start = 0;
-        while (start <= s.size() && !s.empty()) {
-          size_t end = s.find(';', start);
-          if (end == std::string_view::npos) end = s.size();
-          std::string_view item_text = s.substr(start, end - start);
-          eval::Value e;
-          if (!binder.parse_value(item_text, t.element(), e, why)) break;
-          mask |= static_cast<int128>(1) << static_cast<int>(e.n);
-          if (!joined.empty()) joined += eval::kSetSeparator;
-          joined += item_text;
-          start = end + 1;
-        }
-        if (!why.empty()) { o.problems.push_back(fmt::format("given: `{}`: {}", name, why)); ok = false; continue; }
-        keep.push_back(joined);
-        v = t.base == BaseType::enum_ ? eval::Value{mask, {}} : eval::Value{field.known_mask(keep.back()), keep.back()};
-      } else if (!binder.parse_value(keep.back(), t, v, why)) {
-        o.problems.push_back(fmt::format("given: `{}`: {}", name, why));
+      io::Rejection why;
+      if (!binder.bind_field(static_cast<size_t>(slot), rf, frame, why)) {
+        o.problems.push_back(fmt::format("given: `{}`: {}", name, why.reason));
         ok = false;
         continue;
       }
-      frame.slots[slot] = v;
-      frame.state[slot] = 1;
     }
     std::vector<eval::TestCase::Expectation> expect;
     for (const auto& kv : item["expect"]) {

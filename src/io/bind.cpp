@@ -133,10 +133,16 @@ bool Binder::bind(const RawRecord& raw, eval::Frame& frame, Rejection& why) {
     why = {raw.error_column, raw.error};
     return false;
   }
-  scratch_.clear();
+  start_record();
   for (size_t i = 0; i < program_.fields.size(); ++i) {
+    if (!bind_field(i, raw.fields[i], frame, why)) return false;
+  }
+  return true;
+}
+
+bool Binder::bind_field(size_t i, const RawField& rf, eval::Frame& frame, Rejection& why) {
+  {
     const eval::Field& field = program_.fields[i];
-    const RawField& rf = raw.fields[i];
     auto reject = [&](std::string reason) {
       why = {field.column, std::move(reason)};
       return false;
@@ -151,7 +157,7 @@ bool Binder::bind(const RawRecord& raw, eval::Frame& frame, Rejection& why) {
       }
       frame.state[i] = 0;
       frame.slots[i] = eval::missing_value();
-      continue;
+      return true;
     }
     if (rf.kind == RawKind::object) return reject("expected a value, found an object");
     size_t size = rf.text.size();

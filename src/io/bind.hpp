@@ -28,6 +28,10 @@ class Binder {
   // record cannot be used. Text values point into `raw` (and into an internal
   // buffer reused record to record): use them before the next call.
   bool bind(const RawRecord& raw, eval::Frame& frame, Rejection& why);
+  // The same for one field (input field `i`), for a front end that gives
+  // fields one by one: call start_record() first, once per record.
+  void start_record() { scratch_.clear(); }
+  bool bind_field(size_t i, const RawField& field, eval::Frame& frame, Rejection& why);
   // The longest value accepted, in bytes (--max-field-bytes).
   void set_max_field(size_t bytes) { max_field_ = bytes; }
 

@@ -2,6 +2,9 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 #include <pthread.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include "driver/stratum.hpp"
 #include "driver/testing.hpp"
@@ -310,4 +313,48 @@ TEST_CASE("values nested deeper than the evaluator's limit reject the customer, 
   REQUIRE(outcomes.size() == 1);
   REQUIRE(outcomes[0].problems ==
           std::vector<std::string>{"top: expected 5000, but evaluation failed: the rules compute values through more than 2000 levels"});
+}
+
+TEST_CASE("YAML cases give their values through the record binder, ranges and sets included") {
+  Compilation c = build(R"(enum 标签 { 甲, 乙 }
+input c { id : text key  n : int >= 0  tags : set<标签>  names : set<text>  d : date? }
+decide big : bool { when n >= 10 and 甲 in tags and names contains "x" -> true  else -> false }
+)");
+  std::string path = fmt::format("/tmp/stratum-cases-{}.yaml", ::getpid());
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    REQUIRE(f);
+    std::fputs(R"(- name: lists and a scalar set
+  given: { id: A, n: 10, tags: [甲, 乙], names: "x;y" }
+  expect: { big: true }
+- name: out of range
+  given: { id: B, n: -1, tags: [], names: [] }
+  expect: { big: false }
+- name: not a member
+  given: { id: C, n: 1, tags: [丙], names: [] }
+  expect: { big: false }
+- name: a map is not a value
+  given: { id: D, n: 1, tags: [], names: { a: 1 } }
+  expect: { big: false }
+- name: not a date
+  given: { id: E, n: 1, tags: [], names: [], d: 2026-02-30 }
+  expect: { big: false }
+)", f);
+    std::fclose(f);
+  }
+  auto outcomes = run_yaml_cases(c, path, std::nullopt, nullptr);
+  std::remove(path.c_str());
+  std::vector<std::string> got;
+  for (const auto& o : outcomes) {
+    std::string line = o.name + (o.passed ? ": passed" : ": failed");
+    for (const auto& p : o.problems) line += " | " + p;
+    got.push_back(line);
+  }
+  CHECK(got == std::vector<std::string>{
+                   "lists and a scalar set: passed",
+                   "out of range: failed | given: `n`: -1 is outside the field's range `>= 0`",
+                   "not a member: failed | given: `tags`: \"丙\" is not a value of 标签 (甲, 乙)",
+                   "a map is not a value: failed | given: `names` must be a value or a list",
+                   "not a date: failed | given: `d`: \"2026-02-30\" is not a date (write YYYY-MM-DD)",
+               });
 }
