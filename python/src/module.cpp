@@ -463,11 +463,30 @@ bool column_field(const Column& c, size_t r, io::RawField& f, std::string& buf, 
 }
 
 // What the threads write: per output, one value per row.
+// Distinct texts, each kept once: a row holds its text's number.
+struct Interner {
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> index;
+  std::vector<std::string> values;
+  uint32_t id(std::string_view text) {  // 1-based
+    auto it = index.find(text);
+    if (it != index.end()) return it->second;
+    values.emplace_back(text);
+    uint32_t id = static_cast<uint32_t>(values.size());
+    index.emplace(values.back(), id);
+    return id;
+  }
+};
+
 struct OutputColumn {
   eval::Output output;
-  std::vector<int32_t> codes;         // enum (code, -1 no value) and bool (0/1, -1)
-  std::vector<std::string> texts;     // everything else: the CLI's text; `missing` marks no value
-  std::vector<uint8_t> missing;
+  std::vector<int32_t> codes;     // enum (code, -1 no value) and bool (0/1, -1)
+  std::vector<uint32_t> ids;      // everything else: the CLI's text, by number in its thread's
+                                  // interner (0: no value)
+  std::vector<Interner> interned; // per thread
 };
 
 bool coded(const Type& t) { return !t.is_set && (t.base == BaseType::enum_ || t.base == BaseType::boolean); }
@@ -504,13 +523,16 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
   for (const auto& o : p.outputs) {
     OutputColumn oc{o, {}, {}, {}};
     if (coded(o.type)) oc.codes.assign(rows, -1);
-    else { oc.texts.resize(rows); oc.missing.assign(rows, 0); }
+    else oc.ids.assign(rows, 0);
     outs.push_back(std::move(oc));
   }
   std::vector<uint8_t> decided(rows, 0);
 
   unsigned n = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>((rows + 4095) / 4096)));
   std::vector<std::vector<RowRejection>> rejected(n);
+  for (auto& oc : outs) {
+    if (oc.codes.empty()) oc.interned.resize(n);
+  }
   std::vector<std::exception_ptr> failures(n);
   auto work = [&](unsigned k) {
     try {
@@ -519,7 +541,7 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
       io::RawRecord raw;
       raw.fields.resize(p.fields.size());
       std::vector<std::string> bufs(p.fields.size());
-      std::string problem;
+      std::string problem, text;
       for (size_t r = begin; r < end; ++r) {
         raw.number = r + 1;
         bool readable = true;
@@ -553,10 +575,10 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
           const eval::Value& v = f.slots[oc.output.slot];
           if (!oc.codes.empty()) {
             oc.codes[r] = eval::is_missing(v) ? -1 : static_cast<int32_t>(v.n);
-          } else if (eval::is_missing(v)) {
-            oc.missing[r] = 1;
-          } else {
-            p.append_text(oc.texts[r], v, oc.output.type);
+          } else if (!eval::is_missing(v)) {
+            text.clear();
+            p.append_text(text, v, oc.output.type);
+            oc.ids[r] = oc.interned[k].id(text);
           }
         }
       }
@@ -594,33 +616,40 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
     }
     py::array values(py::dtype("O"), std::vector<py::ssize_t>{static_cast<py::ssize_t>(decided_count)});
     PyObject** dst = static_cast<PyObject**>(values.mutable_data());
-    std::unordered_map<std::string, py::object> seen;
     const Type& t = oc.output.type;
     bool number = !t.is_set && (t.base == BaseType::int_ || t.base == BaseType::decimal || t.base == BaseType::money);
     bool date = !t.is_set && t.base == BaseType::date;
-    for (size_t r = 0; r < rows; ++r) {
-      if (!decided[r]) continue;
-      py::object v;
-      if (oc.missing[r]) {
-        v = py::none();
-      } else {
-        auto it = seen.find(oc.texts[r]);
-        if (it != seen.end()) {
-          v = it->second;
-        } else {
+    // One Python object per distinct text, shared by every thread's rows.
+    std::unordered_map<std::string_view, py::object> made;
+    std::vector<std::vector<py::object>> objects(n);
+    for (unsigned k = 0; k < n; ++k) {
+      for (const std::string& text : oc.interned[k].values) {
+        auto it = made.find(text);
+        if (it == made.end()) {
+          py::object v;
           if (number) {
-            v = python().decimal_type(py::str(oc.texts[r]));
+            v = python().decimal_type(py::str(text));
           } else if (date) {
-            auto day = parse_iso_date(oc.texts[r]);
-            v = day ? py_date(*day) : py::object(py::str(oc.texts[r]));
+            auto day = parse_iso_date(text);
+            v = day ? py_date(*day) : py::object(py::str(text));
           } else {
-            v = py::str(oc.texts[r]);
+            v = py::str(text);
           }
-          if (seen.size() < 65536) seen.emplace(oc.texts[r], v);
+          it = made.emplace(text, std::move(v)).first;
         }
+        objects[k].push_back(it->second);
       }
-      Py_XDECREF(*dst);
-      *dst++ = v.release().ptr();
+    }
+    for (unsigned k = 0; k < n; ++k) {
+      size_t begin = rows * k / n, end = rows * (k + 1) / n;
+      for (size_t r = begin; r < end; ++r) {
+        if (!decided[r]) continue;
+        uint32_t id = oc.ids[r];
+        PyObject* v = id ? objects[k][id - 1].ptr() : Py_None;
+        Py_INCREF(v);
+        Py_XDECREF(*dst);
+        *dst++ = v;
+      }
     }
     out_columns.append(values);
   }
