@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/batch.hpp"
 #include "engine/decider.hpp"
 #include "engine/rule_set.hpp"
 #include "value/date.hpp"
@@ -528,73 +529,55 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
   }
   std::vector<uint8_t> decided(rows, 0);
 
-  unsigned n = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>((rows + 4095) / 4096)));
+  engine::BatchOptions batch;
+  batch.decide = options;
+  batch.threads = threads;
+  engine::BatchSplit split = engine::split_batch(rows, batch);
+  unsigned n = split.threads;
   std::vector<std::vector<RowRejection>> rejected(n);
   for (auto& oc : outs) {
     if (oc.codes.empty()) oc.interned.resize(n);
   }
-  std::vector<std::exception_ptr> failures(n);
-  auto work = [&](unsigned k) {
-    try {
-      size_t begin = rows * k / n, end = rows * (k + 1) / n;
-      engine::Decider decider(rules, options);
-      io::RawRecord raw;
-      raw.fields.resize(p.fields.size());
-      std::vector<std::string> bufs(p.fields.size());
-      std::string problem, text;
-      for (size_t r = begin; r < end; ++r) {
-        raw.number = r + 1;
-        bool readable = true;
-        size_t bad = 0;
-        for (size_t i = 0; i < cols.size(); ++i) {
-          if (!column_field(cols[i], r, raw.fields[i], bufs[i], problem)) {
-            readable = false;
-            bad = i;
-            break;
-          }
-        }
-        engine::Rejection why;
-        if (!readable) {
-          // The key is still shown when its own column is readable.
-          std::string key;
-          if (p.key_field >= 0 && static_cast<size_t>(p.key_field) != bad) {
-            auto kf = static_cast<size_t>(p.key_field);
-            std::string ignored;
-            if (kf < bad || column_field(cols[kf], r, raw.fields[kf], bufs[kf], ignored)) key = decider.key_text(raw);
-          }
-          rejected[k].push_back({r, std::move(key), p.fields[bad].column, problem});
-          continue;
-        }
-        if (!decider.decide(raw, why)) {
-          rejected[k].push_back({r, decider.key_text(raw), std::move(why.column), std::move(why.reason)});
-          continue;
-        }
-        decided[r] = 1;
-        const eval::Frame& f = decider.frame();
-        for (auto& oc : outs) {
-          const eval::Value& v = f.slots[oc.output.slot];
-          if (!oc.codes.empty()) {
-            oc.codes[r] = eval::is_missing(v) ? -1 : static_cast<int32_t>(v.n);
-          } else if (!eval::is_missing(v)) {
-            text.clear();
-            p.append_text(text, v, oc.output.type);
-            oc.ids[r] = oc.interned[k].id(text);
-          }
-        }
+  // Per thread: the text written for each field, and for each decision.
+  std::vector<std::vector<std::string>> bufs(n, std::vector<std::string>(p.fields.size()));
+  std::vector<std::string> texts(n);
+  engine::BatchCalls calls;
+  calls.fill = [&](unsigned k, size_t r, io::RawRecord& raw, engine::Rejection& why) {
+    std::string problem;
+    for (size_t i = 0; i < cols.size(); ++i) {
+      if (column_field(cols[i], r, raw.fields[i], bufs[k][i], problem)) continue;
+      why = {p.fields[i].column, std::move(problem)};
+      // The key is still shown when its own column is readable.
+      if (p.key_field >= 0) {
+        auto kf = static_cast<size_t>(p.key_field);
+        std::string ignored;
+        if (kf == i || (kf > i && !column_field(cols[kf], r, raw.fields[kf], bufs[k][kf], ignored))) raw.fields[kf] = {};
       }
-    } catch (...) {
-      failures[k] = std::current_exception();
+      return false;
+    }
+    return true;
+  };
+  calls.rejected = [&](unsigned k, size_t r, engine::RejectedRecord&& rej) {
+    rejected[k].push_back({r, std::move(rej.key), std::move(rej.why.column), std::move(rej.why.reason)});
+  };
+  calls.decided = [&](unsigned k, size_t r, const engine::Decider& decider) {
+    decided[r] = 1;
+    const eval::Frame& f = decider.frame();
+    std::string& text = texts[k];
+    for (auto& oc : outs) {
+      const eval::Value& v = f.slots[oc.output.slot];
+      if (!oc.codes.empty()) {
+        oc.codes[r] = eval::is_missing(v) ? -1 : static_cast<int32_t>(v.n);
+      } else if (!eval::is_missing(v)) {
+        text.clear();
+        p.append_text(text, v, oc.output.type);
+        oc.ids[r] = oc.interned[k].id(text);
+      }
     }
   };
   {
     py::gil_scoped_release release;
-    std::vector<std::thread> pool;
-    for (unsigned k = 1; k < n; ++k) pool.emplace_back(work, k);
-    work(0);
-    for (auto& t : pool) t.join();
-  }
-  for (auto& f : failures) {
-    if (f) std::rethrow_exception(f);
+    engine::decide_batch(rules, rows, batch, calls);
   }
 
   // Result columns: codes as arrays (the wrapper makes categoricals of
@@ -641,8 +624,7 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
       }
     }
     for (unsigned k = 0; k < n; ++k) {
-      size_t begin = rows * k / n, end = rows * (k + 1) / n;
-      for (size_t r = begin; r < end; ++r) {
+      for (size_t r = split.begin(k), end = split.begin(k + 1); r < end; ++r) {
         if (!decided[r]) continue;
         uint32_t id = oc.ids[r];
         PyObject* v = id ? objects[k][id - 1].ptr() : Py_None;
