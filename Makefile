@@ -1,6 +1,7 @@
 # The two entry commands. Both install what is missing (Debian packages,
 # apt-get as root), build in Release and then run.
-#   make run   — check rules/, evaluate the example portfolios, print the distributions
+#   make run   — check rules/, evaluate the example portfolios, print the distributions;
+#                decide a generated portfolio on a local Dask cluster through the Python module
 #   make test  — build and run every test (ctest), including the rule files' own
 #                tests, then a short run of every fuzz target (clang + libFuzzer)
 # More:
@@ -28,6 +29,8 @@ run: build
 	$(STRATUM) eval rules/corporate_segments.strat --input examples/corporate_portfolio.csv --format csv \
 	  --output $(BUILD)/corporate-decided.csv --summary
 	@echo "the decided corporate portfolio is in $(BUILD)/corporate-decided.csv"
+	PYTHONPATH=$(BUILD)/python /usr/bin/python3 examples/dask_portfolio.py --records 100000 --workers 2 \
+	  --output $(BUILD)/dask-decided
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -7,8 +7,10 @@
 Starts a LocalCluster of worker processes (loopback only), generates a
 partitioned CSV portfolio of --records SME companies with a fixed seed (or
 reads --input, a CSV file or glob), decides it with the rule file, writes the
-decided customers and the rejections as partitioned CSV under --output, and
-prints the distribution and the time taken. Every record is either decided or
+decided customers (as `stratum eval --format csv` writes them) and the
+rejections (JSON Lines) partition by partition under --output, and
+prints the distribution and the time taken. Each partition is read, decided
+and written by one task (stratum.dask.write_csv). Every record is either decided or
 rejected: read = decided + rejected.
 """
 
@@ -56,12 +58,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20110618, help="the generator's seed")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--as-of", help="the date `today` stands for, YYYY-MM-DD")
-    parser.add_argument("--output", default="dask-decided", help="folder for decided-*.csv and rejected-*.csv")
+    parser.add_argument("--output", default="dask-decided", help="folder for decided-*.csv and rejected-*.jsonl")
     args = parser.parse_args()
     if args.records < 1 or args.workers < 1 or args.partitions < 0:
         parser.error("--records and --workers are whole numbers from 1; --partitions from 0")
 
-    import dask
     import dask.dataframe as dd
     from distributed import Client, LocalCluster
 
@@ -92,26 +93,23 @@ def main() -> int:
                       dashboard_address=None) as cluster, Client(cluster) as client:
         started = time.monotonic()
         ddf = dd.read_csv(pattern, dtype=str, keep_default_na=False, blocksize=None)
-        decided, rejected = stratum.dask.decide(ddf, rules)
-        for old in list(out.glob("decided-*.csv")) + list(out.glob("rejected-*.csv")):
+        for old in list(out.glob("decided-*.csv")) + list(out.glob("rejected-*.jsonl")):
             old.unlink()
-        out.mkdir(parents=True, exist_ok=True)
-        # Written partition by partition; the counts come from the same run.
-        counts = {o["name"]: decided[o["name"]].value_counts(sort=False) for o in rules.outputs
-                  if o["values"] and not o["plan"]}
-        writes = [decided.to_csv(str(out / "decided-*.csv"), index=False, compute=False),
-                  rejected.to_csv(str(out / "rejected-*.csv"), index=False, compute=False)]
-        n_decided, n_rejected, tallies, _ = dask.compute(decided.shape[0], rejected.shape[0], counts, writes)
+        # One pass: each partition decided once, its two files written by its task.
+        summary = stratum.dask.write_csv(ddf, rules, out)
         seconds = time.monotonic() - started
 
+    n_decided, n_rejected = int(summary["decided"].sum()), int(summary["rejected"].sum())
     read = n_decided + n_rejected
-    for name, tally in tallies.items():
-        print(f"\n{name}")
-        for value, n in tally.items():
-            print(f"  {value}\t{n}\t{100 * n / max(n_decided, 1):.1f}%")
+    for o in rules.outputs:
+        if o["values"] and not o["type"].startswith("set<"):
+            print(f"\n{o['name']}")
+            for value in o["values"]:
+                n = int(summary[f"{o['name']}={value}"].sum())
+                print(f"  {value}\t{n}\t{100 * n / max(n_decided, 1):.1f}%")
     print(f"\nread {read}, decided {n_decided}, rejected {n_rejected}")
     print(f"{args.workers} worker{'s' if args.workers > 1 else ''}: {seconds:.2f} s, {read / seconds:,.0f} records/s")
-    print(f"decided customers in {out}/decided-*.csv, rejections in {out}/rejected-*.csv")
+    print(f"decided customers in {out}/decided-*.csv, rejections in {out}/rejected-*.jsonl")
     return 1 if n_rejected else 0
 
 

@@ -16,10 +16,16 @@ worker is decided again, with the same result.
 
 from __future__ import annotations
 
+import decimal
+import json
+import os
+
+import pandas as pd
+
 from . import InputError, RuleSet, _batch, from_bundle, load
 from .partitions import DECIDED, REJECTED, Shipped, decide_partition, partition_meta, rules_for
 
-__all__ = ["decide", "rules_for", "InputError"]
+__all__ = ["decide", "write_csv", "rules_for", "InputError"]
 
 
 def decide(ddf, rules, as_of=None, threads: int = 1):
@@ -42,3 +48,63 @@ def decide(ddf, rules, as_of=None, threads: int = 1):
     rejected = rejected.rename(columns={v: k for k, v in REJECTED.items()})
     return decided, rejected
 
+
+
+def _cli_csv(decided: pd.DataFrame) -> pd.DataFrame:
+    """Decided rows as `stratum eval --format csv` writes them: booleans as
+    true/false, numbers with their own digits, no value as an empty cell."""
+    out = pd.DataFrame(index=decided.index)
+    for name in decided.columns:
+        col = decided[name]
+        if isinstance(col.dtype, pd.BooleanDtype):
+            out[name] = col.map({True: "true", False: "false"}, na_action="ignore").astype(object)
+        elif isinstance(col.dtype, pd.CategoricalDtype):
+            out[name] = col.astype(object)
+        else:
+            out[name] = col.map(lambda v: format(v, "f") if isinstance(v, decimal.Decimal) else v)
+    return out.where(out.notna(), "")
+
+
+def _write_partition(part: pd.DataFrame, shipped: Shipped, threads: int, folder: str, partition_info=None):
+    rs = rules_for(shipped)
+    number = partition_info["number"] if partition_info else 0
+    decided, rejected = rs.decide_batch(part, threads=threads)
+    target = os.path.join(folder, f"decided-{number:05}.csv")
+    _cli_csv(decided).to_csv(target + ".tmp", index=False)
+    os.replace(target + ".tmp", target)
+    target = os.path.join(folder, f"rejected-{number:05}.jsonl")
+    with open(target + ".tmp", "w", encoding="utf-8") as out:
+        for r in rejected.itertuples(index=False):
+            out.write(json.dumps({"record": int(r.record), "key": r.key, "column": r.column, "reason": r.reason},
+                                 ensure_ascii=False) + "\n")
+    os.replace(target + ".tmp", target)
+    summary = {"partition": [number], "decided": [len(decided)], "rejected": [len(rejected)]}
+    for o in rs.outputs:
+        if o["values"] and not o["type"].startswith("set<"):
+            counts = decided[o["name"]].value_counts(sort=False)
+            for value in o["values"]:
+                summary[f"{o['name']}={value}"] = [int(counts.get(value, 0))]
+    return pd.DataFrame(summary)
+
+
+def write_csv(ddf, rules, folder, as_of=None, threads: int = 1) -> pd.DataFrame:
+    """Decides every row of `ddf` and writes, in one pass and partition by
+    partition, `decided-NNNNN.csv` (as `stratum eval --format csv` writes
+    them) and `rejected-NNNNN.jsonl` (record within the partition, key,
+    column, reason) into `folder`, each file written whole or not at all.
+    Returns one row per partition: its number, the decided and rejected
+    counts, and the count of each value of every enum decision."""
+    if isinstance(rules, RuleSet):
+        rs = rules if as_of is None else from_bundle(rules.bundle(), as_of=as_of)
+    else:
+        rs = load(rules, as_of=as_of)
+    _batch._input_columns(rs, ddf._meta)
+    os.makedirs(folder, exist_ok=True)
+    columns = {"partition": "int64", "decided": "int64", "rejected": "int64"}
+    for o in rs.outputs:
+        if o["values"] and not o["type"].startswith("set<"):
+            for value in o["values"]:
+                columns[f"{o['name']}={value}"] = "int64"
+    meta = pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    return ddf.map_partitions(_write_partition, Shipped(rs), threads, os.path.abspath(folder), meta=meta,
+                              align_dataframes=False).compute()

@@ -1,6 +1,7 @@
 """stratum.dask on a local cluster of worker processes decides as the CLI
 does, survives a worker killed mid-run, and fails fast on bad rules."""
 import io
+import json
 import os
 import signal
 import sys
@@ -16,7 +17,7 @@ from distributed import Client, LocalCluster, get_task_stream
 import stratum
 import stratum.dask
 import stratum.partitions
-from conftest import EXAMPLES, ROOT, RULES, cli_eval_csv, frame_as_cli_rows
+from conftest import EXAMPLES, ROOT, RULES, cli_eval_csv, frame_as_cli_rows, run_cli
 
 sys.path.insert(0, str(ROOT / "bench"))
 import gen  # noqa: E402  (the seeded portfolio generators)
@@ -149,3 +150,32 @@ def test_rules_travel_as_files_and_hash(client):
     after = client.run(lambda: sorted(h for h, _ in stratum.partitions._compiled))
     assert any(rs.hash in h for h in after.values())
     assert all(list(v).count(rs.hash) <= 1 for v in after.values())
+
+
+def test_write_csv_writes_what_the_cli_writes_in_one_pass(client, tmp_path):
+    rules = RULES / "corporate_segments.strat"
+    df = pd.read_csv(EXAMPLES / "corporate_portfolio.csv", dtype=str, keep_default_na=False).iloc[:3000].copy()
+    df.loc[5, "信贷余额"] = "abc"
+    df.loc[2000, "industry"] = "工商业"
+    src = tmp_path / "in.csv"
+    df.to_csv(src, index=False)
+    header, rows, rejections = cli_eval_csv(rules, src)
+    summary = stratum.dask.write_csv(dd.from_pandas(df, npartitions=3), rules, tmp_path / "out")
+    assert list(summary["partition"]) == [0, 1, 2]
+    assert int(summary["decided"].sum()) == len(rows) == 2998
+    assert int(summary["rejected"].sum()) == len(rejections) == 2
+    written = []
+    for k in range(3):
+        lines = (tmp_path / "out" / f"decided-{k:05}.csv").read_text(encoding="utf-8").splitlines()
+        assert lines[0] == ",".join(header)
+        written += lines[1:]
+    cli_lines = [line for line in run_cli("eval", rules, "--input", src, "--format", "csv").stdout.splitlines()[1:]]
+    assert written == cli_lines
+    got = []
+    for k in range(3):
+        got += [json.loads(l) for l in (tmp_path / "out" / f"rejected-{k:05}.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["key"], r["column"], r["reason"]) for r in got] == [(r["key"], r["column"], r["reason"]) for r in rejections]
+    assert [r["record"] for r in got] == [6, 1]  # within partitions of 1,000 rows
+    segments = [c for c in summary.columns if c.startswith("segment=")]
+    assert sum(int(summary[c].sum()) for c in segments) == 2998
+    assert not list((tmp_path / "out").glob("*.tmp"))
