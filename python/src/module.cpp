@@ -509,11 +509,19 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
   for (size_t i = 0; i < cols.size(); ++i) {
     py::tuple t = columns[i].cast<py::tuple>();
     Column& c = cols[i];
-    c.kind = static_cast<ColumnKind>(t[0].cast<int>());
+    int kind = t[0].cast<int>();
+    if (kind < 0 || kind > static_cast<int>(ColumnKind::float32)) throw py::value_error(fmt::format("column {}: unknown column kind {}", p.fields[i].column, kind));
+    c.kind = static_cast<ColumnKind>(kind);
     if (c.kind == ColumnKind::absent) continue;
     c.array = t[1].cast<py::array>();
     if (c.array.ndim() != 1 || static_cast<size_t>(c.array.shape(0)) != rows) {
       throw py::value_error(fmt::format("column {}: expected {} values", p.fields[i].column, rows));
+    }
+    char want = c.kind == ColumnKind::objects ? 'O' : c.kind == ColumnKind::float64 || c.kind == ColumnKind::float32 ? 'f'
+                : c.kind == ColumnKind::boolean ? 'b' : 'i';
+    ssize_t size = c.kind == ColumnKind::float32 ? 4 : c.kind == ColumnKind::boolean ? 1 : 8;
+    if (c.array.dtype().kind() != want || (want != 'O' && c.array.itemsize() != size)) {
+      throw py::value_error(fmt::format("column {}: the array's type does not match its kind", p.fields[i].column));
     }
     c.data = static_cast<const char*>(c.array.data());
     c.stride = c.array.strides(0);
