@@ -22,6 +22,7 @@
 #include "engine/batch.hpp"
 #include "engine/decider.hpp"
 #include "engine/rule_set.hpp"
+#include "io/writer.hpp"
 #include "value/date.hpp"
 
 namespace py = pybind11;
@@ -48,14 +49,47 @@ Python& python() {
   return *p;
 }
 
-// A float through its shortest decimal representation, as Python's repr()
-// chooses it, written without an exponent: 0.1 is "0.1", 1e16 is
-// "10000000000000000". Never a binary expansion.
+// A float through its shortest decimal representation, written as Python's
+// repr() writes it: positional from 1e-4 up to 1e16 ("0.1", "2999999.99"),
+// else with an exponent ("1e+23", "1.2345678901234566e+17"), which the
+// engine reads exactly (1e+23 is 10^23). Never a binary expansion.
 template <class F>
 void float_text(F value, std::string& out) {
-  char buf[512];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed);
-  out.assign(buf, ec == std::errc() ? end : buf);
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific);
+  if (ec != std::errc()) {
+    out.clear();
+    return;
+  }
+  std::string_view sci(buf, static_cast<size_t>(end - buf));
+  size_t e = sci.find('e');
+  int exponent = 0;
+  std::from_chars(sci.data() + e + (sci[e + 1] == '+' ? 2 : 1), sci.data() + sci.size(), exponent);
+  bool negative = sci[0] == '-';
+  std::string digits;
+  for (char c : sci.substr(0, e)) {
+    if (c >= '0' && c <= '9') digits += c;
+  }
+  if (exponent < -4 || exponent >= 16) {
+    out.assign(sci);
+    return;
+  }
+  out.assign(negative ? "-" : "");
+  if (exponent < 0) {
+    out += "0.";
+    out.append(static_cast<size_t>(-exponent - 1), '0');
+    out += digits;
+    return;
+  }
+  size_t whole = static_cast<size_t>(exponent) + 1;
+  if (digits.size() <= whole) {
+    out += digits;
+    out.append(whole - digits.size(), '0');
+  } else {
+    out.append(digits, 0, whole);
+    out += '.';
+    out.append(digits, whole, std::string::npos);
+  }
 }
 
 void int_text(int64_t v, std::string& out) {
@@ -86,8 +120,20 @@ std::optional<std::string> to_field(PyObject* o, io::RawField& f, std::string& t
     Py_ssize_t size = 0;
     const char* s = PyUnicode_AsUTF8AndSize(o, &size);
     if (!s) {
+      // Bytes a reader kept as surrogates (errors="surrogateescape") are
+      // given back as the bytes they were, so they are refused as the CLI
+      // refuses them: not UTF-8, at that byte.
       PyErr_Clear();
-      return std::string("the text is not valid Unicode (it holds a lone surrogate)");
+      PyObject* raw = PyUnicode_AsEncodedString(o, "utf-8", "surrogateescape");
+      if (!raw) {
+        PyErr_Clear();
+        return std::string("the text is not valid Unicode (it holds a lone surrogate)");
+      }
+      text.assign(PyBytes_AS_STRING(raw), static_cast<size_t>(PyBytes_GET_SIZE(raw)));
+      Py_DECREF(raw);
+      f.kind = io::RawKind::text;
+      f.text = text;
+      return std::nullopt;
     }
     f.kind = io::RawKind::text;
     f.text = std::string_view(s, size);
@@ -102,6 +148,10 @@ std::optional<std::string> to_field(PyObject* o, io::RawField& f, std::string& t
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
     if (overflow) {
+      // Far beyond the exact range: refused without writing out its digits.
+      size_t bits = _PyLong_NumBits(o);
+      if (bits == static_cast<size_t>(-1) && PyErr_Occurred()) throw py::error_already_set();
+      if (bits > 128) return std::string("number out of range (the exact range is below 10^24 in absolute value)");
       text = py::str(o).cast<std::string>();
     } else {
       int_text(v, text);
@@ -131,7 +181,7 @@ std::optional<std::string> to_field(PyObject* o, io::RawField& f, std::string& t
       return std::nullopt;
     }
     if (h.attr("is_infinite")().cast<bool>()) return std::string("infinity is not a number a record holds");
-    text = py::str(py::module_::import("builtins").attr("format")(h, "f")).cast<std::string>();
+    text = py::str(h).cast<std::string>();  // "1.50", "3E+6": read exactly, exponent and all
     f.kind = io::RawKind::number;
     f.text = text;
     return std::nullopt;
@@ -190,7 +240,15 @@ std::optional<std::string> to_field(PyObject* o, io::RawField& f, std::string& t
     f.text = truth ? "true" : "false";
     return std::nullopt;
   }
-  if (name == "numpy.float32" || name == "numpy.float16") {
+  if (name == "numpy.ndarray") {
+    py::handle h(o);
+    if (items_text && h.attr("ndim").cast<int>() == 1) {
+      py::list items = h.attr("tolist")();
+      return to_field(items.ptr(), f, text, items_text);
+    }
+    return unsupported(o);
+  }
+  if (name == "numpy.float16") {
     double v = PyFloat_AsDouble(o);
     if (v == -1.0 && PyErr_Occurred()) throw py::error_already_set();
     if (std::isnan(v)) {
@@ -198,8 +256,20 @@ std::optional<std::string> to_field(PyObject* o, io::RawField& f, std::string& t
       return std::nullopt;
     }
     if (std::isinf(v)) return std::string("infinity is not a number a record holds");
-    if (name == "numpy.float32") float_text(static_cast<float>(v), text);
-    else float_text(v, text);
+    text = py::str(o).cast<std::string>();  // NumPy's shortest digits for a half
+    f.kind = io::RawKind::number;
+    f.text = text;
+    return std::nullopt;
+  }
+  if (name == "numpy.float32") {
+    double v = PyFloat_AsDouble(o);
+    if (v == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+    if (std::isnan(v)) {
+      f.kind = io::RawKind::null;
+      return std::nullopt;
+    }
+    if (std::isinf(v)) return std::string("infinity is not a number a record holds");
+    float_text(static_cast<float>(v), text);
     f.kind = io::RawKind::number;
     f.text = text;
     return std::nullopt;
@@ -273,7 +343,7 @@ std::optional<engine::Rejection> from_mapping(const eval::Program& p, py::handle
   in.raw.number = 1;
   in.raw.fields.resize(p.fields.size());
   std::optional<engine::Rejection> first;
-  if (!PyDict_Check(record.ptr()) && !py::hasattr(record, "get")) {
+  if (!PyDict_Check(record.ptr()) && !(py::hasattr(record, "__contains__") && py::hasattr(record, "__getitem__"))) {
     throw py::type_error(fmt::format("a record is a dict of column → value, not a {}", type_name(record.ptr())));
   }
   for (size_t i = 0; i < p.fields.size(); ++i) {
@@ -306,8 +376,23 @@ py::dict decided_dict(const eval::Program& p, const eval::Frame& frame, py::hand
   py::dict out;
   Results results(p);
   if (p.key_field >= 0) {
-    py::str column(p.fields[p.key_field].column);
-    out[py::str(p.fields[p.key_field].name)] = record.attr("__getitem__")(column);
+    // The key as the CLI writes it: a text key is the given str itself; an
+    // int key an int ("0005" is 5); others as any decided value.
+    const eval::Field& kf = p.fields[p.key_field];
+    const eval::Value& v = frame.slots[p.key_field];
+    py::object given = record.attr("__getitem__")(py::str(kf.column));
+    py::object key;
+    if (!kf.type.is_set && kf.type.base == BaseType::text && PyUnicode_Check(given.ptr())) {
+      key = given;
+    } else if (!kf.type.is_set && kf.type.base == BaseType::int_ && !eval::is_missing(v)) {
+      std::string digits;
+      p.append_text(digits, v, kf.type);
+      key = py::reinterpret_steal<py::object>(PyLong_FromString(digits.c_str(), nullptr, 10));
+      if (!key) throw py::error_already_set();
+    } else {
+      key = results.value(v, kf.type);
+    }
+    out[py::str(kf.name)] = key;
   }
   for (const auto& o : p.outputs) out[py::str(o.name)] = results.value(frame.slots[o.slot], o.type);
   return out;
@@ -326,6 +411,7 @@ struct Column {
   // objects: each row read into a field beforehand
   std::vector<io::RawKind> kinds;
   std::vector<std::string_view> texts;
+  std::vector<uint8_t> is_str;             // the row's value is a str (its text is the value itself)
   std::vector<uint32_t> item_begin;        // per row: its first item in `items` (lists), then one past the end
   std::vector<std::string_view> items;
   std::deque<std::string> store;           // texts written while reading
@@ -335,12 +421,14 @@ struct Column {
 void read_objects(Column& c, size_t rows) {
   c.kinds.resize(rows);
   c.texts.resize(rows);
+  c.is_str.assign(rows, 0);
   std::string text;
   std::vector<std::string> items_text;
   bool any_items = false;
   std::vector<std::pair<size_t, std::vector<std::string_view>>> lists;
   for (size_t r = 0; r < rows; ++r) {
     PyObject* o = *reinterpret_cast<PyObject* const*>(c.data + r * c.stride);
+    c.is_str[r] = PyUnicode_Check(o) ? 1 : 0;
     io::RawField f;
     text.clear();
     if (auto problem = to_field(o, f, text, &items_text)) {
@@ -488,7 +576,11 @@ struct OutputColumn {
   std::vector<uint32_t> ids;      // everything else: the CLI's text, by number in its thread's
                                   // interner (0: no value)
   std::vector<Interner> interned; // per thread
+  bool key = false;               // the key field, given back as the CLI writes it
+  bool pass_through = false;      // key: a str value is given back as the input's own object
 };
+
+constexpr uint32_t kPassThrough = UINT32_MAX;
 
 bool coded(const Type& t) { return !t.is_set && (t.base == BaseType::enum_ || t.base == BaseType::boolean); }
 
@@ -514,6 +606,11 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
     c.kind = static_cast<ColumnKind>(kind);
     if (c.kind == ColumnKind::absent) continue;
     c.array = t[1].cast<py::array>();
+    // The engine views each str's own UTF-8 while the GIL is released: an
+    // object column is copied first (the copy holds a reference to every
+    // value), so another thread that changes the caller's array cannot free
+    // a value being read.
+    if (c.kind == ColumnKind::objects) c.array = c.array.attr("copy")().cast<py::array>();
     if (c.array.ndim() != 1 || static_cast<size_t>(c.array.shape(0)) != rows) {
       throw py::value_error(fmt::format("column {}: expected {} values", p.fields[i].column, rows));
     }
@@ -533,6 +630,14 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
     OutputColumn oc{o, {}, {}, {}};
     if (coded(o.type)) oc.codes.assign(rows, -1);
     else oc.ids.assign(rows, 0);
+    outs.push_back(std::move(oc));
+  }
+  if (p.key_field >= 0) {
+    const eval::Field& kf = p.fields[p.key_field];
+    OutputColumn oc{{kf.name, kf.type, p.key_field, false}, {}, {}, {}};
+    oc.key = true;
+    oc.pass_through = cols[p.key_field].kind == ColumnKind::objects && !kf.type.is_set && kf.type.base == BaseType::text;
+    oc.ids.assign(rows, 0);  // an enum or bool key too comes back as its text
     outs.push_back(std::move(oc));
   }
   std::vector<uint8_t> decided(rows, 0);
@@ -576,6 +681,8 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
       const eval::Value& v = f.slots[oc.output.slot];
       if (!oc.codes.empty()) {
         oc.codes[r] = eval::is_missing(v) ? -1 : static_cast<int32_t>(v.n);
+      } else if (oc.pass_through && cols[p.key_field].is_str[r]) {
+        oc.ids[r] = kPassThrough;
       } else if (!eval::is_missing(v)) {
         text.clear();
         p.append_text(text, v, oc.output.type);
@@ -610,6 +717,7 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
     const Type& t = oc.output.type;
     bool number = !t.is_set && (t.base == BaseType::int_ || t.base == BaseType::decimal || t.base == BaseType::money);
     bool date = !t.is_set && t.base == BaseType::date;
+    bool whole = oc.key && !t.is_set && t.base == BaseType::int_;  // an int key as int
     // One Python object per distinct text, shared by every thread's rows.
     std::unordered_map<std::string_view, py::object> made;
     std::vector<std::vector<py::object>> objects(n);
@@ -618,7 +726,10 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
         auto it = made.find(text);
         if (it == made.end()) {
           py::object v;
-          if (number) {
+          if (whole) {
+            v = py::reinterpret_steal<py::object>(PyLong_FromString(text.c_str(), nullptr, 10));
+            if (!v) throw py::error_already_set();
+          } else if (number) {
             v = python().decimal_type(py::str(text));
           } else if (date) {
             auto day = parse_iso_date(text);
@@ -635,7 +746,9 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
       for (size_t r = split.begin(k), end = split.begin(k + 1); r < end; ++r) {
         if (!decided[r]) continue;
         uint32_t id = oc.ids[r];
-        PyObject* v = id ? objects[k][id - 1].ptr() : Py_None;
+        PyObject* v = id == kPassThrough
+                          ? *reinterpret_cast<PyObject* const*>(cols[p.key_field].data + r * cols[p.key_field].stride)
+                          : id ? objects[k][id - 1].ptr() : Py_None;
         Py_INCREF(v);
         Py_XDECREF(*dst);
         *dst++ = v;
@@ -793,4 +906,37 @@ PYBIND11_MODULE(_stratum, m) {
            py::arg("columns"), py::arg("rows"), py::arg("as_of") = py::none(), py::arg("threads") = 1);
 
   m.def("hardware_threads", [] { return std::max(1u, std::thread::hardware_concurrency()); });
+  // Rows of text as `stratum eval --format csv` writes them (the same quoting).
+  m.def("csv_text", [](const std::vector<std::string>& header, py::list columns) {
+    std::string out;
+    for (size_t i = 0; i < header.size(); ++i) {
+      if (i) out += ',';
+      io::append_csv_field(out, header[i]);
+    }
+    out += '\n';
+    std::vector<py::array> arrays;
+    size_t rows = 0;
+    for (auto c : columns) {
+      arrays.push_back(c.cast<py::array>());
+      if (arrays.back().dtype().kind() != 'O' || arrays.back().ndim() != 1) throw py::value_error("csv_text takes object arrays");
+      rows = static_cast<size_t>(arrays.back().shape(0));
+    }
+    for (auto& a : arrays) {
+      if (static_cast<size_t>(a.shape(0)) != rows) throw py::value_error("csv_text: the columns differ in length");
+    }
+    for (size_t r = 0; r < rows; ++r) {
+      for (size_t i = 0; i < arrays.size(); ++i) {
+        if (i) out += ',';
+        PyObject* o = *reinterpret_cast<PyObject* const*>(static_cast<const char*>(arrays[i].data()) + r * arrays[i].strides(0));
+        if (o == Py_None) continue;
+        if (!PyUnicode_Check(o)) throw py::type_error("csv_text takes str values");
+        Py_ssize_t size = 0;
+        const char* s = PyUnicode_AsUTF8AndSize(o, &size);
+        if (!s) throw py::error_already_set();
+        io::append_csv_field(out, std::string_view(s, static_cast<size_t>(size)));
+      }
+      out += '\n';
+    }
+    return py::bytes(out);
+  });
 }

@@ -44,6 +44,9 @@ class RulesError(Exception):
         self.diagnostics = diagnostics
         self.text = text
 
+    def __reduce__(self):
+        return (RulesError, (self.path, self.diagnostics, self.text))
+
 
 class Rejected(ValueError):
     """A record that cannot be decided: which column and why (as `stratum eval` rejects it)."""
@@ -54,6 +57,9 @@ class Rejected(ValueError):
         self.key = key
         self.column = column
         self.reason = reason
+
+    def __reduce__(self):
+        return (Rejected, (self.key, self.column, self.reason))
 
 
 class InputError(ValueError):
@@ -122,8 +128,10 @@ class RuleSet:
 
     @property
     def output_columns(self) -> list:
-        """The columns of a decided record, as `stratum eval --format csv` writes them."""
-        return ([self.key_name] if self.key_name else []) + [o["name"] for o in self.outputs]
+        """The columns of a decided batch, as `stratum eval --format csv`
+        writes them: the key (or, for rules without one, `record`, the row's
+        1-based position), then every decision."""
+        return [self.key_name or "record"] + [o["name"] for o in self.outputs]
 
     def bundle(self) -> tuple:
         """(main path, [(path, bytes), ...]): every file the rules were compiled from."""
@@ -188,8 +196,19 @@ def load(path_or_dir, as_of=None) -> RuleSet:
 def from_bundle(bundle: tuple, as_of=None, expected_hash: str | None = None) -> RuleSet:
     """Compiles rules from the files `RuleSet.bundle()` gave, reading no
     disk. With `expected_hash`, raises ValueError unless the files are those."""
+    shape = "a bundle is (main path, [(path, bytes), ...]), as RuleSet.bundle() gives it"
+    if not isinstance(bundle, (tuple, list)) or len(bundle) != 2:
+        raise TypeError(shape)
     main, files = bundle
-    native = _stratum.RuleSet.from_bundle(main, [(p, bytes(t)) for p, t in files])
+    if not isinstance(main, str) or not isinstance(files, (tuple, list)):
+        raise TypeError(shape)
+    checked = []
+    for item in files:
+        if not isinstance(item, (tuple, list)) or len(item) != 2 or not isinstance(item[0], str) \
+                or not isinstance(item[1], (bytes, bytearray, memoryview)):
+            raise TypeError(shape)
+        checked.append((item[0], bytes(item[1])))
+    native = _stratum.RuleSet.from_bundle(main, checked)
     if expected_hash is not None and native.hash != expected_hash:
         raise ValueError(f"the rule files do not match: hash {native.hash}, expected {expected_hash}")
     return _checked(native, as_of)

@@ -10,6 +10,8 @@ distinct value.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 import pandas as pd
 
@@ -29,6 +31,12 @@ def _column(series: pd.Series):
             return FLOAT64, series.to_numpy()
         if kind == "f" and dt.itemsize == 4:
             return FLOAT32, series.to_numpy()
+        if kind == "f" and dt.itemsize == 2:
+            # A half through NumPy's own shortest digits ("0.1"), not widened.
+            values = series.to_numpy()
+            texts = values.astype(str).astype(object)
+            texts[np.isnan(values)] = None
+            return OBJECTS, texts
         if kind == "b":
             return BOOLEAN, series.to_numpy()
         if kind == "M" and dt == np.dtype("datetime64[ns]"):
@@ -68,6 +76,8 @@ def result_dtypes(rs) -> dict:
     dtypes = {}
     if rs.key_name:
         dtypes[rs.key_name] = object
+    else:
+        dtypes["record"] = np.int64
     for o in rs.outputs:
         if o["values"] and not o["type"].startswith("set<"):
             dtypes[o["name"]] = pd.CategoricalDtype(o["values"])
@@ -81,19 +91,39 @@ def result_dtypes(rs) -> dict:
 REJECTED_COLUMNS = ["record", "key", "column", "reason"]
 
 
+MAX_THREADS = 256
+
+
+def checked_threads(threads) -> int:
+    """None: every core; else a whole number from 1, at most MAX_THREADS."""
+    if threads is None:
+        return min(_stratum.hardware_threads(), MAX_THREADS)
+    if isinstance(threads, bool):
+        raise TypeError("threads is a whole number from 1, not a bool")
+    try:
+        n = operator.index(threads)
+    except TypeError:
+        raise TypeError(f"threads is a whole number from 1, not a {type(threads).__name__}") from None
+    if n < 1:
+        raise ValueError(f"threads is a whole number from 1, not {n}")
+    return min(n, MAX_THREADS)
+
+
 def decide_batch(rs, df: pd.DataFrame, threads: int | None = None):
     columns = _input_columns(rs, df)
-    if threads is None:
-        threads = _stratum.hardware_threads()
-    if not isinstance(threads, int) or threads < 1:
-        raise ValueError("threads is a whole number from 1")
+    threads = checked_threads(threads)
     mask, outputs, (rows, keys, reasons_columns, reasons) = rs._native.decide_columns(
         columns, len(df), rs.as_of, threads
     )
     mask = mask.astype(bool)
     data = {}
     if rs.key_name:
-        data[rs.key_name] = df[rs.key_column].to_numpy()[mask] if rs.key_column in df.columns else None
+        # The key as `stratum eval` writes it (the engine gives it last).
+        data[rs.key_name] = outputs[-1]
+        outputs = outputs[:-1]
+    else:
+        # Without a key, the CLI numbers the records.
+        data["record"] = np.flatnonzero(mask).astype(np.int64) + 1
     for o, values in zip(rs.outputs, outputs):
         if o["values"] and not o["type"].startswith("set<"):
             data[o["name"]] = pd.Categorical.from_codes(values, categories=o["values"])
@@ -102,8 +132,6 @@ def decide_batch(rs, df: pd.DataFrame, threads: int | None = None):
         else:
             data[o["name"]] = values
     decided = pd.DataFrame(data, index=df.index[mask], columns=rs.output_columns)
-    if rs.key_name:
-        decided[rs.key_name] = decided[rs.key_name].astype(object)
     positions = np.asarray(rows, dtype=np.int64)
     rejected = pd.DataFrame(
         {

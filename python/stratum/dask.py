@@ -20,9 +20,10 @@ import decimal
 import json
 import os
 
+import numpy as np
 import pandas as pd
 
-from . import InputError, RuleSet, _batch, from_bundle, load
+from . import InputError, RuleSet, _batch, _stratum, from_bundle, load
 from .partitions import DECIDED, REJECTED, Shipped, decide_partition, partition_meta, rules_for
 
 __all__ = ["decide", "write_csv", "rules_for", "InputError"]
@@ -50,19 +51,31 @@ def decide(ddf, rules, as_of=None, threads: int = 1):
 
 
 
-def _cli_csv(decided: pd.DataFrame) -> pd.DataFrame:
+def _cli_text(value):
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _cli_csv(decided: pd.DataFrame) -> bytes:
     """Decided rows as `stratum eval --format csv` writes them: booleans as
-    true/false, numbers with their own digits, no value as an empty cell."""
-    out = pd.DataFrame(index=decided.index)
+    true/false, numbers with their own digits, no value as an empty cell,
+    quoted as the CLI quotes (the engine's own CSV writer)."""
+    columns = []
+    to_text = np.frompyfunc(_cli_text, 1, 1)
     for name in decided.columns:
         col = decided[name]
-        if isinstance(col.dtype, pd.BooleanDtype):
-            out[name] = col.map({True: "true", False: "false"}, na_action="ignore").astype(object)
-        elif isinstance(col.dtype, pd.CategoricalDtype):
-            out[name] = col.astype(object)
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            texts = np.array([str(c) for c in col.cat.categories] + [None], dtype=object)
+            columns.append(texts[col.cat.codes.to_numpy()])  # code -1 (no value) picks the None
         else:
-            out[name] = col.map(lambda v: format(v, "f") if isinstance(v, decimal.Decimal) else v)
-    return out.where(out.notna(), "")
+            values = col.astype(object).to_numpy()
+            columns.append(np.asarray(to_text(values), dtype=object) if len(values) else values)
+    return _stratum.csv_text([str(c) for c in decided.columns], columns)
 
 
 def _write_partition(part: pd.DataFrame, shipped: Shipped, threads: int, folder: str, partition_info=None):
@@ -70,7 +83,8 @@ def _write_partition(part: pd.DataFrame, shipped: Shipped, threads: int, folder:
     number = partition_info["number"] if partition_info else 0
     decided, rejected = rs.decide_batch(part, threads=threads)
     target = os.path.join(folder, f"decided-{number:05}.csv")
-    _cli_csv(decided).to_csv(target + ".tmp", index=False)
+    with open(target + ".tmp", "wb") as out:
+        out.write(_cli_csv(decided))
     os.replace(target + ".tmp", target)
     target = os.path.join(folder, f"rejected-{number:05}.jsonl")
     with open(target + ".tmp", "w", encoding="utf-8") as out:

@@ -355,3 +355,178 @@ def test_empty_frame(sme):
     decided, rejected = sme.decide_batch(df)
     assert list(decided.columns) == ["id", "规模"] and len(decided) == 0
     assert list(rejected.columns) == ["record", "key", "column", "reason"] and len(rejected) == 0
+
+
+# ------------------------------------------------------------------ unusual input
+
+BIG_RULES = """\
+input 客户 { id : text key  m : money  s : set<text>? }
+decide big : bool {
+  when m >= 100000000000000000000000元 -> true
+  else -> false
+}
+decide echo : money {
+  else -> m
+}
+"""
+
+
+@pytest.fixture()
+def big(tmp_path):
+    path = tmp_path / "big.strat"
+    path.write_text(BIG_RULES, encoding="utf-8")
+    return stratum.load(path)
+
+
+def test_floats_are_read_through_repr_at_every_magnitude(big):
+    cases = [
+        (1e23, D("100000000000000000000000"), True),
+        (np.float32(1e20), D("100000000000000000000"), False),
+        (1.2345678901234566e17, D("123456789012345660"), False),
+        (np.float16(0.1), D("0.1"), False),
+        (2999999.99, D("2999999.99"), False),
+    ]
+    for value, exact, is_big in cases:
+        got = big.decide({"id": "A", "m": value})
+        assert (got["echo"], got["big"]) == (exact, is_big), value
+    df = pd.DataFrame({"id": ["A", "B"], "m": [1e23, 1.2345678901234566e17]})
+    decided, _ = big.decide_batch(df)
+    assert list(decided["echo"]) == [D("100000000000000000000000"), D("123456789012345660")]
+    half = pd.DataFrame({"id": ["A", "B"], "m": np.array([0.1, np.nan], dtype=np.float16)})
+    decided, rejected = big.decide_batch(half)
+    assert list(decided["echo"]) == [D("0.1")]
+    assert rejected.reason.tolist() == ["the required field is empty"]
+
+
+def test_huge_numbers_are_out_of_range_without_writing_them_out(big):
+    out_of_range = "number out of range (the exact range is below 10^24 in absolute value)"
+    for value in [10**5000, -10**5000, D("1E+999999999"), D("-1E+999999999999999999")]:
+        with pytest.raises(stratum.Rejected) as caught:
+            big.decide({"id": "A", "m": value})
+        assert caught.value.reason.endswith(out_of_range) or caught.value.reason.endswith("number out of range"), value
+    with pytest.raises(stratum.Rejected) as caught:
+        big.decide({"id": "A", "m": D("1E-999999999")})
+    assert caught.value.reason == '"1E-999999999": number out of range'
+
+
+def test_arrays_are_set_items_and_only_one_dimensional(big):
+    assert big.decide({"id": "A", "m": 1, "s": np.array(["红", "绿"])})["big"] is False
+    with pytest.raises(stratum.Rejected) as caught:
+        big.decide({"id": "A", "m": np.array([5])})
+    assert caught.value.reason == "expected one value, found a list"
+    with pytest.raises(stratum.Rejected) as caught:
+        big.decide({"id": "A", "m": 1, "s": np.array([["a"]])})
+    assert caught.value.reason.startswith("a Python numpy.ndarray is not a value a record holds")
+
+
+def test_rejections_and_rule_errors_pickle():
+    e = pickle.loads(pickle.dumps(stratum.Rejected("k", "c", "r")))
+    assert (type(e), e.key, e.column, e.reason, str(e)) == (stratum.Rejected, "k", "c", "r", "record k rejected: column c: r")
+    with pytest.raises(stratum.RulesError) as caught:
+        stratum.load(ROOT / "tests" / "golden" / "check" / "error-analysis-gap.strat")
+    back = pickle.loads(pickle.dumps(caught.value))
+    assert (back.diagnostics, back.text, str(back)) == (caught.value.diagnostics, caught.value.text, str(caught.value))
+
+
+def test_threads_argument(sme):
+    df = read_str_csv(EXAMPLES / "portfolio.csv")
+    expected, _ = sme.decide_batch(df)
+    for threads in [np.int64(2), 2**40, 1]:
+        pd.testing.assert_frame_equal(sme.decide_batch(df, threads=threads)[0], expected)
+    with pytest.raises(TypeError, match="threads is a whole number from 1, not a bool"):
+        sme.decide_batch(df, threads=True)
+    with pytest.raises(ValueError, match="threads is a whole number from 1, not 0"):
+        sme.decide_batch(df, threads=0)
+    with pytest.raises(TypeError, match="threads is a whole number from 1, not a float"):
+        sme.decide_batch(df, threads=2.0)
+
+
+def test_bad_bundles_and_records(sme):
+    for bad in ["abc", (1, 2, 3), {"a": 1}, (5, []), ("a.strat", [("a.strat", "text, not bytes")])]:
+        with pytest.raises(TypeError, match=r"a bundle is \(main path, \[\(path, bytes\), \.\.\.\]\)"):
+            stratum.from_bundle(bad)
+    with pytest.raises(ValueError, match="the bundle has no file `x.strat` for its main rule file `../x.strat`"):
+        stratum.from_bundle(("../x.strat", [("../x.strat", b"")]))
+
+    class OnlyGet:
+        def get(self, k):
+            return None
+
+    with pytest.raises(TypeError, match="a record is a dict of column → value, not a OnlyGet"):
+        sme.decide(OnlyGet())
+
+
+def test_keys_and_record_numbers_as_the_cli_writes_them(tmp_path):
+    int_key = tmp_path / "intkey.strat"
+    int_key.write_text("input c { n : int key  v : int }\ndecide o : int { else -> v }\n", encoding="utf-8")
+    no_key = tmp_path / "nokey.strat"
+    no_key.write_text("input c { v : int }\ndecide o : int { else -> v }\n", encoding="utf-8")
+    csv = tmp_path / "k.csv"
+    csv.write_text("n,v\n0005,1\n-0,2\n+7,3\n", encoding="utf-8")
+    for rules in (int_key, no_key):
+        header, rows, _ = cli_eval_csv(rules, csv)
+        rs = stratum.load(rules)
+        decided, _ = rs.decide_batch(read_str_csv(csv))
+        assert list(decided.columns) == header
+        assert frame_as_cli_rows(decided) == rows
+    assert stratum.load(int_key).decide({"n": "0005", "v": 1}) == {"n": 5, "o": D("1")}
+    assert stratum.load(no_key).decide({"v": 1}) == {"o": D("1")}
+
+
+def test_bytes_kept_as_surrogates_are_refused_as_the_cli_refuses_them(tmp_path):
+    path = tmp_path / "t.strat"
+    path.write_text("input c { id : text key  t : text }\ndecide o : text { else -> t }\n", encoding="utf-8")
+    csv = tmp_path / "bad.csv"
+    csv.write_bytes(b"id,t\nA,ok\nC\xff12,x\nD,y\xfez\n")
+    _, rows, rejections = cli_eval_csv(path, csv)
+    df = pd.read_csv(csv, dtype=str, keep_default_na=False, encoding="utf-8", encoding_errors="surrogateescape")
+    decided, rejected = stratum.load(path).decide_batch(df)
+    assert frame_as_cli_rows(decided) == rows
+    assert [(r.key, r.column, r.reason) for r in rejected.itertuples()] == [
+        (r["key"], r["column"], r["reason"]) for r in rejections
+    ]
+
+
+def test_more_threads_than_the_system_starts_decide_on_fewer():
+    # As an unprivileged user allowed one process, no thread can start: the
+    # batch is decided on the calling thread, never aborted.
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    if os.getuid() != 0:
+        pytest.skip("needs root to run the batch as another user")
+    folder = tempfile.mkdtemp()
+    os.chmod(folder, 0o755)
+    script = os.path.join(folder, "limited.py")
+    rules = os.path.join(folder, "nokey.strat")
+    with open(rules, "w", encoding="utf-8") as f:
+        f.write("input c { v : int }\ndecide o : int { else -> v }\n")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(
+            "import os, resource, sys, numpy as np, pandas as pd, stratum\n"
+            "rs = stratum.load(sys.argv[1])\n"
+            "df = pd.DataFrame({'v': np.arange(256 * 4096)})\n"
+            "resource.setrlimit(resource.RLIMIT_NPROC, (1, 1))\n"
+            "decided, rejected = rs.decide_batch(df, threads=64)\n"
+            "print(len(decided), len(rejected), int(decided['o'].iloc[-1]))\n"
+        )
+    for p in (script, rules):
+        os.chmod(p, 0o644)
+
+    def drop():
+        os.setgid(65534)
+        os.setuid(65534)
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(stratum.__file__)))
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", HOME=folder, PYTHONPATH=package)
+    try:
+        r = subprocess.run([sys.executable, script, rules], capture_output=True, text=True, env=env, preexec_fn=drop,
+                           cwd=folder)
+    finally:
+        for p in (script, rules):
+            os.unlink(p)
+        os.rmdir(folder)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1048576", "0", "1048575"]

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -38,9 +39,18 @@ void decide_batch(const RuleSet& rules, size_t rows, const BatchOptions& options
       failures[k] = std::current_exception();
     }
   };
+  // A thread the system will not start (a process or memory limit): its
+  // rows are decided on this thread instead.
   std::vector<std::thread> pool;
-  for (unsigned k = 1; k < split.threads; ++k) pool.emplace_back(work, k);
-  work(0);
+  std::vector<unsigned> here{0};
+  for (unsigned k = 1; k < split.threads; ++k) {
+    try {
+      pool.emplace_back(work, k);
+    } catch (const std::system_error&) {
+      here.push_back(k);
+    }
+  }
+  for (unsigned k : here) work(k);
   for (auto& t : pool) t.join();
   for (auto& f : failures) {
     if (f) std::rethrow_exception(f);

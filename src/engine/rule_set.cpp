@@ -73,7 +73,7 @@ std::shared_ptr<const RuleSet> RuleSet::from_bundle(const Bundle& bundle, bool a
   std::string main = fs::path(bundle.main).filename().string();
   auto it = memory.find(main);
   if (bundle.main.empty() || it == memory.end()) {
-    throw std::runtime_error(fmt::format("the bundle has no main rule file `{}`", main));
+    throw std::runtime_error(fmt::format("the bundle has no file `{}` for its main rule file `{}`", main, bundle.main));
   }
   std::shared_ptr<RuleSet> rules(new RuleSet());
   LoadOptions options;

@@ -101,8 +101,20 @@ class Worker {
 // back in the same order.
 class Pool {
  public:
+  // Starts up to `threads` workers: as many as the system allows, at least
+  // one (else it throws std::system_error).
   Pool(const RuleSet& rules, const StreamOptions& s, unsigned threads) {
     for (unsigned i = 0; i < threads; ++i) {
+      try {
+        start(rules, s);
+      } catch (const std::system_error&) {
+        if (threads_.empty()) throw;
+        break;
+      }
+    }
+  }
+  void start(const RuleSet& rules, const StreamOptions& s) {
+    {
       threads_.emplace_back([this, &rules, &s] {
         Worker worker(rules, s);
         for (;;) {

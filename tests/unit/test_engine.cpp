@@ -55,7 +55,7 @@ TEST_CASE("a rule set carries every file it was compiled from and is named by th
   CHECK_FALSE(escaped->ok());
   CHECK(escaped->compilation().render().find("[outside-root]") != std::string::npos);
 
-  CHECK_THROWS_WITH(engine::RuleSet::from_bundle({"a.strat", {}}), "the bundle has no main rule file `a.strat`");
+  CHECK_THROWS_WITH(engine::RuleSet::from_bundle({"a.strat", {}}), "the bundle has no file `a.strat` for its main rule file `a.strat`");
 }
 
 TEST_CASE("a folder stands for its one rule file, or main.strat") {
