@@ -578,6 +578,10 @@ struct OutputColumn {
   std::vector<Interner> interned; // per thread
   bool key = false;               // the key field, given back as the CLI writes it
   bool pass_through = false;      // key: a str value is given back as the input's own object
+  // key: nearly every value differs, so each row's text goes to its thread's
+  // arena (offset in `ids`, length here) rather than to an interner.
+  std::vector<uint32_t> lengths;
+  std::vector<std::string> arena;  // per thread
 };
 
 constexpr uint32_t kPassThrough = UINT32_MAX;
@@ -638,6 +642,7 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
     oc.key = true;
     oc.pass_through = cols[p.key_field].kind == ColumnKind::objects && !kf.type.is_set && kf.type.base == BaseType::text;
     oc.ids.assign(rows, 0);  // an enum or bool key too comes back as its text
+    oc.lengths.assign(rows, 0);
     outs.push_back(std::move(oc));
   }
   std::vector<uint8_t> decided(rows, 0);
@@ -650,6 +655,7 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
   std::vector<std::vector<RowRejection>> rejected(n);
   for (auto& oc : outs) {
     if (oc.codes.empty()) oc.interned.resize(n);
+    if (oc.key) oc.arena.resize(n);
   }
   // Per thread: the text written for each field, and for each decision.
   std::vector<std::vector<std::string>> bufs(n, std::vector<std::string>(p.fields.size()));
@@ -683,6 +689,13 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
         oc.codes[r] = eval::is_missing(v) ? -1 : static_cast<int32_t>(v.n);
       } else if (oc.pass_through && cols[p.key_field].is_str[r]) {
         oc.ids[r] = kPassThrough;
+      } else if (oc.key) {
+        std::string& arena = oc.arena[k];
+        size_t at = arena.size();
+        if (eval::is_missing(v) || at > UINT32_MAX - 4096) continue;  // no value (or, past 4 GiB, none kept)
+        p.append_text(arena, v, oc.output.type);
+        oc.ids[r] = static_cast<uint32_t>(at);
+        oc.lengths[r] = static_cast<uint32_t>(arena.size() - at) + 1;  // 0: no value
       } else if (!eval::is_missing(v)) {
         text.clear();
         p.append_text(text, v, oc.output.type);
@@ -715,6 +728,37 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
     py::array values(py::dtype("O"), std::vector<py::ssize_t>{static_cast<py::ssize_t>(decided_count)});
     PyObject** dst = static_cast<PyObject**>(values.mutable_data());
     const Type& t = oc.output.type;
+    if (oc.key) {
+      bool whole = !t.is_set && t.base == BaseType::int_;
+      bool text = !t.is_set && t.base == BaseType::text;
+      for (unsigned k = 0; k < n; ++k) {
+        for (size_t r = split.begin(k), end = split.begin(k + 1); r < end; ++r) {
+          if (!decided[r]) continue;
+          py::object v;
+          if (oc.ids[r] == kPassThrough) {
+            v = py::reinterpret_borrow<py::object>(
+                *reinterpret_cast<PyObject* const*>(cols[p.key_field].data + r * cols[p.key_field].stride));
+          } else if (oc.lengths[r] == 0) {
+            v = py::none();
+          } else {
+            std::string_view s(oc.arena[k].data() + oc.ids[r], oc.lengths[r] - 1);
+            if (whole) {
+              std::string digits(s);
+              v = py::reinterpret_steal<py::object>(PyLong_FromString(digits.c_str(), nullptr, 10));
+              if (!v) throw py::error_already_set();
+            } else if (text) {
+              v = py::str(s.data(), s.size());
+            } else {
+              v = py::str(s.data(), s.size());  // an enum, date or bool key: its text
+            }
+          }
+          Py_XDECREF(*dst);
+          *dst++ = v.release().ptr();
+        }
+      }
+      out_columns.append(values);
+      continue;
+    }
     bool number = !t.is_set && (t.base == BaseType::int_ || t.base == BaseType::decimal || t.base == BaseType::money);
     bool date = !t.is_set && t.base == BaseType::date;
     bool whole = oc.key && !t.is_set && t.base == BaseType::int_;  // an int key as int
