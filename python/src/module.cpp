@@ -100,6 +100,21 @@ void int_text(int64_t v, std::string& out) {
 
 std::string type_name(PyObject* o) { return Py_TYPE(o)->tp_name; }
 
+// A float as a field: NaN is missing, infinity refused, else `write` gives
+// its shortest digits.
+template <class Write>
+std::optional<std::string> float_field(double v, io::RawField& f, std::string& text, Write write) {
+  if (std::isnan(v)) {
+    f.kind = io::RawKind::null;
+    return std::nullopt;
+  }
+  if (std::isinf(v)) return std::string("infinity is not a number a record holds");
+  write(text);
+  f.kind = io::RawKind::number;
+  f.text = text;
+  return std::nullopt;
+}
+
 std::string unsupported(PyObject* o) {
   return fmt::format("a Python {} is not a value a record holds (give str, int, decimal.Decimal, float, bool, "
                      "datetime.date, a list of these, or None)",
@@ -160,17 +175,9 @@ std::optional<std::string> to_field(PyObject* o, io::RawField& f, std::string& t
     f.text = text;
     return std::nullopt;
   }
-  if (PyFloat_Check(o)) {
+  if (PyFloat_Check(o)) {  // NaN: pandas' missing value
     double v = PyFloat_AS_DOUBLE(o);
-    if (std::isnan(v)) {  // pandas' missing value
-      f.kind = io::RawKind::null;
-      return std::nullopt;
-    }
-    if (std::isinf(v)) return std::string("infinity is not a number a record holds");
-    float_text(v, text);
-    f.kind = io::RawKind::number;
-    f.text = text;
-    return std::nullopt;
+    return float_field(v, f, text, [&](std::string& out) { float_text(v, out); });
   }
   int is_decimal = PyObject_IsInstance(o, p.decimal_type.ptr());
   if (is_decimal < 0) throw py::error_already_set();
@@ -248,31 +255,13 @@ std::optional<std::string> to_field(PyObject* o, io::RawField& f, std::string& t
     }
     return unsupported(o);
   }
-  if (name == "numpy.float16") {
+  if (name == "numpy.float16" || name == "numpy.float32") {
     double v = PyFloat_AsDouble(o);
     if (v == -1.0 && PyErr_Occurred()) throw py::error_already_set();
-    if (std::isnan(v)) {
-      f.kind = io::RawKind::null;
-      return std::nullopt;
-    }
-    if (std::isinf(v)) return std::string("infinity is not a number a record holds");
-    text = py::str(o).cast<std::string>();  // NumPy's shortest digits for a half
-    f.kind = io::RawKind::number;
-    f.text = text;
-    return std::nullopt;
-  }
-  if (name == "numpy.float32") {
-    double v = PyFloat_AsDouble(o);
-    if (v == -1.0 && PyErr_Occurred()) throw py::error_already_set();
-    if (std::isnan(v)) {
-      f.kind = io::RawKind::null;
-      return std::nullopt;
-    }
-    if (std::isinf(v)) return std::string("infinity is not a number a record holds");
-    float_text(static_cast<float>(v), text);
-    f.kind = io::RawKind::number;
-    f.text = text;
-    return std::nullopt;
+    return float_field(v, f, text, [&](std::string& out) {
+      if (name == "numpy.float32") float_text(static_cast<float>(v), out);
+      else out = py::str(o).cast<std::string>();  // NumPy's shortest digits for a half
+    });
   }
   if (name.starts_with("numpy.") && PyIndex_Check(o)) {  // NumPy's integers
     py::object as_int = py::reinterpret_steal<py::object>(PyNumber_Index(o));
@@ -812,22 +801,6 @@ py::tuple decide_columns(const engine::RuleSet& rules, py::list columns, size_t 
   return py::make_tuple(decided_mask, out_columns, py::make_tuple(rej_rows, rej_keys, rej_columns, rej_reasons));
 }
 
-std::string type_text(const eval::Program& p, const Type& t) {
-  std::string base;
-  switch (t.base) {
-    case BaseType::boolean: base = "bool"; break;
-    case BaseType::int_: base = "int"; break;
-    case BaseType::decimal: base = "decimal"; break;
-    case BaseType::money: base = "money"; break;
-    case BaseType::text: base = "text"; break;
-    case BaseType::date: base = "date"; break;
-    case BaseType::days: base = "days"; break;
-    case BaseType::months: base = "months"; break;
-    case BaseType::enum_: base = p.enums[t.enum_id].name; break;
-    case BaseType::error: base = "error"; break;
-  }
-  return t.is_set ? "set<" + base + ">" : base;
-}
 
 // The Python object: a shared, immutable rule set.
 struct Rules {
@@ -875,7 +848,7 @@ PYBIND11_MODULE(_stratum, m) {
         py::list out;
         for (size_t i = 0; i < p.fields.size(); ++i) {
           const auto& f = p.fields[i];
-          out.append(py::make_tuple(f.name, f.column, type_text(p, f.type), f.optional, static_cast<int32_t>(i) == p.key_field));
+          out.append(py::make_tuple(f.name, f.column, r.compilation().model->type_name(f.type), f.optional, static_cast<int32_t>(i) == p.key_field));
         }
         return out;
       })
@@ -887,7 +860,7 @@ PYBIND11_MODULE(_stratum, m) {
           if (!o.type.is_set && o.type.base == BaseType::enum_) {
             for (const auto& name : p.enums[o.type.enum_id].members) members.append(name);
           }
-          out.append(py::make_tuple(o.name, type_text(p, o.type), members, o.plan));
+          out.append(py::make_tuple(o.name, r.compilation().model->type_name(o.type), members, o.plan));
         }
         return out;
       })
