@@ -37,6 +37,7 @@ LAYERS = [
     'io',        # readers, binding, writers
     'driver',    # loading, compiling a rule set, the test runner
     'engine',    # the engine's programmatic interface
+    'serve',     # the decision service (HTTP)
     'cli',       # the `stratum` command
 ]
 

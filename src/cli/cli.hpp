@@ -42,5 +42,6 @@ int test(const std::vector<std::string>& argv);
 int explain(const std::vector<std::string>& argv);
 int diff(const std::vector<std::string>& argv);
 int fmt(const std::vector<std::string>& argv);
+int serve(const std::vector<std::string>& argv);
 
 }  // namespace stratum::cli

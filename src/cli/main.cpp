@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <thread>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@ Commands:
   explain RULES --record '{…}' one customer, and why
   diff OLD NEW --input FILE    how a rules change moves a portfolio's customers
   fmt RULES…                   align the columns of tables and grids
+  serve RULES_DIR              decide over HTTP: the decision service
 
 Run `stratum COMMAND --help` for a command's options.
 )";
@@ -39,7 +41,7 @@ Run `stratum COMMAND --help` for a command's options.
 // itself is full or closed there is no one left to tell.
 // The command nearest to a mistyped one (`chek` → `check`), or "".
 std::string closest_command(const std::string& typed) {
-  static const char* const commands[] = {"check", "eval", "test", "explain", "diff", "fmt"};
+  static const char* const commands[] = {"check", "eval", "test", "explain", "diff", "fmt", "serve"};
   std::string best;
   size_t best_distance = 3;  // at most two edits away
   for (const char* c : commands) {
@@ -104,6 +106,7 @@ int dispatch(const std::string& command, std::vector<std::string>& args) {
   if (command == "explain") return stratum::cli::explain(args);
   if (command == "diff") return stratum::cli::diff(args);
   if (command == "fmt") return stratum::cli::fmt(args);
+  if (command == "serve") return stratum::cli::serve(args);
   return -1;
 }
 
@@ -115,8 +118,18 @@ int main(int argc, char** argv) {
   hold_standard_streams();
   enough_stack();
   stratum::io::install_signal_cleanup();
+  // The stopping signals are taken by the command's thread, not this one:
+  // `serve` waits for them on its own thread (sigtimedwait, with every
+  // other thread blocking them); every other command lets them clean up.
+  sigset_t stopping;
+  sigemptyset(&stopping);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&stopping, s);
+  ::pthread_sigmask(SIG_BLOCK, &stopping, nullptr);
   int status = 0;
-  std::thread command([&] { status = run(argc, argv); });
+  std::thread command([&] {
+    if (argc < 2 || std::string_view(argv[1]) != "serve") ::pthread_sigmask(SIG_UNBLOCK, &stopping, nullptr);
+    status = run(argc, argv);
+  });
   command.join();
   // Whatever went to standard output must have arrived: a full disk or a
   // closed pipe is an error, never a silent loss.

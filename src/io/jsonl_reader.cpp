@@ -1,7 +1,8 @@
-// JSON Lines: one JSON object per line; blank lines are skipped. Values of
-// the wanted keys are kept as text (numbers keep their exact digits, so no
-// binary floating point is involved); everything else is validated and
-// skipped.
+// JSON records: JSON Lines (one object per line; blank lines are skipped)
+// and JSON text (a request body: one object, objects one after another, or
+// an array of objects). Values of the wanted keys are kept as text (numbers
+// keep their exact digits, so no binary floating point is involved);
+// everything else is validated and skipped.
 #include <cstring>
 #include <unordered_map>
 
@@ -20,120 +21,34 @@ struct JsonError {
   std::string message;
 };
 
-class JsonlReader final : public Reader {
+// The wanted keys' values of JSON objects, as RawFields.
+class ObjectParser {
  public:
-  explicit JsonlReader(const std::string& path) : in_(path) {}
-  JsonlReader(const JsonlReader& other, std::string data)
-      : in_(BlockInput::Memory{}, std::move(data)), wanted_(other.wanted_), columns_(other.columns_) {
-    limits_ = other.limits_;
-    for (size_t i = 0; i < columns_.size(); ++i) index_.emplace(columns_[i], i);
-    records_ = 1;  // no BOM inside a chunk
-  }
+  ObjectParser() = default;
+  ObjectParser(const ObjectParser& other) : wanted_(other.wanted_), columns_(other.columns_) { index(); }
+  ObjectParser& operator=(const ObjectParser&) = delete;
 
-  bool needs_record_separator() const override { return true; }
-  std::unique_ptr<Reader> chunk_reader(std::string data) const override {
-    return std::make_unique<JsonlReader>(*this, std::move(data));
-  }
-
-  std::optional<std::string> open(const std::vector<std::string>& columns, const std::vector<bool>&) override {
+  void open(const std::vector<std::string>& columns) {
     wanted_ = columns.size();
     columns_ = columns;
-    for (size_t i = 0; i < columns_.size(); ++i) index_.emplace(columns_[i], i);
-    return std::nullopt;
+    index();
   }
 
-  bool next(RawRecord& r) override {
-    std::string_view line;
-    for (;;) {
-      if (!read_line(line)) return false;
-      if (oversized_) break;
-      size_t k = 0;
-      while (k < line.size() && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) ++k;
-      if (k < line.size()) break;
-    }
-    r.number = ++records_;
-    r.line = line_;
-    r.source = std::string_view(line.data(), line.size());
-    r.error.clear();
-    r.error_column.clear();
+  // Clears `r`'s fields for a record of at most `bytes` bytes.
+  void start(RawRecord& r, size_t bytes) {
     r.fields.resize(wanted_);
     for (auto& f : r.fields) { f.kind = RawKind::absent; f.text = {}; f.items.clear(); }
     scratch_.clear();
-    scratch_.reserve(line.size() * 4 + 16);  // unescaped text never outgrows this: views stay valid
-    if (oversized_) {
-      oversized_ = false;
-      r.error = fmt::format("the record is longer than {} bytes (the limit, --max-record-bytes): skipped to the end of line {}",
-                            limits_.max_record, line_);
-      return true;
-    }
-    if (line.size() > limits_.max_record) {
-      r.error = fmt::format("the record is longer than {} bytes (the limit, --max-record-bytes)", limits_.max_record);
-      return true;
-    }
-    if (records_ == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
-    try {
-      parse_object(line, r);
-    } catch (const JsonError& e) {
-      r.error = fmt::format("invalid JSON at character {}: {}", utf8::length(line.substr(0, e.at)) + 1, e.message);
-    }
-    return true;
-  }
-
- private:
-  BlockInput in_;
-  size_t wanted_ = 0;
-  std::vector<std::string> columns_;
-  std::unordered_map<std::string_view, size_t> index_;  // views into columns_
-  std::string scratch_;
-  std::string key_;
-  uint64_t records_ = 0, line_ = 0;
-  bool oversized_ = false;  // the line just read was over the record limit
-
-  bool read_line(std::string_view& line) {
-    for (;;) {
-      const char* d = in_.data();
-      const void* nl = std::memchr(d + in_.pos(), '\n', in_.end() - in_.pos());
-      if (nl) {
-        size_t e = static_cast<const char*>(nl) - d;
-        line = std::string_view(d + in_.pos(), e - in_.pos());
-        in_.consume_to(e + 1);
-        ++line_;
-        return true;
-      }
-      if (in_.end() - in_.pos() > limits_.max_record) {
-        // Too long: skipped to its end without holding it in memory.
-        for (;;) {
-          in_.consume_to(in_.end());
-          size_t shift;
-          if (!in_.refill(shift)) break;
-          const char* b = in_.data();
-          if (const void* e = std::memchr(b + in_.pos(), '\n', in_.end() - in_.pos())) {
-            in_.consume_to(static_cast<const char*>(e) - b + 1);
-            break;
-          }
-        }
-        ++line_;
-        oversized_ = true;
-        line = {};
-        return true;
-      }
-      size_t shift;
-      if (!in_.refill(shift)) {
-        if (in_.pos() < in_.end()) {
-          line = std::string_view(in_.data() + in_.pos(), in_.end() - in_.pos());
-          in_.consume_to(in_.end());
-          ++line_;
-          return true;
-        }
-        return false;
-      }
-    }
+    scratch_.reserve(bytes * 4 + 16);  // unescaped text never outgrows this: views stay valid
   }
 
   struct Cursor {
     std::string_view s;
     size_t i = 0;
-    void ws() { while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) ++i; }
+    bool newlines = false;  // a line end is white space (JSON text), or ends the record (JSON Lines)
+    void ws() {
+      while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || (newlines && s[i] == '\n'))) ++i;
+    }
     [[noreturn]] void fail(std::string m) const { throw JsonError{i, std::move(m)}; }
     char peek() const { return i < s.size() ? s[i] : '\0'; }
     void expect(char c, const char* what) {
@@ -143,10 +58,8 @@ class JsonlReader final : public Reader {
     }
   };
 
-  void parse_object(std::string_view line, RawRecord& r) {
-    Cursor c{line};
-    c.ws();
-    if (c.peek() != '{') c.fail("expected a JSON object `{…}` on each line");
+  // Parses the object at c.i (its '{') into r's fields; c.i ends after its '}'.
+  void parse_object(Cursor& c, RawRecord& r) {
     ++c.i;
     c.ws();
     std::vector<bool> seen(wanted_, false);
@@ -175,8 +88,6 @@ class JsonlReader final : public Reader {
         c.fail("expected ',' or '}'");
       }
     }
-    c.ws();
-    if (c.i != line.size()) c.fail("unexpected text after the object");
   }
 
   void value(Cursor& c, RawField& f) {
@@ -319,10 +230,241 @@ class JsonlReader final : public Reader {
     }
     return v;
   }
+
+ private:
+  size_t wanted_ = 0;
+  std::vector<std::string> columns_;
+  std::unordered_map<std::string_view, size_t> index_;  // views into columns_
+  std::string scratch_;
+
+  void index() {
+    index_.clear();
+    for (size_t i = 0; i < columns_.size(); ++i) index_.emplace(columns_[i], i);
+  }
+};
+
+class JsonlReader final : public Reader {
+ public:
+  explicit JsonlReader(const std::string& path) : in_(path) {}
+  JsonlReader(const JsonlReader& other, std::string data)
+      : in_(BlockInput::Memory{}, std::move(data)), parser_(other.parser_) {
+    limits_ = other.limits_;
+    records_ = 1;  // no BOM inside a chunk
+  }
+
+  bool needs_record_separator() const override { return true; }
+  std::unique_ptr<Reader> chunk_reader(std::string data) const override {
+    return std::make_unique<JsonlReader>(*this, std::move(data));
+  }
+
+  std::optional<std::string> open(const std::vector<std::string>& columns, const std::vector<bool>&) override {
+    parser_.open(columns);
+    return std::nullopt;
+  }
+
+  bool next(RawRecord& r) override {
+    std::string_view line;
+    for (;;) {
+      if (!read_line(line)) return false;
+      if (oversized_) break;
+      size_t k = 0;
+      while (k < line.size() && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r')) ++k;
+      if (k < line.size()) break;
+    }
+    r.number = ++records_;
+    r.line = line_;
+    r.source = std::string_view(line.data(), line.size());
+    r.error.clear();
+    r.error_column.clear();
+    parser_.start(r, line.size());
+    if (oversized_) {
+      oversized_ = false;
+      r.error = fmt::format("the record is longer than {} bytes (the limit, --max-record-bytes): skipped to the end of line {}",
+                            limits_.max_record, line_);
+      return true;
+    }
+    if (line.size() > limits_.max_record) {
+      r.error = fmt::format("the record is longer than {} bytes (the limit, --max-record-bytes)", limits_.max_record);
+      return true;
+    }
+    if (records_ == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
+    try {
+      ObjectParser::Cursor c{line};
+      c.ws();
+      if (c.peek() != '{') c.fail("expected a JSON object `{…}` on each line");
+      parser_.parse_object(c, r);
+      c.ws();
+      if (c.i != line.size()) c.fail("unexpected text after the object");
+    } catch (const JsonError& e) {
+      r.error = fmt::format("invalid JSON at character {}: {}", utf8::length(line.substr(0, e.at)) + 1, e.message);
+    }
+    return true;
+  }
+
+ private:
+  BlockInput in_;
+  ObjectParser parser_;
+  uint64_t records_ = 0, line_ = 0;
+  bool oversized_ = false;  // the line just read was over the record limit
+
+  bool read_line(std::string_view& line) {
+    for (;;) {
+      const char* d = in_.data();
+      const void* nl = std::memchr(d + in_.pos(), '\n', in_.end() - in_.pos());
+      if (nl) {
+        size_t e = static_cast<const char*>(nl) - d;
+        line = std::string_view(d + in_.pos(), e - in_.pos());
+        in_.consume_to(e + 1);
+        ++line_;
+        return true;
+      }
+      if (in_.end() - in_.pos() > limits_.max_record) {
+        // Too long: skipped to its end without holding it in memory.
+        for (;;) {
+          in_.consume_to(in_.end());
+          size_t shift;
+          if (!in_.refill(shift)) break;
+          const char* b = in_.data();
+          if (const void* e = std::memchr(b + in_.pos(), '\n', in_.end() - in_.pos())) {
+            in_.consume_to(static_cast<const char*>(e) - b + 1);
+            break;
+          }
+        }
+        ++line_;
+        oversized_ = true;
+        line = {};
+        return true;
+      }
+      size_t shift;
+      if (!in_.refill(shift)) {
+        if (in_.pos() < in_.end()) {
+          line = std::string_view(in_.data() + in_.pos(), in_.end() - in_.pos());
+          in_.consume_to(in_.end());
+          ++line_;
+          return true;
+        }
+        return false;
+      }
+    }
+  }
+
+};
+
+// JSON text in memory (a request body): one object, several objects one
+// after another (JSON Lines, or pretty-printed objects), or one array of
+// objects. A syntax error ends the records: the record that holds it carries
+// the error with its line and column, and there is none after it.
+class JsonTextReader final : public Reader {
+ public:
+  explicit JsonTextReader(std::string text) : text_(std::move(text)) {}
+
+  std::optional<std::string> open(const std::vector<std::string>& columns, const std::vector<bool>&) override {
+    parser_.open(columns);
+    return std::nullopt;
+  }
+
+  bool next(RawRecord& r) override {
+    if (done_) return false;
+    ObjectParser::Cursor c{text_, pos_, true};
+    r.error.clear();
+    r.error_column.clear();
+    size_t end = 0;
+    try {
+      if (!started_) {
+        started_ = true;
+        if (std::string_view(text_).starts_with("\xEF\xBB\xBF")) c.i = 3;
+        c.ws();
+        if (c.peek() == '[') { array_ = true; ++c.i; }
+      }
+      c.ws();
+      if (array_) {
+        if (c.peek() == ']') {
+          ++c.i;
+          c.ws();
+          if (c.i != text_.size()) c.fail("unexpected text after the array");
+          done_ = true;
+          return false;
+        }
+        if (records_ > 0) {
+          if (c.peek() != ',') c.fail(c.i < text_.size() ? "expected ',' or ']'" : "expected ',' or ']', the text ends");
+          ++c.i;
+          c.ws();
+        }
+      } else if (c.i == text_.size()) {
+        done_ = true;
+        return false;
+      }
+      if (c.peek() != '{') {
+        c.fail(c.i < text_.size() ? (array_ ? "expected a JSON object `{…}` in the array" : "expected a JSON object `{…}` or an array of them")
+                                  : "expected a JSON object `{…}`, the text ends");
+      }
+      // The object's extent first (this checks its syntax): its size bounds
+      // the record and the scratch space.
+      ObjectParser::Cursor probe = c;
+      parser_.skip_value(probe, 0);
+      end = probe.i;
+    } catch (const JsonError& e) {
+      // A syntax error: a record that holds it, and nothing after it.
+      r.number = ++records_;
+      parser_.start(r, 0);
+      r.source = {};
+      fail(r, e);
+      done_ = true;
+      return true;
+    }
+    size_t begin = c.i;
+    r.number = ++records_;
+    r.line = line_of(begin);
+    r.source = std::string_view(text_).substr(begin, end - begin);
+    pos_ = end;
+    if (end - begin > limits_.max_record) {
+      parser_.start(r, 0);
+      r.error = fmt::format("the record is longer than {} bytes (the limit)", limits_.max_record);
+      return true;
+    }
+    parser_.start(r, end - begin);
+    try {
+      parser_.parse_object(c, r);
+    } catch (const JsonError& e) {
+      fail(r, e);  // well-formed, but not a record (a key twice): rejected, and reading goes on
+    }
+    return true;
+  }
+
+ private:
+  std::string text_;
+  ObjectParser parser_;
+  size_t pos_ = 0;
+  uint64_t records_ = 0;
+  bool started_ = false, array_ = false, done_ = false;
+  size_t counted_to_ = 0;
+  uint64_t counted_lines_ = 1;
+
+  void fail(RawRecord& r, const JsonError& e) {
+    LineCol at = position(e.at);
+    r.line = at.line;
+    r.error = fmt::format("invalid JSON at line {}, column {}: {}", at.line, at.column, e.message);
+  }
+
+  // The 1-based line of a byte offset (offsets asked for mostly grow).
+  uint64_t line_of(size_t at) {
+    if (at < counted_to_) { counted_to_ = 0; counted_lines_ = 1; }
+    for (size_t i = counted_to_; i < at; ++i) counted_lines_ += text_[i] == '\n';
+    counted_to_ = at;
+    return counted_lines_;
+  }
+  LineCol position(size_t at) {
+    at = std::min(at, text_.size());
+    size_t line_start = text_.rfind('\n', at == 0 ? 0 : at - 1);
+    line_start = line_start == std::string::npos || at == 0 ? 0 : line_start + 1;
+    return {static_cast<uint32_t>(line_of(at)), static_cast<uint32_t>(utf8::length(std::string_view(text_).substr(line_start, at - line_start)) + 1)};
+  }
 };
 
 }  // namespace
 
 std::unique_ptr<Reader> make_jsonl_reader(const std::string& path) { return std::make_unique<JsonlReader>(path); }
+
+std::unique_ptr<Reader> make_json_text_reader(std::string text) { return std::make_unique<JsonTextReader>(std::move(text)); }
 
 }  // namespace stratum::io

@@ -1,0 +1,773 @@
+#include "serve/service.hpp"
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "engine/decider.hpp"
+#include "io/readers.hpp"
+#include "io/writer.hpp"
+#include "serve/metrics.hpp"
+#include "serve/registry.hpp"
+#include "value/date.hpp"
+
+namespace stratum::serve {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+using Steady = std::chrono::steady_clock;
+
+// What the request thread learnt about the request it serves, for the
+// access log and the metrics (written by the handlers, read by the logger).
+struct RequestNote {
+  Steady::time_point start{};
+  bool started = false;
+  std::string ruleset, hash;
+  uint64_t records = 0, rejected = 0;
+  std::string error;
+};
+thread_local RequestNote tl_note;
+// Set on the thread that answers connections over the limit.
+thread_local bool tl_overflow = false;
+
+std::string iso_time(Clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  time_t secs = static_cast<time_t>(ms / 1000);
+  struct tm utc;
+  gmtime_r(&secs, &utc);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
+                     utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(ms % 1000));
+}
+
+std::string iso_date(int32_t days) {
+  int y;
+  unsigned m, d;
+  civil_from_days(days, y, m, d);
+  return fmt::format("{:04}-{:02}-{:02}", y, m, d);
+}
+
+int32_t today_local() {
+  time_t now = std::time(nullptr);
+  struct tm local;
+  localtime_r(&now, &local);
+  return days_from_civil(local.tm_year + 1900, static_cast<unsigned>(local.tm_mon + 1), static_cast<unsigned>(local.tm_mday));
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// JSON Lines on standard error, one write per line so lines from several
+// threads never interleave.
+void log_line(json j) {
+  json line = {{"time", iso_time(Clock::now())}};
+  line.update(j);
+  std::string s = dump(line) + "\n";
+  const char* p = s.data();
+  size_t left = s.size();
+  while (left > 0) {
+    ssize_t n = ::write(STDERR_FILENO, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // standard error is gone: nothing left to tell
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+// Bearer tokens, kept as SHA-256 digests and compared in constant time.
+class Tokens {
+ public:
+  // Reads the file; an error message, or empty.
+  std::string load(const std::string& path) {
+    std::string text;
+    try {
+      text = io::read_file(path);
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    std::vector<Digest> digests;
+    size_t at = 0;
+    while (at <= text.size()) {
+      size_t end = text.find('\n', at);
+      if (end == std::string::npos) end = text.size();
+      std::string_view line(text.data() + at, end - at);
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+      while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+      if (!line.empty() && line.front() != '#') {
+        if (line.size() < 16) return fmt::format("{}: a token is shorter than 16 characters: use long random tokens", path);
+        digests.push_back(digest(line));
+      }
+      at = end + 1;
+    }
+    if (digests.empty()) return fmt::format("{} holds no token (one per line; # starts a comment)", path);
+    std::lock_guard lock(mutex_);
+    digests_ = std::move(digests);
+    return {};
+  }
+  bool accepts(std::string_view presented) const {
+    Digest d = digest(presented);
+    std::lock_guard lock(mutex_);
+    int found = 0;
+    for (const auto& t : digests_) found |= CRYPTO_memcmp(t.data(), d.data(), d.size()) == 0;  // every token, always
+    return found != 0;
+  }
+
+ private:
+  using Digest = std::array<unsigned char, 32>;
+  mutable std::mutex mutex_;
+  std::vector<Digest> digests_;
+
+  static Digest digest(std::string_view s) {
+    Digest d{};
+    unsigned int size = 0;
+    EVP_Digest(s.data(), s.size(), d.data(), &size, EVP_sha256(), nullptr);
+    return d;
+  }
+};
+
+// The request threads. Each accepted connection is served by one of
+// `threads` threads; connections beyond `max_connections` (served and
+// waiting together) are answered 503 by a thread of their own, at once.
+class ConnectionQueue : public httplib::TaskQueue {
+ public:
+  ConnectionQueue(size_t threads, size_t max_connections, Metrics& metrics)
+      : max_(max_connections), metrics_(metrics) {
+    for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(jobs_, false); });
+    overflow_thread_ = std::thread([this] { work(overflow_, true); });
+  }
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::lock_guard lock(mutex_);
+      metrics_.add("stratum_connections_total", {});
+      if (active_ + jobs_.size() >= max_) {
+        metrics_.add("stratum_limit_refusals_total", {{"limit", "connections"}});
+        overflow_.push_back(std::move(fn));
+      } else {
+        jobs_.push_back(std::move(fn));
+        metrics_.set("stratum_connections_open", {}, static_cast<double>(active_ + jobs_.size()));
+      }
+    }
+    cond_.notify_all();
+  }
+  void shutdown() override {
+    {
+      std::lock_guard lock(mutex_);
+      shutdown_ = true;
+    }
+    cond_.notify_all();
+    for (auto& t : workers_) t.join();
+    overflow_thread_.join();
+  }
+
+ private:
+  size_t max_;
+  Metrics& metrics_;
+  std::mutex mutex_;
+  std::condition_variable cond_;
+  std::deque<std::function<void()>> jobs_, overflow_;
+  size_t active_ = 0;
+  bool shutdown_ = false;
+  std::vector<std::thread> workers_;
+  std::thread overflow_thread_;
+
+  void work(std::deque<std::function<void()>>& queue, bool overflow) {
+    tl_overflow = overflow;
+    for (;;) {
+      std::function<void()> fn;
+      {
+        std::unique_lock lock(mutex_);
+        cond_.wait(lock, [&] { return !queue.empty() || shutdown_; });
+        if (queue.empty()) return;
+        fn = std::move(queue.front());
+        queue.pop_front();
+        if (!overflow) ++active_;
+      }
+      try {
+        fn();
+      } catch (...) {
+        // A connection's failure ends that connection only.
+      }
+      if (!overflow) {
+        std::lock_guard lock(mutex_);
+        --active_;
+        metrics_.set("stratum_connections_open", {}, static_cast<double>(active_ + jobs_.size()));
+      }
+    }
+  }
+};
+
+// The route a path belongs to, as the metrics name it.
+std::string route_of(const std::string& method, const std::string& path) {
+  if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/v1/rulesets") return path;
+  if (path.starts_with("/v1/rulesets/")) {
+    std::string_view rest = std::string_view(path).substr(13);
+    size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) return "/v1/rulesets/{name}";
+    if (rest.substr(slash) == "/decide") return "/v1/rulesets/{name}/decide";
+  }
+  return "other";
+}
+
+void answer(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(dump(body) + "\n", "application/json; charset=utf-8");
+  tl_note.error = body.contains("error") ? body["error"].get<std::string>() : "";
+}
+
+class Service {
+ public:
+  Service(const Config& config) : config_(config), registry_(config.rules_dir) {}
+
+  const Config& config_;
+  Registry registry_;
+  Metrics metrics_;
+  Tokens tokens_;
+  bool auth_ = false;
+  std::atomic<bool> ready_{false}, draining_{false};
+
+  void note_events(const std::vector<ReloadEvent>& events, bool at_start) {
+    auto catalog = registry_.snapshot();
+    for (const auto& e : events) {
+      json line = {{"ruleset", e.name}};
+      switch (e.kind) {
+        case ReloadEvent::Kind::loaded:
+          line["event"] = "loaded";
+          line["hash"] = e.hash;
+          if (!at_start) metrics_.add("stratum_reloads_total", {{"ruleset", e.name}});
+          break;
+        case ReloadEvent::Kind::reloaded:
+          line["event"] = "reloaded";
+          line["hash"] = e.hash;
+          line["previous_hash"] = e.previous;
+          metrics_.add("stratum_reloads_total", {{"ruleset", e.name}});
+          break;
+        case ReloadEvent::Kind::refused:
+          line["event"] = "reload_refused";
+          if (!e.hash.empty()) line["hash"] = e.hash;
+          line["serving_hash"] = e.previous.empty() ? json(nullptr) : json(e.previous);
+          line["diagnostics"] = e.diagnostics;
+          metrics_.add("stratum_reload_failures_total", {{"ruleset", e.name}});
+          break;
+        case ReloadEvent::Kind::removed:
+          line["event"] = "removed";
+          break;
+        case ReloadEvent::Kind::unchanged:
+          line["event"] = "unchanged";
+          line["hash"] = e.hash;
+          break;
+      }
+      if ((e.kind == ReloadEvent::Kind::loaded || e.kind == ReloadEvent::Kind::reloaded) && !e.diagnostics.empty()) {
+        line["warnings"] = e.diagnostics;
+      }
+      log_line(line);
+      metrics_.forget("stratum_ruleset_info", "ruleset", e.name);
+      auto it = catalog->find(e.name);
+      if (it != catalog->end() && it->second->rules) {
+        const auto& program = it->second->rules->program();
+        metrics_.set("stratum_ruleset_info",
+                     {{"ruleset", e.name}, {"version", program.version}, {"hash", it->second->rules->hash()}}, 1);
+      }
+    }
+  }
+
+  json describe(const Served& s) const {
+    json j = {{"name", s.name}, {"file", std::filesystem::path(s.path).lexically_relative(registry_.rules_dir()).generic_string()}};
+    if (s.rules) {
+      const auto& program = s.rules->program();
+      j["title"] = program.ruleset.empty() ? json(nullptr) : json(program.ruleset);
+      j["version"] = program.version.empty() ? json(nullptr) : json(program.version);
+      j["hash"] = s.rules->hash();
+      j["loaded_at"] = iso_time(s.loaded_at);
+      json files = json::array();
+      for (const auto& f : s.rules->bundle().files) files.push_back(f.path);
+      j["files"] = files;
+      j["uses_today"] = program.uses_today;
+    } else {
+      j["title"] = nullptr;
+      j["version"] = nullptr;
+      j["hash"] = nullptr;
+      j["loaded_at"] = nullptr;
+    }
+    j["serving"] = s.rules != nullptr;
+    if (s.last_error.empty()) {
+      j["last_reload_error"] = nullptr;
+    } else {
+      j["last_reload_error"] = {{"at", iso_time(s.last_error_at)},
+                                {"hash", s.refused_hash.empty() ? json(nullptr) : json(s.refused_hash)},
+                                {"diagnostics", s.last_error}};
+    }
+    return j;
+  }
+
+  void list(const httplib::Request&, httplib::Response& res) {
+    auto catalog = registry_.snapshot();
+    json all = json::array();
+    for (const auto& [name, s] : *catalog) all.push_back(describe(*s));
+    answer(res, 200, {{"rulesets", all}});
+  }
+
+  void one(const httplib::Request& req, httplib::Response& res) {
+    std::string name = req.matches[1];
+    auto catalog = registry_.snapshot();
+    auto it = catalog->find(name);
+    if (it == catalog->end()) return unknown(res, name, *catalog);
+    answer(res, 200, describe(*it->second));
+  }
+
+  void unknown(httplib::Response& res, const std::string& name, const Catalog& catalog) {
+    json names = json::array();
+    for (const auto& [n, _] : catalog) names.push_back(n);
+    answer(res, 404, {{"error", fmt::format("no rule set named `{}`", name)}, {"rulesets", names}});
+  }
+
+  void decide(const httplib::Request& req, httplib::Response& res) {
+    std::string name = req.matches[1];
+    tl_note.ruleset = name;
+    auto catalog = registry_.snapshot();  // this request's one view of the rules
+    auto it = catalog->find(name);
+    if (it == catalog->end()) return unknown(res, name, *catalog);
+    std::shared_ptr<const Served> served = it->second;
+    if (!served->rules) {
+      return answer(res, 503, {{"error", fmt::format("rule set `{}` has errors and no earlier version to serve", name)},
+                               {"diagnostics", served->last_error}});
+    }
+    const engine::RuleSet& rules = *served->rules;
+    const eval::Program& program = rules.program();
+    tl_note.hash = rules.hash();
+
+    bool explain = false;
+    int32_t as_of = config_.as_of ? *config_.as_of : today_local();
+    // The query's parameters only (a form-encoded body is not parameters: it is read as JSON).
+    httplib::Params query;
+    if (size_t q = req.target.find('?'); q != std::string::npos) httplib::detail::parse_query_text(req.target.substr(q + 1), query);
+    for (const auto& [key, value] : query) {
+      if (key == "explain") {
+        if (value == "true" || value == "1" || value.empty()) explain = true;
+        else if (value == "false" || value == "0") explain = false;
+        else return answer(res, 400, {{"error", fmt::format("explain={}: expected true or false", value)}});
+      } else if (key == "as_of") {
+        auto d = parse_iso_date(value);
+        if (!d) return answer(res, 400, {{"error", fmt::format("as_of={}: expected a date YYYY-MM-DD", value)}});
+        as_of = *d;
+      } else {
+        return answer(res, 400, {{"error", fmt::format("unknown parameter `{}`: the parameters are explain and as_of", key)}});
+      }
+    }
+    std::string type = req.get_header_value("Content-Type");
+    type = type.substr(0, type.find(';'));
+    while (!type.empty() && type.back() == ' ') type.pop_back();
+    for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    bool lines = type == "application/x-ndjson" || type == "application/ndjson" || type == "application/jsonl" ||
+                 type == "application/x-jsonlines" || type == "application/jsonlines";
+    // curl -d sends application/x-www-form-urlencoded: the body is read as JSON all the same.
+    if (!type.empty() && !lines && type != "application/json" && type != "text/plain" && type != "application/x-www-form-urlencoded") {
+      return answer(res, 415, {{"error", fmt::format("Content-Type {} is not accepted: send application/json (one record "
+                                                     "or an array) or application/x-ndjson (JSON Lines)", type)}});
+    }
+    size_t first = req.body.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+    first = req.body.find_first_not_of(" \t\r\n", first);
+    bool array = first != std::string::npos && req.body[first] == '[';
+
+    auto reader = io::make_json_text_reader(req.body);
+    io::Binder columns(program);
+    reader->open(columns.columns(), columns.required());
+    reader->set_limits({config_.max_body, config_.max_field});
+    engine::Options options;
+    options.as_of = as_of;
+    options.explain = explain;
+    options.max_field = config_.max_field;
+    engine::Decider decider(rules, options);
+    std::string item;
+    io::RecordWriter writer(program, io::OutputFormat::jsonl, item);
+    writer.set_explain(explain);
+
+    // The segment, for the metrics.
+    const std::vector<std::string>* segments = nullptr;
+    for (const auto& o : program.outputs) {
+      if (o.slot == program.segment_slot && program.segment_slot >= 0 && o.type.base == BaseType::enum_) {
+        segments = &program.enums[o.type.enum_id].members;
+      }
+    }
+    std::vector<uint64_t> by_segment(segments ? segments->size() : 0);
+
+    std::string results;
+    uint64_t records = 0, decided = 0, rejected = 0;
+    io::RawRecord raw;
+    while (reader->next(raw)) {
+      if (!raw.error.empty()) {
+        return answer(res, 400, {{"error", "malformed JSON"}, {"message", raw.error}, {"record", raw.number}, {"line", raw.line}});
+      }
+      if (++records > config_.max_records) {
+        metrics_.add("stratum_limit_refusals_total", {{"limit", "records"}});
+        return answer(res, 413, {{"error", fmt::format("the request holds more than {} records (the limit, --max-records)", config_.max_records)},
+                                 {"limit", config_.max_records}});
+      }
+      if (records > 1) results += ',';
+      engine::Rejection why;
+      if (decider.decide(raw, why)) {
+        item.clear();
+        writer.record(decider.frame(), raw.number, explain ? &decider.explanation() : nullptr);
+        if (!item.empty() && item.back() == '\n') item.pop_back();
+        results += "{\"decision\":";
+        results += item;
+        results += '}';
+        ++decided;
+        if (segments) {
+          const eval::Value& v = decider.frame().slots[program.segment_slot];
+          if (!eval::is_missing(v) && v.n >= 0 && static_cast<size_t>(v.n) < by_segment.size()) ++by_segment[v.n];
+        }
+      } else {
+        std::string r = io::rejection_json(raw.number, raw.line, decider.key_text(raw), why);
+        if (!r.empty() && r.back() == '\n') r.pop_back();
+        results += "{\"rejected\":";
+        results += r;
+        results += '}';
+        ++rejected;
+      }
+    }
+    if (records == 0 && !array) {
+      return answer(res, 400, {{"error", "the body holds no record: send one JSON object, an array of them, or JSON Lines"}});
+    }
+    tl_note.records = records;
+    tl_note.rejected = rejected;
+    if (decided) metrics_.add("stratum_records_decided_total", {{"ruleset", name}}, decided);
+    if (rejected) metrics_.add("stratum_records_rejected_total", {{"ruleset", name}}, rejected);
+    for (size_t k = 0; k < by_segment.size(); ++k) {
+      if (by_segment[k]) metrics_.add("stratum_segment_decisions_total", {{"ruleset", name}, {"segment", (*segments)[k]}}, by_segment[k]);
+    }
+
+    std::string body = "{\"ruleset\":" + dump(name);
+    body += ",\"title\":" + (program.ruleset.empty() ? std::string("null") : dump(program.ruleset));
+    body += ",\"version\":" + (program.version.empty() ? std::string("null") : dump(program.version));
+    body += ",\"hash\":\"" + rules.hash() + "\"";
+    body += ",\"as_of\":\"" + iso_date(as_of) + "\"";
+    bool batch = array || lines || records > 1;
+    if (batch) {
+      body += fmt::format(",\"records\":{},\"decided\":{},\"rejected\":{},\"results\":[", records, decided, rejected);
+      body += results;
+      body += "]}\n";
+      res.status = 200;
+    } else {
+      body += ',';
+      body.append(results, 1, results.size() - 2);  // the one result's member, unwrapped
+      body += "}\n";
+      res.status = decided ? 200 : 422;
+      if (!decided) tl_note.error = "rejected";
+    }
+    res.set_header("Stratum-Ruleset-Hash", rules.hash());
+    res.set_content(std::move(body), "application/json; charset=utf-8");
+  }
+};
+
+const char* status_text(int status) {
+  switch (status) {
+    case 400: return "bad request: the request is not well-formed HTTP";
+    case 405: return "method not allowed";
+    case 408: return "the request took too long to arrive";
+    case 411: return "a body needs a Content-Length";
+    case 416: return "range not satisfiable";
+    case 417: return "expectation failed";
+    case 431: return "the request's headers are too large";
+    case 500: return "internal error";
+    case 503: return "unavailable";
+    default: return "the request was not served";
+  }
+}
+
+// The library listens with a backlog of 5 connections: a burst of clients
+// connecting at once would see SYNs dropped and retried a second later.
+// Listening again on the bound socket raises the backlog.
+template <class Base>
+class Server : public Base {
+ public:
+  using Base::Base;
+  void raise_backlog() { ::listen(this->svr_sock_, SOMAXCONN); }
+};
+
+bool valid_token_header(const std::string& header, std::string_view& token) {
+  constexpr std::string_view bearer = "Bearer ";
+  if (header.size() <= bearer.size()) return false;
+  for (size_t i = 0; i < bearer.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != std::tolower(static_cast<unsigned char>(bearer[i]))) return false;
+  }
+  token = std::string_view(header).substr(bearer.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  return !token.empty();
+}
+
+}  // namespace
+
+bool is_loopback(const std::string& host) {
+  if (host == "localhost") return true;
+  unsigned char buf[sizeof(struct in6_addr)];
+  if (::inet_pton(AF_INET, host.c_str(), buf) == 1) return buf[0] == 127;
+  std::string h = host;
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (::inet_pton(AF_INET6, h.c_str(), buf) == 1) {
+    static const unsigned char loop6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return std::memcmp(buf, loop6, 16) == 0;
+  }
+  return false;
+}
+
+int run(const Config& config) {
+  auto fail = [](int status, const std::string& message) {
+    fmt::print(stderr, "stratum serve: {}\n", message);
+    return status;
+  };
+  std::error_code ec;
+  if (!std::filesystem::is_directory(config.rules_dir, ec)) {
+    return fail(2, fmt::format("{} is not a folder: name the folder that holds the rule sets to serve", config.rules_dir));
+  }
+  if (!is_loopback(config.host) && config.token_file.empty()) {
+    return fail(2, fmt::format("{} is not a loopback address: anyone who can reach it could decide customers and read "
+                               "the rules' versions. Give --token-file FILE (bearer tokens) to serve it, and "
+                               "--tls-cert/--tls-key to encrypt it; or listen on 127.0.0.1",
+                               config.host));
+  }
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    return fail(2, "--tls-cert and --tls-key go together: give both (PEM files) or neither");
+  }
+
+  Service service(config);
+  if (!config.token_file.empty()) {
+    if (auto problem = service.tokens_.load(config.token_file); !problem.empty()) return fail(2, problem);
+    service.auth_ = true;
+    struct stat st;
+    if (::stat(config.token_file.c_str(), &st) == 0 && (st.st_mode & 0077)) {
+      log_line({{"event", "warning"},
+                {"message", fmt::format("{} can be read by other users (mode {:o}): chmod 600 it", config.token_file, st.st_mode & 0777)}});
+    }
+  }
+  if (!is_loopback(config.host) && config.tls_cert.empty()) {
+    log_line({{"event", "warning"}, {"message", "serving off loopback without TLS: tokens and customers' data travel in clear text"}});
+  }
+
+  // The rule sets, all checked before the first request.
+  auto events = service.registry_.refresh(true);
+  service.note_events(events, true);
+  auto catalog = service.registry_.snapshot();
+  bool refused = false;
+  for (const auto& [name, s] : *catalog) {
+    if (!s->rules) {
+      fmt::print(stderr, "stratum serve: rule set `{}` ({}) cannot be served:\n{}", name, s->path, s->last_error);
+      if (!s->last_error.empty() && s->last_error.back() != '\n') fmt::print(stderr, "\n");
+      refused = true;
+    }
+  }
+  if (refused) return fail(1, "fix the rule sets above (stratum check shows the same), then start again");
+  if (catalog->empty()) return fail(1, fmt::format("{} holds no rule set (*.strat files, or folders of them)", config.rules_dir));
+
+  // SIGPIPE: a client gone mid-answer is that connection's end, not the service's.
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&signals, s);
+  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // the request threads inherit it: only sigtimedwait below sees them
+
+  std::unique_ptr<httplib::Server> server;
+  if (!config.tls_cert.empty()) {
+    server = std::make_unique<Server<httplib::SSLServer>>(config.tls_cert.c_str(), config.tls_key.c_str());
+    if (!server->is_valid()) {
+      return fail(2, fmt::format("cannot use the TLS certificate {} with the key {}: check that both are readable PEM files "
+                                 "and that the key matches the certificate", config.tls_cert, config.tls_key));
+    }
+  } else {
+    server = std::make_unique<Server<httplib::Server>>();
+  }
+  httplib::Server& svr = *server;
+  Metrics& metrics = service.metrics_;
+  svr.new_task_queue = [&] { return new ConnectionQueue(config.threads, config.max_connections, metrics); };
+  svr.set_payload_max_length(config.max_body);
+  svr.set_read_timeout(config.request_timeout, 0);
+  svr.set_write_timeout(config.request_timeout, 0);
+  svr.set_keep_alive_timeout(config.idle_timeout);
+  svr.set_keep_alive_max_count(10000);
+  svr.set_tcp_nodelay(true);
+
+  svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
+    tl_note = RequestNote{};
+    tl_note.start = Steady::now();
+    tl_note.started = true;
+    if (tl_overflow) {
+      res.set_header("Connection", "close");
+      res.set_header("Retry-After", "1");
+      answer(res, 503, {{"error", fmt::format("too many connections (the limit, --max-connections, is {}): try again", config.max_connections)}});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    size_t header_bytes = req.method.size() + req.target.size() + req.version.size() + 4;
+    for (const auto& [k, v] : req.headers) header_bytes += k.size() + v.size() + 4;
+    if (header_bytes > config.max_header) {
+      metrics.add("stratum_limit_refusals_total", {{"limit", "header"}});
+      res.set_header("Connection", "close");
+      answer(res, 431, {{"error", fmt::format("the request's headers take {} bytes, more than {} (the limit, --max-header-bytes)", header_bytes, config.max_header)}});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (service.auth_ && req.path != "/healthz" && req.path != "/readyz") {
+      std::string_view token;
+      if (!valid_token_header(req.get_header_value("Authorization"), token) || !service.tokens_.accepts(token)) {
+        metrics.add("stratum_limit_refusals_total", {{"limit", "auth"}});
+        res.set_header("WWW-Authenticate", "Bearer realm=\"stratum\"");
+        answer(res, 401, {{"error", req.has_header("Authorization") ? "the bearer token is not accepted"
+                                                                    : "this service needs a bearer token: send Authorization: Bearer TOKEN"}});
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  svr.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) { answer(res, 200, {{"status", "ok"}}); });
+  svr.Get("/readyz", [&](const httplib::Request&, httplib::Response& res) {
+    if (service.draining_) return answer(res, 503, {{"status", "draining"}});
+    if (!service.ready_) return answer(res, 503, {{"status", "starting"}});
+    auto catalog = service.registry_.snapshot();
+    size_t serving = 0;
+    for (const auto& [_, s] : *catalog) serving += s->rules != nullptr;
+    answer(res, 200, {{"status", "ready"}, {"rulesets", serving}});
+  });
+  svr.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  svr.Get("/v1/rulesets", [&](const httplib::Request& req, httplib::Response& res) { service.list(req, res); });
+  svr.Get(R"(/v1/rulesets/([^/]+))", [&](const httplib::Request& req, httplib::Response& res) { service.one(req, res); });
+  svr.Post(R"(/v1/rulesets/([^/]+)/decide)", [&](const httplib::Request& req, httplib::Response& res) { service.decide(req, res); });
+  auto not_allowed = [&](const char* allow) {
+    return [&, allow](const httplib::Request& req, httplib::Response& res) {
+      res.set_header("Allow", allow);
+      answer(res, 405, {{"error", fmt::format("{} {} is not served: use {}", req.method, req.path, allow)}});
+    };
+  };
+  svr.Get(R"(/v1/rulesets/([^/]+)/decide)", not_allowed("POST"));
+  for (const char* path : {"/healthz", "/readyz", "/metrics", "/v1/rulesets"}) {
+    svr.Post(path, not_allowed("GET"));
+    svr.Put(path, not_allowed("GET"));
+    svr.Delete(path, not_allowed("GET"));
+  }
+  svr.Put(R"(/v1/rulesets/([^/]+)/decide)", not_allowed("POST"));
+  svr.Delete(R"(/v1/rulesets/([^/]+)/decide)", not_allowed("POST"));
+
+  svr.set_exception_handler([&](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown failure";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    log_line({{"event", "internal_error"}, {"message", what}});
+    answer(res, 500, {{"error", "internal error: the request was not decided (see the service's log)"}});
+  });
+  svr.set_error_handler(httplib::Server::HandlerWithResponse([&](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    if (res.status == 404) {
+      answer(res, 404, {{"error", fmt::format("no such resource: {} {}", req.method, req.path)},
+                        {"routes", {"POST /v1/rulesets/{name}/decide", "GET /v1/rulesets", "GET /v1/rulesets/{name}",
+                                    "GET /healthz", "GET /readyz", "GET /metrics"}}});
+    } else if (res.status == 413) {
+      metrics.add("stratum_limit_refusals_total", {{"limit", "body"}});
+      answer(res, 413, {{"error", fmt::format("the body is larger than {} bytes (the limit, --max-body-bytes)", config.max_body)},
+                        {"limit", config.max_body}});
+    } else if (res.status == 414) {
+      metrics.add("stratum_limit_refusals_total", {{"limit", "header"}});
+      answer(res, 414, {{"error", "the request's target is too long"}});
+    } else {
+      answer(res, res.status, {{"error", status_text(res.status)}});
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  svr.set_logger([&](const httplib::Request& req, const httplib::Response& res) {
+    double seconds = tl_note.started ? std::chrono::duration<double>(Steady::now() - tl_note.start).count() : 0.0;
+    std::string route = route_of(req.method, req.path);
+    std::string status = std::to_string(res.status);
+    metrics.add("stratum_http_requests_total", {{"route", route}, {"method", req.method}, {"status", status}});
+    metrics.observe("stratum_http_request_duration_seconds", {{"route", route}, {"status", status}}, seconds);
+    if (config.access_log) {
+      json line = {{"event", "request"}, {"remote", req.remote_addr}, {"method", req.method}, {"path", req.path},
+                   {"status", res.status}, {"bytes_in", req.body.size()}, {"bytes_out", res.body.size()},
+                   {"ms", std::round(seconds * 1e6) / 1e3}};
+      if (!tl_note.ruleset.empty()) line["ruleset"] = tl_note.ruleset;
+      if (!tl_note.hash.empty()) line["hash"] = tl_note.hash;
+      if (tl_note.records) {
+        line["records"] = tl_note.records;
+        line["rejected"] = tl_note.rejected;
+      }
+      if (!tl_note.error.empty() && res.status >= 400) line["error"] = tl_note.error;
+      log_line(line);
+    }
+    tl_note.started = false;
+  });
+
+  int port = config.port;
+  if (config.port == 0) {
+    port = svr.bind_to_any_port(config.host);
+    if (port < 0) return fail(2, fmt::format("cannot listen on {}: {}", config.host, std::strerror(errno)));
+  } else if (!svr.bind_to_port(config.host, config.port)) {
+    return fail(2, fmt::format("cannot listen on {}:{}: {}", config.host, config.port,
+                               errno ? std::strerror(errno) : "the address is in use or not on this machine"));
+  }
+  if (auto* tls = dynamic_cast<Server<httplib::SSLServer>*>(server.get())) tls->raise_backlog();
+  else static_cast<Server<httplib::Server>*>(server.get())->raise_backlog();
+  std::thread listener([&] { svr.listen_after_bind(); });
+  service.ready_ = true;
+  {
+    json names = json::array();
+    for (const auto& [name, _] : *service.registry_.snapshot()) names.push_back(name);
+    std::string host = config.host.find(':') != std::string::npos && config.host.front() != '[' ? "[" + config.host + "]" : config.host;
+    log_line({{"event", "listening"},
+              {"url", fmt::format("{}://{}:{}", config.tls_cert.empty() ? "http" : "https", host, port)},
+              {"port", port},
+              {"rulesets", names},
+              {"threads", config.threads}});
+  }
+
+  // The control loop: signals, and a look at the rule files now and then.
+  double interval = config.watch_interval > 0 ? config.watch_interval : 3600;
+  for (;;) {
+    struct timespec wait;
+    wait.tv_sec = static_cast<time_t>(interval);
+    wait.tv_nsec = static_cast<long>((interval - static_cast<double>(wait.tv_sec)) * 1e9);
+    siginfo_t info;
+    int sig = ::sigtimedwait(&signals, &info, &wait);
+    if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT) {
+      log_line({{"event", "draining"}, {"signal", sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "SIGQUIT"}});
+      service.draining_ = true;
+      break;
+    }
+    try {
+      if (sig == SIGHUP) {
+        log_line({{"event", "reload_requested"}, {"signal", "SIGHUP"}});
+        if (!config.token_file.empty()) {
+          if (auto problem = service.tokens_.load(config.token_file); !problem.empty()) {
+            log_line({{"event", "tokens_refused"}, {"message", problem + " (the tokens read before are kept)"}});
+          }
+        }
+        service.note_events(service.registry_.refresh(true), false);
+      } else if (config.watch_interval > 0 && service.registry_.changed()) {
+        service.note_events(service.registry_.refresh(false), false);
+      }
+    } catch (const std::exception& e) {
+      log_line({{"event", "reload_failed"}, {"message", e.what()}});
+    }
+  }
+  svr.stop();
+  listener.join();
+  log_line({{"event", "stopped"}});
+  return 0;
+}
+
+}  // namespace stratum::serve
