@@ -257,6 +257,7 @@ class Service {
           metrics_.add("stratum_reloads_total", {{"ruleset", e.name}});
           break;
         case ReloadEvent::Kind::refused:
+          if (at_start) continue;  // told on standard error as text, and the service does not start
           line["event"] = "reload_refused";
           if (!e.hash.empty()) line["hash"] = e.hash;
           line["serving_hash"] = e.previous.empty() ? json(nullptr) : json(e.previous);
@@ -558,6 +559,16 @@ int run(const Config& config) {
     log_line({{"event", "warning"}, {"message", "serving off loopback without TLS: tokens and customers' data travel in clear text"}});
   }
 
+  std::unique_ptr<httplib::Server> server;
+  if (!config.tls_cert.empty()) {
+    server = std::make_unique<Server<httplib::SSLServer>>(config.tls_cert.c_str(), config.tls_key.c_str());
+    if (!server->is_valid()) {
+      return fail(2, fmt::format("cannot use the TLS certificate {} with the key {}: check that both are readable PEM files "
+                                 "and that the key matches the certificate", config.tls_cert, config.tls_key));
+    }
+  } else {
+    server = std::make_unique<Server<httplib::Server>>();
+  }
   // The rule sets, all checked before the first request.
   auto events = service.registry_.refresh(true);
   service.note_events(events, true);
@@ -580,16 +591,6 @@ int run(const Config& config) {
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) sigaddset(&signals, s);
   ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // the request threads inherit it: only sigtimedwait below sees them
 
-  std::unique_ptr<httplib::Server> server;
-  if (!config.tls_cert.empty()) {
-    server = std::make_unique<Server<httplib::SSLServer>>(config.tls_cert.c_str(), config.tls_key.c_str());
-    if (!server->is_valid()) {
-      return fail(2, fmt::format("cannot use the TLS certificate {} with the key {}: check that both are readable PEM files "
-                                 "and that the key matches the certificate", config.tls_cert, config.tls_key));
-    }
-  } else {
-    server = std::make_unique<Server<httplib::Server>>();
-  }
   httplib::Server& svr = *server;
   Metrics& metrics = service.metrics_;
   svr.new_task_queue = [&] { return new ConnectionQueue(config.threads, config.max_connections, metrics); };
