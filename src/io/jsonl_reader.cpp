@@ -356,7 +356,10 @@ class JsonlReader final : public Reader {
 // the error with its line and column, and there is none after it.
 class JsonTextReader final : public Reader {
  public:
-  explicit JsonTextReader(std::string text) : text_(std::move(text)) {}
+  explicit JsonTextReader(std::string text) : owned_(std::move(text)), view_(owned_) {}
+  // Over text the caller keeps, finding where records are without reading them.
+  struct Locate {};
+  JsonTextReader(Locate, std::string_view text) : view_(text), locate_only_(true) {}
 
   std::optional<std::string> open(const std::vector<std::string>& columns, const std::vector<bool>&) override {
     parser_.open(columns);
@@ -365,14 +368,14 @@ class JsonTextReader final : public Reader {
 
   bool next(RawRecord& r) override {
     if (done_) return false;
-    ObjectParser::Cursor c{text_, pos_, true};
+    ObjectParser::Cursor c{view_, pos_, true};
     r.error.clear();
     r.error_column.clear();
     size_t end = 0;
     try {
       if (!started_) {
         started_ = true;
-        if (std::string_view(text_).starts_with("\xEF\xBB\xBF")) c.i = 3;
+        if (view_.starts_with("\xEF\xBB\xBF")) c.i = 3;
         c.ws();
         if (c.peek() == '[') { array_ = true; ++c.i; }
       }
@@ -381,21 +384,21 @@ class JsonTextReader final : public Reader {
         if (c.peek() == ']') {
           ++c.i;
           c.ws();
-          if (c.i != text_.size()) c.fail("unexpected text after the array");
+          if (c.i != view_.size()) c.fail("unexpected text after the array");
           done_ = true;
           return false;
         }
         if (records_ > 0) {
-          if (c.peek() != ',') c.fail(c.i < text_.size() ? "expected ',' or ']'" : "expected ',' or ']', the text ends");
+          if (c.peek() != ',') c.fail(c.i < view_.size() ? "expected ',' or ']'" : "expected ',' or ']', the text ends");
           ++c.i;
           c.ws();
         }
-      } else if (c.i == text_.size()) {
+      } else if (c.i == view_.size()) {
         done_ = true;
         return false;
       }
       if (c.peek() != '{') {
-        c.fail(c.i < text_.size() ? (array_ ? "expected a JSON object `{…}` in the array" : "expected a JSON object `{…}` or an array of them")
+        c.fail(c.i < view_.size() ? (array_ ? "expected a JSON object `{…}` in the array" : "expected a JSON object `{…}` or an array of them")
                                   : "expected a JSON object `{…}`, the text ends");
       }
       // The object's extent first (this checks its syntax): its size bounds
@@ -415,8 +418,9 @@ class JsonTextReader final : public Reader {
     size_t begin = c.i;
     r.number = ++records_;
     r.line = line_of(begin);
-    r.source = std::string_view(text_).substr(begin, end - begin);
+    r.source = view_.substr(begin, end - begin);
     pos_ = end;
+    if (locate_only_) return true;
     if (end - begin > limits_.max_record) {
       parser_.start(r, 0);
       r.error = fmt::format("the record is longer than {} bytes (the limit)", limits_.max_record);
@@ -432,7 +436,9 @@ class JsonTextReader final : public Reader {
   }
 
  private:
-  std::string text_;
+  std::string owned_;
+  std::string_view view_;
+  bool locate_only_ = false;
   ObjectParser parser_;
   size_t pos_ = 0;
   uint64_t records_ = 0;
@@ -449,15 +455,15 @@ class JsonTextReader final : public Reader {
   // The 1-based line of a byte offset (offsets asked for mostly grow).
   uint64_t line_of(size_t at) {
     if (at < counted_to_) { counted_to_ = 0; counted_lines_ = 1; }
-    for (size_t i = counted_to_; i < at; ++i) counted_lines_ += text_[i] == '\n';
+    for (size_t i = counted_to_; i < at; ++i) counted_lines_ += view_[i] == '\n';
     counted_to_ = at;
     return counted_lines_;
   }
   LineCol position(size_t at) {
-    at = std::min(at, text_.size());
-    size_t line_start = text_.rfind('\n', at == 0 ? 0 : at - 1);
+    at = std::min(at, view_.size());
+    size_t line_start = view_.rfind('\n', at == 0 ? 0 : at - 1);
     line_start = line_start == std::string::npos || at == 0 ? 0 : line_start + 1;
-    return {static_cast<uint32_t>(line_of(at)), static_cast<uint32_t>(utf8::length(std::string_view(text_).substr(line_start, at - line_start)) + 1)};
+    return {static_cast<uint32_t>(line_of(at)), static_cast<uint32_t>(utf8::length(view_.substr(line_start, at - line_start)) + 1)};
   }
 };
 
@@ -466,5 +472,20 @@ class JsonTextReader final : public Reader {
 std::unique_ptr<Reader> make_jsonl_reader(const std::string& path) { return std::make_unique<JsonlReader>(path); }
 
 std::unique_ptr<Reader> make_json_text_reader(std::string text) { return std::make_unique<JsonTextReader>(std::move(text)); }
+
+JsonTextLayout locate_json_records(std::string_view text) {
+  JsonTextLayout layout;
+  JsonTextReader reader(JsonTextReader::Locate{}, text);
+  reader.open({}, {});
+  RawRecord r;
+  while (reader.next(r)) {
+    if (!r.error.empty()) {
+      layout.error = r.error;
+      break;
+    }
+    layout.records.push_back({static_cast<size_t>(r.source.data() - text.data()), r.source.size(), r.line});
+  }
+  return layout;
+}
 
 }  // namespace stratum::io

@@ -336,6 +336,85 @@ class Service {
     answer(res, 404, {{"error", fmt::format("no rule set named `{}`", name)}, {"rulesets", names}});
   }
 
+  // The records of one request, decided (or a part of them, on one thread).
+  struct Run {
+    std::string results;  // `{"decision":…},{"rejected":…}…`
+    uint64_t records = 0, decided = 0, rejected = 0;
+    std::vector<uint64_t> by_segment;
+    enum class Stop { none, malformed, too_many } stop = Stop::none;
+    std::string error;
+    uint64_t error_record = 0, error_line = 0;
+
+    void count(const Run& part) {
+      records += part.records;
+      decided += part.decided;
+      rejected += part.rejected;
+      if (by_segment.size() < part.by_segment.size()) by_segment.resize(part.by_segment.size());
+      for (size_t k = 0; k < part.by_segment.size(); ++k) by_segment[k] += part.by_segment[k];
+    }
+  };
+  static constexpr size_t kParallelBytes = 256u << 10;
+  static constexpr size_t kRecordsPerThread = 1024;
+
+  void too_many_records(httplib::Response& res) {
+    metrics_.add("stratum_limit_refusals_total", {{"limit", "records"}});
+    answer(res, 413, {{"error", fmt::format("the request holds more than {} records (the limit, --max-records)", config_.max_records)},
+                      {"limit", config_.max_records}});
+  }
+
+  // Decides every record `reader` gives into `run`. `first` records come
+  // before the reader's first (their numbers and lines are in `layout`).
+  void decide_records(io::Reader& reader, const engine::RuleSet& rules, const engine::Options& options,
+                      const std::vector<std::string>* segments, size_t first, const io::JsonTextLayout* layout, Run& run) {
+    const eval::Program& program = rules.program();
+    io::Binder columns(program);
+    reader.open(columns.columns(), columns.required());
+    reader.set_limits({config_.max_body, config_.max_field});
+    engine::Decider decider(rules, options);
+    std::string item;
+    io::RecordWriter writer(program, io::OutputFormat::jsonl, item);
+    writer.set_explain(options.explain);
+    run.by_segment.assign(segments ? segments->size() : 0, 0);
+    io::RawRecord raw;
+    while (reader.next(raw)) {
+      uint64_t number = first + raw.number;
+      uint64_t line = layout ? layout->records[number - 1].line : raw.line;
+      if (!raw.error.empty()) {
+        run.stop = Run::Stop::malformed;
+        run.error = raw.error;
+        run.error_record = number;
+        run.error_line = line;
+        return;
+      }
+      if (++run.records > config_.max_records) {
+        run.stop = Run::Stop::too_many;
+        return;
+      }
+      if (run.records > 1) run.results += ',';
+      engine::Rejection why;
+      if (decider.decide(raw, why)) {
+        item.clear();
+        writer.record(decider.frame(), number, options.explain ? &decider.explanation() : nullptr);
+        if (!item.empty() && item.back() == '\n') item.pop_back();
+        run.results += "{\"decision\":";
+        run.results += item;
+        run.results += '}';
+        ++run.decided;
+        if (segments) {
+          const eval::Value& v = decider.frame().slots[program.segment_slot];
+          if (!eval::is_missing(v) && v.n >= 0 && static_cast<size_t>(v.n) < run.by_segment.size()) ++run.by_segment[v.n];
+        }
+      } else {
+        std::string r = io::rejection_json(number, line, decider.key_text(raw), why);
+        if (!r.empty() && r.back() == '\n') r.pop_back();
+        run.results += "{\"rejected\":";
+        run.results += r;
+        run.results += '}';
+        ++run.rejected;
+      }
+    }
+  }
+
   void decide(const httplib::Request& req, httplib::Response& res) {
     std::string name = req.matches[1];
     tl_note.ruleset = name;
@@ -384,18 +463,10 @@ class Service {
     first = req.body.find_first_not_of(" \t\r\n", first);
     bool array = first != std::string::npos && req.body[first] == '[';
 
-    auto reader = io::make_json_text_reader(req.body);
-    io::Binder columns(program);
-    reader->open(columns.columns(), columns.required());
-    reader->set_limits({config_.max_body, config_.max_field});
     engine::Options options;
     options.as_of = as_of;
     options.explain = explain;
     options.max_field = config_.max_field;
-    engine::Decider decider(rules, options);
-    std::string item;
-    io::RecordWriter writer(program, io::OutputFormat::jsonl, item);
-    writer.set_explain(explain);
 
     // The segment, for the metrics.
     const std::vector<std::string>* segments = nullptr;
@@ -404,43 +475,65 @@ class Service {
         segments = &program.enums[o.type.enum_id].members;
       }
     }
-    std::vector<uint64_t> by_segment(segments ? segments->size() : 0);
 
-    std::string results;
-    uint64_t records = 0, decided = 0, rejected = 0;
-    io::RawRecord raw;
-    while (reader->next(raw)) {
-      if (!raw.error.empty()) {
-        return answer(res, 400, {{"error", "malformed JSON"}, {"message", raw.error}, {"record", raw.number}, {"line", raw.line}});
-      }
-      if (++records > config_.max_records) {
-        metrics_.add("stratum_limit_refusals_total", {{"limit", "records"}});
-        return answer(res, 413, {{"error", fmt::format("the request holds more than {} records (the limit, --max-records)", config_.max_records)},
-                                 {"limit", config_.max_records}});
-      }
-      if (records > 1) results += ',';
-      engine::Rejection why;
-      if (decider.decide(raw, why)) {
-        item.clear();
-        writer.record(decider.frame(), raw.number, explain ? &decider.explanation() : nullptr);
-        if (!item.empty() && item.back() == '\n') item.pop_back();
-        results += "{\"decision\":";
-        results += item;
-        results += '}';
-        ++decided;
-        if (segments) {
-          const eval::Value& v = decider.frame().slots[program.segment_slot];
-          if (!eval::is_missing(v) && v.n >= 0 && static_cast<size_t>(v.n) < by_segment.size()) ++by_segment[v.n];
+    // A large batch is located first (its records' bytes and lines), then
+    // decided on every core, each thread a contiguous run of records; the
+    // runs are joined in order. Anything unusual in it (a syntax error, an
+    // object that is not a record) is answered by the one-thread path below,
+    // which reports it exactly.
+    Run run;                 // the counts (and, on one thread, the results)
+    std::vector<Run> parts;  // on several threads: each one's results, in order
+    bool done = false;
+    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    if (cores > 1 && req.body.size() >= kParallelBytes) {
+      io::JsonTextLayout layout = io::locate_json_records(req.body);
+      if (layout.error.empty() && layout.records.size() > config_.max_records) return too_many_records(res);
+      if (layout.error.empty() && layout.records.size() >= 2 * kRecordsPerThread) {
+        size_t n = layout.records.size();
+        unsigned threads = static_cast<unsigned>(std::min<size_t>(cores, n / kRecordsPerThread));
+        std::vector<Run> runs(threads);
+        std::vector<std::thread> started;
+        auto part = [&](unsigned k) {
+          size_t lo = n * k / threads, hi = n * (k + 1) / threads;
+          std::string chunk;
+          chunk.reserve(layout.records[hi - 1].offset + layout.records[hi - 1].size - layout.records[lo].offset + (hi - lo));
+          for (size_t j = lo; j < hi; ++j) {
+            chunk.append(req.body, layout.records[j].offset, layout.records[j].size);
+            chunk += '\n';
+          }
+          auto reader = io::make_json_text_reader(std::move(chunk));
+          decide_records(*reader, rules, options, segments, lo, &layout, runs[k]);
+        };
+        try {
+          for (unsigned k = 1; k < threads; ++k) started.emplace_back(part, k);
+        } catch (const std::system_error&) {
+          // No more threads: the runs not started are decided here.
         }
-      } else {
-        std::string r = io::rejection_json(raw.number, raw.line, decider.key_text(raw), why);
-        if (!r.empty() && r.back() == '\n') r.pop_back();
-        results += "{\"rejected\":";
-        results += r;
-        results += '}';
-        ++rejected;
+        part(0);
+        for (size_t k = started.size() + 1; k < threads; ++k) part(static_cast<unsigned>(k));
+        for (auto& t : started) t.join();
+        bool clean = true;
+        for (const auto& r : runs) clean = clean && r.stop == Run::Stop::none;
+        if (clean) {
+          for (auto& r : runs) run.count(r);
+          parts = std::move(runs);
+          done = true;
+        }
       }
     }
+    if (!done) {
+      auto reader = io::make_json_text_reader(req.body);
+      decide_records(*reader, rules, options, segments, 0, nullptr, run);
+      if (run.stop == Run::Stop::malformed) {
+        return answer(res, 400, {{"error", "malformed JSON"}, {"message", run.error}, {"record", run.error_record}, {"line", run.error_line}});
+      }
+      if (run.stop == Run::Stop::too_many) return too_many_records(res);
+      parts.push_back(std::move(run));
+      run = Run{};
+      run.count(parts.back());
+    }
+    uint64_t records = run.records, decided = run.decided, rejected = run.rejected;
+    const std::vector<uint64_t>& by_segment = run.by_segment;
     if (records == 0 && !array) {
       return answer(res, 400, {{"error", "the body holds no record: send one JSON object, an array of them, or JSON Lines"}});
     }
@@ -452,7 +545,11 @@ class Service {
       if (by_segment[k]) metrics_.add("stratum_segment_decisions_total", {{"ruleset", name}, {"segment", (*segments)[k]}}, by_segment[k]);
     }
 
-    std::string body = "{\"ruleset\":" + dump(name);
+    size_t size = 256;
+    for (const auto& p : parts) size += p.results.size() + 1;
+    std::string body;
+    body.reserve(size);
+    body = "{\"ruleset\":" + dump(name);
     body += ",\"title\":" + (program.ruleset.empty() ? std::string("null") : dump(program.ruleset));
     body += ",\"version\":" + (program.version.empty() ? std::string("null") : dump(program.version));
     body += ",\"hash\":\"" + rules.hash() + "\"";
@@ -460,12 +557,19 @@ class Service {
     bool batch = array || lines || records > 1;
     if (batch) {
       body += fmt::format(",\"records\":{},\"decided\":{},\"rejected\":{},\"results\":[", records, decided, rejected);
-      body += results;
+      bool first = true;
+      for (const auto& p : parts) {
+        if (p.records == 0) continue;
+        if (!first) body += ',';
+        body += p.results;
+        first = false;
+      }
       body += "]}\n";
       res.status = 200;
     } else {
       body += ',';
-      body.append(results, 1, results.size() - 2);  // the one result's member, unwrapped
+      const std::string& one = parts.front().results;
+      body.append(one, 1, one.size() - 2);  // the one result's member, unwrapped
       body += "}\n";
       res.status = decided ? 200 : 422;
       if (!decided) tl_note.error = "rejected";

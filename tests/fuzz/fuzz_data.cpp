@@ -1,5 +1,6 @@
 // Data files → reader → binder → evaluation → JSON Lines, for one format
-// (FUZZ_FORMAT: csv, jsonl or yaml), against fixed rules that use every kind
+// (FUZZ_FORMAT: csv, jsonl or yaml; jsonl also as one JSON text, the way
+// the decision service reads a request body), against fixed rules that use every kind
 // of field. Every record is decided or rejected (N = D + R); every output
 // line and every rejection is valid JSON text.
 #include <cstddef>
@@ -50,25 +51,16 @@ const eval::Program& program() {
   return *c.program;
 }
 
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+// Reads, binds, decides and writes every record of `reader`.
+void decide_all(io::Reader& reader) {
   const eval::Program& p = program();
-  fuzz::MemFile file(data, size);
-  std::unique_ptr<io::Reader> reader;
-  try {
-    reader = io::open_reader(file.path(), FUZZ_FORMAT);
-  } catch (const std::exception& e) {
-    fuzz::require_clean_json_text(e.what());
-    return 0;
-  }
-  reader->set_limits({4096, 512});
+  reader.set_limits({4096, 512});
   io::Binder binder(p);
   binder.set_max_field(512);
   try {
-    if (auto problem = reader->open(binder.columns(), binder.required())) {
+    if (auto problem = reader.open(binder.columns(), binder.required())) {
       fuzz::require_clean_json_text(*problem);
-      return 0;
+      return;
     }
     eval::Frame frame = p.make_frame();
     frame.today = 19723;
@@ -77,12 +69,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     io::RecordWriter writer(p, io::OutputFormat::jsonl, out);
     io::RawRecord raw;
     uint64_t read = 0, decided = 0, rejected = 0;
-    while (reader->next(raw)) {
+    while (reader.next(raw)) {
       ++read;
       if (raw.number != read) {
         std::fprintf(stderr, "finding: record numbers skip (%llu after %llu)\n", (unsigned long long)raw.number, (unsigned long long)read - 1);
         std::abort();
       }
+      if (!raw.error.empty()) fuzz::require_clean_json_text(raw.error);
       p.reset(frame);
       io::Rejection why;
       if (!binder.bind(raw, frame, why)) {
@@ -104,6 +97,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (read != decided + rejected) std::abort();
   } catch (const std::runtime_error& e) {
     fuzz::require_clean_json_text(e.what());  // an I/O-level error, reported
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  fuzz::MemFile file(data, size);
+  std::unique_ptr<io::Reader> reader;
+  try {
+    reader = io::open_reader(file.path(), FUZZ_FORMAT);
+  } catch (const std::exception& e) {
+    fuzz::require_clean_json_text(e.what());
+    return 0;
+  }
+  decide_all(*reader);
+  if (FUZZ_FORMAT == io::Format::jsonl) {
+    // The same bytes as a request body of the decision service.
+    auto body = io::make_json_text_reader(std::string(reinterpret_cast<const char*>(data), size));
+    decide_all(*body);
   }
   return 0;
 }

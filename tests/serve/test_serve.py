@@ -499,3 +499,41 @@ def test_usage_errors(tmp_path):
     assert run(str(tmp_path), '--threads', '0') == (2, 'stratum serve: --threads takes a whole number from 1 to 4096')
     assert run(str(tmp_path), '--tls-cert', 'x.pem') == (2, 'stratum serve: --tls-cert and --tls-key go together: give both (PEM files) or neither')
     assert run(str(tmp_path)) == (1, 'stratum serve: %s holds no rule set (*.strat files, or folders of them)' % tmp_path)
+
+
+def test_a_large_batch_decided_on_every_core_answers_as_one_thread_does(service, rules_dir, tmp_path):
+    # 3,000 records, about 2 MB: located first and decided on every core, joined in order.
+    base = corporate_records(1000)
+    records = [r.replace('"id":"C', '"id":"R%d-C' % k) for k in range(3) for r in base]
+    records[4] = records[4].replace('"信贷余额":', '"信贷余额":-', 1)
+    records[2500] = re.sub(r'"信贷余额":[0-9.]+,', '', records[2500])
+    decided, rejected = eval_lines(rules_dir / 'corporate_segments.strat', records, tmp=tmp_path)
+    assert len(decided) + len(rejected) == 3000 and len(rejected) >= 2
+    by_record = {json.loads(r)['record']: r for r in rejected}
+    items, d = [], iter(decided)
+    for n in range(1, 3001):
+        items.append('{"rejected":%s}' % by_record[n] if n in by_record else '{"decision":%s}' % next(d))
+    expected = head(service, 'corporate_segments') + ',"records":3000,"decided":%d,"rejected":%d,"results":[' % (
+        len(decided), len(rejected)) + ','.join(items) + ']}\n'
+    status, _, text = service.request('POST', '/v1/rulesets/corporate_segments/decide', '\n'.join(records) + '\n', JSON)
+    assert status == 200
+    assert text == expected
+    # As an array, one record per line after the `[` line: lines shift by one.
+    status, _, text = service.request('POST', '/v1/rulesets/corporate_segments/decide', '[\n' + ',\n'.join(records) + '\n]', JSON)
+    assert status == 200
+    assert text == re.sub(r'"line":(\d+)', lambda m: '"line":%d' % (int(m.group(1)) + 1), expected)
+
+
+def test_a_large_batch_with_a_fault_deep_inside_is_refused_exactly(service):
+    records = corporate_records(1000) * 3
+    bad = list(records)
+    bad[2700] = bad[2700].replace('{"id":', '{"id":"dup","id":', 1)
+    assert service.json('POST', '/v1/rulesets/corporate_segments/decide', '\n'.join(bad), JSON) == (
+        400, {'error': 'malformed JSON', 'message': 'invalid JSON at line 2701, column 13: key "id" appears twice',
+              'record': 2701, 'line': 2701})
+    bad = list(records)
+    bad[2800] = bad[2800][:-1]  # the closing brace gone
+    # The object runs on into the next line, where `,` or `}` is expected and `{` found.
+    assert service.json('POST', '/v1/rulesets/corporate_segments/decide', '\n'.join(bad), JSON) == (
+        400, {'error': 'malformed JSON', 'message': "invalid JSON at line 2802, column 1: expected ',' or '}'",
+              'record': 2801, 'line': 2802})

@@ -57,6 +57,27 @@ std::vector<Got> read_all(Format f, const std::string& name, const std::string& 
   return out;
 }
 
+std::vector<Got> read_text(const std::string& text, std::vector<std::string> columns) {
+  auto reader = make_json_text_reader(text);
+  reader->open(columns, std::vector<bool>(columns.size(), true));
+  std::vector<Got> out;
+  RawRecord r;
+  while (reader->next(r)) {
+    Got g{r.number, r.line, {}, r.error};
+    for (auto& field : r.fields) {
+      if (field.kind == RawKind::absent) g.values.push_back("<absent>");
+      else if (field.kind == RawKind::null) g.values.push_back("<null>");
+      else if (field.kind == RawKind::array) {
+        std::string joined;
+        for (auto& i : field.items) { joined += '['; joined += i; joined += ']'; }
+        g.values.push_back(joined);
+      } else g.values.push_back(std::string(field.text));
+    }
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("CSV: BOM, CRLF, quotes, reordered and extra columns") {
@@ -128,6 +149,62 @@ TEST_CASE("JSON Lines: values as text, escapes, arrays, malformed lines") {
   CHECK(got[2].error == "invalid JSON at character 26: expected a key in double quotes");
   CHECK(got[3].error == "invalid JSON at character 1: expected a JSON object `{…}` on each line");
   CHECK(got[4].error == "invalid JSON at character 14: key \"id\" appears twice");
+}
+
+TEST_CASE("JSON text: one object, objects one after another, an array; pretty-printed") {
+  using V = std::vector<std::string>;
+  auto one = read_text("\xEF\xBB\xBF {\n  \"id\": \"A1\",\n  \"amount\": 12.50\n}\n", {"id", "amount"});
+  REQUIRE(one.size() == 1);
+  CHECK(one[0].values == V{"A1", "12.50"});
+  CHECK((one[0].number == 1 && one[0].line == 1 && one[0].error.empty()));
+
+  auto lines = read_text("{\"id\":\"A1\"}\n\n{\"id\":\"A2\",\"tags\":[\"x\"]}\r\n{\"id\":\"A\\n3\"} {\"id\":\"A4\"}", {"id", "tags"});
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0].values == V{"A1", "<absent>"});
+  CHECK(lines[1].values == V{"A2", "[x]"});
+  CHECK(lines[1].line == 3);
+  CHECK(lines[2].values == V{"A\n3", "<absent>"});
+  CHECK((lines[3].values == V{"A4", "<absent>"} && lines[3].number == 4 && lines[3].line == 4));
+
+  auto array = read_text("[\n  {\"id\": \"A1\", \"other\": {\"deep\": [1, {\"x\": null}]}},\n  {\"id\": \"A2\"}\n]\n", {"id"});
+  REQUIRE(array.size() == 2);
+  CHECK((array[0].values == V{"A1"} && array[0].line == 2));
+  CHECK((array[1].values == V{"A2"} && array[1].line == 3 && array[1].number == 2));
+  CHECK(read_text("[]", {"id"}).empty());
+  CHECK(read_text(" \n ", {"id"}).empty());
+}
+
+TEST_CASE("JSON text: a syntax error ends the records, with its line and column") {
+  auto got = read_text("[{\"id\":\"A1\"},\n {\"id\": \"中文\" \"x\": 1},\n {\"id\":\"A3\"}]", {"id"});
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].error.empty());
+  CHECK(got[1].error == "invalid JSON at line 2, column 14: expected ',' or '}'");
+  CHECK((got[1].number == 2 && got[1].line == 2));
+
+  auto tail = read_text("[{\"id\":\"A1\"} {\"id\":\"A2\"}]", {"id"});
+  REQUIRE(tail.size() == 2);
+  CHECK(tail[1].error == "invalid JSON at line 1, column 14: expected ',' or ']'");
+  auto after = read_text("[{\"id\":\"A1\"}] {}", {"id"});
+  REQUIRE(after.size() == 2);
+  CHECK(after[1].error == "invalid JSON at line 1, column 15: unexpected text after the array");
+  auto open = read_text("[{\"id\":\"A1\"}", {"id"});
+  REQUIRE(open.size() == 2);
+  CHECK(open[1].error == "invalid JSON at line 1, column 13: expected ',' or ']', the text ends");
+  auto scalar = read_text("[1]", {"id"});
+  REQUIRE(scalar.size() == 1);
+  CHECK(scalar[0].error == "invalid JSON at line 1, column 2: expected a JSON object `{…}` in the array");
+  std::string deep(100, '[');
+  auto nested = read_text("{\"x\":" + deep + "}", {"id"});
+  REQUIRE(nested.size() == 1);
+  CHECK(nested[0].error == "invalid JSON at line 1, column 70: nested too deeply");
+}
+
+TEST_CASE("JSON text: a well-formed object that is not a record is rejected, and reading goes on") {
+  auto got = read_text("{\"id\":\"A1\",\"id\":\"A2\"}\n{\"id\":\"A3\",\"tags\":[{\"no\":1}]}\n{\"id\":\"A4\"}", {"id", "tags"});
+  REQUIRE(got.size() == 3);
+  CHECK(got[0].error == "invalid JSON at line 1, column 12: key \"id\" appears twice");
+  CHECK(got[1].error == "invalid JSON at line 2, column 20: expected text or a number in the array");
+  CHECK((got[2].error.empty() && got[2].values == std::vector<std::string>{"A4", "<absent>"}));
 }
 
 TEST_CASE("YAML: a sequence of maps") {
