@@ -53,6 +53,17 @@ def corporate_records(count):
     return rows
 
 
+def sme_records(count):
+    rows = list(csv.DictReader(open(ROOT / 'examples' / 'portfolio.csv', encoding='utf-8')))
+    out = []
+    for i in range(count):
+        r = rows[i % len(rows)]
+        out.append('{"id":%s,"industry":%s,"employees":%s,"revenue":%s,"total_assets":%s}' % (
+            json.dumps('%s-%d' % (r['id'], i)), json.dumps(r['industry'], ensure_ascii=False), r['employees'],
+            r['revenue'], r['total_assets']))
+    return out
+
+
 def start(stratum, rules):
     proc = subprocess.Popen([stratum, 'serve', str(rules), '--listen', '127.0.0.1:0', '--no-access-log',
                              '--as-of', '2026-06-30', '--watch-interval', '0'],
@@ -94,6 +105,7 @@ def main():
     (work / 'sme.json').write_text('{"id":"C0001","industry":"工业","employees":128,"revenue":1605682364.71,'
                                    '"total_assets":3303010.21}', encoding='utf-8')
     (work / 'batch.json').write_text('[' + ','.join(records) + ']', encoding='utf-8')
+    (work / 'sme-batch.json').write_text('[' + ','.join(sme_records(10000)) + ']', encoding='utf-8')
     proc, port = start(args.stratum, ROOT / 'rules')
     try:
         print('stratum serve rules/ on 127.0.0.1:%d; wrk, %d runs of %d s each; median (min–max)' % (port, args.reps, args.seconds))
@@ -105,9 +117,10 @@ def main():
             print('%-44s %22s %20s %20s' % (label % c, spread([r[0] for r in runs], '%.0f'),
                                            spread([r[1] for r in runs], '%.3f'), spread([r[2] for r in runs], '%.3f')))
             sys.stdout.flush()
-        for c in (1, 2):
-            runs = [wrk(port, '/v1/rulesets/corporate_segments/decide', work / 'batch.json', c, args.seconds) for _ in range(args.reps)]
-            print('%-44s %22s %20s %20s   decisions/s: %s' % ('corporate_segments, 10,000-record batch, %d conn' % c,
+        batches = [('sme_size', 'sme-batch.json', c) for c in (1, 2)] + [('corporate_segments', 'batch.json', c) for c in (1, 2)]
+        for ruleset, body, c in batches:
+            runs = [wrk(port, '/v1/rulesets/%s/decide' % ruleset, work / body, c, args.seconds) for _ in range(args.reps)]
+            print('%-44s %22s %20s %20s   decisions/s: %s' % ('%s, 10,000-record batch, %d conn' % (ruleset, c),
                                                              spread([r[0] for r in runs], '%.1f'),
                                                              spread([r[1] for r in runs], '%.1f'), spread([r[2] for r in runs], '%.1f'),
                                                              spread([r[0] * 10000 for r in runs], '%.0f')))

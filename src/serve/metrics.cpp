@@ -36,7 +36,7 @@ Metrics::Metrics() {
   declare("stratum_reload_failures_total", "counter",
           "Rule set versions refused because they have errors (the last good version kept serving), by rule set.");
   declare("stratum_limit_refusals_total", "counter",
-          "Requests or connections refused by a limit: body, records, header, connections, auth.");
+          "Requests or connections refused by a limit: body, records, header, timeout, connections, auth.");
   declare("stratum_connections_open", "gauge", "Connections open now.");
   declare("stratum_connections_total", "counter", "Connections accepted.");
   declare("stratum_ruleset_info", "gauge", "The version being served of each rule set (value 1), with its hash.");

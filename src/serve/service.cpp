@@ -46,6 +46,9 @@ struct RequestNote {
 thread_local RequestNote tl_note;
 // Set on the thread that answers connections over the limit.
 thread_local bool tl_overflow = false;
+// Since when the connection this thread serves has been waiting for a
+// request: its start, then each answer.
+thread_local Steady::time_point tl_waiting_since;
 
 std::string iso_time(Clock::time_point t) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -142,13 +145,15 @@ class Tokens {
 
 // The request threads. Each accepted connection is served by one of
 // `threads` threads; connections beyond `max_connections` (served and
-// waiting together) are answered 503 by a thread of their own, at once.
+// waiting together) are answered 503 at once by threads of their own.
 class ConnectionQueue : public httplib::TaskQueue {
  public:
   ConnectionQueue(size_t threads, size_t max_connections, Metrics& metrics)
       : max_(max_connections), metrics_(metrics) {
     for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(jobs_, false); });
-    overflow_thread_ = std::thread([this] { work(overflow_, true); });
+    // A refused connection holds its thread until the client closes it or
+    // --idle-timeout passes: a few, so one slow client does not hold up the rest.
+    for (int i = 0; i < 4; ++i) overflow_threads_.emplace_back([this] { work(overflow_, true); });
   }
   void enqueue(std::function<void()> fn) override {
     {
@@ -171,7 +176,7 @@ class ConnectionQueue : public httplib::TaskQueue {
     }
     cond_.notify_all();
     for (auto& t : workers_) t.join();
-    overflow_thread_.join();
+    for (auto& t : overflow_threads_) t.join();
   }
 
  private:
@@ -183,7 +188,7 @@ class ConnectionQueue : public httplib::TaskQueue {
   size_t active_ = 0;
   bool shutdown_ = false;
   std::vector<std::thread> workers_;
-  std::thread overflow_thread_;
+  std::vector<std::thread> overflow_threads_;
 
   void work(std::deque<std::function<void()>>& queue, bool overflow) {
     tl_overflow = overflow;
@@ -197,6 +202,7 @@ class ConnectionQueue : public httplib::TaskQueue {
         queue.pop_front();
         if (!overflow) ++active_;
       }
+      tl_waiting_since = Steady::now();
       try {
         fn();
       } catch (...) {
@@ -710,7 +716,6 @@ int run(const Config& config) {
     tl_note.start = Steady::now();
     tl_note.started = true;
     if (tl_overflow) {
-      res.set_header("Connection", "close");
       res.set_header("Retry-After", "1");
       answer(res, 503, {{"error", fmt::format("too many connections (the limit, --max-connections, is {}): try again", config.max_connections)}});
       return httplib::Server::HandlerResponse::Handled;
@@ -719,7 +724,6 @@ int run(const Config& config) {
     for (const auto& [k, v] : req.headers) header_bytes += k.size() + v.size() + 4;
     if (header_bytes > config.max_header) {
       metrics.add("stratum_limit_refusals_total", {{"limit", "header"}});
-      res.set_header("Connection", "close");
       answer(res, 431, {{"error", fmt::format("the request's headers take {} bytes, more than {} (the limit, --max-header-bytes)", header_bytes, config.max_header)}});
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -787,6 +791,16 @@ int run(const Config& config) {
       metrics.add("stratum_limit_refusals_total", {{"limit", "body"}});
       answer(res, 413, {{"error", fmt::format("the body is larger than {} bytes (the limit, --max-body-bytes)", config.max_body)},
                         {"limit", config.max_body}});
+    } else if (res.status == 400) {
+      // The library's own 400: the request could not be read whole. Either
+      // it is not HTTP, or it stopped arriving for --request-timeout.
+      double waited = std::chrono::duration<double>(Steady::now() - tl_waiting_since).count();
+      if (waited >= config.request_timeout * 0.9) {
+        metrics.add("stratum_limit_refusals_total", {{"limit", "timeout"}});
+        answer(res, 408, {{"error", fmt::format("the request did not arrive whole within {} s (the limit, --request-timeout)", config.request_timeout)}});
+      } else {
+        answer(res, 400, {{"error", "the request is not well-formed HTTP"}});
+      }
     } else if (res.status == 414) {
       metrics.add("stratum_limit_refusals_total", {{"limit", "header"}});
       answer(res, 414, {{"error", "the request's target is too long"}});
@@ -815,6 +829,7 @@ int run(const Config& config) {
       log_line(line);
     }
     tl_note.started = false;
+    tl_waiting_since = Steady::now();
   });
 
   int port = config.port;

@@ -283,17 +283,35 @@ def test_a_silent_connection_is_closed_after_the_timeouts(rules_dir):
         assert c.recv(4096) == b''
         assert 0.5 < time.time() - start < 5
         c.close()
-        # Half a request: closed after --request-timeout.
+        # Half a request: answered 408 after --request-timeout, then closed.
+        for partial in (b'POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"id":',
+                        b'POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nContent-Len'):
+            c = socket.create_connection(('127.0.0.1', s.port))
+            c.sendall(partial)
+            c.settimeout(10)
+            start = time.time()
+            data = b''
+            while True:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            assert time.time() - start < 5
+            assert data.startswith(b'HTTP/1.1 408 Request Timeout\r\n')
+            assert data.endswith(b'\r\n\r\n{"error":"the request did not arrive whole within 1 s (the limit, --request-timeout)"}\n')
+            c.close()
+        # Not HTTP at all: 400 at once.
         c = socket.create_connection(('127.0.0.1', s.port))
-        c.sendall(b'POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"id":')
+        c.sendall(b'GARBAGE\r\n\r\n')
         c.settimeout(10)
-        start = time.time()
-        while True:
-            data = c.recv(4096)
-            if not data:
-                break
-        assert time.time() - start < 5
+        data = b''
+        while not data.endswith(b'}\n'):
+            data += c.recv(4096)
+        assert data.startswith(b'HTTP/1.1 400 Bad Request\r\n')
+        assert data.endswith(b'\r\n\r\n{"error":"the request is not well-formed HTTP"}\n')
         c.close()
+        _, _, text = s.request('GET', '/metrics')
+        assert metric(text, 'stratum_limit_refusals_total{limit="timeout"}') == 2
         assert s.request('GET', '/healthz')[0] == 200
     finally:
         assert s.stop() == 0
