@@ -6,6 +6,27 @@
 
 namespace stratum::serve {
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence at s[i], or 0.
+size_t utf8_sequence(std::string_view s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  if (c < 0x80) return 1;
+  size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+  }
+  if (c == 0xE0 && b(i + 1) < 0xA0) return 0;   // overlong
+  if (c == 0xED && b(i + 1) > 0x9F) return 0;   // surrogate
+  if (c == 0xF0 && b(i + 1) < 0x90) return 0;   // overlong
+  if (c == 0xF4 && b(i + 1) > 0x8F) return 0;   // beyond U+10FFFF
+  return n;
+}
+
+}  // namespace
+
 std::string render_labels(const Labels& labels) {
   if (labels.empty()) return {};
   std::string out = "{";
@@ -13,11 +34,20 @@ std::string render_labels(const Labels& labels) {
     if (i) out += ',';
     out += labels[i].first;
     out += "=\"";
-    for (char c : labels[i].second) {
+    const std::string& v = labels[i].second;
+    for (size_t k = 0; k < v.size();) {
+      char c = v[k];
+      size_t n = utf8_sequence(v, k);
+      if (n == 0) {
+        out += "\xEF\xBF\xBD";  // U+FFFD: the text format is UTF-8
+        ++k;
+        continue;
+      }
       if (c == '\\') out += "\\\\";
       else if (c == '"') out += "\\\"";
       else if (c == '\n') out += "\\n";
-      else out += c;
+      else out.append(v, k, n);
+      k += n;
     }
     out += '"';
   }

@@ -25,16 +25,29 @@ bool inside(const fs::path& root, const fs::path& p) {
   return r == root.end();
 }
 
-std::map<std::string, Found> discover(const std::string& dir) {
+struct Discovery {
   std::map<std::string, Found> found;
+  std::set<std::string> present;  // every name an entry still has, a rule set or not
+  std::string error;              // the rules directory cannot be read: nothing is known
+};
+
+Discovery discover(const std::string& dir) {
+  Discovery d;
+  auto& found = d.found;
   std::error_code ec;
   std::vector<fs::directory_entry> entries;
-  for (const auto& e : fs::directory_iterator(dir, ec)) entries.push_back(e);
-  if (ec) return found;
+  fs::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) entries.push_back(*it);
+  if (ec) {
+    d.error = fmt::format("cannot read the rules directory {}: {}", dir, ec.message());
+    return d;
+  }
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.path() < b.path(); });
   for (const auto& e : entries) {
     std::string file = e.path().filename().string();
     if (file.empty() || file[0] == '.') continue;
+    d.present.insert(file);
+    if (e.path().extension() == ".strat") d.present.insert(e.path().stem().string());
     std::error_code sec;
     fs::file_status st = fs::status(e.path(), sec);
     bool is_rule_file = fs::is_regular_file(st) && e.path().extension() == ".strat";
@@ -63,7 +76,7 @@ std::map<std::string, Found> discover(const std::string& dir) {
       found[name] = {e.path().string(), x.what()};
     }
   }
-  return found;
+  return d;
 }
 
 std::string stat_stamp(const fs::path& p) {
@@ -136,7 +149,19 @@ std::vector<ReloadEvent> Registry::refresh(bool force) {
   tree_ = tree_signature();
   auto old = snapshot();
   auto next = std::make_shared<Catalog>(*old);
-  auto found = discover(dir_);
+  Discovery discovery = discover(dir_);
+  if (!discovery.error.empty()) {
+    // Moved, deleted or unreadable for now: what was loaded keeps serving.
+    if (discovery.error != dir_error_ || force) events.push_back({ReloadEvent::Kind::unreadable, "", {}, {}, discovery.error});
+    std::lock_guard lock(mutex_);
+    dir_error_ = discovery.error;
+    return events;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    dir_error_.clear();
+  }
+  auto& found = discovery.found;
   for (const auto& [name, f] : found) {
     missing_.erase(name);
     auto previous = old->count(name) ? old->at(name) : nullptr;
@@ -195,6 +220,25 @@ std::vector<ReloadEvent> Registry::refresh(bool force) {
   }
   for (auto it = next->begin(); it != next->end();) {
     if (found.count(it->first)) { ++it; continue; }
+    if (discovery.present.count(it->first)) {
+      // Still there, but no longer a rule file or a folder of them (a
+      // directory in its place, a dangling link): refused, the last good
+      // version keeps serving.
+      std::string problem = fmt::format("{} is no longer a rule file (*.strat) or a folder of rule files: the version "
+                                        "loaded before keeps serving", it->second->path);
+      missing_.erase(it->first);
+      if (it->second->last_error != problem || force) {
+        auto served = std::make_shared<Served>(*it->second);
+        served->last_error = problem;
+        served->last_error_at = Clock::now();
+        served->refused_hash.clear();
+        stamps_.erase(it->first);
+        events.push_back({ReloadEvent::Kind::refused, it->first, "", served->rules ? served->rules->hash() : "", problem});
+        it->second = served;
+      }
+      ++it;
+      continue;
+    }
     // Gone twice in a row (not a file being replaced): no longer served.
     if (++missing_[it->first] < 2 && !force) { ++it; continue; }
     events.push_back({ReloadEvent::Kind::removed, it->first, it->second->rules ? it->second->rules->hash() : "", {}, {}});

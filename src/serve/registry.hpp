@@ -33,11 +33,11 @@ struct Served {
 using Catalog = std::map<std::string, std::shared_ptr<const Served>>;
 
 struct ReloadEvent {
-  enum class Kind { loaded, reloaded, refused, removed, unchanged } kind;
+  enum class Kind { loaded, reloaded, refused, removed, unchanged, unreadable } kind;
   std::string name;
   std::string hash;        // the version loaded or refused
   std::string previous;    // the version it replaced (reloaded)
-  std::string diagnostics; // refused: why; loaded/reloaded: warnings, if any
+  std::string diagnostics; // refused, unreadable: why; loaded/reloaded: warnings, if any
 };
 
 class Registry {
@@ -57,12 +57,18 @@ class Registry {
   bool changed();
 
   const std::string& rules_dir() const { return dir_; }
+  // Why the rules directory could not be read at the last refresh (empty: it could).
+  std::string dir_error() const {
+    std::lock_guard lock(mutex_);
+    return dir_error_;
+  }
 
  private:
   std::string dir_;  // canonical
   mutable std::mutex mutex_;
   std::shared_ptr<const Catalog> catalog_;
   std::string tree_;  // the last signature of the rules directory
+  std::string dir_error_;
   std::map<std::string, std::string> stamps_;  // per rule set: the signature of its files at its last load attempt
   std::map<std::string, int> missing_;         // per rule set: polls in a row its main file was missing
 

@@ -41,6 +41,7 @@ struct RequestNote {
   bool started = false;
   std::string ruleset, hash;
   uint64_t records = 0, rejected = 0;
+  uint64_t bytes_in = 0;
   std::string error;
 };
 thread_local RequestNote tl_note;
@@ -159,7 +160,9 @@ class ConnectionQueue : public httplib::TaskQueue {
     {
       std::lock_guard lock(mutex_);
       metrics_.add("stratum_connections_total", {});
-      if (active_ + jobs_.size() >= max_) {
+      if (draining_) {
+        overflow_.push_back(std::move(fn));
+      } else if (active_ + jobs_.size() >= max_) {
         metrics_.add("stratum_limit_refusals_total", {{"limit", "connections"}});
         overflow_.push_back(std::move(fn));
       } else {
@@ -169,6 +172,24 @@ class ConnectionQueue : public httplib::TaskQueue {
     }
     cond_.notify_all();
   }
+  // From now on, new connections are answered 503 (the service is stopping).
+  void drain() {
+    std::lock_guard lock(mutex_);
+    draining_ = true;
+  }
+  bool draining() const { return draining_; }
+  // Waits until every connection accepted before the drain has been taken
+  // by a request thread and has had its first answer, or until `deadline`.
+  // True when none is left waiting.
+  bool wait_until_started(Steady::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    return cond_.wait_until(lock, deadline, [&] { return jobs_.empty() && fresh_ == 0; });
+  }
+  // Called on a request thread when its connection's first answer is written.
+  static void answered() {
+    if (tl_queue && tl_fresh) tl_queue->settle();
+  }
+
   void shutdown() override {
     {
       std::lock_guard lock(mutex_);
@@ -186,12 +207,26 @@ class ConnectionQueue : public httplib::TaskQueue {
   std::condition_variable cond_;
   std::deque<std::function<void()>> jobs_, overflow_;
   size_t active_ = 0;
+  size_t fresh_ = 0;  // connections taken by a request thread and not yet answered once
+  std::atomic<bool> draining_{false};
   bool shutdown_ = false;
+  static thread_local ConnectionQueue* tl_queue;
+  static thread_local bool tl_fresh;
+
+  void settle() {
+    {
+      std::lock_guard lock(mutex_);
+      tl_fresh = false;
+      --fresh_;
+    }
+    cond_.notify_all();
+  }
   std::vector<std::thread> workers_;
   std::vector<std::thread> overflow_threads_;
 
   void work(std::deque<std::function<void()>>& queue, bool overflow) {
     tl_overflow = overflow;
+    tl_queue = this;
     for (;;) {
       std::function<void()> fn;
       {
@@ -200,7 +235,11 @@ class ConnectionQueue : public httplib::TaskQueue {
         if (queue.empty()) return;
         fn = std::move(queue.front());
         queue.pop_front();
-        if (!overflow) ++active_;
+        if (!overflow) {
+          ++active_;
+          ++fresh_;
+          tl_fresh = true;
+        }
       }
       tl_waiting_since = Steady::now();
       try {
@@ -209,13 +248,29 @@ class ConnectionQueue : public httplib::TaskQueue {
         // A connection's failure ends that connection only.
       }
       if (!overflow) {
-        std::lock_guard lock(mutex_);
-        --active_;
-        metrics_.set("stratum_connections_open", {}, static_cast<double>(active_ + jobs_.size()));
+        {
+          std::lock_guard lock(mutex_);
+          --active_;
+          if (tl_fresh) --fresh_;  // closed before its first request
+          tl_fresh = false;
+          metrics_.set("stratum_connections_open", {}, static_cast<double>(active_ + jobs_.size()));
+        }
+        cond_.notify_all();
       }
     }
   }
 };
+thread_local ConnectionQueue* ConnectionQueue::tl_queue = nullptr;
+thread_local bool ConnectionQueue::tl_fresh = false;
+
+// The method as the metrics name it: one of a fixed few, so no request can
+// add label values of its own.
+std::string method_label(const std::string& method) {
+  for (const char* m : {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}) {
+    if (method == m) return method;
+  }
+  return "other";
+}
 
 // The route a path belongs to, as the metrics name it.
 std::string route_of(const std::string& method, const std::string& path) {
@@ -249,6 +304,11 @@ class Service {
   void note_events(const std::vector<ReloadEvent>& events, bool at_start) {
     auto catalog = registry_.snapshot();
     for (const auto& e : events) {
+      if (e.kind == ReloadEvent::Kind::unreadable) {
+        log_line({{"event", "rules_dir_unreadable"}, {"message", e.diagnostics + " (every rule set loaded keeps serving)"}});
+        metrics_.add("stratum_reload_failures_total", {{"ruleset", ""}});
+        continue;
+      }
       json line = {{"ruleset", e.name}};
       switch (e.kind) {
         case ReloadEvent::Kind::loaded:
@@ -277,6 +337,8 @@ class Service {
           line["event"] = "unchanged";
           line["hash"] = e.hash;
           break;
+        case ReloadEvent::Kind::unreadable:
+          break;  // told above
       }
       if ((e.kind == ReloadEvent::Kind::loaded || e.kind == ReloadEvent::Kind::reloaded) && !e.diagnostics.empty()) {
         line["warnings"] = e.diagnostics;
@@ -325,7 +387,8 @@ class Service {
     auto catalog = registry_.snapshot();
     json all = json::array();
     for (const auto& [name, s] : *catalog) all.push_back(describe(*s));
-    answer(res, 200, {{"rulesets", all}});
+    std::string dir_error = registry_.dir_error();
+    answer(res, 200, {{"rulesets", all}, {"rules_dir_error", dir_error.empty() ? json(nullptr) : json(dir_error)}});
   }
 
   void one(const httplib::Request& req, httplib::Response& res) {
@@ -361,6 +424,12 @@ class Service {
   };
   static constexpr size_t kParallelBytes = 256u << 10;
   static constexpr size_t kRecordsPerThread = 1024;
+
+  void too_large(httplib::Response& res) {
+    metrics_.add("stratum_limit_refusals_total", {{"limit", "body"}});
+    answer(res, 413, {{"error", fmt::format("the body is larger than {} bytes (the limit, --max-body-bytes)", config_.max_body)},
+                      {"limit", config_.max_body}});
+  }
 
   void too_many_records(httplib::Response& res) {
     metrics_.add("stratum_limit_refusals_total", {{"limit", "records"}});
@@ -421,8 +490,7 @@ class Service {
     }
   }
 
-  void decide(const httplib::Request& req, httplib::Response& res) {
-    std::string name = req.matches[1];
+  void decide(const httplib::Request& req, httplib::Response& res, const std::string& name, const std::string& body_in) {
     tl_note.ruleset = name;
     auto catalog = registry_.snapshot();  // this request's one view of the rules
     auto it = catalog->find(name);
@@ -465,9 +533,9 @@ class Service {
       return answer(res, 415, {{"error", fmt::format("Content-Type {} is not accepted: send application/json (one record "
                                                      "or an array) or application/x-ndjson (JSON Lines)", type)}});
     }
-    size_t first = req.body.starts_with("\xEF\xBB\xBF") ? 3 : 0;
-    first = req.body.find_first_not_of(" \t\r\n", first);
-    bool array = first != std::string::npos && req.body[first] == '[';
+    size_t first = body_in.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+    first = body_in.find_first_not_of(" \t\r\n", first);
+    bool array = first != std::string::npos && body_in[first] == '[';
 
     engine::Options options;
     options.as_of = as_of;
@@ -491,8 +559,8 @@ class Service {
     std::vector<Run> parts;  // on several threads: each one's results, in order
     bool done = false;
     unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    if (cores > 1 && req.body.size() >= kParallelBytes) {
-      io::JsonTextLayout layout = io::locate_json_records(req.body);
+    if (cores > 1 && body_in.size() >= kParallelBytes) {
+      io::JsonTextLayout layout = io::locate_json_records(body_in);
       if (layout.error.empty() && layout.records.size() > config_.max_records) return too_many_records(res);
       if (layout.error.empty() && layout.records.size() >= 2 * kRecordsPerThread) {
         size_t n = layout.records.size();
@@ -504,7 +572,7 @@ class Service {
           std::string chunk;
           chunk.reserve(layout.records[hi - 1].offset + layout.records[hi - 1].size - layout.records[lo].offset + (hi - lo));
           for (size_t j = lo; j < hi; ++j) {
-            chunk.append(req.body, layout.records[j].offset, layout.records[j].size);
+            chunk.append(body_in, layout.records[j].offset, layout.records[j].size);
             chunk += '\n';
           }
           auto reader = io::make_json_text_reader(std::move(chunk));
@@ -528,7 +596,7 @@ class Service {
       }
     }
     if (!done) {
-      auto reader = io::make_json_text_reader(req.body);
+      auto reader = io::make_json_text_reader(body_in);
       decide_records(*reader, rules, options, segments, 0, nullptr, run);
       if (run.stop == Run::Stop::malformed) {
         return answer(res, 400, {{"error", "malformed JSON"}, {"message", run.error}, {"record", run.error_record}, {"line", run.error_line}});
@@ -655,6 +723,17 @@ int run(const Config& config) {
     return fail(2, "--tls-cert and --tls-key go together: give both (PEM files) or neither");
   }
 
+  // A token, certificate or key file that is not a regular file (a FIFO, a
+  // device) could hold the start forever, or without end fill the memory.
+  for (const auto& [option, file] : {std::pair<const char*, const std::string*>{"--token-file", &config.token_file},
+                                     {"--tls-cert", &config.tls_cert}, {"--tls-key", &config.tls_key}}) {
+    if (file->empty()) continue;
+    struct stat st;
+    if (::stat(file->c_str(), &st) != 0) return fail(2, fmt::format("{} {}: {}", option, *file, std::strerror(errno)));
+    if (!S_ISREG(st.st_mode)) return fail(2, fmt::format("{} {}: not a regular file", option, *file));
+    if (st.st_size > (1 << 20)) return fail(2, fmt::format("{} {}: larger than 1 MiB: not a token or PEM file", option, *file));
+  }
+
   Service service(config);
   if (!config.token_file.empty()) {
     if (auto problem = service.tokens_.load(config.token_file); !problem.empty()) return fail(2, problem);
@@ -703,7 +782,18 @@ int run(const Config& config) {
 
   httplib::Server& svr = *server;
   Metrics& metrics = service.metrics_;
-  svr.new_task_queue = [&] { return new ConnectionQueue(config.threads, config.max_connections, metrics); };
+  std::atomic<ConnectionQueue*> queue{nullptr};
+  svr.new_task_queue = [&] {
+    auto* q = new ConnectionQueue(config.threads, config.max_connections, metrics);
+    queue = q;
+    return q;
+  };
+  // SO_REUSEADDR only: the library's default adds SO_REUSEPORT, with which a
+  // second service started on the same port would silently share it.
+  svr.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   svr.set_payload_max_length(config.max_body);
   svr.set_read_timeout(config.request_timeout, 0);
   svr.set_write_timeout(config.request_timeout, 0);
@@ -711,13 +801,39 @@ int run(const Config& config) {
   svr.set_keep_alive_max_count(10000);
   svr.set_tcp_nodelay(true);
 
+  auto not_found = [&](const httplib::Request& req, httplib::Response& res) {
+    answer(res, 404, {{"error", fmt::format("no such resource: {} {}", req.method, req.path)},
+                      {"routes", {"POST /v1/rulesets/{name}/decide", "GET /v1/rulesets", "GET /v1/rulesets/{name}",
+                                  "GET /healthz", "GET /readyz", "GET /metrics"}}});
+  };
+  // The library's own 400: the request could not be read whole. Either it
+  // is not HTTP, or it stopped arriving for --request-timeout.
+  auto library_refusal = [&](httplib::Response& res) {
+    double waited = std::chrono::duration<double>(Steady::now() - tl_waiting_since).count();
+    if (waited >= config.request_timeout * 0.9) {
+      metrics.add("stratum_limit_refusals_total", {{"limit", "timeout"}});
+      answer(res, 408, {{"error", fmt::format("the request did not arrive whole within {} s (the limit, --request-timeout)", config.request_timeout)}});
+    } else {
+      answer(res, 400, {{"error", "the request is not well-formed HTTP"}});
+    }
+  };
+
   svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
     tl_note = RequestNote{};
     tl_note.start = Steady::now();
     tl_note.started = true;
     if (tl_overflow) {
       res.set_header("Retry-After", "1");
-      answer(res, 503, {{"error", fmt::format("too many connections (the limit, --max-connections, is {}): try again", config.max_connections)}});
+      if (service.draining_) {
+        answer(res, 503, {{"error", "the service is stopping: send the request to another instance, or again once it is back"}});
+      } else {
+        answer(res, 503, {{"error", fmt::format("too many connections (the limit, --max-connections, is {}): try again", config.max_connections)}});
+      }
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (method_label(req.method) == "other") {
+      res.set_header("Allow", "GET, HEAD, POST");
+      answer(res, 405, {{"error", fmt::format("the method {} is not served", req.method.substr(0, 32))}});
       return httplib::Server::HandlerResponse::Handled;
     }
     size_t header_bytes = req.method.size() + req.target.size() + req.version.size() + 4;
@@ -747,6 +863,7 @@ int run(const Config& config) {
     auto catalog = service.registry_.snapshot();
     size_t serving = 0;
     for (const auto& [_, s] : *catalog) serving += s->rules != nullptr;
+    if (serving == 0) return answer(res, 503, {{"status", "no rule set is being served"}, {"rulesets", 0}});
     answer(res, 200, {{"status", "ready"}, {"rulesets", serving}});
   });
   svr.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
@@ -754,21 +871,53 @@ int run(const Config& config) {
   });
   svr.Get("/v1/rulesets", [&](const httplib::Request& req, httplib::Response& res) { service.list(req, res); });
   svr.Get(R"(/v1/rulesets/([^/]+))", [&](const httplib::Request& req, httplib::Response& res) { service.one(req, res); });
-  svr.Post(R"(/v1/rulesets/([^/]+)/decide)", [&](const httplib::Request& req, httplib::Response& res) { service.decide(req, res); });
-  auto not_allowed = [&](const char* allow) {
-    return [&, allow](const httplib::Request& req, httplib::Response& res) {
-      res.set_header("Allow", allow);
-      answer(res, 405, {{"error", fmt::format("{} {} is not served: use {}", req.method, req.path, allow)}});
-    };
+  svr.Get(R"(/v1/rulesets/([^/]+)/decide)", [&](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Allow", "POST");
+    answer(res, 405, {{"error", fmt::format("{} {} is not served: use POST", req.method, req.path)}});
+  });
+  // Every request that may carry a body (POST, PUT, PATCH, DELETE) is read
+  // here, chunk by chunk, so the body limit holds whatever its framing
+  // (Content-Length or chunked), and then routed.
+  auto with_body = [&](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& content_reader) {
+    std::string body;
+    size_t total = 0;
+    bool over = false;
+    auto deadline = tl_note.start + std::chrono::seconds(config.request_timeout);
+    bool whole = content_reader([&](const char* data, size_t size) {
+      total += size;
+      if (!over && total > config.max_body) {
+        over = true;
+        std::string().swap(body);
+      }
+      // Over the limit, the rest is read and dropped (the connection stays
+      // usable), for as long as a request may take to arrive.
+      if (over) return Steady::now() < deadline;
+      body.append(data, size);
+      return true;
+    });
+    tl_note.bytes_in = total;
+    if (over || res.status == 413) return service.too_large(res);
+    if (!whole) return library_refusal(res);
+    res.status = -1;
+    const std::string& path = req.path;
+    std::string_view rest = std::string_view(path).substr(std::min<size_t>(path.size(), 13));
+    size_t slash = rest.find('/');
+    bool under = path.starts_with("/v1/rulesets/") && !rest.empty();
+    if (under && slash != std::string_view::npos && slash > 0 && rest.substr(slash) == "/decide") {
+      if (req.method == "POST") return service.decide(req, res, std::string(rest.substr(0, slash)), body);
+      res.set_header("Allow", "POST");
+    } else if ((under && slash == std::string_view::npos) || path == "/healthz" || path == "/readyz" || path == "/metrics" ||
+               path == "/v1/rulesets") {
+      res.set_header("Allow", "GET");
+    } else {
+      return not_found(req, res);
+    }
+    answer(res, 405, {{"error", fmt::format("{} {} is not served: use {}", req.method, req.path, res.get_header_value("Allow"))}});
   };
-  svr.Get(R"(/v1/rulesets/([^/]+)/decide)", not_allowed("POST"));
-  for (const char* path : {"/healthz", "/readyz", "/metrics", "/v1/rulesets"}) {
-    svr.Post(path, not_allowed("GET"));
-    svr.Put(path, not_allowed("GET"));
-    svr.Delete(path, not_allowed("GET"));
-  }
-  svr.Put(R"(/v1/rulesets/([^/]+)/decide)", not_allowed("POST"));
-  svr.Delete(R"(/v1/rulesets/([^/]+)/decide)", not_allowed("POST"));
+  svr.Post(".*", with_body);
+  svr.Put(".*", with_body);
+  svr.Patch(".*", with_body);
+  svr.Delete(".*", with_body);
 
   svr.set_exception_handler([&](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown failure";
@@ -784,23 +933,11 @@ int run(const Config& config) {
   svr.set_error_handler(httplib::Server::HandlerWithResponse([&](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     if (res.status == 404) {
-      answer(res, 404, {{"error", fmt::format("no such resource: {} {}", req.method, req.path)},
-                        {"routes", {"POST /v1/rulesets/{name}/decide", "GET /v1/rulesets", "GET /v1/rulesets/{name}",
-                                    "GET /healthz", "GET /readyz", "GET /metrics"}}});
+      not_found(req, res);
     } else if (res.status == 413) {
-      metrics.add("stratum_limit_refusals_total", {{"limit", "body"}});
-      answer(res, 413, {{"error", fmt::format("the body is larger than {} bytes (the limit, --max-body-bytes)", config.max_body)},
-                        {"limit", config.max_body}});
+      service.too_large(res);
     } else if (res.status == 400) {
-      // The library's own 400: the request could not be read whole. Either
-      // it is not HTTP, or it stopped arriving for --request-timeout.
-      double waited = std::chrono::duration<double>(Steady::now() - tl_waiting_since).count();
-      if (waited >= config.request_timeout * 0.9) {
-        metrics.add("stratum_limit_refusals_total", {{"limit", "timeout"}});
-        answer(res, 408, {{"error", fmt::format("the request did not arrive whole within {} s (the limit, --request-timeout)", config.request_timeout)}});
-      } else {
-        answer(res, 400, {{"error", "the request is not well-formed HTTP"}});
-      }
+      library_refusal(res);
     } else if (res.status == 414) {
       metrics.add("stratum_limit_refusals_total", {{"limit", "header"}});
       answer(res, 414, {{"error", "the request's target is too long"}});
@@ -811,13 +948,14 @@ int run(const Config& config) {
   }));
   svr.set_logger([&](const httplib::Request& req, const httplib::Response& res) {
     double seconds = tl_note.started ? std::chrono::duration<double>(Steady::now() - tl_note.start).count() : 0.0;
+    ConnectionQueue::answered();
     std::string route = route_of(req.method, req.path);
     std::string status = std::to_string(res.status);
-    metrics.add("stratum_http_requests_total", {{"route", route}, {"method", req.method}, {"status", status}});
+    metrics.add("stratum_http_requests_total", {{"route", route}, {"method", method_label(req.method)}, {"status", status}});
     metrics.observe("stratum_http_request_duration_seconds", {{"route", route}, {"status", status}}, seconds);
     if (config.access_log) {
       json line = {{"event", "request"}, {"remote", req.remote_addr}, {"method", req.method}, {"path", req.path},
-                   {"status", res.status}, {"bytes_in", req.body.size()}, {"bytes_out", res.body.size()},
+                   {"status", res.status}, {"bytes_in", std::max<uint64_t>(tl_note.bytes_in, req.body.size())}, {"bytes_out", res.body.size()},
                    {"ms", std::round(seconds * 1e6) / 1e3}};
       if (!tl_note.ruleset.empty()) line["ruleset"] = tl_note.ruleset;
       if (!tl_note.hash.empty()) line["hash"] = tl_note.hash;
@@ -828,7 +966,7 @@ int run(const Config& config) {
       if (!tl_note.error.empty() && res.status >= 400) line["error"] = tl_note.error;
       log_line(line);
     }
-    tl_note.started = false;
+    tl_note = RequestNote{};  // a request refused before routing must not show this one's fields
     tl_waiting_since = Steady::now();
   });
 
@@ -884,6 +1022,16 @@ int run(const Config& config) {
       log_line({{"event", "reload_failed"}, {"message", e.what()}});
     }
   }
+  // The drain: connections accepted from now on are answered 503; those
+  // already accepted are each answered at least once (up to
+  // --request-timeout); then every connection ends after the answer it is
+  // writing, and the process once they have.
+  bool started = true;
+  if (ConnectionQueue* q = queue.load()) {
+    q->drain();
+    started = q->wait_until_started(Steady::now() + std::chrono::seconds(config.request_timeout));
+  }
+  if (!started) log_line({{"event", "drain_timeout"}, {"message", "connections still waiting for their first answer were closed"}});
   svr.stop();
   listener.join();
   log_line({{"event", "stopped"}});

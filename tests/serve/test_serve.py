@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import AS_OF, STRATUM, Service, corporate_records, eval_lines
+from conftest import AS_OF, STRATUM, TLS_KEY, Service, corporate_records, eval_lines
 
 SME = '{"id":"C0001","industry":"工业","employees":128,"revenue":1605682364.71,"total_assets":3303010.21}'
 SME_DECISION = '{"id":"C0001","规模":"小型"}'
@@ -150,7 +150,8 @@ def test_the_listing_names_every_rule_set_with_version_hash_and_files(service, r
          'files': ['corporate_segments.strat', 'data/strategic_groups.csv', 'sme_size.strat'], 'uses_today': False,
          'serving': True, 'last_reload_error': None},
         {'name': 'sme_size', 'file': 'sme_size.strat', 'title': '中小企业划型标准', 'version': '2011',
-         'files': ['sme_size.strat'], 'uses_today': False, 'serving': True, 'last_reload_error': None}]}
+         'files': ['sme_size.strat'], 'uses_today': False, 'serving': True, 'last_reload_error': None}],
+        'rules_dir_error': None}
     one = service.json('GET', '/v1/rulesets/sme_size')
     assert one == (200, listing(service, 'sme_size'))
 
@@ -382,10 +383,13 @@ def test_tls(rules_dir):
         assert s.stop() == 0
 
 
-def test_a_missing_certificate_is_refused(rules_dir, tmp_path):
+def test_a_missing_or_unusable_certificate_is_refused(rules_dir, tmp_path):
     s = Service(rules_dir, '--tls-cert', str(tmp_path / 'none.pem'), '--tls-key', str(tmp_path / 'none.key'), expect_start=False)
-    assert s.finish() == (2, 'stratum serve: cannot use the TLS certificate {0}/none.pem with the key {0}/none.key: check that '
-                             'both are readable PEM files and that the key matches the certificate\n'.format(tmp_path))
+    assert s.finish() == (2, 'stratum serve: --tls-cert {0}/none.pem: No such file or directory\n'.format(tmp_path))
+    (tmp_path / 'bad.pem').write_text('not a certificate\n')
+    s = Service(rules_dir, '--tls-cert', str(tmp_path / 'bad.pem'), '--tls-key', str(TLS_KEY), expect_start=False)
+    assert s.finish() == (2, 'stratum serve: cannot use the TLS certificate {0}/bad.pem with the key {1}: check that '
+                             'both are readable PEM files and that the key matches the certificate\n'.format(tmp_path, TLS_KEY))
 
 
 def diagnostics_of(path):
