@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <strings.h>
 #include <deque>
 #include <filesystem>
 #include <thread>
@@ -42,6 +43,8 @@ struct RequestNote {
   std::string ruleset, hash;
   uint64_t records = 0, rejected = 0;
   uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;  // an answer that closes the connection (its body is not in the response)
+  bool closing = false;
   std::string error;
 };
 thread_local RequestNote tl_note;
@@ -288,6 +291,26 @@ void answer(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(dump(body) + "\n", "application/json; charset=utf-8");
   tl_note.error = body.contains("error") ? body["error"].get<std::string>() : "";
+}
+
+// Answers, then closes the connection: for a request refused before its body
+// was read (or with a body that cannot be delimited), whose remaining bytes
+// must never be taken for a next request. The library closes a connection
+// whose answer's content provider reports failure; this one reports it
+// after writing the whole answer.
+void answer_and_close(httplib::Response& res, int status, const json& body) {
+  auto text = std::make_shared<std::string>(dump(body) + "\n");
+  res.status = status;
+  res.body.clear();
+  res.set_header("Connection", "close");
+  res.set_content_provider(text->size(), "application/json; charset=utf-8",
+                           [text](size_t offset, size_t length, httplib::DataSink& sink) {
+                             sink.write(text->data() + offset, length);
+                             return false;
+                           });
+  tl_note.error = body.contains("error") ? body["error"].get<std::string>() : "";
+  tl_note.bytes_out = text->size();
+  tl_note.closing = true;
 }
 
 class Service {
@@ -812,9 +835,9 @@ int run(const Config& config) {
     double waited = std::chrono::duration<double>(Steady::now() - tl_waiting_since).count();
     if (waited >= config.request_timeout * 0.9) {
       metrics.add("stratum_limit_refusals_total", {{"limit", "timeout"}});
-      answer(res, 408, {{"error", fmt::format("the request did not arrive whole within {} s (the limit, --request-timeout)", config.request_timeout)}});
+      answer_and_close(res, 408, {{"error", fmt::format("the request did not arrive whole within {} s (the limit, --request-timeout)", config.request_timeout)}});
     } else {
-      answer(res, 400, {{"error", "the request is not well-formed HTTP"}});
+      answer_and_close(res, 400, {{"error", "the request is not well-formed HTTP"}});
     }
   };
 
@@ -825,22 +848,34 @@ int run(const Config& config) {
     if (tl_overflow) {
       res.set_header("Retry-After", "1");
       if (service.draining_) {
-        answer(res, 503, {{"error", "the service is stopping: send the request to another instance, or again once it is back"}});
+        answer_and_close(res, 503, {{"error", "the service is stopping: send the request to another instance, or again once it is back"}});
       } else {
-        answer(res, 503, {{"error", fmt::format("too many connections (the limit, --max-connections, is {}): try again", config.max_connections)}});
+        answer_and_close(res, 503, {{"error", fmt::format("too many connections (the limit, --max-connections, is {}): try again", config.max_connections)}});
       }
       return httplib::Server::HandlerResponse::Handled;
     }
     if (method_label(req.method) == "other") {
       res.set_header("Allow", "GET, HEAD, POST");
-      answer(res, 405, {{"error", fmt::format("the method {} is not served", req.method.substr(0, 32))}});
+      answer_and_close(res, 405, {{"error", fmt::format("the method {} is not served", req.method.substr(0, 32))}});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // A body whose length is told twice, differently or by two framings, is
+    // where one server and the next disagree on where a request ends: refused.
+    size_t lengths = req.get_header_value_count("Content-Length");
+    bool conflicting = lengths > 1 && std::any_of(req.headers.begin(), req.headers.end(), [&](const auto& h) {
+      return ::strcasecmp(h.first.c_str(), "Content-Length") == 0 &&
+             h.second != req.get_header_value("Content-Length");
+    });
+    if (conflicting || (lengths > 0 && req.has_header("Transfer-Encoding")) || req.get_header_value_count("Transfer-Encoding") > 1) {
+      answer_and_close(res, 400, {{"error", "the body's length is given in more than one way (Content-Length twice, or with "
+                                            "Transfer-Encoding): send one"}});
       return httplib::Server::HandlerResponse::Handled;
     }
     size_t header_bytes = req.method.size() + req.target.size() + req.version.size() + 4;
     for (const auto& [k, v] : req.headers) header_bytes += k.size() + v.size() + 4;
     if (header_bytes > config.max_header) {
       metrics.add("stratum_limit_refusals_total", {{"limit", "header"}});
-      answer(res, 431, {{"error", fmt::format("the request's headers take {} bytes, more than {} (the limit, --max-header-bytes)", header_bytes, config.max_header)}});
+      answer_and_close(res, 431, {{"error", fmt::format("the request's headers take {} bytes, more than {} (the limit, --max-header-bytes)", header_bytes, config.max_header)}});
       return httplib::Server::HandlerResponse::Handled;
     }
     if (service.auth_ && req.path != "/healthz" && req.path != "/readyz") {
@@ -848,7 +883,7 @@ int run(const Config& config) {
       if (!valid_token_header(req.get_header_value("Authorization"), token) || !service.tokens_.accepts(token)) {
         metrics.add("stratum_limit_refusals_total", {{"limit", "auth"}});
         res.set_header("WWW-Authenticate", "Bearer realm=\"stratum\"");
-        answer(res, 401, {{"error", req.has_header("Authorization") ? "the bearer token is not accepted"
+        answer_and_close(res, 401, {{"error", req.has_header("Authorization") ? "the bearer token is not accepted"
                                                                     : "this service needs a bearer token: send Authorization: Bearer TOKEN"}});
         return httplib::Server::HandlerResponse::Handled;
       }
@@ -881,7 +916,7 @@ int run(const Config& config) {
   auto with_body = [&](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& content_reader) {
     std::string body;
     size_t total = 0;
-    bool over = false;
+    bool over = false, aborted = false;
     auto deadline = tl_note.start + std::chrono::seconds(config.request_timeout);
     bool whole = content_reader([&](const char* data, size_t size) {
       total += size;
@@ -891,12 +926,16 @@ int run(const Config& config) {
       }
       // Over the limit, the rest is read and dropped (the connection stays
       // usable), for as long as a request may take to arrive.
-      if (over) return Steady::now() < deadline;
+      if (over) return !(aborted = Steady::now() >= deadline);
       body.append(data, size);
       return true;
     });
     tl_note.bytes_in = total;
-    if (over || res.status == 413) return service.too_large(res);
+    if (over || res.status == 413) {
+      service.too_large(res);
+      if (aborted) answer_and_close(res, 413, json::parse(res.body));  // the rest of the body is still coming
+      return;
+    }
     if (!whole) return library_refusal(res);
     res.status = -1;
     const std::string& path = req.path;
@@ -931,7 +970,7 @@ int run(const Config& config) {
     answer(res, 500, {{"error", "internal error: the request was not decided (see the service's log)"}});
   });
   svr.set_error_handler(httplib::Server::HandlerWithResponse([&](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    if (!res.body.empty() || tl_note.closing) return httplib::Server::HandlerResponse::Unhandled;
     if (res.status == 404) {
       not_found(req, res);
     } else if (res.status == 413) {
@@ -955,7 +994,7 @@ int run(const Config& config) {
     metrics.observe("stratum_http_request_duration_seconds", {{"route", route}, {"status", status}}, seconds);
     if (config.access_log) {
       json line = {{"event", "request"}, {"remote", req.remote_addr}, {"method", req.method}, {"path", req.path},
-                   {"status", res.status}, {"bytes_in", std::max<uint64_t>(tl_note.bytes_in, req.body.size())}, {"bytes_out", res.body.size()},
+                   {"status", res.status}, {"bytes_in", std::max<uint64_t>(tl_note.bytes_in, req.body.size())}, {"bytes_out", tl_note.closing ? tl_note.bytes_out : res.body.size()},
                    {"ms", std::round(seconds * 1e6) / 1e3}};
       if (!tl_note.ruleset.empty()) line["ruleset"] = tl_note.ruleset;
       if (!tl_note.hash.empty()) line["hash"] = tl_note.hash;

@@ -257,3 +257,63 @@ def test_a_token_file_that_is_not_a_regular_file_is_refused_at_once(rules_dir, t
         r = subprocess.run([STRATUM, 'serve', str(rules_dir), '--listen', '127.0.0.1:0', '--token-file', str(path)],
                            capture_output=True, text=True, timeout=30)
         assert (r.returncode, r.stderr) == (2, 'stratum serve: --token-file %s: %s\n' % (path, message))
+
+
+def read_to_close(sock):
+    data = b''
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def test_a_body_length_given_two_ways_is_refused_and_the_connection_closed(rules_dir):
+    s = Service(rules_dir)
+    try:
+        one = SME.encode()
+        # What follows the first length would otherwise be read as a next request.
+        smuggled = b'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n'
+        for framing in (b'Content-Length: %d\r\nContent-Length: 5\r\n' % len(one),
+                        b'Content-Length: %d\r\nTransfer-Encoding: chunked\r\n' % len(one)):
+            c = socket.create_connection(('127.0.0.1', s.port), timeout=20)
+            c.sendall(b'POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' + framing +
+                      b'\r\n' + one + smuggled)
+            data = read_to_close(c)
+            c.close()
+            head, body = data.split(b'\r\n\r\n', 1)
+            assert head.startswith(b'HTTP/1.1 400 Bad Request\r\n') and b'\r\nConnection: close\r\n' in head + b'\r\n'
+            assert body == (b'{"error":"the body\'s length is given in more than one way (Content-Length twice, or with '
+                            b'Transfer-Encoding): send one"}\n')
+        # The same length twice is one length.
+        c = socket.create_connection(('127.0.0.1', s.port), timeout=20)
+        c.sendall(b'POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+                  b'Content-Length: %d\r\nContent-Length: %d\r\n\r\n' % (len(one), len(one)) + one)
+        assert read_answer(c)[0] == 'HTTP/1.1 200 OK'
+        c.close()
+        lines = [e for e in s.log if e.get('event') == 'request' and e['status'] == 400]
+        assert len(lines) == 2 and [e['path'] for e in s.log if e.get('event') == 'request'].count('/metrics') == 0
+    finally:
+        assert s.stop() == 0
+
+
+def test_a_refusal_before_the_body_closes_the_connection(rules_dir, tmp_path):
+    tokens = tmp_path / 'tokens'
+    tokens.write_text('a-token-of-twenty-chars\n')
+    os.chmod(tokens, 0o600)
+    s = Service(rules_dir, '--token-file', str(tokens))
+    try:
+        one = SME.encode()
+        c = socket.create_connection(('127.0.0.1', s.port), timeout=20)
+        c.sendall(b'POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+                  b'Content-Length: %d\r\n\r\n' % len(one) + one)
+        data = read_to_close(c)  # closed after the answer: the body unread is never taken for a request
+        c.close()
+        head, body = data.split(b'\r\n\r\n', 1)
+        assert head.startswith(b'HTTP/1.1 401 Unauthorized\r\n')
+        assert body == b'{"error":"this service needs a bearer token: send Authorization: Bearer TOKEN"}\n'
+        line = [e for e in s.log if e.get('event') == 'request'][-1]
+        assert (line['status'], line['bytes_out'], line['error']) == (
+            401, len(body), 'this service needs a bearer token: send Authorization: Bearer TOKEN')
+    finally:
+        assert s.stop() == 0
