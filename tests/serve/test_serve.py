@@ -178,6 +178,8 @@ def test_metrics_count_requests_segments_rejections(service):
         segments[r['decision']['segment']] = segments.get(r['decision']['segment'], 0) + 1
     service.request('POST', '/v1/rulesets/sme_size/decide', '{"id":"X","industry":"制造"}', JSON)
     service.request('POST', '/v1/rulesets/sme_size/decide', SME, JSON)
+    # A request is counted once its answer is written: the client may have it a moment before.
+    assert service.wait_for(lambda: len([e for e in service.events('request') if e['method'] == 'POST']) == 3)
     status, headers, text = service.request('GET', '/metrics')
     assert status == 200 and headers['Content-Type'] == 'text/plain; version=0.0.4; charset=utf-8'
     assert metric(text, 'stratum_http_requests_total{route="/v1/rulesets/{name}/decide",method="POST",status="200"}') == 2

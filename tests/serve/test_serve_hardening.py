@@ -72,7 +72,8 @@ def test_a_chunked_body_over_the_limit_answers_413_and_the_connection_goes_on(ru
         c.close()
         _, _, metrics = s.request('GET', '/metrics')
         assert metric(metrics, 'stratum_limit_refusals_total{limit="body"}') == 1
-        line = [e for e in s.log if e.get('event') == 'request' and e['status'] == 413][0]
+        assert s.wait_for(lambda: [e for e in s.events('request') if e['status'] == 413])  # logged once written
+        line = [e for e in s.events('request') if e['status'] == 413][0]
         assert line['bytes_in'] == len(body)
     finally:
         assert s.stop() == 0
@@ -131,6 +132,7 @@ def test_metric_labels_name_only_known_methods(rules_dir):
         status, _, text = read_answer(c)
         c.close()
         assert (status, text) == ('HTTP/1.1 400 Bad Request', b'{"error":"the request is not well-formed HTTP"}\n')
+        assert s.wait_for(lambda: len(s.events('request')) == 5)  # each counted once its answer is written
         _, _, metrics = s.request('GET', '/metrics')
         methods = sorted({line.split('method="')[1].split('"')[0] for line in metrics.splitlines()
                           if line.startswith('stratum_http_requests_total{')})
@@ -291,7 +293,8 @@ def test_a_body_length_given_two_ways_is_refused_and_the_connection_closed(rules
                   b'Content-Length: %d\r\nContent-Length: %d\r\n\r\n' % (len(one), len(one)) + one)
         assert read_answer(c)[0] == 'HTTP/1.1 200 OK'
         c.close()
-        lines = [e for e in s.log if e.get('event') == 'request' and e['status'] == 400]
+        assert s.wait_for(lambda: len(s.events('request')) == 3)
+        lines = [e for e in s.events('request') if e['status'] == 400]
         assert len(lines) == 2 and [e['path'] for e in s.log if e.get('event') == 'request'].count('/metrics') == 0
     finally:
         assert s.stop() == 0
@@ -312,7 +315,8 @@ def test_a_refusal_before_the_body_closes_the_connection(rules_dir, tmp_path):
         head, body = data.split(b'\r\n\r\n', 1)
         assert head.startswith(b'HTTP/1.1 401 Unauthorized\r\n')
         assert body == b'{"error":"this service needs a bearer token: send Authorization: Bearer TOKEN"}\n'
-        line = [e for e in s.log if e.get('event') == 'request'][-1]
+        assert s.wait_for(lambda: s.events('request'))  # logged once the answer is written
+        line = s.events('request')[-1]
         assert (line['status'], line['bytes_out'], line['error']) == (
             401, len(body), 'this service needs a bearer token: send Authorization: Bearer TOKEN')
     finally:
