@@ -1,6 +1,7 @@
 # The two entry commands. Both install what is missing (Debian packages,
 # apt-get as root), build in Release and then run.
-#   make run   — check rules/, evaluate the example portfolios, print the distributions;
+#   make run   — check rules/, evaluate the example portfolios, print the distributions,
+#                write the corporate portfolio's report (build/report.html);
 #                decide a generated portfolio on a local Dask cluster through the Python module
 #   make test  — build and run every test (ctest), including the rule files' own
 #                tests, then a short run of every fuzz target (clang + libFuzzer)
@@ -18,7 +19,8 @@ FUZZ_SECONDS ?= 600
 DEBIAN_PACKAGES := g++ make cmake ninja-build tao-pegtl-dev libfmt-dev catch2 libyaml-cpp-dev \
                    libbenchmark-dev python3 time clang libfuzzer-14-dev libssl-dev \
                    pybind11-dev python3-dev python3-numpy python3-pandas python3-dask python3-distributed \
-                   python3-pytest libcpp-httplib-dev nlohmann-json3-dev pkg-config wrk
+                   python3-pytest libcpp-httplib-dev nlohmann-json3-dev pkg-config wrk \
+                   libjs-chart.js chromium fonts-noto-cjk
 STRATUM := $(BUILD)/stratum
 
 .PHONY: run test deps build clean test-sanitize fuzz fuzz-smoke build-fuzz
@@ -29,6 +31,9 @@ run: build
 	$(STRATUM) eval rules/corporate_segments.strat --input examples/corporate_portfolio.csv --format csv \
 	  --output $(BUILD)/corporate-decided.csv --summary
 	@echo "the decided corporate portfolio is in $(BUILD)/corporate-decided.csv"
+	$(STRATUM) report rules/corporate_segments.strat --input examples/corporate_portfolio.csv \
+	  --output $(BUILD)/report.html
+	@echo "the corporate portfolio's report is $(abspath $(BUILD))/report.html (open it in a browser)"
 	PYTHONPATH=$(BUILD)/python /usr/bin/python3 examples/dask_portfolio.py --records 100000 --workers 2 \
 	  --output $(BUILD)/dask-decided
 

@@ -37,7 +37,8 @@ LAYERS = [
     'io',        # readers, binding, writers
     'driver',    # loading, compiling a rule set, the test runner
     'engine',    # the engine's programmatic interface
-    'serve',     # the decision service (HTTP)
+    ('serve',    # the decision service (HTTP)
+     'report'),  # reports over a portfolio (HTML pages of charts)
     'cli',       # the `stratum` command
 ]
 

@@ -43,5 +43,6 @@ int explain(const std::vector<std::string>& argv);
 int diff(const std::vector<std::string>& argv);
 int fmt(const std::vector<std::string>& argv);
 int serve(const std::vector<std::string>& argv);
+int report(const std::vector<std::string>& argv);
 
 }  // namespace stratum::cli

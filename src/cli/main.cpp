@@ -33,6 +33,7 @@ Commands:
   diff OLD NEW --input FILE    how a rules change moves a portfolio's customers
   fmt RULES…                   align the columns of tables and grids
   serve RULES_DIR              decide over HTTP: the decision service
+  report RULES --input FILE    one offline HTML page of charts over a portfolio
 
 Run `stratum COMMAND --help` for a command's options.
 )";
@@ -41,7 +42,7 @@ Run `stratum COMMAND --help` for a command's options.
 // itself is full or closed there is no one left to tell.
 // The command nearest to a mistyped one (`chek` → `check`), or "".
 std::string closest_command(const std::string& typed) {
-  static const char* const commands[] = {"check", "eval", "test", "explain", "diff", "fmt", "serve"};
+  static const char* const commands[] = {"check", "eval", "test", "explain", "diff", "fmt", "serve", "report"};
   std::string best;
   size_t best_distance = 3;  // at most two edits away
   for (const char* c : commands) {
@@ -107,6 +108,7 @@ int dispatch(const std::string& command, std::vector<std::string>& args) {
   if (command == "diff") return stratum::cli::diff(args);
   if (command == "fmt") return stratum::cli::fmt(args);
   if (command == "serve") return stratum::cli::serve(args);
+  if (command == "report") return stratum::cli::report(args);
   return -1;
 }
 

@@ -626,6 +626,7 @@ class Lowerer {
     out.name = t.name;
     out.span = t.span;
     out.policy = static_cast<eval::HitPolicy>(t.policy);
+    out.grid = t.is_grid;
     out.collect = static_cast<eval::CollectOp>(t.collect);
     out.row_lines = info.row_lines;
     for (int32_t d : info.decisions) out.propagate_missing = out.propagate_missing || m_.decisions[d].maybe_missing;

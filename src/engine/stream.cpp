@@ -39,6 +39,12 @@ class Worker {
     for (const auto& o : program_.outputs) {
       if (tallied(o)) tallied_.push_back(o);
     }
+    if (s.observe) observer_ = s.observe(decider_);
+  }
+
+  // Hands the observer's findings over with the block.
+  void finish(Block& b) {
+    if (observer_) b.findings = observer_->take();
   }
 
   void process(const io::RawRecord& raw, Block& b) {
@@ -55,8 +61,11 @@ class Worker {
       return;
     }
     ++b.decided;
-    writer_.set_buffer(b.out);
-    writer_.record(decider_.frame(), raw.number, s_.decide.explain ? &decider_.explanation() : nullptr);
+    if (observer_) observer_->decided(decider_, raw);
+    if (s_.write) {
+      writer_.set_buffer(b.out);
+      writer_.record(decider_.frame(), raw.number, s_.decide.explain ? &decider_.explanation() : nullptr);
+    }
     for (size_t k = 0; k < tallied_.size(); ++k) {
       const eval::Value& v = decider_.frame().slots[tallied_[k].slot];
       auto& counts = b.counts[k];
@@ -81,6 +90,7 @@ class Worker {
       raw.line = c.lines[k];
       process(raw, c.block);
     }
+    finish(c.block);
   }
 
  private:
@@ -90,10 +100,12 @@ class Worker {
   std::string scratch_;
   io::RecordWriter writer_;
   std::vector<eval::Output> tallied_;
+  std::unique_ptr<Observer> observer_;
 
   void reject(const RejectedRecord& r, Block& b) {
     ++b.rejected;
-    b.err += s_.errors_as_json ? io::rejection_json(r.record, r.line, r.key, r.why) : rejection_text(r);
+    if (observer_) observer_->rejected(r);
+    if (s_.write) b.err += s_.errors_as_json ? io::rejection_json(r.record, r.line, r.key, r.why) : rejection_text(r);
   }
 };
 
@@ -224,11 +236,13 @@ void stream(const RuleSet& rules, io::Reader& reader, const StreamOptions& optio
     while (reader.next(raw)) {
       worker.process(raw, b);
       b.bytes += raw.source.size();
-      if (b.out.size() + b.err.size() >= (1 << 20)) {
+      if (b.out.size() + b.err.size() >= (1 << 20) || b.read >= 65536) {
+        worker.finish(b);
         sink(b);
         b = Block();
       }
     }
+    worker.finish(b);
     sink(b);
     return;
   }

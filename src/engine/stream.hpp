@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,11 +17,34 @@
 
 namespace stratum::engine {
 
+struct RejectedRecord;
+
+// What an observer found in one block of records; travels with the block to
+// the calling thread, where the findings of every block are joined in input
+// order.
+struct Findings {
+  virtual ~Findings() = default;
+};
+
+// Looks at each customer as it is decided, on the worker thread that decided
+// it (one observer per worker): for reports over a whole portfolio.
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void decided(const Decider& decider, const io::RawRecord& raw) = 0;
+  virtual void rejected(const RejectedRecord& record) = 0;
+  // What was found since the last call.
+  virtual std::unique_ptr<Findings> take() = 0;
+};
+
 struct StreamOptions {
   Options decide;
   io::OutputFormat format = io::OutputFormat::jsonl;
   bool errors_as_json = false;  // rejections as JSON Lines, else as lines of text
   unsigned threads = 1;
+  bool write = true;            // format the decided customers and the rejections (Block::out, err)
+  // Makes each worker's observer, given the worker's decider (null: none).
+  std::function<std::unique_ptr<Observer>(Decider&)> observe;
 };
 
 // A run of records, once decided: the decided customers formatted for the
@@ -30,6 +54,7 @@ struct Block {
   uint64_t read = 0, decided = 0, rejected = 0;
   size_t bytes = 0;  // input bytes the block covers
   std::vector<std::vector<uint64_t>> counts;  // per tallied decision: by code, then "no value"
+  std::unique_ptr<Findings> findings;         // the observer's, when StreamOptions::observe is set
 };
 
 // The distribution of each enum and boolean decision over the decided customers.

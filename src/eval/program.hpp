@@ -149,6 +149,7 @@ struct Table {
   std::vector<std::string> column_names;
   std::vector<int32_t> column_slots;  // the slot a column reads, -1 when it is an expression
   bool propagate_missing = false;   // a grid over optional values: missing in, missing out
+  bool grid = false;                // written as a grid: two columns, one output
   // Index on an enum column: for each code, the rows that can match it, in
   // order (the column's own test is then known to pass and is skipped).
   int32_t index_column = -1;
@@ -279,10 +280,14 @@ struct Frame {
   // Explanations: when set, evaluation appends what decided each value.
   std::vector<std::string>* trace = nullptr;
   int trace_depth = 0;
-  // Coverage: when set, every branch, row, bin and plan item reached is marked.
+  // Coverage: when set, every branch, row, bin and plan item reached is
+  // marked (`covered`) or counted (`hits`, for reports over a portfolio).
   std::vector<uint8_t>* covered = nullptr;
+  std::vector<uint64_t>* hits = nullptr;
   void cover(int32_t point) {
-    if (covered && point >= 0) (*covered)[point] = 1;
+    if (point < 0) return;
+    if (covered) (*covered)[point] = 1;
+    if (hits) ++(*hits)[point];
   }
 };
 
