@@ -23,6 +23,7 @@
 #include "engine/decider.hpp"
 #include "engine/rule_set.hpp"
 #include "io/writer.hpp"
+#include "report/report.hpp"
 #include "value/date.hpp"
 
 namespace py = pybind11;
@@ -920,7 +921,33 @@ PYBIND11_MODULE(_stratum, m) {
       }, py::arg("record"), py::arg("as_of") = py::none())
       .def("decide_columns", [](const Rules& rules, py::list columns, size_t rows, std::optional<std::string> as_of,
                                 unsigned threads) { const engine::RuleSet& r = *rules.set; return decide_columns(r, columns, rows, as_of, threads); },
-           py::arg("columns"), py::arg("rows"), py::arg("as_of") = py::none(), py::arg("threads") = 1);
+           py::arg("columns"), py::arg("rows"), py::arg("as_of") = py::none(), py::arg("threads") = 1)
+      // `stratum report`'s data over a portfolio file, as JSON text.
+      .def("report", [](const Rules& rules, const std::string& input, std::optional<std::string> input_format,
+                        const std::string& previous, const std::string& previous_rules, std::optional<std::string> as_of,
+                        unsigned threads, size_t sample) {
+        report::Options options;
+        options.input = input;
+        options.input_format = input_format;
+        options.previous = previous;
+        options.previous_rules = previous_rules;
+        if (as_of) {
+          options.as_of = parse_iso_date(*as_of);
+          if (!options.as_of) throw py::value_error(fmt::format("as_of {}: expected a date YYYY-MM-DD", *as_of));
+        }
+        options.threads = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+        options.grid_sample = sample;
+        std::string text;
+        {
+          py::gil_scoped_release unlocked;
+          text = report::build(*rules.set, options).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+        }
+        return text;
+      }, py::arg("input"), py::arg("input_format") = py::none(), py::arg("previous") = "", py::arg("previous_rules") = "", py::arg("as_of") = py::none(),
+         py::arg("threads") = 0, py::arg("sample") = 2000);
+
+  // The report's page for its data (JSON text).
+  m.def("render_report", [](const std::string& data) { return report::render_html(nlohmann::ordered_json::parse(data)); });
 
   m.def("hardware_threads", [] { return std::max(1u, std::thread::hardware_concurrency()); });
   // Rows of text as `stratum eval --format csv` writes them (the same quoting).

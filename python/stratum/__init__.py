@@ -163,6 +163,34 @@ class RuleSet:
 
         return decide_batch(self, df, threads)
 
+    def report(self, input, output=None, previous=None, previous_rules=None, threads: int | None = None,
+               sample: int = 2000, input_format: str | None = None) -> dict:
+        """Decides the portfolio in the file `input` (CSV, JSON Lines or
+        YAML) and sums it up as `stratum report` does: returns the data
+        behind the charts (docs/report.md). With `output`, also writes the
+        page there, replacing a file of that name whole. `previous`: a
+        previous run's decisions (`stratum eval` output), for the migration;
+        or `previous_rules`, earlier rules deciding the same portfolio.
+        Raises InputError when a file cannot be read."""
+        try:
+            text = self._native.report(_os.fspath(input), input_format, _os.fspath(previous) if previous else "",
+                                       _os.fspath(previous_rules) if previous_rules else "", self.as_of, threads or 0, sample)
+        except RuntimeError as e:
+            raise InputError(str(e)) from None
+        if output is not None:
+            page = _stratum.render_report(text)
+            output = _os.fspath(output)
+            temp = f"{output}.{_os.getpid()}.tmp"
+            try:
+                with open(temp, "w", encoding="utf-8") as f:
+                    f.write(page)
+                _os.replace(temp, output)
+            except BaseException:
+                if _os.path.exists(temp):
+                    _os.unlink(temp)
+                raise
+        return _json.loads(text)
+
     def __repr__(self) -> str:
         return f"<stratum.RuleSet {self.path} {self.hash[:12]}>"
 

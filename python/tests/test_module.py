@@ -530,3 +530,17 @@ def test_more_threads_than_the_system_starts_decide_on_fewer():
         os.rmdir(folder)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["1048576", "0", "1048575"]
+
+
+def test_report_gives_the_data_and_the_page_stratum_report_gives(corporate, tmp_path):
+    page = tmp_path / "report.html"
+    data = corporate.report(EXAMPLES / "corporate_portfolio.csv", output=page, threads=2)
+    r = run_cli("report", RULES / "corporate_segments.strat", "--input", EXAMPLES / "corporate_portfolio.csv",
+                "--output", tmp_path / "cli.html", "--data", tmp_path / "cli.json")
+    assert r.returncode == 0, r.stderr
+    assert data == json.loads((tmp_path / "cli.json").read_text(encoding="utf-8"))
+    assert page.read_text(encoding="utf-8") == (tmp_path / "cli.html").read_text(encoding="utf-8")
+    assert (data["header"]["read"], data["header"]["decided"], data["header"]["rejected"]) == (10000, 10000, 0)
+    with pytest.raises(stratum.InputError, match=r"^cannot open .*none\.csv: No such file or directory$"):
+        corporate.report(tmp_path / "none.csv", output=tmp_path / "never.html")
+    assert not (tmp_path / "never.html").exists()

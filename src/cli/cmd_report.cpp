@@ -20,7 +20,8 @@ page (it opens offline: the data and the charting code are inside) with:
   the distribution of the segment, of every enum decision and plan item;
   each 2-D grid as a scatter of customers over its axes, cells drawn;
   each scorecard's scores with the grades' cut-offs, and its reason codes;
-  the migration from a previous run (--previous), as a heatmap;
+  the migration from a previous run (--previous) or from earlier rules
+  (--previous-rules), as a heatmap;
   the rules' branches, rows, cells, bins and plan items no customer reached;
   the rejected records by reason, with sample keys.
 
@@ -30,6 +31,8 @@ Options:
   --output FILE         the page to write (replaced whole, or not at all)
   --previous FILE       a previous run's decisions (`stratum eval` output,
                         CSV or JSON Lines): customers matched by key
+  --previous-rules OLD  or: earlier rules; the portfolio is decided by both
+                        and the migration is from OLD's decisions to RULES'
   --as-of YYYY-MM-DD    the evaluation date (required when the rules use today)
   --data FILE           also write the data behind the charts (JSON)
   --threads N           decide on N threads (default: all cores)
@@ -42,7 +45,7 @@ Exit status: 0 written; 1 the rules have errors or an input cannot be read;
 }  // namespace
 
 int report(const std::vector<std::string>& argv) {
-  Args args(argv, {"--help", "-h"}, {"--input", "--input-format", "--output", "--previous", "--as-of", "--data", "--threads", "--sample"});
+  Args args(argv, {"--help", "-h"}, {"--input", "--input-format", "--output", "--previous", "--previous-rules", "--as-of", "--data", "--threads", "--sample"});
   if (args.flag("--help") || args.flag("-h")) {
     fmt::print("{}", kHelp);
     return kOk;
@@ -60,6 +63,10 @@ int report(const std::vector<std::string>& argv) {
     options.input_format = *f;
   }
   options.previous = args.value("--previous").value_or("");
+  options.previous_rules = args.value("--previous-rules").value_or("");
+  if (!options.previous.empty() && !options.previous_rules.empty()) {
+    return usage_error("report", "--previous and --previous-rules compare with different things: give one");
+  }
   if (auto d = args.value("--as-of")) {
     options.as_of = parse_iso_date(*d);
     if (!options.as_of) return usage_error("report", fmt::format("--as-of {}: expected a date YYYY-MM-DD", *d));

@@ -212,7 +212,9 @@ constexpr const char* kScript = R"js(
   // Migration since the previous run: a heatmap of counts.
   if (data.migration) {
     const m = data.migration;
-    const [f, c] = figure('migration', 'migration', m.decision + ': previous run (down) → this run (across)', true);
+    const [f, c] = figure('migration', 'migration', m.decision + (m.against === 'rules'
+        ? ': the previous rules (down) → these rules (across), on this portfolio'
+        : ': the previous run (down) → this run (across)'), true);
     const points = [];
     let max = 1;
     m.counts.forEach((row, r) => row.forEach((n, k) => { points.push({x: k, y: r, n: n}); max = Math.max(max, n); }));
@@ -238,9 +240,10 @@ constexpr const char* kScript = R"js(
         plugins: {legend: {display: false},
                   tooltip: {callbacks: {label: ctx => m.from[ctx.raw.y] + ' → ' + m.to[ctx.raw.x] + ': ' + fmt(ctx.raw.n) + ' customers'}}}}
     });
-    numbers(f, ['previous \\ this run'].concat(m.to), m.counts.map((row, r) => [m.from[r]].concat(row)));
+    numbers(f, [m.against === 'rules' ? 'previous rules \\ these rules' : 'previous run \\ this run'].concat(m.to),
+            m.counts.map((row, r) => [m.from[r]].concat(row)));
   } else {
-    document.getElementById('migration').appendChild(el('p', {'class': 'none'}, 'No previous run given (--previous).'));
+    document.getElementById('migration').appendChild(el('p', {'class': 'none'}, 'No previous run (--previous) or previous rules (--previous-rules) given.'));
   }
 
   // Rule coverage on this portfolio.
@@ -297,7 +300,7 @@ std::string render_html(const nlohmann::ordered_json& data) {
   out += "<script>window.__cspViolations = 0; document.addEventListener('securitypolicyviolation', function () { "
          "window.__cspViolations += 1; document.documentElement.setAttribute('data-csp-violations', String(window.__cspViolations)); });</script>\n";
   out += "</head>\n<body>\n<header>\n<h1>" + html_escape(title) + "</h1>\n<dl>\n";
-  for (const char* k : {"version", "hash", "rules", "as_of", "input", "previous"}) {
+  for (const char* k : {"version", "hash", "rules", "as_of", "input", "previous", "previous_rules"}) {
     out += std::string("<dt>") + k + "</dt><dd id=\"" + k + "\">" + html_escape(text(h[k])) + "</dd>\n";
   }
   out += "</dl>\n<div class=\"counts\">";

@@ -286,6 +286,93 @@ std::optional<eval::Value> bound_value(const eval::Program& p, int32_t node) {
   }
 }
 
+// Decides the portfolio with earlier rules: each record's key and the value
+// of the decision compared (or "(rejected)"), as a previous run.
+class PreviousCollector : public engine::Observer {
+ public:
+  struct Found : engine::Findings {
+    std::vector<std::pair<std::string, std::string>> keyed;
+  };
+  PreviousCollector(const eval::Output& output, const eval::Program& program) : output_(output), program_(program) {}
+  void decided(const engine::Decider& d, const io::RawRecord& raw) override {
+    const eval::Value& v = d.frame().slots[output_.slot];
+    f_->keyed.emplace_back(d.key_text(raw), eval::is_missing(v) ? std::string("(none)") : program_.format(v, output_.type));
+  }
+  void rejected(const engine::RejectedRecord& r) override { f_->keyed.emplace_back(r.key, "(rejected)"); }
+  std::unique_ptr<engine::Findings> take() override {
+    auto out = std::move(f_);
+    f_ = std::make_unique<Found>();
+    return out;
+  }
+
+ private:
+  const eval::Output& output_;
+  const eval::Program& program_;
+  std::unique_ptr<Found> f_ = std::make_unique<Found>();
+};
+
+io::Format input_format(const Options& options) {
+  if (options.input_format) {
+    if (*options.input_format == "csv") return io::Format::csv;
+    if (*options.input_format == "jsonl") return io::Format::jsonl;
+    return io::Format::yaml;
+  }
+  auto f = io::format_from_name(options.input);
+  if (!f) throw std::runtime_error(fmt::format("cannot tell the format of {}: add --input-format csv|jsonl|yaml", options.input));
+  return *f;
+}
+
+std::unique_ptr<io::Reader> open_input(const eval::Program& program, const Options& options) {
+  auto reader = io::open_reader(options.input, input_format(options));
+  io::Binder binder(program);
+  if (auto problem = reader->open(binder.columns(), binder.required())) {
+    throw std::runtime_error(fmt::format("{}: {}", options.input, *problem));
+  }
+  return reader;
+}
+
+void decide_previous(const std::string& rules_path, const std::string& decision, const Options& options, Previous& out) {
+  std::shared_ptr<const engine::RuleSet> rules = engine::RuleSet::load(rules_path);
+  if (!rules->ok()) {
+    throw std::runtime_error(fmt::format("--previous-rules {} has errors:\n{}", rules_path, rules->compilation().render(false)));
+  }
+  const eval::Program& program = rules->program();
+  const eval::Output* output = nullptr;
+  for (const auto& o : program.outputs) {
+    if (o.name == decision && !o.plan) output = &o;
+  }
+  if (!output) throw std::runtime_error(fmt::format("--previous-rules {}: the rules decide no `{}` to compare", rules_path, decision));
+  if (program.key_field < 0) throw std::runtime_error(fmt::format("--previous-rules {}: the rules' input has no key field", rules_path));
+  if (program.uses_today && !options.as_of) {
+    throw std::runtime_error(fmt::format("--previous-rules {}: the rules use `today`: give --as-of", rules_path));
+  }
+  auto reader = open_input(program, options);
+  engine::StreamOptions so;
+  so.decide.as_of = options.as_of;
+  so.threads = options.threads;
+  so.write = false;
+  so.observe = [&](engine::Decider&) { return std::make_unique<PreviousCollector>(*output, program); };
+  std::unordered_map<std::string, int32_t> label_codes;
+  if (output->type.base == BaseType::enum_) {
+    for (const auto& m : program.enums[output->type.enum_id].members) {
+      label_codes.emplace(m, static_cast<int32_t>(out.labels.size()));
+      out.labels.push_back(m);
+    }
+  }
+  engine::stream(*rules, *reader, so, [&](engine::Block& b) {
+    auto* f = static_cast<PreviousCollector::Found*>(b.findings.get());
+    if (!f) return;
+    for (auto& [key, value] : f->keyed) {
+      auto [code, added] = label_codes.try_emplace(value, static_cast<int32_t>(out.labels.size()));
+      if (added) out.labels.push_back(value);
+      if (!out.by_key.try_emplace(key, code->second, out.records).second) ++out.duplicates;
+      ++out.records;
+    }
+  });
+  out.seen = std::make_unique<std::atomic<uint8_t>[]>(out.records);
+  for (size_t i = 0; i < out.records; ++i) out.seen[i].store(0);
+}
+
 // A cell's interval on one axis: [low, high), either end open (null).
 struct Interval {
   std::optional<double> low, high;
@@ -373,37 +460,28 @@ json build(const engine::RuleSet& rules, const Options& options) {
 
   // The previous run, compared on the segment (else the first enum decision).
   Previous previous;
-  if (!options.previous.empty()) {
+  if (!options.previous.empty() && !options.previous_rules.empty()) {
+    throw std::runtime_error("--previous and --previous-rules compare with different things: give one");
+  }
+  if (!options.previous.empty() || !options.previous_rules.empty()) {
     for (size_t k = 0; k < program.outputs.size(); ++k) {
       const auto& o = program.outputs[k];
       if (o.plan || o.type.is_set || o.type.base != BaseType::enum_) continue;
       if (o.slot == program.segment_slot || plan.migration_output < 0) plan.migration_output = static_cast<int32_t>(k);
       if (o.slot == program.segment_slot) break;
     }
-    if (plan.migration_output < 0) throw std::runtime_error("--previous: the rules decide no segment or enum to compare");
-    if (program.key_field < 0) throw std::runtime_error("--previous: the rules' input has no key field to match customers by");
+    const char* option = options.previous.empty() ? "--previous-rules" : "--previous";
+    if (plan.migration_output < 0) throw std::runtime_error(fmt::format("{}: the rules decide no segment or enum to compare", option));
+    if (program.key_field < 0) throw std::runtime_error(fmt::format("{}: the rules' input has no key field to match customers by", option));
     const auto& o = program.outputs[plan.migration_output];
     plan.current_labels = program.enums[o.type.enum_id].members;
-    read_previous(options.previous, program.fields[program.key_field].column, o.name, previous);
+    if (!options.previous.empty()) read_previous(options.previous, program.fields[program.key_field].column, o.name, previous);
+    else decide_previous(options.previous_rules, o.name, options, previous);
     plan.previous = &previous;
   }
 
   // Decide, and sum up block by block.
-  io::Format format;
-  if (options.input_format) {
-    if (*options.input_format == "csv") format = io::Format::csv;
-    else if (*options.input_format == "jsonl") format = io::Format::jsonl;
-    else format = io::Format::yaml;
-  } else {
-    auto f = io::format_from_name(options.input);
-    if (!f) throw std::runtime_error(fmt::format("cannot tell the format of {}: add --input-format csv|jsonl|yaml", options.input));
-    format = *f;
-  }
-  auto reader = io::open_reader(options.input, format);
-  io::Binder binder(program);
-  if (auto problem = reader->open(binder.columns(), binder.required())) {
-    throw std::runtime_error(fmt::format("{}: {}", options.input, *problem));
-  }
+  auto reader = open_input(program, options);
   engine::StreamOptions so;
   so.decide.as_of = options.as_of;
   so.threads = options.threads;
@@ -456,6 +534,7 @@ json build(const engine::RuleSet& rules, const Options& options) {
                    {"as_of", options.as_of ? json(iso_date(*options.as_of)) : json(nullptr)},
                    {"input", options.input},
                    {"previous", options.previous.empty() ? json(nullptr) : json(options.previous)},
+                   {"previous_rules", options.previous_rules.empty() ? json(nullptr) : json(options.previous_rules)},
                    {"read", tally.read},
                    {"decided", tally.decided},
                    {"rejected", tally.rejected}};
@@ -619,6 +698,7 @@ json build(const engine::RuleSet& rules, const Options& options) {
       if (!previous.seen[where.second].load()) counts[where.first][width] = counts[where.first][width].get<uint64_t>() + 1;
     }
     doc["migration"] = {{"decision", program.outputs[plan.migration_output].name},
+                        {"against", options.previous.empty() ? "rules" : "run"},
                         {"from", from}, {"to", to}, {"counts", counts},
                         {"previous_records", previous.records}, {"previous_duplicate_keys", previous.duplicates}};
   } else {

@@ -19,6 +19,7 @@ struct Options {
   std::string input;               // the portfolio (CSV, JSON Lines or YAML)
   std::optional<std::string> input_format;  // csv, jsonl, yaml; else from the file's name
   std::string previous;            // a previous run's decisions (`stratum eval` output), or empty
+  std::string previous_rules;      // or: earlier rules, deciding the same portfolio for the migration
   std::optional<int32_t> as_of;    // days since 1970-01-01
   unsigned threads = 1;
   size_t grid_sample = 2000;       // customers drawn on each grid, at most

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <strings.h>
 #include <deque>
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include <fmt/format.h>
@@ -96,17 +98,37 @@ void log_line(json j) {
   }
 }
 
+// Reads a token, certificate or key file: a regular file of at most 1 MiB,
+// opened without blocking (a FIFO put in its place must not hold the
+// service). An error message, or empty.
+std::string read_small_file(const std::string& path, const char* option, std::string& text) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return fmt::format("{} {}: {}", option, path, std::strerror(errno));
+  struct stat st;
+  std::string problem;
+  if (::fstat(fd, &st) != 0) problem = fmt::format("{} {}: {}", option, path, std::strerror(errno));
+  else if (!S_ISREG(st.st_mode)) problem = fmt::format("{} {}: not a regular file", option, path);
+  else if (st.st_size > (1 << 20)) problem = fmt::format("{} {}: larger than 1 MiB: not a token or PEM file", option, path);
+  char buf[65536];
+  while (problem.empty()) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) problem = fmt::format("{} {}: {}", option, path, std::strerror(errno));
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > (1 << 20)) problem = fmt::format("{} {}: larger than 1 MiB: not a token or PEM file", option, path);
+  }
+  ::close(fd);
+  return problem;
+}
+
 // Bearer tokens, kept as SHA-256 digests and compared in constant time.
 class Tokens {
  public:
   // Reads the file; an error message, or empty.
   std::string load(const std::string& path) {
     std::string text;
-    try {
-      text = io::read_file(path);
-    } catch (const std::exception& e) {
-      return e.what();
-    }
+    if (auto problem = read_small_file(path, "--token-file", text); !problem.empty()) return problem;
     std::vector<Digest> digests;
     size_t at = 0;
     while (at <= text.size()) {
@@ -154,10 +176,20 @@ class ConnectionQueue : public httplib::TaskQueue {
  public:
   ConnectionQueue(size_t threads, size_t max_connections, Metrics& metrics)
       : max_(max_connections), metrics_(metrics) {
-    for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(jobs_, false); });
-    // A refused connection holds its thread until the client closes it or
-    // --idle-timeout passes: a few, so one slow client does not hold up the rest.
-    for (int i = 0; i < 4; ++i) overflow_threads_.emplace_back([this] { work(overflow_, true); });
+    // As many threads as the system gives, up to the number asked for (a
+    // limit on address space or processes must not end the service).
+    try {
+      for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(jobs_, false); });
+      // A refused connection holds its thread until the client closes it or
+      // --idle-timeout passes: a few, so one slow client does not hold up the rest.
+      for (int i = 0; i < 4; ++i) overflow_threads_.emplace_back([this] { work(overflow_, true); });
+    } catch (const std::system_error& e) {
+      if (workers_.empty()) throw;
+      log_line({{"event", "warning"},
+                {"message", fmt::format("only {} request threads and {} for refusals could be started ({}): fewer "
+                                        "connections are served at once", workers_.size(), overflow_threads_.size(), e.what())}});
+      if (overflow_threads_.empty()) max_ = std::numeric_limits<size_t>::max();  // none to refuse with: connections wait
+    }
   }
   void enqueue(std::function<void()> fn) override {
     {
@@ -302,6 +334,7 @@ void answer_and_close(httplib::Response& res, int status, const json& body) {
   auto text = std::make_shared<std::string>(dump(body) + "\n");
   res.status = status;
   res.body.clear();
+  res.headers.erase("Content-Type");
   res.set_header("Connection", "close");
   res.set_content_provider(text->size(), "application/json; charset=utf-8",
                            [text](size_t offset, size_t length, httplib::DataSink& sink) {
@@ -311,6 +344,34 @@ void answer_and_close(httplib::Response& res, int status, const json& body) {
   tl_note.error = body.contains("error") ? body["error"].get<std::string>() : "";
   tl_note.bytes_out = text->size();
   tl_note.closing = true;
+}
+
+// Makes an answer already made close its connection once written (the drain).
+void close_after(httplib::Response& res) {
+  if (tl_note.closing || res.content_provider_) return;
+  auto text = std::make_shared<std::string>(std::move(res.body));
+  std::string type = res.get_header_value("Content-Type");
+  res.body.clear();
+  res.headers.erase("Content-Type");
+  res.set_header("Connection", "close");
+  res.set_content_provider(text->size(), type.empty() ? std::string("application/json; charset=utf-8") : type,
+                           [text](size_t offset, size_t length, httplib::DataSink& sink) {
+                             sink.write(text->data() + offset, length);
+                             return false;
+                           });
+  tl_note.bytes_out = text->size();
+  tl_note.closing = true;
+}
+
+// Whether a header's name is an HTTP token (RFC 9110): a name with a space
+// or a folded line is where two servers may read different headers.
+bool is_token(const std::string& name) {
+  if (name.empty()) return false;
+  for (unsigned char c : name) {
+    if (std::isalnum(c)) continue;
+    if (c == 0 || !std::strchr("!#$%&'*+-.^_`|~", c)) return false;
+  }
+  return true;
 }
 
 class Service {
@@ -751,10 +812,8 @@ int run(const Config& config) {
   for (const auto& [option, file] : {std::pair<const char*, const std::string*>{"--token-file", &config.token_file},
                                      {"--tls-cert", &config.tls_cert}, {"--tls-key", &config.tls_key}}) {
     if (file->empty()) continue;
-    struct stat st;
-    if (::stat(file->c_str(), &st) != 0) return fail(2, fmt::format("{} {}: {}", option, *file, std::strerror(errno)));
-    if (!S_ISREG(st.st_mode)) return fail(2, fmt::format("{} {}: not a regular file", option, *file));
-    if (st.st_size > (1 << 20)) return fail(2, fmt::format("{} {}: larger than 1 MiB: not a token or PEM file", option, *file));
+    std::string text;
+    if (auto problem = read_small_file(*file, option, text); !problem.empty()) return fail(2, problem);
   }
 
   Service service(config);
@@ -854,21 +913,64 @@ int run(const Config& config) {
       }
       return httplib::Server::HandlerResponse::Handled;
     }
+    // The request's framing, strictly: one reading of where it ends, or none.
+    for (const auto& [name, value] : req.headers) {
+      if (!is_token(name)) {
+        answer_and_close(res, 400, {{"error", "a header's name is not a token (a space before the colon, or a folded line)"}});
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
+    size_t lengths = req.get_header_value_count("Content-Length");
+    bool conflicting = false;
+    uint64_t length = 0;
+    for (size_t i = 0; i < lengths; ++i) {
+      std::string v = req.get_header_value("Content-Length", i);
+      if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
+        answer_and_close(res, 400, {{"error", fmt::format("Content-Length `{}` is not a number of bytes", v.substr(0, 32))}});
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      uint64_t n = std::stoull(v);
+      conflicting = conflicting || (i > 0 && n != length);
+      length = n;
+    }
+    bool chunked = req.has_header("Transfer-Encoding");
+    if (conflicting || (lengths > 0 && chunked) || req.get_header_value_count("Transfer-Encoding") > 1) {
+      answer_and_close(res, 400, {{"error", "the body's length is given in more than one way (Content-Length twice, or with "
+                                            "Transfer-Encoding): send one"}});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (chunked && ::strcasecmp(req.get_header_value("Transfer-Encoding").c_str(), "chunked") != 0) {
+      answer_and_close(res, 400, {{"error", "Transfer-Encoding other than chunked is not accepted"}});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    bool body = chunked || length > 0;
+    if (body && (req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS" || req.method == "DELETE")) {
+      // The library would not read it, and its bytes would be taken for a next request.
+      answer_and_close(res, 400, {{"error", fmt::format("a {} request carries no body here", req.method)}});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (length > config.max_body) {
+      service.too_large(res);
+      answer_and_close(res, 413, json::parse(res.body));  // refused before a byte of it is read
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (body) {
+      std::string encoding = req.get_header_value("Content-Encoding");
+      if (!encoding.empty() && ::strcasecmp(encoding.c_str(), "identity") != 0 && ::strcasecmp(encoding.c_str(), "gzip") != 0 &&
+          ::strcasecmp(encoding.c_str(), "deflate") != 0) {
+        answer_and_close(res, 415, {{"error", fmt::format("Content-Encoding {} is not accepted: send the body as it is, or gzip "
+                                                          "or deflate it", encoding.substr(0, 32))}});
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (req.is_multipart_form_data()) {
+        answer_and_close(res, 415, {{"error", "a multipart form is not accepted: send application/json (one record or an "
+                                              "array) or application/x-ndjson (JSON Lines)"}});
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
     if (method_label(req.method) == "other") {
       res.set_header("Allow", "GET, HEAD, POST");
       answer_and_close(res, 405, {{"error", fmt::format("the method {} is not served", req.method.substr(0, 32))}});
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    // A body whose length is told twice, differently or by two framings, is
-    // where one server and the next disagree on where a request ends: refused.
-    size_t lengths = req.get_header_value_count("Content-Length");
-    bool conflicting = lengths > 1 && std::any_of(req.headers.begin(), req.headers.end(), [&](const auto& h) {
-      return ::strcasecmp(h.first.c_str(), "Content-Length") == 0 &&
-             h.second != req.get_header_value("Content-Length");
-    });
-    if (conflicting || (lengths > 0 && req.has_header("Transfer-Encoding")) || req.get_header_value_count("Transfer-Encoding") > 1) {
-      answer_and_close(res, 400, {{"error", "the body's length is given in more than one way (Content-Length twice, or with "
-                                            "Transfer-Encoding): send one"}});
       return httplib::Server::HandlerResponse::Handled;
     }
     size_t header_bytes = req.method.size() + req.target.size() + req.version.size() + 4;
@@ -889,6 +991,12 @@ int run(const Config& config) {
       }
     }
     return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  // During the drain every answer closes its connection, so that a kept-alive
+  // client does not hold a request thread a connection still waiting needs.
+  svr.set_post_routing_handler([&](const httplib::Request&, httplib::Response& res) {
+    if (service.draining_) close_after(res);
   });
 
   svr.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) { answer(res, 200, {{"status", "ok"}}); });
@@ -916,24 +1024,23 @@ int run(const Config& config) {
   auto with_body = [&](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& content_reader) {
     std::string body;
     size_t total = 0;
-    bool over = false, aborted = false;
-    auto deadline = tl_note.start + std::chrono::seconds(config.request_timeout);
+    bool over = false;
     bool whole = content_reader([&](const char* data, size_t size) {
       total += size;
       if (!over && total > config.max_body) {
         over = true;
         std::string().swap(body);
       }
-      // Over the limit, the rest is read and dropped (the connection stays
-      // usable), for as long as a request may take to arrive.
-      if (over) return !(aborted = Steady::now() >= deadline);
+      // Over the limit: no more is read; the answer closes the connection.
+      if (over) return false;
       body.append(data, size);
       return true;
     });
     tl_note.bytes_in = total;
     if (over || res.status == 413) {
+      // Closed after the answer: what is left of the body is never read as a request.
       service.too_large(res);
-      if (aborted) answer_and_close(res, 413, json::parse(res.body));  // the rest of the body is still coming
+      answer_and_close(res, 413, json::parse(res.body));
       return;
     }
     if (!whole) return library_refusal(res);
@@ -979,7 +1086,7 @@ int run(const Config& config) {
       library_refusal(res);
     } else if (res.status == 414) {
       metrics.add("stratum_limit_refusals_total", {{"limit", "header"}});
-      answer(res, 414, {{"error", "the request's target is too long"}});
+      answer_and_close(res, 414, {{"error", "the request's target is too long"}});
     } else {
       answer(res, res.status, {{"error", status_text(res.status)}});
     }
@@ -1019,7 +1126,25 @@ int run(const Config& config) {
   }
   if (auto* tls = dynamic_cast<Server<httplib::SSLServer>*>(server.get())) tls->raise_backlog();
   else static_cast<Server<httplib::Server>*>(server.get())->raise_backlog();
-  std::thread listener([&] { svr.listen_after_bind(); });
+  std::promise<void> listener_done;
+  auto stopped = listener_done.get_future();
+  std::string listen_failure;
+  std::thread listener([&] {
+    try {
+      svr.listen_after_bind();
+    } catch (const std::exception& e) {
+      listen_failure = e.what();
+    }
+    listener_done.set_value();
+  });
+  // The listener is running before anything may stop it (a stop before it
+  // starts would be lost, and the drain would wait for ever).
+  while (!svr.is_running() && stopped.wait_for(std::chrono::milliseconds(1)) != std::future_status::ready) {
+  }
+  if (stopped.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+    listener.join();
+    return fail(2, fmt::format("cannot serve: {}", listen_failure.empty() ? "the listener stopped at once" : listen_failure));
+  }
   service.ready_ = true;
   {
     json names = json::array();
@@ -1070,8 +1195,19 @@ int run(const Config& config) {
     q->drain();
     started = q->wait_until_started(Steady::now() + std::chrono::seconds(config.request_timeout));
   }
-  if (!started) log_line({{"event", "drain_timeout"}, {"message", "connections still waiting for their first answer were closed"}});
+  if (!started) {
+    log_line({{"event", "drain_timeout"}, {"message", "connections still waiting for their first answer are closed unanswered"}});
+  }
   svr.stop();
+  // Each connection ends after the answer it is writing; one that trickles
+  // its request a byte at a time is not waited for beyond the deadline.
+  int deadline = config.request_timeout + config.idle_timeout + 5;
+  if (stopped.wait_for(std::chrono::seconds(deadline)) != std::future_status::ready) {
+    log_line({{"event", "drain_timeout"},
+              {"message", fmt::format("connections still open {} s after the drain began are cut", deadline)}});
+    log_line({{"event", "stopped"}});
+    std::_Exit(0);
+  }
   listener.join();
   log_line({{"event", "stopped"}});
   return 0;

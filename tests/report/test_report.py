@@ -297,3 +297,40 @@ def test_the_corporate_page_renders_in_chromium(corporate):
 
 def test_the_government_page_renders_in_chromium(government):
     check_page(government['page'], government['data'], BUILD / 'report-government.png')
+
+
+def test_previous_rules_migrate_the_same_portfolio_from_old_to_new_decisions(tmp_path):
+    # The earlier rules graded the 工业 companies of the 中型 row 小型.
+    old = tmp_path / 'sme_size_old.strat'
+    text = (ROOT / 'rules' / 'sme_size.strat').read_text(encoding='utf-8')
+    changed = text.replace('  工业                 | >= 300    | >= 2000万   | -            || 中型',
+                           '  工业                 | >= 300    | >= 2000万   | -            || 小型')
+    assert changed != text
+    old.write_text(changed, encoding='utf-8')
+    run('report', 'rules/sme_size.strat', '--input', 'examples/portfolio.csv', '--previous-rules', old,
+        '--output', tmp_path / 'r.html', '--data', tmp_path / 'd.json')
+    m = json.loads((tmp_path / 'd.json').read_text(encoding='utf-8'))['migration']
+
+    def decided(rules):
+        out = tmp_path / 'out.csv'
+        r = run('eval', rules, '--input', 'examples/portfolio.csv', '--format', 'csv', '--output', out, '--errors',
+                tmp_path / 'errors.jsonl', ok=False)
+        assert r.returncode in (0, 1), r.stderr
+        with open(out, encoding='utf-8') as f:
+            rows = {row['id']: row['规模'] for row in csv.DictReader(f)}
+        for line in (tmp_path / 'errors.jsonl').read_text(encoding='utf-8').splitlines():
+            rows[json.loads(line)['key']] = '(rejected)'
+        return rows
+    before, after = decided(old), decided('rules/sme_size.strat')
+    expected = {}
+    for key, value in after.items():
+        expected[(before[key], value)] = expected.get((before[key], value), 0) + 1
+    got = {(m['from'][r], m['to'][c]): n for r, row in enumerate(m['counts']) for c, n in enumerate(row) if n}
+    assert got == expected
+    assert any(a != b for a, b in expected)  # the change moved someone
+    assert (m['decision'], m['against']) == ('规模', 'rules')
+    assert m['from'][:4] == ['大型', '中型', '小型', '微型'] and m['to'] == ['大型', '中型', '小型', '微型', '(none)', '(rejected)', '(gone)']
+    r = run('report', 'rules/sme_size.strat', '--input', 'examples/portfolio.csv', '--previous-rules', old, '--previous',
+            tmp_path / 'out.csv', '--output', tmp_path / 'r2.html', ok=False)
+    assert (r.returncode, r.stderr) == (2, 'stratum report: --previous and --previous-rules compare with different things: '
+                                           'give one\nRun `stratum report --help` for usage.\n')

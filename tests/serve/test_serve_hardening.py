@@ -53,28 +53,37 @@ def chunked(body, size=1000):
     return out + b'0\r\n\r\n'
 
 
-def test_a_chunked_body_over_the_limit_answers_413_and_the_connection_goes_on(rules_dir):
+def test_a_chunked_body_over_the_limit_answers_413_and_closes_the_connection(rules_dir):
     s = Service(rules_dir, '--max-body-bytes', '2000')
     try:
         body = ('[' + ','.join([SME] * 100) + ']').encode()  # about 11 kB, in chunks of 1000 bytes
         c = socket.create_connection(('127.0.0.1', s.port), timeout=20)
         c.sendall(b'POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
                   b'Transfer-Encoding: chunked\r\n\r\n' + chunked(body))
-        status, _, text = read_answer(c)
-        assert (status, json.loads(text)) == ('HTTP/1.1 413 Payload Too Large', {
-            'error': 'the body is larger than 2000 bytes (the limit, --max-body-bytes)', 'limit': 2000})
-        # The rest of the body was read and dropped: the same connection answers the next request.
-        one = SME.encode()
+        data = read_to_close(c)  # what is left of the body is never read as a request
+        c.close()
+        head, text = data.split(b'\r\n\r\n', 1)
+        assert head.startswith(b'HTTP/1.1 413 Payload Too Large\r\n') and b'\r\nConnection: close' in head
+        assert head.count(b'Content-Type:') == 1
+        assert json.loads(text) == {'error': 'the body is larger than 2000 bytes (the limit, --max-body-bytes)', 'limit': 2000}
+        # Within the limit, chunked is read as any body.
+        c = socket.create_connection(('127.0.0.1', s.port), timeout=20)
         c.sendall(b'POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
-                  b'Transfer-Encoding: chunked\r\n\r\n' + chunked(one, 40))
+                  b'Transfer-Encoding: chunked\r\n\r\n' + chunked(SME.encode(), 40))
         status, _, text = read_answer(c)
         assert status == 'HTTP/1.1 200 OK' and json.loads(text)['decision'] == {'id': 'C0001', '规模': '小型'}
         c.close()
+        # A Content-Length over the limit is refused before a byte of the body is read.
+        c = socket.create_connection(('127.0.0.1', s.port), timeout=20)
+        c.sendall(b'POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\n')
+        head, text = read_to_close(c).split(b'\r\n\r\n', 1)
+        c.close()
+        assert head.startswith(b'HTTP/1.1 413 Payload Too Large\r\n') and json.loads(text)['limit'] == 2000
         _, _, metrics = s.request('GET', '/metrics')
-        assert metric(metrics, 'stratum_limit_refusals_total{limit="body"}') == 1
+        assert metric(metrics, 'stratum_limit_refusals_total{limit="body"}') == 2
         assert s.wait_for(lambda: [e for e in s.events('request') if e['status'] == 413])  # logged once written
         line = [e for e in s.events('request') if e['status'] == 413][0]
-        assert line['bytes_in'] == len(body)
+        assert line['bytes_in'] > 2000
     finally:
         assert s.stop() == 0
 
@@ -321,3 +330,162 @@ def test_a_refusal_before_the_body_closes_the_connection(rules_dir, tmp_path):
             401, len(body), 'this service needs a bearer token: send Authorization: Bearer TOKEN')
     finally:
         assert s.stop() == 0
+
+
+def test_a_body_the_service_would_not_read_is_refused_never_run_as_a_request(rules_dir):
+    s = Service(rules_dir)
+    try:
+        smuggled = ('POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+                    'Content-Length: %d\r\n\r\n' % len(SME.encode())).encode() + SME.encode()
+        cases = [
+            (b'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n' % len(smuggled) + smuggled,
+             400, 'a GET request carries no body here'),
+            (b'OPTIONS /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n' % len(smuggled) + smuggled,
+             400, 'a OPTIONS request carries no body here'),
+            (b'DELETE /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' + chunked(smuggled),
+             400, 'a DELETE request carries no body here'),
+            (b'POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nContent-Length: 5abc\r\n\r\n' + smuggled,
+             400, 'Content-Length `5abc` is not a number of bytes'),
+            (b'POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\n' + smuggled,
+             400, 'Content-Length `+5` is not a number of bytes'),
+            (b'POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\nContent-Length: 3\r\n\r\nabc' + smuggled,
+             400, "a header's name is not a token (a space before the colon, or a folded line)"),
+            (b'POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n' + smuggled,
+             400, 'Transfer-Encoding other than chunked is not accepted'),
+            (b'POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nContent-Encoding: br\r\nContent-Length: 3\r\n\r\nabc' + smuggled,
+             415, 'Content-Encoding br is not accepted: send the body as it is, or gzip or deflate it'),
+            (b'POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n'
+             b'Content-Length: 3\r\n\r\nabc' + smuggled,
+             415, 'a multipart form is not accepted: send application/json (one record or an array) or application/x-ndjson (JSON Lines)'),
+        ]
+        for raw, status, message in cases:
+            c = socket.create_connection(('127.0.0.1', s.port), timeout=20)
+            c.sendall(raw)
+            data = read_to_close(c)
+            c.close()
+            head, body = data.split(b'\r\n\r\n', 1)
+            assert (int(head.split(b' ')[1]), json.loads(body)) == (status, {'error': message}), raw
+            assert b'\r\nConnection: close' in head
+        assert s.wait_for(lambda: len(s.events('request')) == len(cases))
+        time.sleep(0.3)
+        assert [e['path'] for e in s.events('request') if e['path'].endswith('/decide') and e['status'] == 200] == []
+        assert len(s.events('request')) == len(cases)  # one answer each: the smuggled request never ran
+    finally:
+        assert s.stop() == 0
+
+
+def test_a_target_too_long_is_answered_414_and_the_connection_closed(rules_dir):
+    s = Service(rules_dir)
+    try:
+        c = socket.create_connection(('127.0.0.1', s.port), timeout=20)
+        c.sendall(b'GET /' + b'a' * 9000 + b' HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\nHost: x\r\n\r\n')
+        data = read_to_close(c)
+        c.close()
+        assert data.count(b'HTTP/1.1 ') == 1 and data.startswith(b'HTTP/1.1 414 ')
+        assert data.endswith(b'{"error":"the request\'s target is too long"}\n')
+    finally:
+        assert s.stop() == 0
+
+
+def test_a_token_file_replaced_by_a_fifo_or_a_device_keeps_the_tokens_read_before(rules_dir, tmp_path):
+    tokens = tmp_path / 'tokens'
+    tokens.write_text('a-token-of-twenty-chars\n')
+    os.chmod(tokens, 0o600)
+    s = Service(rules_dir, '--token-file', str(tokens))
+    try:
+        auth = {'Authorization': 'Bearer a-token-of-twenty-chars'}
+        assert s.request('GET', '/v1/rulesets', headers=auth)[0] == 200
+        for replace, message in (('fifo', 'not a regular file'), ('zero', 'not a regular file'), ('big', 'larger than 1 MiB: not a token or PEM file')):
+            tokens.unlink()
+            if replace == 'fifo':
+                os.mkfifo(tokens)
+            elif replace == 'zero':
+                os.symlink('/dev/zero', tokens)
+            else:
+                tokens.write_text('x' * (2 << 20))
+            s.proc.send_signal(signal.SIGHUP)
+            expected = '--token-file %s: %s (the tokens read before are kept)' % (tokens, message)
+            assert s.wait_for(lambda: [e for e in s.events('tokens_refused') if e['message'] == expected])
+            assert s.request('GET', '/v1/rulesets', headers=auth)[0] == 200
+        assert s.proc.poll() is None
+    finally:
+        assert s.stop(timeout=30) == 0
+
+
+def test_sigterm_while_the_rules_are_first_loaded_ends_the_service(tmp_path):
+    # The whole rules/ folder takes a moment to load and prove.
+    rules = tmp_path / 'rules'
+    shutil.copytree(os.path.join(os.path.dirname(__file__), '..', '..', 'rules'), rules)
+    proc = subprocess.Popen([STRATUM, 'serve', str(rules), '--listen', '127.0.0.1:0'], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    events = [json.loads(line)['event'] for line in proc.stderr.read().decode().splitlines() if line.startswith('{')]
+    assert events[-2:] == ['draining', 'stopped']
+
+
+def test_the_drain_answers_every_waiting_connection_and_closes_kept_alive_ones(rules_dir):
+    s = Service(rules_dir, '--threads', '1', '--idle-timeout', '2')
+    held = socket.create_connection(('127.0.0.1', s.port), timeout=30)
+    held.sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
+    assert read_answer(held)[0] == 'HTTP/1.1 200 OK'
+    waiting = []
+    for i in range(3):
+        w = socket.create_connection(('127.0.0.1', s.port), timeout=30)
+        w.sendall(b'POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+                  b'Content-Length: %d\r\n\r\n' % len(SME.encode()) + SME.encode())
+        waiting.append(w)
+    time.sleep(0.2)
+    s.proc.send_signal(signal.SIGTERM)
+    assert s.wait_for(lambda: s.events('draining'))
+    # The kept-alive client asks again during the drain: answered, then closed.
+    held.sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
+    data = read_to_close(held)
+    assert data.startswith(b'HTTP/1.1 200 OK\r\n') and b'\r\nConnection: close' in data
+    for w in waiting:
+        data = read_to_close(w)
+        head, body = data.split(b'\r\n\r\n', 1)
+        assert head.startswith(b'HTTP/1.1 200 OK\r\n') and json.loads(body)['decision'] == {'id': 'C0001', '规模': '小型'}
+        w.close()
+    held.close()
+    assert s.stop() == 0
+    assert [e['event'] for e in s.log if e['event'] in ('draining', 'drain_timeout', 'stopped')] == ['draining', 'stopped']
+
+
+def test_a_client_that_trickles_its_request_does_not_hold_the_drain_for_ever(rules_dir):
+    s = Service(rules_dir, '--request-timeout', '2', '--idle-timeout', '1')
+    slow = socket.create_connection(('127.0.0.1', s.port), timeout=60)
+    stop = threading.Event()
+
+    def trickle():
+        request = b'POST /v1/rulesets/sme_size/decide HTTP/1.1\r\nHost: x\r\nX-Pad: ' + b'a' * 200
+        for byte in request:
+            if stop.is_set():
+                return
+            try:
+                slow.send(bytes([byte]))
+            except OSError:
+                return
+            time.sleep(0.5)
+    t = threading.Thread(target=trickle, daemon=True)
+    t.start()
+    time.sleep(1)
+    started = time.time()
+    s.proc.send_signal(signal.SIGTERM)
+    try:
+        assert s.proc.wait(40) == 0
+    finally:
+        stop.set()
+        slow.close()
+    assert time.time() - started < 2 + 1 + 5 + 5  # --request-timeout + --idle-timeout + 5 s, and a margin
+    assert s.stop() == 0
+    assert [(e['event'], e.get('message')) for e in s.log if e['event'] in ('draining', 'drain_timeout', 'stopped')] == [
+        ('draining', None),
+        ('drain_timeout', 'connections still waiting for their first answer are closed unanswered'),
+        ('drain_timeout', 'connections still open 8 s after the drain began are cut'),
+        ('stopped', None)]
