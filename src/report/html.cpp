@@ -54,7 +54,7 @@ header dd { margin: 0; font-family: monospace; }
 .charts { display: flex; flex-wrap: wrap; gap: 24px; }
 figure.chart { margin: 0; width: 560px; }
 figure.chart.wide { width: 860px; }
-figure.chart canvas { width: 100%; }
+figure.chart .plot { position: relative; width: 100%; }
 figcaption { font-weight: bold; margin-bottom: 4px; }
 details { font-size: 12px; margin-top: 4px; }
 table { border-collapse: collapse; font-size: 12px; }
@@ -79,13 +79,19 @@ constexpr const char* kScript = R"js(
     if (text !== undefined) e.textContent = text;
     return e;
   };
-  function figure(section, id, title, wide) {
+  // A figure: its title, the chart in a box of the given height, its numbers.
+  function figure(section, id, title, wide, height) {
     const f = el('figure', {'class': 'chart' + (wide ? ' wide' : ''), 'data-chart': id});
     f.appendChild(el('figcaption', {}, title));
-    const c = el('canvas', {'height': wide ? 520 : 300});
-    f.appendChild(c);
+    const box = el('div', {'class': 'plot', 'style': 'height: ' + (height || (wide ? 520 : 300)) + 'px'});
+    const c = el('canvas', {});
+    box.appendChild(c);
+    f.appendChild(box);
     document.getElementById(section).appendChild(f);
     return [f, c];
+  }
+  function none(section, text) {
+    document.getElementById(section).appendChild(el('p', {'class': 'none'}, text));
   }
   function numbers(f, header, rows) {
     const d = el('details', {});
@@ -105,19 +111,17 @@ constexpr const char* kScript = R"js(
   function chart(canvas, config) {
     config.options = Object.assign({animation: false, responsive: true, maintainAspectRatio: false}, config.options || {});
     new Chart(canvas, config);
-    canvas.parentNode.setAttribute('data-rendered', '1');
+    canvas.closest('figure').setAttribute('data-rendered', '1');
     made += 1;
   }
   function distribution(section, id, title, values, total) {
-    const [f, c] = figure(section, id, title, false);
-    c.parentNode.style.height = Math.max(160, 40 + 26 * values.length) + 'px';
+    const [f, c] = figure(section, id, title, false, Math.max(160, 40 + 26 * values.length));
     chart(c, {
       type: 'bar',
       data: {labels: values.map(v => v.value), datasets: [{label: 'customers', data: values.map(v => v.count), backgroundColor: palette[0]}]},
       options: {indexAxis: 'y', plugins: {legend: {display: false},
         tooltip: {callbacks: {label: ctx => fmt(ctx.raw) + ' customers (' + pct(ctx.raw, total) + ')'}}}}
     });
-    f.style.height = 'auto';
     numbers(f, ['value', 'customers', 'share'], values.map(v => [v.value, v.count, pct(v.count, total)]));
   }
 
@@ -127,6 +131,9 @@ constexpr const char* kScript = R"js(
   data.plan.forEach((p, i) => distribution('plan', 'plan:' + p.name, p.name, p.values, h.decided));
 
   // Grids: a sample of customers over the two axes, the cells drawn and labelled.
+  if (!data.grids.length) none('grids', 'These rules have no grid over two plottable values.');
+  if (!data.scorecards.length) none('scorecards', 'These rules have no scorecard.');
+  if (!data.plan.length) none('plan', 'These rules have no service plan.');
   data.grids.forEach(g => {
     const [f, c] = figure('grids', 'grid:' + g.name, g.name + ' — ' + g.y + ' × ' + g.x + ' (' + fmt(g.sample.length) + ' of ' + fmt(g.customers) + ' customers shown)', true);
     const xs = g.sample.map(p => p[0]).concat(g.cells.flatMap(c => [c.x0, c.x1]).filter(v => v !== null));
@@ -212,9 +219,11 @@ constexpr const char* kScript = R"js(
   // Migration since the previous run: a heatmap of counts.
   if (data.migration) {
     const m = data.migration;
+    // A segment's path shown by its last part on the axes (whole in the tooltip and the numbers).
+    const short = label => label === undefined ? '' : label.split('/').pop();
     const [f, c] = figure('migration', 'migration', m.decision + (m.against === 'rules'
         ? ': the previous rules (down) → these rules (across), on this portfolio'
-        : ': the previous run (down) → this run (across)'), true);
+        : ': the previous run (down) → this run (across)'), true, Math.max(320, 170 + 44 * m.from.length));
     const points = [];
     let max = 1;
     m.counts.forEach((row, r) => row.forEach((n, k) => { points.push({x: k, y: r, n: n}); max = Math.max(max, n); }));
@@ -235,21 +244,25 @@ constexpr const char* kScript = R"js(
         pointHoverRadius: ctx => { const a = ctx.chart.chartArea; return a ? Math.max(4, Math.min((a.right - a.left) / m.to.length, (a.bottom - a.top) / m.from.length) / 2 - 1) : 10; },
         backgroundColor: ctx => shade(ctx.raw ? ctx.raw.n : 0), borderWidth: 0}]},
       options: {scales: {
-          x: {type: 'linear', min: -0.5, max: m.to.length - 0.5, ticks: {stepSize: 1, autoSkip: false, callback: v => m.to[v] || ''}, grid: {display: false}, position: 'top'},
-          y: {type: 'linear', min: -0.5, max: m.from.length - 0.5, reverse: true, ticks: {stepSize: 1, autoSkip: false, callback: v => m.from[v] || ''}, grid: {display: false}}},
+          x: {type: 'linear', min: -0.5, max: m.to.length - 0.5, position: 'top', grid: {display: false},
+              afterBuildTicks: axis => { axis.ticks = m.to.map((_, i) => ({value: i})); },
+              ticks: {autoSkip: false, maxRotation: 60, minRotation: 30, callback: v => short(m.to[v])}},
+          y: {type: 'linear', min: -0.5, max: m.from.length - 0.5, reverse: true, grid: {display: false},
+              afterBuildTicks: axis => { axis.ticks = m.from.map((_, i) => ({value: i})); },
+              ticks: {autoSkip: false, callback: v => short(m.from[v])}}},
         plugins: {legend: {display: false},
                   tooltip: {callbacks: {label: ctx => m.from[ctx.raw.y] + ' → ' + m.to[ctx.raw.x] + ': ' + fmt(ctx.raw.n) + ' customers'}}}}
     });
     numbers(f, [m.against === 'rules' ? 'previous rules \\ these rules' : 'previous run \\ this run'].concat(m.to),
             m.counts.map((row, r) => [m.from[r]].concat(row)));
   } else {
-    document.getElementById('migration').appendChild(el('p', {'class': 'none'}, 'No previous run (--previous) or previous rules (--previous-rules) given.'));
+    none('migration', 'No previous run (--previous) or previous rules (--previous-rules) given.');
   }
 
   // Rule coverage on this portfolio.
   {
     const cv = data.coverage;
-    const [f, c] = figure('coverage', 'coverage', 'Rule coverage: ' + fmt(cv.reached) + ' of ' + fmt(cv.points) + ' branches, rows, cells, bins and plan items reached', false);
+    const [f, c] = figure('coverage', 'coverage', 'Rule coverage: ' + fmt(cv.reached) + ' of ' + fmt(cv.points) + ' branches, rows, cells, bins and plan items reached', false, 260);
     chart(c, {
       type: 'doughnut',
       data: {labels: ['reached', 'never reached'], datasets: [{data: [cv.reached, cv.points - cv.reached], backgroundColor: [palette[2], palette[3]]}]},
@@ -261,19 +274,17 @@ constexpr const char* kScript = R"js(
 
   // Rejected records by reason.
   if (data.rejections.length) {
-    const [f, c] = figure('rejections', 'rejections', 'Rejected records by reason', true);
-    c.parentNode.style.height = Math.max(160, 40 + 26 * data.rejections.length) + 'px';
+    const [f, c] = figure('rejections', 'rejections', 'Rejected records by reason', true, Math.max(160, 40 + 26 * data.rejections.length));
     chart(c, {
       type: 'bar',
       data: {labels: data.rejections.map(r => r.reason.length > 60 ? r.reason.slice(0, 59) + '…' : r.reason),
              datasets: [{label: 'records', data: data.rejections.map(r => r.count), backgroundColor: palette[3]}]},
       options: {indexAxis: 'y', plugins: {legend: {display: false}, tooltip: {callbacks: {label: ctx => fmt(ctx.raw) + ' records'}}}}
     });
-    f.style.height = 'auto';
     numbers(f, ['reason', 'records', 'for example', 'sample keys'], data.rejections.map(r => [r.reason, r.count, r.example, r.samples.join(', ')]));
     f.querySelector('details').open = true;
   } else {
-    document.getElementById('rejections').appendChild(el('p', {'class': 'none'}, 'No record was rejected.'));
+    none('rejections', 'No record was rejected.');
   }
 
   document.body.setAttribute('data-charts', String(made));

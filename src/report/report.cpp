@@ -223,14 +223,21 @@ class Collector : public engine::Observer {
 
 // Reads a previous run's decisions: each record's key and the value of the
 // decision compared.
-void read_previous(const std::string& path, const std::string& key_column, const std::string& decision, Previous& out) {
+void read_previous(const std::string& path, const std::string& key_column, const std::string& decision,
+                   const std::vector<std::string>& labels, Previous& out) {
   auto format = io::format_from_name(path);
   if (!format) throw std::runtime_error(fmt::format("cannot tell the format of {} (.csv or .jsonl)", path));
   auto reader = io::open_reader(path, *format);
   if (auto problem = reader->open({key_column, decision}, {true, true})) {
     throw std::runtime_error(fmt::format("--previous {}: {}", path, *problem));
   }
+  // This run's values first, in their order (the matrix's diagonal is then
+  // who stayed), then any other the previous run has, as they come.
   std::unordered_map<std::string, int32_t> label_codes;
+  for (const auto& l : labels) {
+    label_codes.emplace(l, static_cast<int32_t>(out.labels.size()));
+    out.labels.push_back(l);
+  }
   io::RawRecord raw;
   while (reader->next(raw)) {
     if (!raw.error.empty()) {
@@ -475,7 +482,9 @@ json build(const engine::RuleSet& rules, const Options& options) {
     if (program.key_field < 0) throw std::runtime_error(fmt::format("{}: the rules' input has no key field to match customers by", option));
     const auto& o = program.outputs[plan.migration_output];
     plan.current_labels = program.enums[o.type.enum_id].members;
-    if (!options.previous.empty()) read_previous(options.previous, program.fields[program.key_field].column, o.name, previous);
+    if (!options.previous.empty()) {
+      read_previous(options.previous, program.fields[program.key_field].column, o.name, plan.current_labels, previous);
+    }
     else decide_previous(options.previous_rules, o.name, options, previous);
     plan.previous = &previous;
   }

@@ -235,7 +235,7 @@ def render(page, screenshot):
     dom = subprocess.run(base + ['--dump-dom', page.as_uri()],
                          capture_output=True, text=True, timeout=180)
     assert dom.returncode == 0, dom.stderr
-    shot = subprocess.run(base + ['--window-size=1400,4200', '--screenshot=%s' % screenshot, page.as_uri()],
+    shot = subprocess.run(base + ['--window-size=1400,7600', '--screenshot=%s' % screenshot, page.as_uri()],
                           capture_output=True, text=True, timeout=180)
     assert shot.returncode == 0 and screenshot.exists(), shot.stderr
     d = Dom()
