@@ -153,6 +153,12 @@ int eval(const std::vector<std::string>& argv) {
     }
   }
 
+  for (const char* flag : {"--output", "--errors"}) {
+    if (auto o = args.value(flag); o && io::same_file(*o, *input)) {
+      return usage_error("eval", fmt::format("{} {} is the input: it would be replaced by what is read from it; write elsewhere", flag, *o));
+    }
+  }
+
   std::string rules_path = args.positionals()[0];
   std::shared_ptr<const engine::RuleSet> rules;
   try {

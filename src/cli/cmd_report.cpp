@@ -5,6 +5,7 @@
 
 #include "cli/cli.hpp"
 #include "engine/rule_set.hpp"
+#include "io/readers.hpp"
 #include "io/writer.hpp"
 #include "report/report.hpp"
 #include "value/date.hpp"
@@ -88,6 +89,19 @@ int report(const std::vector<std::string>& argv) {
   }
 
   std::string rules_path = args.positionals()[0];
+  for (const char* flag : {"--output", "--data"}) {
+    auto o = args.value(flag);
+    if (!o) continue;
+    for (const auto& [what, path] : {std::pair<const char*, std::string>{"the input", *input}, {"the previous run", options.previous},
+                                     {"the rules", rules_path}, {"the previous rules", options.previous_rules}}) {
+      if (io::same_file(*o, path)) {
+        return usage_error("report", fmt::format("{} {} is {}: it would be replaced; write elsewhere", flag, *o, what));
+      }
+    }
+  }
+  if (auto o = args.value("--output"), d = args.value("--data"); o && d && *o == *d) {
+    return usage_error("report", "--output and --data name the same file: give each its own");
+  }
   std::shared_ptr<const engine::RuleSet> rules;
   try {
     rules = engine::RuleSet::load(rules_path);

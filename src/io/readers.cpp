@@ -1,5 +1,7 @@
 #include "io/readers.hpp"
 
+#include <sys/stat.h>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +30,13 @@ std::unique_ptr<Reader> open_reader(const std::string& path, Format format) {
     case Format::yaml: return make_yaml_reader(path);
   }
   throw std::logic_error("unknown format");
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  if (a.empty() || b.empty() || a == "-" || b == "-") return false;
+  struct stat sa, sb;
+  if (::stat(a.c_str(), &sa) != 0 || ::stat(b.c_str(), &sb) != 0) return false;
+  return S_ISREG(sa.st_mode) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 std::string read_file(const std::string& path) {

@@ -71,4 +71,8 @@ std::unique_ptr<Reader> open_reader(const std::string& path, Format format);
 // Reads a file into a string, whole. Throws std::runtime_error on failure.
 std::string read_file(const std::string& path);
 
+// Whether two paths name the same existing file (the same device and inode):
+// an output that is also an input would replace what it was read from.
+bool same_file(const std::string& a, const std::string& b);
+
 }  // namespace stratum::io

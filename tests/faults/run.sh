@@ -62,6 +62,26 @@ fi
 run_eval --output missing-dir/out.csv 2>err; expect_eq "missing folder: exit 2" "$?" 2
 expect_eq "missing folder: message" "$(cat err)" "stratum eval: cannot write missing-dir/out.csv: No such file or directory"
 
+# -- an output that is the input: refused, the input untouched
+cp "$R.csv" in.csv; ln -s in.csv in-link.csv
+for out in in.csv in-link.csv ./in.csv; do
+  timeout 60 "$S" eval "$R.strat" --input in.csv --format csv --output "$out" 2>err
+  expect_eq "output is the input ($out): exit 2" "$?" 2
+  expect_eq "output is the input ($out): message" "$(head -1 err)" \
+    "stratum eval: --output $out is the input: it would be replaced by what is read from it; write elsewhere"
+done
+timeout 60 "$S" eval "$R.strat" --input in.csv --errors in.csv 2>err >/dev/null
+expect_eq "errors file is the input: exit 2" "$?" 2
+timeout 60 "$S" report "$R.strat" --input in.csv --output in.csv 2>err
+expect_eq "report output is the input: exit 2" "$?" 2
+expect_eq "report output is the input: message" "$(head -1 err)" \
+  "stratum report: --output in.csv is the input: it would be replaced; write elsewhere"
+timeout 60 "$S" report "$R.strat" --input in.csv --output r.html --data "$R.strat" 2>err
+expect_eq "report data is the rules: message" "$(head -1 err)" \
+  "stratum report: --data $R.strat is the rules: it would be replaced; write elsewhere"
+expect_eq "output is the input: input untouched" "$(cmp in.csv "$R.csv" && echo same)" "same"
+[ ! -e r.html ] && ok "report refused: nothing written" || bad "report refused: nothing written" "r.html exists"
+
 # -- a mistyped command
 "$S" chek x 2>err; expect_eq "mistyped command: exit 2" "$?" 2
 expect_eq "mistyped command: did you mean" "$(head -1 err)" "stratum: unknown command \`chek\` (did you mean \`check\`?)"
