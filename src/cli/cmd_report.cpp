@@ -39,8 +39,8 @@ Options:
   --threads N           decide on N threads (default: all cores)
   --sample N            customers drawn on each grid (default 2000)
 
-Exit status: 0 written; 1 the rules have errors or an input cannot be read;
-2 usage.
+Exit status: 0 written; 1 the rules have errors, or an input lacks what the
+rules need (a column, a key); 2 usage, or a file cannot be read or written.
 )";
 
 }  // namespace
@@ -118,8 +118,17 @@ int report(const std::vector<std::string>& argv) {
   if (rules->program().uses_today && !options.as_of) {
     return usage_error("report", "the rules use `today`: give the evaluation date with --as-of YYYY-MM-DD");
   }
+  nlohmann::ordered_json data;
   try {
-    auto data = report::build(*rules, options);
+    data = report::build(*rules, options);
+  } catch (const report::InputProblem& e) {
+    fmt::print(stderr, "stratum report: {}\n", e.what());
+    return kInputProblem;
+  } catch (const std::runtime_error& e) {
+    fmt::print(stderr, "stratum report: {}\n", e.what());
+    return kUsage;
+  }
+  try {
     std::string page = report::render_html(data);
     if (auto d = args.value("--data")) {
       io::OutputFile file(*d);
@@ -137,7 +146,7 @@ int report(const std::vector<std::string>& argv) {
     return kOk;
   } catch (const std::runtime_error& e) {
     fmt::print(stderr, "stratum report: {}\n", e.what());
-    return kInputProblem;
+    return kUsage;  // the page or the data cannot be written
   }
 }
 

@@ -229,7 +229,7 @@ void read_previous(const std::string& path, const std::string& key_column, const
   if (!format) throw std::runtime_error(fmt::format("cannot tell the format of {} (.csv or .jsonl)", path));
   auto reader = io::open_reader(path, *format);
   if (auto problem = reader->open({key_column, decision}, {true, true})) {
-    throw std::runtime_error(fmt::format("--previous {}: {}", path, *problem));
+    throw InputProblem(fmt::format("--previous {}: {}", path, *problem));
   }
   // This run's values first, in their order (the matrix's diagonal is then
   // who stayed), then any other the previous run has, as they come.
@@ -241,7 +241,7 @@ void read_previous(const std::string& path, const std::string& key_column, const
   io::RawRecord raw;
   while (reader->next(raw)) {
     if (!raw.error.empty()) {
-      throw std::runtime_error(fmt::format("--previous {}: record {} (line {}): {}", path, raw.number, raw.line, raw.error));
+      throw InputProblem(fmt::format("--previous {}: record {} (line {}): {}", path, raw.number, raw.line, raw.error));
     }
     std::string key(raw.fields[0].text);
     std::string value = raw.fields[1].kind == io::RawKind::null || raw.fields[1].kind == io::RawKind::absent ||
@@ -333,7 +333,7 @@ std::unique_ptr<io::Reader> open_input(const eval::Program& program, const Optio
   auto reader = io::open_reader(options.input, input_format(options));
   io::Binder binder(program);
   if (auto problem = reader->open(binder.columns(), binder.required())) {
-    throw std::runtime_error(fmt::format("{}: {}", options.input, *problem));
+    throw InputProblem(fmt::format("{}: {}", options.input, *problem));
   }
   return reader;
 }
@@ -341,15 +341,15 @@ std::unique_ptr<io::Reader> open_input(const eval::Program& program, const Optio
 void decide_previous(const std::string& rules_path, const std::string& decision, const Options& options, Previous& out) {
   std::shared_ptr<const engine::RuleSet> rules = engine::RuleSet::load(rules_path);
   if (!rules->ok()) {
-    throw std::runtime_error(fmt::format("--previous-rules {} has errors:\n{}", rules_path, rules->compilation().render(false)));
+    throw InputProblem(fmt::format("--previous-rules {} has errors:\n{}", rules_path, rules->compilation().render(false)));
   }
   const eval::Program& program = rules->program();
   const eval::Output* output = nullptr;
   for (const auto& o : program.outputs) {
     if (o.name == decision && !o.plan) output = &o;
   }
-  if (!output) throw std::runtime_error(fmt::format("--previous-rules {}: the rules decide no `{}` to compare", rules_path, decision));
-  if (program.key_field < 0) throw std::runtime_error(fmt::format("--previous-rules {}: the rules' input has no key field", rules_path));
+  if (!output) throw InputProblem(fmt::format("--previous-rules {}: the rules decide no `{}` to compare", rules_path, decision));
+  if (program.key_field < 0) throw InputProblem(fmt::format("--previous-rules {}: the rules' input has no key field", rules_path));
   if (program.uses_today && !options.as_of) {
     throw std::runtime_error(fmt::format("--previous-rules {}: the rules use `today`: give --as-of", rules_path));
   }
@@ -478,8 +478,8 @@ json build(const engine::RuleSet& rules, const Options& options) {
       if (o.slot == program.segment_slot) break;
     }
     const char* option = options.previous.empty() ? "--previous-rules" : "--previous";
-    if (plan.migration_output < 0) throw std::runtime_error(fmt::format("{}: the rules decide no segment or enum to compare", option));
-    if (program.key_field < 0) throw std::runtime_error(fmt::format("{}: the rules' input has no key field to match customers by", option));
+    if (plan.migration_output < 0) throw InputProblem(fmt::format("{}: the rules decide no segment or enum to compare", option));
+    if (program.key_field < 0) throw InputProblem(fmt::format("{}: the rules' input has no key field to match customers by", option));
     const auto& o = program.outputs[plan.migration_output];
     plan.current_labels = program.enums[o.type.enum_id].members;
     if (!options.previous.empty()) {

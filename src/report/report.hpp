@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -28,8 +29,15 @@ struct Options {
   size_t rejection_samples = 5;    // sample keys per reason
 };
 
-// Decides the portfolio and sums it up. Throws std::runtime_error with a
-// message fit for the user when an input cannot be read.
+// A problem in what the user gave (a missing column, a malformed record of
+// the previous run, rules that lack what is compared): exit status 1.
+struct InputProblem : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Decides the portfolio and sums it up. Throws InputProblem, or
+// std::runtime_error when a file cannot be read at all; each with a message
+// fit for the user.
 nlohmann::ordered_json build(const engine::RuleSet& rules, const Options& options);
 
 // The page: the data, Chart.js (Debian's, inlined when Stratum was built)

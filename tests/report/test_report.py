@@ -168,7 +168,7 @@ def test_usage_and_input_errors(tmp_path):
         2, 'stratum report: --output FILE is required (the HTML page to write)\nRun `stratum report --help` for usage.\n')
     missing = tmp_path / 'none.csv'
     assert err('rules/sme_size.strat', '--input', missing, '--output', tmp_path / 'r.html') == (
-        1, 'stratum report: cannot open %s: No such file or directory\n' % missing)
+        2, 'stratum report: cannot open %s: No such file or directory\n' % missing)
     assert not (tmp_path / 'r.html').exists()
     bad_previous = tmp_path / 'prev.csv'
     bad_previous.write_text('id,other\nC1,x\n', encoding='utf-8')
