@@ -177,6 +177,18 @@ int eval(const std::vector<std::string>& argv) {
   if (program.uses_today && !as_of) {
     return usage_error("eval", "the rules use `today`: give the evaluation date with --as-of YYYY-MM-DD");
   }
+  // Nor may an output replace a file the rules were compiled from (an import, reference data).
+  std::filesystem::path root = std::filesystem::path(rules->path()).parent_path();
+  for (const char* flag : {"--output", "--errors"}) {
+    auto o = args.value(flag);
+    if (!o) continue;
+    for (const auto& f : rules->bundle().files) {
+      std::string path = (root / f.path).string();
+      if (io::same_file(*o, path)) {
+        return usage_error("eval", fmt::format("{} {} is a file of the rules ({}): it would be replaced; write elsewhere", flag, *o, path));
+      }
+    }
+  }
 
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   if (auto t = args.value("--threads")) threads = static_cast<unsigned>(std::stoul(*t));

@@ -1,4 +1,6 @@
 // stratum report: one offline HTML page of charts over a decided portfolio.
+#include <filesystem>
+#include <memory>
 #include <thread>
 
 #include <fmt/format.h>
@@ -37,7 +39,9 @@ Options:
   --as-of YYYY-MM-DD    the evaluation date (required when the rules use today)
   --data FILE           also write the data behind the charts (JSON)
   --threads N           decide on N threads (default: all cores)
-  --sample N            customers drawn on each grid (default 2000)
+  --sample N            customers drawn on each grid (default 2000, at most 100000)
+  --max-record-bytes N  the longest record read (default 8 MiB), as for eval
+  --max-field-bytes N   the longest value read (default 1 MiB), as for eval
 
 Exit status: 0 written; 1 the rules have errors, or an input lacks what the
 rules need (a column, a key); 2 usage, or a file cannot be read or written.
@@ -46,7 +50,8 @@ rules need (a column, a key); 2 usage, or a file cannot be read or written.
 }  // namespace
 
 int report(const std::vector<std::string>& argv) {
-  Args args(argv, {"--help", "-h"}, {"--input", "--input-format", "--output", "--previous", "--previous-rules", "--as-of", "--data", "--threads", "--sample"});
+  Args args(argv, {"--help", "-h"}, {"--input", "--input-format", "--output", "--previous", "--previous-rules", "--as-of", "--data",
+                                     "--threads", "--sample", "--max-record-bytes", "--max-field-bytes"});
   if (args.flag("--help") || args.flag("-h")) {
     fmt::print("{}", kHelp);
     return kOk;
@@ -82,23 +87,21 @@ int report(const std::vector<std::string>& argv) {
     }
   }
   if (auto s = args.value("--sample")) {
-    if (s->empty() || s->size() > 7 || s->find_first_not_of("0123456789") != std::string::npos) {
-      return usage_error("report", "--sample takes a whole number from 0 to 9999999");
+    if (s->empty() || s->size() > 6 || s->find_first_not_of("0123456789") != std::string::npos || std::stoul(*s) > 100000) {
+      return usage_error("report", "--sample takes a whole number from 0 to 100000");
     }
     options.grid_sample = std::stoul(*s);
   }
-
-  std::string rules_path = args.positionals()[0];
-  for (const char* flag : {"--output", "--data"}) {
-    auto o = args.value(flag);
-    if (!o) continue;
-    for (const auto& [what, path] : {std::pair<const char*, std::string>{"the input", *input}, {"the previous run", options.previous},
-                                     {"the rules", rules_path}, {"the previous rules", options.previous_rules}}) {
-      if (io::same_file(*o, path)) {
-        return usage_error("report", fmt::format("{} {} is {}: it would be replaced; write elsewhere", flag, *o, what));
+  for (auto [flag, target] : {std::pair{"--max-record-bytes", &options.limits.max_record}, std::pair{"--max-field-bytes", &options.limits.max_field}}) {
+    if (auto v = args.value(flag)) {
+      if (v->empty() || v->size() > 12 || v->find_first_not_of("0123456789") != std::string::npos || std::stoull(*v) == 0) {
+        return usage_error("report", fmt::format("{} takes a whole number of bytes from 1 to 999999999999", flag));
       }
+      *target = static_cast<size_t>(std::stoull(*v));
     }
   }
+
+  std::string rules_path = args.positionals()[0];
   if (auto o = args.value("--output"), d = args.value("--data"); o && d && *o == *d) {
     return usage_error("report", "--output and --data name the same file: give each its own");
   }
@@ -118,6 +121,23 @@ int report(const std::vector<std::string>& argv) {
   if (rules->program().uses_today && !options.as_of) {
     return usage_error("report", "the rules use `today`: give the evaluation date with --as-of YYYY-MM-DD");
   }
+  // Nothing read may be replaced: the input, the previous run or rules, and
+  // every file the rules were compiled from (imports, reference data).
+  std::vector<std::pair<std::string, std::string>> read = {{"the input", *input}, {"the previous run", options.previous},
+                                                           {"the previous rules", options.previous_rules}};
+  read.emplace_back("the rules", rules_path);
+  std::filesystem::path root = std::filesystem::path(rules->path()).parent_path();
+  for (const auto& f : rules->bundle().files) read.emplace_back("a file of the rules", (root / f.path).string());
+  for (const char* flag : {"--output", "--data"}) {
+    auto o = args.value(flag);
+    if (!o) continue;
+    for (const auto& [what, path] : read) {
+      if (io::same_file(*o, path)) {
+        return usage_error("report", fmt::format("{} {} is {}{}: it would be replaced; write elsewhere", flag, *o, what,
+                                                 what == std::string("a file of the rules") ? " (" + path + ")" : ""));
+      }
+    }
+  }
   nlohmann::ordered_json data;
   try {
     data = report::build(*rules, options);
@@ -129,16 +149,20 @@ int report(const std::vector<std::string>& argv) {
     return kUsage;
   }
   try {
-    std::string page = report::render_html(data);
+    // Both written whole to temporary files first; the page is renamed into
+    // place, then the data: a failure before leaves both as they were.
+    io::OutputFile page(*output);
+    page.write(report::render_html(data));
+    page.flush();
+    std::unique_ptr<io::OutputFile> data_file;
     if (auto d = args.value("--data")) {
-      io::OutputFile file(*d);
-      file.write(data.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
-      file.write("\n");
-      file.commit();
+      data_file = std::make_unique<io::OutputFile>(*d);
+      data_file->write(data.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+      data_file->write("\n");
+      data_file->flush();
     }
-    io::OutputFile file(*output);
-    file.write(page);
-    file.commit();
+    page.commit();
+    if (data_file) data_file->commit();
     const auto& h = data["header"];
     fmt::print(stderr, "read {}, decided {}, rejected {}\n", h["read"].get<uint64_t>(), h["decided"].get<uint64_t>(),
                h["rejected"].get<uint64_t>());

@@ -384,7 +384,7 @@ void Program::compute_value(Frame& f, int32_t s) const {
       }
       if (points < 0) throw EvalError(fmt::format("no bin of factor `{}` applies and it has no `else`", factor.name));
       f.slots[s] = eval(f, points);
-      if (f.covered || f.hits) {
+      if (f.covered || f.reached) {
         size_t bin = 0;
         while (bin < factor.bins.size() && factor.bins[bin].second != points) ++bin;
         if (bin < factor.bin_covers.size()) f.cover(factor.bin_covers[bin]);

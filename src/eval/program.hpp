@@ -281,13 +281,14 @@ struct Frame {
   std::vector<std::string>* trace = nullptr;
   int trace_depth = 0;
   // Coverage: when set, every branch, row, bin and plan item reached is
-  // marked (`covered`) or counted (`hits`, for reports over a portfolio).
+  // marked (`covered`), or listed for the customer at hand (`reached`, for
+  // reports over a portfolio: counted once the customer is decided).
   std::vector<uint8_t>* covered = nullptr;
-  std::vector<uint64_t>* hits = nullptr;
+  std::vector<int32_t>* reached = nullptr;
   void cover(int32_t point) {
     if (point < 0) return;
     if (covered) (*covered)[point] = 1;
-    if (hits) ++(*hits)[point];
+    if (reached) reached->push_back(point);
   }
 };
 

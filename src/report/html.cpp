@@ -12,17 +12,15 @@ extern const char* const kChartJsVersion;
 
 namespace {
 
-// Text inside <script>: no "</" may end the element early.
+// JSON inside <script>: every `<` written as \u003c (it occurs only inside
+// strings), so no text of the data — `</script>`, `<!--`, `<script` — can
+// end the element early or change how the browser reads it.
 std::string script_safe(const std::string& s) {
   std::string out;
   out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '<' && i + 1 < s.size() && s[i + 1] == '/') {
-      out += "<\\/";
-      ++i;
-    } else {
-      out += s[i];
-    }
+  for (char c : s) {
+    if (c == '<') out += "\\u003c";
+    else out += c;
   }
   return out;
 }
@@ -128,7 +126,10 @@ constexpr const char* kScript = R"js(
   const h = data.header;
   // Distributions of the segment and every enum decision, then the plan's items.
   data.decisions.forEach((d, i) => distribution('decisions', 'decision:' + d.name, d.name + (d.segment ? ' (segment)' : ''), d.values, h.decided));
-  data.plan.forEach((p, i) => distribution('plan', 'plan:' + p.name, p.name, p.values, h.decided));
+  data.plan.forEach((p, i) => {
+    if (p.distinct) none('plan', p.name + ': ' + p.distinct + ' distinct values (one per customer, or nearly): not charted.');
+    else distribution('plan', 'plan:' + p.name, p.name, p.values, h.decided);
+  });
 
   // Grids: a sample of customers over the two axes, the cells drawn and labelled.
   if (!data.grids.length) none('grids', 'These rules have no grid over two plottable values.');
@@ -138,7 +139,10 @@ constexpr const char* kScript = R"js(
     const [f, c] = figure('grids', 'grid:' + g.name, g.name + ' — ' + g.y + ' × ' + g.x + ' (' + fmt(g.sample.length) + ' of ' + fmt(g.customers) + ' customers shown)', true);
     const xs = g.sample.map(p => p[0]).concat(g.cells.flatMap(c => [c.x0, c.x1]).filter(v => v !== null));
     const ys = g.sample.map(p => p[1]).concat(g.cells.flatMap(c => [c.y0, c.y1]).filter(v => v !== null));
-    const span = (v) => { let lo = Math.min(...v), hi = Math.max(...v); if (!(hi > lo)) { hi = lo + 1; } const m = (hi - lo) * 0.08; return [lo - m, hi + m]; };
+    const span = (v) => { let lo = v.reduce((a, b) => Math.min(a, b)), hi = v.reduce((a, b) => Math.max(a, b)); if (!(hi > lo)) { hi = lo + 1; } const m = (hi - lo) * 0.08; return [lo - m, hi + m]; };
+    // A date axis shows dates (its values are days since 1970-01-01).
+    const day = v => new Date(Math.round(v) * 86400000).toISOString().slice(0, 10);
+    const tick = kind => kind === 'date' ? (v => day(v)) : (v => fmt(v));
     const [xlo, xhi] = xs.length ? span(xs) : [0, 1];
     const [ylo, yhi] = ys.length ? span(ys) : [0, 1];
     const box = c => ({x0: c.x0 === null ? xlo : c.x0, x1: c.x1 === null ? xhi : c.x1, y0: c.y0 === null ? ylo : c.y0, y1: c.y1 === null ? yhi : c.y1});
@@ -167,11 +171,11 @@ constexpr const char* kScript = R"js(
     }};
     chart(c, {
       type: 'scatter', data: {datasets: datasets.concat(lines)}, plugins: [labels],
-      options: {scales: {x: {type: 'linear', min: xlo, max: xhi, title: {display: true, text: g.x}},
-                         y: {type: 'linear', min: ylo, max: yhi, title: {display: true, text: g.y}}},
+      options: {scales: {x: {type: 'linear', min: xlo, max: xhi, title: {display: true, text: g.x}, ticks: {callback: tick(g.x_kind)}},
+                         y: {type: 'linear', min: ylo, max: yhi, title: {display: true, text: g.y}, ticks: {callback: tick(g.y_kind)}}},
                 plugins: {legend: {labels: {filter: item => item.text !== ''}},
                           tooltip: {filter: item => item.dataset.label !== '',
-                                    callbacks: {label: ctx => ctx.dataset.label + ': ' + g.x + ' ' + fmt(ctx.parsed.x) + ', ' + g.y + ' ' + fmt(ctx.parsed.y)}}}}
+                                    callbacks: {label: ctx => ctx.dataset.label + ': ' + g.x + ' ' + tick(g.x_kind)(ctx.parsed.x) + ', ' + g.y + ' ' + tick(g.y_kind)(ctx.parsed.y)}}}}
     });
     numbers(f, ['cell', g.x + ' from', 'to', g.y + ' from', 'to', 'customers'],
             g.cells.map(c => [c.label, c.x0 === null ? '' : String(c.x0), c.x1 === null ? '' : String(c.x1),
@@ -197,11 +201,13 @@ constexpr const char* kScript = R"js(
       ctx.restore();
     }};
     const scores = s.histogram.map(b => b.score).concat(s.cutoffs.map(k => k.score));
+    const slo = scores.length ? scores.reduce((a, b) => Math.min(a, b)) : 0;
+    const shi = scores.length ? scores.reduce((a, b) => Math.max(a, b)) : 100;
     chart(c, {
       type: 'bar', plugins: [cut],
       data: {datasets: [{label: 'customers', data: s.histogram.map(b => ({x: b.score + 0.5, y: b.count})), backgroundColor: palette[0],
                          barPercentage: 1, categoryPercentage: 1}]},
-      options: {scales: {x: {type: 'linear', min: Math.min(...scores) - 1, max: Math.max(...scores) + 2, title: {display: true, text: 'score'}}},
+      options: {scales: {x: {type: 'linear', min: slo - 1, max: shi + 2, title: {display: true, text: 'score'}}},
                 plugins: {legend: {display: false},
                           tooltip: {callbacks: {title: items => 'score ' + Math.floor(items[0].parsed.x) + '–' + (Math.floor(items[0].parsed.x) + 1),
                                                 label: ctx => fmt(ctx.parsed.y) + ' customers'}}}}

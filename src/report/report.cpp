@@ -76,6 +76,11 @@ struct Grid {
   Type x_type, y_type;
 };
 
+// How many distinct values of a plan item, and rejection reasons, are kept
+// while the portfolio streams (memory stays flat beyond them).
+constexpr size_t kPlanValuesKept = 1000;
+constexpr size_t kReasonsKept = 10000;
+
 struct Reason {
   uint64_t count = 0;
   std::vector<std::string> samples;
@@ -104,7 +109,8 @@ std::string reason_kind(const std::string& reason) {
 
 // What one block of customers showed.
 struct BlockFindings : engine::Findings {
-  std::vector<uint64_t> hits;                             // per coverage point
+  std::vector<uint64_t> hits;                             // per coverage point: decided customers
+  std::vector<uint64_t> hits_all;                         // per coverage point: every customer (coverage)
   std::vector<std::map<std::string, uint64_t>> plan;      // per plan item: by value
   std::vector<Sample> samples;                            // per grid
   std::vector<std::map<int64_t, uint64_t>> scores;        // per scorecard: by whole score
@@ -118,6 +124,7 @@ struct Previous {
   std::unique_ptr<std::atomic<uint8_t>[]> seen;           // per previous record: met again
   size_t records = 0;
   uint64_t duplicates = 0;
+  uint64_t without_key = 0;
 };
 
 // The shape of the report: which outputs, grids and scorecards it follows.
@@ -137,12 +144,18 @@ class Collector : public engine::Observer {
  public:
   Collector(const Plan& plan, engine::Decider& decider) : plan_(plan), program_(*plan.program) {
     fresh();
-    decider.frame().hits = &f_->hits;
+    decider.frame().reached = &reached_;
     decider_ = &decider;
   }
 
   void decided(const engine::Decider& d, const io::RawRecord& raw) override {
     eval::Frame& frame = decider_->frame();
+    // What a decided customer reached: for the cells, bins and coverage.
+    for (int32_t p : reached_) {
+      ++f_->hits[p];
+      ++f_->hits_all[p];
+    }
+    reached_.clear();
     for (size_t k = 0; k < plan_.plan_outputs.size(); ++k) {
       const eval::Output& o = program_.outputs[plan_.plan_outputs[k]];
       const eval::Value& v = frame.slots[o.slot];
@@ -174,13 +187,13 @@ class Collector : public engine::Observer {
   }
 
   void rejected(const engine::RejectedRecord& r) override {
+    // A rejected customer's branches count for coverage only (a `reject`
+    // branch is reached), never in a grid's cells or a scorecard's bins.
+    for (int32_t p : reached_) ++f_->hits_all[p];
+    reached_.clear();
     std::string whole = r.why.column.empty() ? r.why.reason : r.why.column + ": " + r.why.reason;
     std::string reason = reason_kind(whole);
-    auto it = f_->reasons.find(reason);
-    if (it == f_->reasons.end()) {
-      if (f_->reasons.size() >= plan_.options->rejection_reasons) reason = "(other reasons)";
-      it = f_->reasons.try_emplace(reason).first;
-    }
+    auto it = f_->reasons.try_emplace(reason).first;
     if (it->second.count++ == 0) it->second.example = whole;
     if (it->second.samples.size() < plan_.options->rejection_samples) {
       it->second.samples.push_back(r.key.empty() ? fmt::format("record {}", r.record) : r.key);
@@ -191,7 +204,6 @@ class Collector : public engine::Observer {
   std::unique_ptr<engine::Findings> take() override {
     auto out = std::move(f_);
     fresh();
-    decider_->frame().hits = &f_->hits;
     return out;
   }
 
@@ -200,10 +212,12 @@ class Collector : public engine::Observer {
   const eval::Program& program_;
   engine::Decider* decider_ = nullptr;
   std::unique_ptr<BlockFindings> f_;
+  std::vector<int32_t> reached_;  // the coverage points the customer at hand reached
 
   void fresh() {
     f_ = std::make_unique<BlockFindings>();
     f_->hits.assign(program_.coverage_points.size(), 0);
+    f_->hits_all.assign(program_.coverage_points.size(), 0);
     f_->plan.resize(plan_.plan_outputs.size());
     f_->samples.resize(plan_.grids.size());
     f_->scores.resize(plan_.scorecards.size());
@@ -224,10 +238,11 @@ class Collector : public engine::Observer {
 // Reads a previous run's decisions: each record's key and the value of the
 // decision compared.
 void read_previous(const std::string& path, const std::string& key_column, const std::string& decision,
-                   const std::vector<std::string>& labels, Previous& out) {
+                   const std::vector<std::string>& labels, const io::RecordLimits& limits, Previous& out) {
   auto format = io::format_from_name(path);
   if (!format) throw std::runtime_error(fmt::format("cannot tell the format of {} (.csv or .jsonl)", path));
   auto reader = io::open_reader(path, *format);
+  reader->set_limits(limits);
   if (auto problem = reader->open({key_column, decision}, {true, true})) {
     throw InputProblem(fmt::format("--previous {}: {}", path, *problem));
   }
@@ -242,6 +257,10 @@ void read_previous(const std::string& path, const std::string& key_column, const
   while (reader->next(raw)) {
     if (!raw.error.empty()) {
       throw InputProblem(fmt::format("--previous {}: record {} (line {}): {}", path, raw.number, raw.line, raw.error));
+    }
+    if ((raw.fields[0].kind != io::RawKind::text && raw.fields[0].kind != io::RawKind::number) || raw.fields[0].text.empty()) {
+      ++out.without_key;
+      continue;  // no key: no customer to match
     }
     std::string key(raw.fields[0].text);
     std::string value = raw.fields[1].kind == io::RawKind::null || raw.fields[1].kind == io::RawKind::absent ||
@@ -331,6 +350,7 @@ io::Format input_format(const Options& options) {
 
 std::unique_ptr<io::Reader> open_input(const eval::Program& program, const Options& options) {
   auto reader = io::open_reader(options.input, input_format(options));
+  reader->set_limits(options.limits);
   io::Binder binder(program);
   if (auto problem = reader->open(binder.columns(), binder.required())) {
     throw InputProblem(fmt::format("{}: {}", options.input, *problem));
@@ -343,6 +363,7 @@ void decide_previous(const std::string& rules_path, const std::string& decision,
   if (!rules->ok()) {
     throw InputProblem(fmt::format("--previous-rules {} has errors:\n{}", rules_path, rules->compilation().render(false)));
   }
+  if (std::string warnings = rules->compilation().render(false); !warnings.empty()) fmt::print(stderr, "{}", warnings);
   const eval::Program& program = rules->program();
   const eval::Output* output = nullptr;
   for (const auto& o : program.outputs) {
@@ -370,6 +391,10 @@ void decide_previous(const std::string& rules_path, const std::string& decision,
     auto* f = static_cast<PreviousCollector::Found*>(b.findings.get());
     if (!f) return;
     for (auto& [key, value] : f->keyed) {
+      if (key.empty()) {
+        ++out.without_key;
+        continue;
+      }
       auto [code, added] = label_codes.try_emplace(value, static_cast<int32_t>(out.labels.size()));
       if (added) out.labels.push_back(value);
       if (!out.by_key.try_emplace(key, code->second, out.records).second) ++out.duplicates;
@@ -483,7 +508,7 @@ json build(const engine::RuleSet& rules, const Options& options) {
     const auto& o = program.outputs[plan.migration_output];
     plan.current_labels = program.enums[o.type.enum_id].members;
     if (!options.previous.empty()) {
-      read_previous(options.previous, program.fields[program.key_field].column, o.name, plan.current_labels, previous);
+      read_previous(options.previous, program.fields[program.key_field].name, o.name, plan.current_labels, options.limits, previous);
     }
     else decide_previous(options.previous_rules, o.name, options, previous);
     plan.previous = &previous;
@@ -498,7 +523,9 @@ json build(const engine::RuleSet& rules, const Options& options) {
   so.observe = [&](engine::Decider& d) { return std::make_unique<Collector>(plan, d); };
   engine::Tally tally(program);
   BlockFindings all;
+  std::vector<bool> plan_overflow(plan.plan_outputs.size(), false);
   all.hits.assign(program.coverage_points.size(), 0);
+  all.hits_all.assign(program.coverage_points.size(), 0);
   all.plan.resize(plan.plan_outputs.size());
   all.samples.resize(plan.grids.size());
   all.scores.resize(plan.scorecards.size());
@@ -508,8 +535,14 @@ json build(const engine::RuleSet& rules, const Options& options) {
     auto* f = static_cast<BlockFindings*>(b.findings.get());
     if (!f) return;
     for (size_t i = 0; i < f->hits.size(); ++i) all.hits[i] += f->hits[i];
+    for (size_t i = 0; i < f->hits_all.size(); ++i) all.hits_all[i] += f->hits_all[i];
     for (size_t k = 0; k < f->plan.size(); ++k) {
+      if (plan_overflow[k]) continue;
       for (const auto& [v, n] : f->plan[k]) all.plan[k][v] += n;
+      if (all.plan[k].size() > kPlanValuesKept) {
+        plan_overflow[k] = true;  // a value per customer: too many to chart, and not kept
+        std::map<std::string, uint64_t>().swap(all.plan[k]);
+      }
     }
     for (size_t g = 0; g < f->samples.size(); ++g) {
       auto heap = std::move(f->samples[g].heap);
@@ -524,7 +557,7 @@ json build(const engine::RuleSet& rules, const Options& options) {
     for (size_t i = 0; i < f->migration.size(); ++i) all.migration[i] += f->migration[i];
     for (auto& [reason, r] : f->reasons) {
       auto it = all.reasons.find(reason);
-      if (it == all.reasons.end() && all.reasons.size() >= options.rejection_reasons) it = all.reasons.try_emplace("(other reasons)").first;
+      if (it == all.reasons.end() && all.reasons.size() >= kReasonsKept) it = all.reasons.try_emplace("(other reasons)").first;
       else if (it == all.reasons.end()) it = all.reasons.try_emplace(reason).first;
       if (it->second.count == 0) it->second.example = r.example;
       it->second.count += r.count;
@@ -573,6 +606,11 @@ json build(const engine::RuleSet& rules, const Options& options) {
 
   json plans = json::array();
   for (size_t k = 0; k < plan.plan_outputs.size(); ++k) {
+    if (plan_overflow[k]) {
+      plans.push_back({{"name", program.outputs[plan.plan_outputs[k]].name}, {"values", json::array()},
+                       {"distinct", fmt::format("more than {}", kPlanValuesKept)}});
+      continue;
+    }
     std::vector<std::pair<std::string, uint64_t>> values(all.plan[k].begin(), all.plan[k].end());
     std::stable_sort(values.begin(), values.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
     json list = json::array();
@@ -614,6 +652,8 @@ json build(const engine::RuleSet& rules, const Options& options) {
                      {"output", table.output_slots.empty() ? json(nullptr) : json(slot_name(program, table.output_slots[0]))},
                      {"x", slot_name(program, grid.x_slot)},
                      {"y", slot_name(program, grid.y_slot)},
+                     {"x_kind", grid.x_type.base == BaseType::date ? "date" : "number"},
+                     {"y_kind", grid.y_type.base == BaseType::date ? "date" : "number"},
                      {"customers", reached},
                      {"cells", cells},
                      {"sample", sample}});
@@ -709,7 +749,8 @@ json build(const engine::RuleSet& rules, const Options& options) {
     doc["migration"] = {{"decision", program.outputs[plan.migration_output].name},
                         {"against", options.previous.empty() ? "rules" : "run"},
                         {"from", from}, {"to", to}, {"counts", counts},
-                        {"previous_records", previous.records}, {"previous_duplicate_keys", previous.duplicates}};
+                        {"previous_records", previous.records}, {"previous_duplicate_keys", previous.duplicates},
+                        {"previous_without_key", previous.without_key}};
   } else {
     doc["migration"] = nullptr;
   }
@@ -717,7 +758,7 @@ json build(const engine::RuleSet& rules, const Options& options) {
   json unreached = json::array();
   uint64_t reached = 0;
   for (size_t i = 0; i < program.coverage_points.size(); ++i) {
-    if (all.hits[i]) {
+    if (all.hits_all[i]) {
       ++reached;
       continue;
     }
@@ -729,8 +770,21 @@ json build(const engine::RuleSet& rules, const Options& options) {
   std::vector<std::pair<std::string, Reason>> reasons(all.reasons.begin(), all.reasons.end());
   std::stable_sort(reasons.begin(), reasons.end(), [](const auto& a, const auto& b) { return a.second.count > b.second.count; });
   json rejections = json::array();
-  for (const auto& [reason, r] : reasons) {
-    rejections.push_back({{"reason", reason}, {"count", r.count}, {"example", r.example}, {"samples", r.samples}});
+  Reason rest;
+  for (size_t i = 0; i < reasons.size(); ++i) {
+    const auto& [reason, r] = reasons[i];
+    if (i < options.rejection_reasons && reason != "(other reasons)") {
+      rejections.push_back({{"reason", reason}, {"count", r.count}, {"example", r.example}, {"samples", r.samples}});
+      continue;
+    }
+    rest.count += r.count;
+    if (rest.example.empty()) rest.example = r.example;
+    for (const auto& k : r.samples) {
+      if (rest.samples.size() < options.rejection_samples) rest.samples.push_back(k);
+    }
+  }
+  if (rest.count) {
+    rejections.push_back({{"reason", "(other reasons)"}, {"count", rest.count}, {"example", rest.example}, {"samples", rest.samples}});
   }
   doc["rejections"] = rejections;
   return doc;

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/rule_set.hpp"
+#include "io/record.hpp"
 
 namespace stratum::report {
 
@@ -27,6 +28,7 @@ struct Options {
   size_t plan_values = 30;         // values shown per plan item; the rest as "(other)"
   size_t rejection_reasons = 50;   // reasons listed; the rest as "(other reasons)"
   size_t rejection_samples = 5;    // sample keys per reason
+  io::RecordLimits limits;         // of the input's and the previous run's records
 };
 
 // A problem in what the user gave (a missing column, a malformed record of

@@ -244,7 +244,7 @@ def render(page, screenshot):
 
 
 def figures_expected(data):
-    names = ['decision:' + d['name'] for d in data['decisions']] + ['plan:' + p['name'] for p in data['plan']]
+    names = ['decision:' + d['name'] for d in data['decisions']] + ['plan:' + p['name'] for p in data['plan'] if 'distinct' not in p]
     names += ['grid:' + g['name'] for g in data['grids']]
     for s in data['scorecards']:
         names += ['scorecard:' + s['name'], 'reasons:' + s['name']]
@@ -275,6 +275,8 @@ def check_page(page, data, screenshot):
         cells = by_name['decision:' + dec['name']]
         assert cells[cells.index(v['value']) + 1] == fmt(v['count'])
     for p in data['plan']:
+        if 'distinct' in p:
+            continue
         cells = by_name['plan:' + p['name']]
         assert cells[cells.index(p['values'][0]['value']) + 1] == fmt(p['values'][0]['count'])
     for g in data['grids']:
@@ -334,3 +336,30 @@ def test_previous_rules_migrate_the_same_portfolio_from_old_to_new_decisions(tmp
             tmp_path / 'out.csv', '--output', tmp_path / 'r2.html', ok=False)
     assert (r.returncode, r.stderr) == (2, 'stratum report: --previous and --previous-rules compare with different things: '
                                            'give one\nRun `stratum report --help` for usage.\n')
+
+
+def test_reason_codes_count_the_scored_customers_only(government):
+    s = government['data']['scorecards'][0]
+    scored = sum(b['count'] for b in s['histogram'])
+    by_factor = {}
+    for r in s['reasons']:
+        by_factor[r['factor']] = by_factor.get(r['factor'], 0) + r['count']
+    assert by_factor == {'计分历史销售额': scored, '预计销售额得分': scored}
+
+
+def test_text_of_the_data_cannot_break_or_script_the_page(tmp_path):
+    portfolio = tmp_path / 'p.csv'
+    keys = ['</script><script>document.title="x"</script>', '<!--<script>', '<img src=x onerror="document.title=1">', "'\"&\u2028"]
+    with open(portfolio, 'w', newline='', encoding='utf-8') as f:
+        w = csv.writer(f)
+        w.writerow(['id', 'industry', 'employees', 'revenue', 'total_assets'])
+        for i, k in enumerate(keys):
+            w.writerow([k, '工业', 10 + i, 'x' if i % 2 else 1000000, 0])  # every other one rejected: its key shown
+    page = tmp_path / 'r.html'
+    run('report', 'rules/sme_size.strat', '--input', portfolio, '--output', page, '--data', tmp_path / 'd.json')
+    data = json.loads((tmp_path / 'd.json').read_text(encoding='utf-8'))
+    assert data['rejections'][0]['samples'] == [keys[1], keys[3]]
+    d = check_page(page, data, tmp_path / 'r.png')
+    assert d.ids['read'] == '4'
+    text = page.read_text(encoding='utf-8')
+    assert '<!--' not in text.split('id="stratum-data">')[1].split('</script>')[0]
