@@ -19,7 +19,7 @@ FUZZ_SECONDS ?= 600
 DEBIAN_PACKAGES := g++ make cmake ninja-build tao-pegtl-dev libfmt-dev catch2 libyaml-cpp-dev \
                    libbenchmark-dev python3 time clang libfuzzer-14-dev libssl-dev \
                    pybind11-dev python3-dev python3-numpy python3-pandas python3-dask python3-distributed \
-                   python3-pytest libcpp-httplib-dev nlohmann-json3-dev pkg-config wrk \
+                   python3-pytest libcpp-httplib-dev nlohmann-json3-dev libtinyxml2-dev pkg-config wrk \
                    libjs-chart.js chromium fonts-noto-cjk
 STRATUM := $(BUILD)/stratum
 

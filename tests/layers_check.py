@@ -38,7 +38,8 @@ LAYERS = [
     'driver',    # loading, compiling a rule set, the test runner
     'engine',    # the engine's programmatic interface
     ('serve',    # the decision service (HTTP)
-     'report'),  # reports over a portfolio (HTML pages of charts)
+     'report',   # reports over a portfolio (HTML pages of charts)
+     'dmn'),     # DMN models in and out (decision tables)
     'cli',       # the `stratum` command
 ]
 

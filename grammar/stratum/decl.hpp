@@ -20,13 +20,15 @@ struct req_string : seq< string_lit > {};
 struct ruleset_version : seq< kw_version, sp, req_string > {};
 struct ruleset_decl : seq< kw_ruleset, sp, req_string, opt< sp, ruleset_version > > {};
 
-// Types: bool int decimal money text date duration, an enum's name, set<T>.
+// Types: bool int decimal money text date duration, an enum's name, set<T>,
+// list<T> (the result of a `rule order` or `output order` table).
 struct type_name : ident {};
 struct req_type_name : seq< type_name > {};
 struct req_rangle : one< '>' > {};
 struct set_type : seq< kw_set, one< '<' >, sp, req_type_name, sp, req_rangle > {};
+struct list_type : seq< kw_list_, one< '<' >, sp, req_type_name, sp, req_rangle > {};
 struct optional_mark : one< '?' > {};
-struct type_ref : seq< sor< set_type, type_name >, opt< optional_mark > > {};
+struct type_ref : seq< sor< set_type, list_type, type_name >, opt< optional_mark > > {};
 struct req_type : seq< type_ref > {};
 
 // enum 规模 { 大型, 中型, 小型, 微型 }
@@ -107,18 +109,23 @@ struct table_header
 struct table_row
    : seq< not_at< one< '}' > >, list< req_input_cell, column_sep >, req_io_sep,
           list< req_output_cell, column_sep >, req_row_end > {};
+// `else || 丁 | "每季"`: the results when no row matches (last).
+struct table_else : seq< kw_else_, req_io_sep, list< req_output_cell, column_sep >, req_row_end > {};
 struct blank_line : line_end {};
 struct req_table_header : seq< table_header > {};
 struct req_table_end : one< '}' > {};
 struct req_line_end_after_brace : seq< line_end > {};
 struct table_body
    : seq< req_line_end_after_brace, star< blank_line >, isp, req_table_header,
-          star< sor< blank_line, seq< isp, table_row > > >, isp, req_table_end > {};
+          star< sor< blank_line, seq< isp, table_else >, seq< isp, table_row > > >, isp, req_table_end > {};
 
 struct collect_op : sor< keyword< TAO_PEGTL_STRING( "list" ) >, keyword< TAO_PEGTL_STRING( "sum" ) >,
                          keyword< TAO_PEGTL_STRING( "min" ) >, keyword< TAO_PEGTL_STRING( "max" ) >,
                          keyword< TAO_PEGTL_STRING( "count" ) > > {};
-struct hit_policy : sor< kw_first, kw_unique, kw_priority, kw_any, seq< kw_collect, opt< isp, collect_op > > > {};
+struct req_kw_order : kw_order {};
+struct hit_policy
+   : sor< kw_first, kw_unique, kw_priority, kw_any, seq< kw_collect, opt< isp, collect_op > >,
+          seq< kw_rule, isp, req_kw_order >, seq< kw_output, isp, req_kw_order > > {};
 struct req_hit_policy : seq< hit_policy > {};
 struct table_type : seq< one< ':' >, sp, req_type > {};
 struct table_decl
@@ -192,7 +199,10 @@ struct plan_decl : seq< kw_plan, sp, req_plan_head, sp, req_lbrace, sp, star< pl
 // Expectations may name a decision, a `let`, `segment`, `plan.项目` or `评分卡.因子`.
 struct binding_today : kw_today {};  // `today: 2024-06-30` fixes the test's evaluation date
 // An expectation may be `层级: reject "reason"`: the customer is rejected with that reason.
-struct binding : seq< sor< binding_today, qualified_name >, sp, req_colon, sp, sor< reject_result, req_expr > > {};
+// A list (of a `rule order` or `output order` table) is expected as `[a, b]`.
+struct req_list_end : one< ']' > {};
+struct list_value : seq< one< '[' >, sp, opt< list< expr, seq< sp, one< ',' >, sp > >, sp, opt< one< ',' >, sp > >, req_list_end > {};
+struct binding : seq< sor< binding_today, qualified_name >, sp, req_colon, sp, sor< reject_result, list_value, req_expr > > {};
 struct bindings : opt< list< binding, seq< sp, one< ',', ';' >, sp > >, sp, opt< one< ',', ';' >, sp > > {};
 struct req_bindings_end : one< '}' > {};
 struct given_block : seq< kw_given, sp, req_lbrace, sp, bindings, req_bindings_end > {};

@@ -341,7 +341,8 @@ const std::vector<std::pair<Boxes, Value>>& Analyser::partition(int32_t slot, in
       if (b.condition < 0) break;
       left = subtract(left, c);
     }
-  } else if (der.kind == eval::DerivedKind::table && p_.tables[der.table].policy == eval::HitPolicy::first) {
+  } else if (der.kind == eval::DerivedKind::table && p_.tables[der.table].policy == eval::HitPolicy::first &&
+             !p_.tables[der.table].has_else) {
     const auto& tab = p_.tables[der.table];
     std::vector<int32_t> column_vars;
     for (int32_t col : tab.columns) {

@@ -230,7 +230,9 @@ void Analyser::table(int32_t t) {
     if (tab.policy == eval::HitPolicy::unique || tab.policy == eval::HitPolicy::any) overlaps(t, rows, column_vars);
     bool needs_match = !(tab.policy == eval::HitPolicy::collect &&
                          (tab.collect == eval::CollectOp::list || tab.collect == eval::CollectOp::sum ||
-                          tab.collect == eval::CollectOp::count));
+                          tab.collect == eval::CollectOp::count)) &&
+                       tab.policy != eval::HitPolicy::rule_order && tab.policy != eval::HitPolicy::output_order &&
+                       !tab.has_else;
     if (needs_match && !catch_all) {
       int32_t confirm = tab.output_slots.empty() ? -1 : tab.output_slots[0];
       if (!left_known) could_not_prove(tab.span, fmt::format("a row of table `{}`", tab.name), left_why);

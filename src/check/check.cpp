@@ -29,6 +29,7 @@ std::string Model::type_name(const Type& t) const {
       base = t.enum_id >= 0 && t.enum_id < static_cast<int32_t>(enums.size()) ? enums[t.enum_id].name : "enum";
       break;
   }
+  if (t.is_list) return "list<" + base + ">";
   return t.is_set ? "set<" + base + ">" : base;
 }
 

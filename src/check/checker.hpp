@@ -94,6 +94,7 @@ class Checker {
   void check_domains();
   void mark_optional_grids();
   void check_table(int32_t index);
+  void result_cells(ast::TableDecl& t, TableInfo& info, ast::TableRow& row, bool is_else);
   void cell(ast::Cell& c, const Type& column, const Expr& head);
 
   void check_scorecard(int32_t index);

@@ -84,6 +84,20 @@ void Checker::check_domains() {
 // To a fixed point: a table over a table over an optional value is
 // optional too, whatever order they are declared in.
 void Checker::mark_optional_grids() {
+  // A result cell `missing` (DMN's null; an `else || missing` row) makes
+  // its column's decision optional.
+  if (!symbols_.count("missing")) {
+    for (auto& info : m_.tables) {
+      const ast::TableDecl& t = *info.decl;
+      auto scan = [&](const ast::TableRow& row) {
+        for (size_t c = 0; c < row.outputs.size() && c < info.decisions.size(); ++c) {
+          if (ast::is_missing_cell(*row.outputs[c])) m_.decisions[info.decisions[c]].maybe_missing = true;
+        }
+      };
+      for (const auto& row : t.rows) scan(row);
+      if (t.else_row) scan(*t.else_row);
+    }
+  }
   for (bool changed = true; changed;) {
     changed = false;
     for (auto& info : m_.tables) {
@@ -111,16 +125,35 @@ void Checker::check_table(int32_t index) {
   ast::TableDecl& t = *info.decl;
   for (auto& row : t.rows) info.row_lines.push_back(line_of(row.span));
   // What the result cells hold, per hit policy.
-  bool single = t.policy == ast::HitPolicy::priority || t.policy == ast::HitPolicy::collect;
-  if (single && t.outputs.size() != 1) {
-    diags_.error("table-shape", t.policy_span, "a `priority` or `collect` table has exactly one result column");
+  bool lists = t.policy == ast::HitPolicy::rule_order || t.policy == ast::HitPolicy::output_order;
+  const char* list_policy = t.policy == ast::HitPolicy::rule_order ? "rule order" : "output order";
+  if (t.policy == ast::HitPolicy::collect && t.outputs.size() != 1) {
+    diags_.error("table-shape", t.policy_span, "a `collect` table has exactly one result column");
   }
+  bool ordered_column = false;
   for (int32_t d : info.decisions) {
     Type decided = m_.decisions[d].type;
     Type cell = decided;
     if (decided.is_error()) { info.cell_types.push_back(cell); continue; }
-    if (t.policy == ast::HitPolicy::priority && (decided.base != BaseType::enum_ || decided.is_set)) {
-      diags_.error("type-mismatch", t.policy_span, "a `priority` table's result is an enum: the value declared first wins");
+    if (lists) {
+      if (!decided.is_list) {
+        diags_.error("type-mismatch", t.policy_span,
+                     fmt::format("a `{}` table gives the results of every matching row, in order: declare the result column `{}` as list<{}>",
+                                 list_policy, m_.decisions[d].name, m_.type_name(decided.element())));
+      }
+      cell = decided.element();
+      if (cell.base == BaseType::enum_) ordered_column = true;
+      info.cell_types.push_back(cell);
+      continue;
+    }
+    if (decided.is_list) {
+      diags_.error("type-mismatch", t.policy_span, "only a `rule order` or `output order` table gives a list");
+      info.cell_types.push_back(decided.element());
+      continue;
+    }
+    if (t.policy == ast::HitPolicy::priority) {
+      if (decided.base == BaseType::enum_ && !decided.is_set) ordered_column = true;
+      else if (t.outputs.size() == 1) diags_.error("type-mismatch", t.policy_span, "a `priority` table's result is an enum: the value declared first wins");
     }
     if (t.policy == ast::HitPolicy::collect) {
       switch (t.collect) {
@@ -147,6 +180,24 @@ void Checker::check_table(int32_t index) {
       diags_.error("type-mismatch", t.policy_span, "only a `collect list` table gives a set");
     }
     info.cell_types.push_back(cell);
+  }
+  bool all_typed = std::all_of(info.decisions.begin(), info.decisions.end(), [&](int32_t d) { return !m_.decisions[d].type.is_error(); });
+  if (all_typed && !ordered_column && t.outputs.size() > 1 &&
+      (t.policy == ast::HitPolicy::priority)) {
+    diags_.error("type-mismatch", t.policy_span, "a `priority` table orders its rows by its enum result columns: give it at least one");
+  }
+  if (all_typed && !ordered_column && t.policy == ast::HitPolicy::output_order) {
+    diags_.error("type-mismatch", t.policy_span,
+                 "an `output order` table sorts the results by its enum result columns (the value declared first comes first): give it at least one list<enum>");
+  }
+  if (t.else_row) {
+    bool aggregate = t.policy == ast::HitPolicy::collect &&
+                     (t.collect == ast::CollectOp::sum || t.collect == ast::CollectOp::min || t.collect == ast::CollectOp::max);
+    if (t.policy == ast::HitPolicy::collect && !aggregate) {
+      diags_.error("table-shape", t.else_row->span,
+                   fmt::format("a `{}` table has a result whether rows match or not: it takes no `else` row",
+                               t.collect == ast::CollectOp::list ? "collect list" : "collect count"));
+    }
   }
   // All outputs of a table depend on the same columns: record them for the
   // first output's node and let the others depend on it.
@@ -181,15 +232,39 @@ void Checker::check_table(int32_t index) {
       continue;
     }
     for (size_t c = 0; c < row.inputs.size(); ++c) cell(row.inputs[c], info.column_types[c], *t.columns[c]);
-    for (size_t c = 0; c < row.outputs.size(); ++c) {
-      Type want = c < info.cell_types.size() ? info.cell_types[c] : Type{};
-      Typed r = expr(*row.outputs[c], want.is_error() ? nullptr : &want, none);
-      require_value(r, *row.outputs[c]);
-      if (!want.is_error()) expect_type(r.type, want, *row.outputs[c], fmt::format("column `{}`", t.outputs[c].name));
+    result_cells(t, info, row, false);
+  }
+  if (t.else_row) {
+    if (t.else_row->outputs.size() != t.outputs.size()) {
+      diags_.error("table-shape", t.else_row->span,
+                   fmt::format("the `else` row has {} result cells, the header has {} result columns", t.else_row->outputs.size(), t.outputs.size()));
+    } else {
+      result_cells(t, info, *t.else_row, true);
     }
   }
   if (t.rows.empty()) diags_.error("empty-decision", t.span, fmt::format("table `{}` has no rows", t.name));
   current_node_ = -1;
+}
+
+void Checker::result_cells(ast::TableDecl& t, TableInfo& info, ast::TableRow& row, bool is_else) {
+  Facts none;
+  bool lists = t.policy == ast::HitPolicy::rule_order || t.policy == ast::HitPolicy::output_order;
+  for (size_t c = 0; c < row.outputs.size(); ++c) {
+    Expr& out = *row.outputs[c];
+    if (ast::is_missing_cell(out) && !symbols_.count("missing")) {
+      if (lists || (t.policy == ast::HitPolicy::collect && !is_else)) {
+        diags_.error("type-mismatch", out.span,
+                     lists ? "a list holds values: `missing` is for first, unique, any and priority tables and for the `else` row of collect sum, min and max"
+                           : "every matching row of this table gives a result: `missing` is for first, unique, any and priority tables and for an `else` row");
+      }
+      out.kind = ExprKind::missing;
+      continue;
+    }
+    Type want = c < info.cell_types.size() ? info.cell_types[c] : Type{};
+    Typed r = expr(out, want.is_error() ? nullptr : &want, none);
+    require_value(r, out);
+    if (!want.is_error()) expect_type(r.type, want, out, fmt::format("column `{}`", t.outputs[c].name));
+  }
 }
 
 void Checker::cell(ast::Cell& c, const Type& column, const Expr& head) {

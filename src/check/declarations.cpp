@@ -77,6 +77,7 @@ Type Checker::resolve_type(const ast::TypeRef& t) {
     }
     out.is_set = true;
   }
+  if (t.is_list) out = out.as_list();
   return out;
 }
 
@@ -112,6 +113,10 @@ void Checker::collect_fields() {
       info.column = f.column.empty() ? f.name : f.column;
       info.span = f.span;
       info.type = resolve_type(f.type);
+      if (info.type.is_list) {
+        diags_.error("unsupported-type", f.type.span, "a list is the result of a `rule order` or `output order` table; an input field is a value or a set<…>");
+        info.type = {};
+      }
       info.optional = f.type.optional;
       info.key = f.key;
       info.domain = f.domain.get();
@@ -165,6 +170,10 @@ void Checker::collect_derived() {
     if (p.src == DecisionSource::decide) {
       auto& d = m_.module.decides[p.index];
       Type t = resolve_type(d.type);
+      if (t.is_list) {
+        diags_.error("unsupported-type", d.type.span, "a list is the result of a `rule order` or `output order` table");
+        t = {};
+      }
       if (d.type.optional) diags_.error("optional-decision", d.type.span, "a decision always has a value: remove the `?`");
       m_.decisions[add_decision(d.name, d.span, t, DecisionSource::decide, p.index, 0)].imported = d.imported || d.is_private;
     } else if (p.src == DecisionSource::scorecard) {

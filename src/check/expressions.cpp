@@ -164,6 +164,13 @@ Typed Checker::name(Expr& e, const Type* expected, const Facts& facts) {
         e.ref_index = s.index;
         depend_on(decision_node(s.index), e.span);
         e.type = m_.decisions[s.index].type;
+        if (e.type.is_list) {
+          diags_.error("unsupported-type", e.span,
+                       fmt::format("`{}` is a list (the results of a `{}` table): a list is an output, not a value to compute with",
+                                   e.text, "rule order/output order"));
+          e.type = {};
+          return {e.type, false};
+        }
         return {e.type, m_.decisions[s.index].maybe_missing && !facts.has(RefKind::decision, s.index)};
       }
     }
@@ -320,6 +327,8 @@ Typed Checker::expr_inner(Expr& e, const Type* expected, const Facts& facts) {
     case ExprKind::binary: return binary(e, expected, facts);
     case ExprKind::load:
       return error_typed();  // the loader replaced it, or reported why it could not
+    case ExprKind::missing:
+      return error_typed();  // only a table's result cell, handled there
   }
   return error_typed();
 }

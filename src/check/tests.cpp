@@ -15,6 +15,10 @@ void Checker::check_test(ast::TestDecl& t) {
   std::set<std::string> seen;
   for (auto& b : t.given) {
     auto it = symbols_.find(b.name);
+    if (b.is_list) {
+      diags_.error("not-constant", b.list_span, "a list is a result (of a `rule order` or `output order` table): `[…]` belongs in `expect`; a set field is given as `{…}`");
+      continue;
+    }
     if (!b.value) {
       diags_.error("not-constant", b.span, "`reject` belongs in `expect`, not in `given`");
       continue;
@@ -49,6 +53,20 @@ void Checker::check_test(ast::TestDecl& t) {
     auto it = symbols_.find(b.name);
     if (!seen.insert("e:" + b.name).second) {
       diags_.error("duplicate-name", b.span, fmt::format("`{}` is expected twice", b.name));
+      continue;
+    }
+    if (b.is_list) {  // `x: [a, b]`
+      if (it == symbols_.end() || it->second.kind != SymbolKind::decision || !m_.decisions[it->second.index].type.is_list) {
+        diags_.error("type-mismatch", b.list_span,
+                     fmt::format("`{}` is not a list (the result of a `rule order` or `output order` table): expect its value without `[ ]`", b.name));
+        continue;
+      }
+      Type element = m_.decisions[it->second.index].type.element();
+      for (auto& item : b.items) {
+        Typed v = expr(*item, &element, none);
+        if (!is_constant(*item)) diags_.error("not-constant", item->span, "a test expects plain values (literals and enum values)");
+        expect_type(v.type, element, *item, fmt::format("an item of `{}`", b.name));
+      }
       continue;
     }
     if (!b.value) {  // `x: reject "…"`

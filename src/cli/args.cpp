@@ -56,6 +56,14 @@ std::optional<std::string> Args::value(const std::string& name) const {
   return v;
 }
 
+std::vector<std::string> Args::values(const std::string& name) const {
+  std::vector<std::string> out;
+  for (auto& [n, val] : values_) {
+    if (n == name) out.push_back(val);
+  }
+  return out;
+}
+
 int usage_error(const std::string& command, const std::string& message) {
   fmt::print(stderr, "stratum {}: {}\nRun `stratum {} --help` for usage.\n", command, message, command);
   return kUsage;

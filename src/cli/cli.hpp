@@ -20,7 +20,8 @@ class Args {
   // Set when the arguments are malformed (unknown option, missing value).
   const std::optional<std::string>& error() const { return error_; }
   bool flag(const std::string& name) const;
-  std::optional<std::string> value(const std::string& name) const;
+  std::optional<std::string> value(const std::string& name) const;  // the last given
+  std::vector<std::string> values(const std::string& name) const;  // every one, in order
   const std::vector<std::string>& positionals() const { return positionals_; }
 
  private:
@@ -44,5 +45,10 @@ int diff(const std::vector<std::string>& argv);
 int fmt(const std::vector<std::string>& argv);
 int serve(const std::vector<std::string>& argv);
 int report(const std::vector<std::string>& argv);
+int import_dmn(const std::vector<std::string>& argv);
+int export_dmn(const std::vector<std::string>& argv);
+
+// The text of a rule file with its tables and grids aligned (`stratum fmt`).
+std::string format_rule_text(const std::string& text);
 
 }  // namespace stratum::cli

@@ -3,6 +3,7 @@
 // else in the file is left exactly as written. Idempotent; the result is
 // parsed again before it is written, and a file whose meaning would change is
 // never written.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -113,12 +114,29 @@ std::string format_text(const std::string& text) {
       rows.push_back(std::move(r));
     }
     // Widths per cell position (a grid's header starts with an empty cell).
+    // An `else || …` row spans the input columns with its one `else` cell.
+    size_t inputs = 0;
+    if (!rows.empty()) {
+      auto sep = std::find(rows[0].cells.begin(), rows[0].cells.end(), "||");
+      if (sep != rows[0].cells.end()) inputs = static_cast<size_t>(sep - rows[0].cells.begin());
+    }
+    auto is_else = [&](const RowLine& r) {
+      return inputs > 0 && r.cells.size() >= 2 && r.cells[0] == "else" && r.cells[1] == "||";
+    };
+    auto position = [&](const RowLine& r, size_t c) { return is_else(r) && c > 0 ? c + inputs - 1 : c; };
     std::vector<size_t> width;
     for (const auto& r : rows) {
-      for (size_t c = 0; c < r.cells.size(); ++c) {
-        if (width.size() <= c) width.push_back(0);
-        width[c] = std::max(width[c], utf8::cell_width(r.cells[c]));
+      for (size_t c = is_else(r) ? 1 : 0; c < r.cells.size(); ++c) {
+        size_t at = position(r, c);
+        if (width.size() <= at) width.resize(at + 1, 0);
+        width[at] = std::max(width[at], utf8::cell_width(r.cells[c]));
       }
+    }
+    size_t span = 0;  // the input columns' width with their separators
+    for (size_t c = 0; c < inputs && c < width.size(); ++c) span += width[c] + (c ? 3 : 0);
+    if (inputs > 0 && span < 4 && std::any_of(rows.begin(), rows.end(), is_else)) {
+      width[inputs - 1] += 4 - span;
+      span = 4;
     }
     for (const auto& r : rows) {
       std::string out = r.indent;
@@ -131,7 +149,8 @@ std::string format_text(const std::string& text) {
         }
         out += cell;
         if (!last) {
-          out += std::string(width[c] - utf8::cell_width(cell), ' ');
+          size_t w = is_else(r) && c == 0 ? span : width[position(r, c)];
+          out += std::string(w - utf8::cell_width(cell), ' ');
           out += r.cells[c + 1] == "||" ? " " : " | ";
         }
       }
@@ -150,6 +169,8 @@ std::string format_text(const std::string& text) {
 }
 
 }  // namespace
+
+std::string format_rule_text(const std::string& text) { return format_text(text); }
 
 int fmt(const std::vector<std::string>& argv) {
   Args args(argv, {"--help", "-h", "--check", "--stdout"}, {});

@@ -34,6 +34,8 @@ Commands:
   fmt RULES…                   align the columns of tables and grids
   serve RULES_DIR              decide over HTTP: the decision service
   report RULES --input FILE    one offline HTML page of charts over a portfolio
+  import-dmn MODEL.dmn         DMN decision tables as a rule file
+  export-dmn RULES             a rule file's tables as a DMN model
 
 Run `stratum COMMAND --help` for a command's options.
 )";
@@ -42,7 +44,7 @@ Run `stratum COMMAND --help` for a command's options.
 // itself is full or closed there is no one left to tell.
 // The command nearest to a mistyped one (`chek` → `check`), or "".
 std::string closest_command(const std::string& typed) {
-  static const char* const commands[] = {"check", "eval", "test", "explain", "diff", "fmt", "serve", "report"};
+  static const char* const commands[] = {"check", "eval", "test", "explain", "diff", "fmt", "serve", "report", "import-dmn", "export-dmn"};
   std::string best;
   size_t best_distance = 3;  // at most two edits away
   for (const char* c : commands) {
@@ -109,6 +111,8 @@ int dispatch(const std::string& command, std::vector<std::string>& args) {
   if (command == "fmt") return stratum::cli::fmt(args);
   if (command == "serve") return stratum::cli::serve(args);
   if (command == "report") return stratum::cli::report(args);
+  if (command == "import-dmn") return stratum::cli::import_dmn(args);
+  if (command == "export-dmn") return stratum::cli::export_dmn(args);
   return -1;
 }
 

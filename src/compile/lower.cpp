@@ -432,6 +432,7 @@ class Lowerer {
       case ExprKind::call: return call(e);
       case ExprKind::binary: return binary_expr(e);
       case ExprKind::load: break;
+      case ExprKind::missing: return constant(eval::missing_value());
     }
     throw InternalError("unknown expression");
   }
@@ -629,7 +630,14 @@ class Lowerer {
     out.grid = t.is_grid;
     out.collect = static_cast<eval::CollectOp>(t.collect);
     out.row_lines = info.row_lines;
-    for (int32_t d : info.decisions) out.propagate_missing = out.propagate_missing || m_.decisions[d].maybe_missing;
+    // A column that may be missing makes the table's result missing then
+    // (a result cell `missing` makes its decision optional, not the table).
+    for (auto& c : t.columns) {
+      bool optional = (c->ref == ast::RefKind::field && m_.fields[c->ref_index].optional) ||
+                      (c->ref == ast::RefKind::let && m_.lets[c->ref_index].maybe_missing) ||
+                      (c->ref == ast::RefKind::decision && m_.decisions[c->ref_index].maybe_missing);
+      out.propagate_missing = out.propagate_missing || optional;
+    }
     out.output_types = info.cell_types;
     for (auto& c : t.columns) {
       out.columns.push_back(expr(*c));
@@ -652,6 +660,13 @@ class Lowerer {
       r.text = t.is_grid ? text_of(row.inputs[0].span) + " × " + text_of(row.inputs[1].span) + " → " + text_of(row.outputs[0]->span)
                          : text_of(row.span);
       out.rows.push_back(std::move(r));
+    }
+    if (t.else_row) {
+      out.has_else = true;
+      for (auto& o : t.else_row->outputs) out.else_outputs.push_back(expr(*o));
+      out.else_line = line_of(t.else_row->span);
+      out.else_text = text_of(t.else_row->span);
+      out.else_cover = coverage_point(t.else_row->span, fmt::format("`else` row of table `{}`", t.name));
     }
     // Cells read their column's slot in place when the column names a value.
     auto slot_of = [&](int32_t column) {
@@ -789,6 +804,16 @@ class Lowerer {
 
   // ---- tests ----------------------------------------------------------------
 
+  // `[a, b]`: the items' texts joined, as a list value holds them.
+  Value test_list(const ast::Binding& b, const Type& list) {
+    std::string joined;
+    for (size_t k = 0; k < b.items.size(); ++k) {
+      if (k) joined += eval::kSetSeparator;
+      joined += p_->format(test_value(*b.items[k]), list.element());
+    }
+    return {0, p_->intern(std::move(joined))};
+  }
+
   Value test_value(const Expr& e) {
     if (e.kind == ExprKind::name && e.text == "missing" && e.ref == ast::RefKind::unresolved) return eval::missing_value();
     int32_t n = expr(e);
@@ -811,6 +836,13 @@ class Lowerer {
       }
     }
     for (auto& x : t.expect) {
+      if (x.is_list) {
+        for (size_t d = 0; d < m_.decisions.size(); ++d) {
+          if (m_.decisions[d].name == x.name && m_.decisions[d].type.is_list)
+            tc.expect.push_back({x.name, x.span, decision_slot(static_cast<int32_t>(d)), m_.decisions[d].type, test_list(x, m_.decisions[d].type)});
+        }
+        continue;
+      }
       if (!x.value) {
         int32_t slot = -1;
         Type type;

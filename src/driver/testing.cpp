@@ -21,6 +21,7 @@ std::string where(const SourceSet& sources, Span span) {
 bool same(const eval::Value& a, const eval::Value& b, const Type& t) {
   if (eval::is_missing(a) || eval::is_missing(b)) return eval::is_missing(a) == eval::is_missing(b);
   if (t.base == BaseType::text && !t.is_set) return a.s == b.s;
+  if (t.is_list) return a.s == b.s;
   if (t.is_set && t.base == BaseType::text) return a.s == b.s;
   return a.n == b.n;
 }

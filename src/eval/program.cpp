@@ -128,7 +128,7 @@ std::string Program::format(const Value& v, const Type& t) const {
   if (is_missing(v)) return "missing";
   if (t.is_set) {
     std::string out;
-    if (t.base == BaseType::enum_) {
+    if (t.base == BaseType::enum_ && !t.is_list) {
       for (size_t i = 0; i < enums[t.enum_id].members.size(); ++i) {
         if (v.n & (static_cast<int128>(1) << i)) out += (out.empty() ? "" : ";") + enums[t.enum_id].members[i];
       }
@@ -493,16 +493,32 @@ void Program::compute_value(Frame& f, int32_t s) const {
         }
       }
       // Every policy, collect included: a missing column value means no result.
-      if (tables[d.table].policy == HitPolicy::collect) {
-        f.slots[s] = collect(f, tables[d.table], d.type);
+      const Table& t = tables[d.table];
+      if (t.policy == HitPolicy::collect) {
+        f.slots[s] = collect(f, t, d.type);
+        break;
+      }
+      if (t.policy == HitPolicy::rule_order || t.policy == HitPolicy::output_order) {
+        f.slots[s] = ordered(f, t, d.column);
         break;
       }
       int32_t row = table_row(f, d.table);
-      if (row < 0) throw EvalError(fmt::format("no row of table `{}` matches", tables[d.table].name));
-      f.slots[s] = value(f, tables[d.table].rows[row].outputs[d.column]);
-      f.cover(tables[d.table].rows[row].cover);
+      if (row == kElseRow) {
+        f.slots[s] = value(f, t.else_outputs[d.column]);
+        f.cover(t.else_cover);
+        if (f.trace) {
+          std::vector<int32_t> cols;
+          for (int32_t c : t.column_slots) if (c >= 0) cols.push_back(c);
+          std::string values = values_of(f, cols);
+          note(f, fmt::format("✓ line {} of `{}`: {} (no row matches){}", t.else_line, t.name, t.else_text,
+                              values.empty() ? "" : "   [" + values + "]"));
+        }
+        break;
+      }
+      if (row < 0) throw EvalError(fmt::format("no row of table `{}` matches", t.name));
+      f.slots[s] = value(f, t.rows[row].outputs[d.column]);
+      f.cover(t.rows[row].cover);
       if (f.trace) {
-        const Table& t = tables[d.table];
         std::vector<int32_t> cols;
         for (int32_t c : t.column_slots) if (c >= 0) cols.push_back(c);
         std::string values = values_of(f, cols);
@@ -654,22 +670,70 @@ int32_t Program::table_row(Frame& f, int32_t t) const {
       break;
     }
     case HitPolicy::priority: {
-      // The matching row whose result comes first in its enum's order wins.
+      // The matching row whose results come first in their enums' order
+      // wins: the first enum column decides, the next breaks its ties.
       MatchList list(f);
       std::vector<int32_t>& matches = list.rows();
       all_matches(f, table, matches);
-      int128 best = 0;
       for (int32_t r : matches) {
-        Value v = eval(f, table.rows[r].outputs[0]);
-        if (hit < 0 || v.n < best) { hit = r; best = v.n; }
+        if (hit < 0 || compare_priority(f, table, r, hit) < 0) hit = r;
       }
       break;
     }
     case HitPolicy::collect:
+    case HitPolicy::rule_order:
+    case HitPolicy::output_order:
       throw InternalError("collect tables have no single row");
   }
+  if (hit == -2 && table.has_else) hit = kElseRow;
   f.table_hit[t] = hit;
   return hit;
+}
+
+// Negative when row a's results come before row b's in their enums' order.
+int Program::compare_priority(Frame& f, const Table& table, int32_t a, int32_t b) const {
+  for (size_t o = 0; o < table.output_types.size(); ++o) {
+    if (table.output_types[o].base != BaseType::enum_ || table.output_types[o].is_set) continue;
+    int128 x = eval(f, table.rows[a].outputs[o]).n, y = eval(f, table.rows[b].outputs[o]).n;
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+// `rule order`: the results of every matching row, in the rows' order;
+// `output order`: sorted by the enum columns (as priority), ties in rows'
+// order. Duplicates are kept. One list per result column.
+Value Program::ordered(Frame& f, const Table& table, int32_t column) const {
+  MatchList list(f);
+  std::vector<int32_t>& matches = list.rows();
+  all_matches(f, table, matches);
+  if (table.policy == HitPolicy::output_order) {
+    std::stable_sort(matches.begin(), matches.end(),
+                     [&](int32_t a, int32_t b) { return compare_priority(f, table, a, b) < 0; });
+  }
+  std::string joined;
+  if (matches.empty() && table.has_else) {
+    // No row matches: the `else` row's results, as the one item.
+    f.cover(table.else_cover);
+    append_text(joined, value(f, table.else_outputs[column]), table.output_types[column]);
+    if (f.trace) note(f, fmt::format("✓ line {} of `{}`: {} (no row matches)", table.else_line, table.name, table.else_text));
+    f.collected.push_back(std::move(joined));
+    return {0, f.collected.back()};
+  }
+  for (size_t k = 0; k < matches.size(); ++k) {
+    f.cover(table.rows[matches[k]].cover);
+    if (k) joined += kSetSeparator;
+    Value v = eval(f, table.rows[matches[k]].outputs[column]);
+    append_text(joined, v, table.output_types[column]);
+  }
+  if (f.trace) {
+    std::string lines;
+    for (int32_t r : matches) lines += (lines.empty() ? "" : ", ") + std::to_string(table.row_lines[r]);
+    note(f, fmt::format("✓ `{}` ({}): {}", table.name, table.policy == HitPolicy::rule_order ? "rule order" : "output order",
+                        matches.empty() ? std::string("no row matches") : "rows at lines " + lines));
+  }
+  f.collected.push_back(std::move(joined));
+  return {0, f.collected.back()};
 }
 
 Value Program::collect(Frame& f, const Table& table, const Type& result) const {
@@ -677,6 +741,10 @@ Value Program::collect(Frame& f, const Table& table, const Type& result) const {
   std::vector<int32_t>& matches = list.rows();
   all_matches(f, table, matches);
   for (int32_t r : matches) f.cover(table.rows[r].cover);
+  if (matches.empty() && table.has_else) {
+    f.cover(table.else_cover);
+    return value(f, table.else_outputs[0]);
+  }
   const Type& cell = table.output_types[0];
   switch (table.collect) {
     case CollectOp::count:

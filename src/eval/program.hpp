@@ -133,8 +133,11 @@ struct Row {
   Span span;
 };
 
-enum class HitPolicy : uint8_t { first, unique, priority, any, collect };
+enum class HitPolicy : uint8_t { first, unique, priority, any, collect, rule_order, output_order };
 enum class CollectOp : uint8_t { list, sum, min, max, count };
+
+// table_row's answer when no row matches and the table has an `else` row.
+inline constexpr int32_t kElseRow = -3;
 
 struct Table {
   std::string name;
@@ -150,6 +153,12 @@ struct Table {
   std::vector<int32_t> column_slots;  // the slot a column reads, -1 when it is an expression
   bool propagate_missing = false;   // a grid over optional values: missing in, missing out
   bool grid = false;                // written as a grid: two columns, one output
+  // `else || …`: the results when no row matches (table_row gives kElseRow).
+  bool has_else = false;
+  std::vector<int32_t> else_outputs;  // nodes
+  uint32_t else_line = 0;
+  std::string else_text;
+  int32_t else_cover = -1;
   // Index on an enum column: for each code, the rows that can match it, in
   // order (the column's own test is then known to pass and is skipped).
   int32_t index_column = -1;
@@ -373,6 +382,8 @@ class Program {
   const std::vector<int32_t>* candidates(Frame& f, const Table& table) const;
   void all_matches(Frame& f, const Table& table, std::vector<int32_t>& out) const;
   Value collect(Frame& f, const Table& table, const Type& result) const;
+  Value ordered(Frame& f, const Table& table, int32_t column) const;
+  int compare_priority(Frame& f, const Table& table, int32_t a, int32_t b) const;
   // `f` is needed only for a bound computed per customer; null for constant bounds.
   [[gnu::always_inline]] inline bool test_cell(Frame* f, const CellTest& t, const Value& v) const;
   void compute(Frame& f, int32_t s) const;

@@ -21,6 +21,7 @@ struct TypeRef {
   Span span;
   std::string name;       // bool int decimal money text date duration, or an enum
   bool is_set = false;    // set<name>
+  bool is_list = false;   // list<name>
   bool optional = false;  // trailing '?'
 };
 
@@ -44,6 +45,7 @@ enum class ExprKind {
   in,        // a in S / a not in S
   contains,  // S contains a
   load,      // load "file.csv" column c (text: path, qualifier: column); replaced by a set when loaded
+  missing,   // `missing` as a table's result: no value (set by the checker)
 };
 
 enum class BinaryOp { add, sub, mul, div, eq, ne, lt, le, gt, ge, and_, or_, coalesce };
@@ -143,7 +145,7 @@ struct DecideDecl {
   std::vector<Branch> branches;
 };
 
-enum class HitPolicy { first, unique, priority, any, collect };
+enum class HitPolicy { first, unique, priority, any, collect, rule_order, output_order };
 enum class CollectOp { list, sum, min, max, count };
 
 enum class CellKind { any, compare, range, set, not_set, equals };
@@ -181,9 +183,14 @@ struct TableDecl {
   std::vector<ExprPtr> columns;  // names (as expressions)
   std::vector<OutputColumn> outputs;
   std::vector<TableRow> rows;
+  std::optional<TableRow> else_row;  // `else || …`: no input cells
 };
 
-struct TableDecl;
+// `missing` written as a result cell: the row gives no value (a name the
+// rules do not define; the checker then marks the expression ExprKind::missing).
+inline bool is_missing_cell(const Expr& e) {
+  return (e.kind == ExprKind::name && e.qualifier.empty() && e.text == "missing") || e.kind == ExprKind::missing;
+}
 
 struct ScoreBin {
   Span span;
@@ -253,8 +260,11 @@ struct ImportDecl {
 struct Binding {
   std::string name;
   Span span;
-  ExprPtr value;       // null for `reject "…"`
+  ExprPtr value;       // null for `reject "…"` and for a list
   std::string reject;  // expected rejection reason
+  bool is_list = false;           // `[a, b]`: the items of an expected list
+  std::vector<ExprPtr> items;
+  Span list_span;
 };
 
 struct TestDecl {

@@ -35,7 +35,7 @@ using selector = pegtl::parse_tree::selector<
       g::contains_tail, g::compare_tail,
       g::ruleset_decl, g::ruleset_version, g::enum_decl, g::enum_member,
       g::input_decl, g::record_name, g::field_decl, g::column_alias, g::key_mark,
-      g::type_ref, g::type_name, g::set_type, g::optional_mark,
+      g::type_ref, g::type_name, g::set_type, g::list_type, g::optional_mark, g::table_else, g::list_value,
       g::let_decl, g::decide_decl, g::when_row, g::else_row,
       g::table_decl, g::table_type, g::hit_policy, g::table_header, g::input_column,
       g::output_column, g::table_row, g::input_cell, g::output_cell, g::cell_value,
@@ -274,6 +274,14 @@ class Builder {
       const Node& v = *b->children.at(1);
       if (v.is_type<g::reject_result>()) {
         out.push_back({b->children.at(0)->string(), span(*b->children[0]), nullptr, unquote(v.children.at(0)->string_view())});
+      } else if (v.is_type<g::list_value>()) {
+        ast::Binding bind;
+        bind.name = b->children.at(0)->string();
+        bind.span = span(*b->children[0]);
+        bind.is_list = true;
+        bind.list_span = span(v);
+        for (const auto& item : v.children) bind.items.push_back(expr(*item));
+        out.push_back(std::move(bind));
       } else {
         out.push_back({b->children.at(0)->string(), span(*b->children[0]), expr(v), {}});
       }
@@ -289,6 +297,9 @@ class Builder {
         t.name = c->string();
       } else if (c->is_type<g::set_type>()) {
         t.is_set = true;
+        t.name = c->children.at(0)->string();
+      } else if (c->is_type<g::list_type>()) {
+        t.is_list = true;
         t.name = c->children.at(0)->string();
       } else if (c->is_type<g::optional_mark>()) {
         t.optional = true;
@@ -443,6 +454,8 @@ class Builder {
         else if (p.starts_with("unique")) t.policy = ast::HitPolicy::unique;
         else if (p.starts_with("priority")) t.policy = ast::HitPolicy::priority;
         else if (p.starts_with("any")) t.policy = ast::HitPolicy::any;
+        else if (p.starts_with("rule")) t.policy = ast::HitPolicy::rule_order;
+        else if (p.starts_with("output")) t.policy = ast::HitPolicy::output_order;
         else {
           t.policy = ast::HitPolicy::collect;
           if (p.ends_with("sum")) t.collect = ast::CollectOp::sum;
@@ -463,6 +476,7 @@ class Builder {
           }
         }
       } else if (c.is_type<g::table_row>()) {
+        if (t.else_row) fail(c, "the `else` row is the last row of a table");
         ast::TableRow row;
         row.span = span(c);
         for (const auto& cell : c.children) {
@@ -473,6 +487,12 @@ class Builder {
           }
         }
         t.rows.push_back(std::move(row));
+      } else if (c.is_type<g::table_else>()) {
+        if (t.else_row) fail(c, "a table has at most one `else` row");
+        ast::TableRow row;
+        row.span = span(c);
+        for (const auto& cell : c.children) row.outputs.push_back(cell_value(*cell->children.at(0)));
+        t.else_row = std::move(row);
       }
     }
     return t;

@@ -28,12 +28,19 @@ enum class BaseType : uint8_t {
 struct Type {
   BaseType base = BaseType::error;
   int32_t enum_id = -1;  // for enum_
-  bool is_set = false;   // set<base>
+  bool is_set = false;   // set<base>, or list<base> when is_list
+  // list<base>: the ordered results of a `rule order` or `output order`
+  // table, duplicates kept; is_set is true as well (a list is never a
+  // number, an enum code or a text). Held as the items' texts joined by
+  // '\x1f'. Lists are outputs only: no expression reads one.
+  bool is_list = false;
 
-  static Type of(BaseType b) { return {b, -1, false}; }
-  static Type enum_of(int32_t id) { return {BaseType::enum_, id, false}; }
-  Type element() const { return {base, enum_id, false}; }
-  Type as_set() const { return {base, enum_id, true}; }
+  static Type of(BaseType b) { return {b, -1, false, false}; }
+  static Type enum_of(int32_t id) { return {BaseType::enum_, id, false, false}; }
+  Type element() const { return {base, enum_id, false, false}; }
+  Type as_set() const { return {base, enum_id, true, false}; }
+  Type as_list() const { return {base, enum_id, true, true}; }
+  bool is_enum_set() const { return is_set && !is_list && base == BaseType::enum_; }
 
   bool is_error() const { return base == BaseType::error; }
   bool is_numeric() const {

@@ -108,13 +108,41 @@ TEST_CASE("duplicate names") {
 
 TEST_CASE("tables") {
   expect_one("table t : 规模 first {\n  industry | employees || t\n  工业 || 大型\n}\n", "table-shape", 13);
-  expect_one("table t : 规模 priority {\n  industry || t | u : 规模\n  工业 || 大型 | 大型\n}\n", "table-shape", 11);
+  expect_one("table t : int collect sum {\n  industry || t | u : int\n  工业 || 1 | 2\n}\n", "table-shape", 11);
+  // priority over several results ranks by the enum ones; none is an error
+  expect_one("table t : text priority {\n  industry || t | u\n  工业 || \"a\" | \"b\"\n  else || missing | missing\n}\n", "type-mismatch", 11);
+  // rule order / output order give lists
+  expect_one("table t : 规模 rule order {\n  industry || t\n  工业 || 大型\n}\n", "type-mismatch", 11);
+  expect_one("table t : list<text> output order {\n  industry || t\n  工业 || \"a\"\n}\n", "type-mismatch", 11);
+  expect_one("table t : list<规模> first {\n  industry || t\n  工业 || 大型\n}\n", "type-mismatch", 11);
+  // `else` rows: only where no row matching leaves no result
+  expect_one("table t : int collect count {\n  industry || t\n  工业 || 1\n  else || 0\n}\n", "table-shape", 14);
+  expect_one("table t : list<规模> rule order {\n  industry || t\n  工业 || 大型\n  else || missing\n}\n", "type-mismatch", 14);
+  expect_one("table t : 规模 first {\n  industry || t\n  else || 小型\n  工业 || 大型\n}\n", "syntax", 14);
+  expect_one("table t : 规模 first {\n  industry || t\n  工业 || 大型\n  else || 小型 | 中型\n}\n", "table-shape", 14);
+  // `missing` as a result: not in a list or a collected table
+  expect_one("table t : list<规模> rule order {\n  industry || t\n  工业 || missing\n}\n", "type-mismatch", 13);
+  // lists are outputs: no field, no decision list, no expression
+  {
+    auto found = diagnose("input x { y : list<text> }\n");
+    REQUIRE(found.size() == 2);
+    CHECK(found[0].code == "duplicate-input");
+    CHECK(found[1].code == "unsupported-type");
+    CHECK(found[1].line == 11);
+  }
+  expect_one("decide x : list<规模> { else -> 大型 }\n", "unsupported-type", 11);
+  expect_one("table t : list<规模> rule order {\n  industry || t\n  工业 || 大型\n}\ndecide x : bool { when t == 大型 -> true  else -> false }\n", "unsupported-type", 15);
   expect_one("table t : 规模 collect list {\n  industry || t\n  工业 || 大型\n}\n", "type-mismatch", 11);
   expect_one("table t : int collect sum {\n  industry || t\n  工业 || 大型\n}\n", "type-mismatch", 13);
   expect_one("table t first {\n  industry || t\n  工业 || 大型\n}\n", "missing-type", 12);
 }
 
 TEST_CASE("tests beside rules") {
+  const char* lists = "table t : list<规模> rule order {\n  industry || t\n  工业 || 大型\n}\n";  // lines 11-14
+  expect_one(std::string(lists) + "test \"t\" { given { industry: 工业 } expect { t: 大型 } }\n", "type-mismatch", 15);
+  expect_one(std::string(lists) + "test \"t\" { given { industry: 工业 } expect { t: [大型, 1] } }\n", "type-mismatch", 15);
+  expect_one(std::string(lists) + "test \"t\" { given { industry: [工业] } expect { t: [] } }\n", "not-constant", 15);
+  expect_one("decide x : bool { else -> true }\ntest \"t\" { given { revenue: 1元 } expect { x: [true] } }\n", "type-mismatch", 12);
   expect_one("decide x : bool { else -> true }\ntest \"t\" { given { revnue: 1元 } expect { x: true } }\n",
              "unknown-name", 12);
   expect_one("decide x : bool { else -> true }\ntest \"t\" { given { revenue: 1 } expect { x: true } }\n",
