@@ -1,6 +1,8 @@
 // stratum import-dmn MODEL.dmn — DMN decision tables as a rule file;
 // stratum export-dmn RULES — a rule file's tables as a DMN model.
+#include <algorithm>
 #include <filesystem>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -101,15 +103,20 @@ int import_dmn(const std::vector<std::string>& argv) {
   SourceSet sources;
   Diagnostics diags;
   auto text = dmn::import_dmn(model, tests, sources, diags);
-  for (const auto& d : diags.items()) fmt::print(stderr, "{}", render_text(d, sources));
+  std::vector<const Diagnostic*> found;
+  for (const auto& d : diags.items()) found.push_back(&d);
+  std::stable_sort(found.begin(), found.end(), [](const Diagnostic* a, const Diagnostic* b) {
+    return std::tie(a->span.file, a->span.begin) < std::tie(b->span.file, b->span.begin);
+  });
+  for (const Diagnostic* d : found) fmt::print(stderr, "{}", render_text(*d, sources));
   if (!text) {
-    fmt::print(stderr, "stratum import-dmn: {} not imported: {} construct{} cannot be expressed (nothing written)\n", model_path,
+    fmt::print(stderr, "stratum import-dmn: {} not imported ({} error{}); nothing written\n", model_path,
                diags.error_count(), diags.error_count() == 1 ? "" : "s");
     return kInputProblem;
   }
   std::string formatted = format_rule_text(*text);
   // The rule file is checked as it is written: what its proofs find is said.
-  std::string name = output && *output != "-" ? *output : "imported.strat";
+  std::string name = output && *output != "-" ? *output : "(imported rules)";
   Compilation c = compile_text(name, formatted);
   for (const Diagnostic* d : c.sorted_diagnostics()) fmt::print(stderr, "{}", render_text(*d, c.sources));
   int status = write_out("import-dmn", output, formatted);

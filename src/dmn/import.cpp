@@ -7,6 +7,7 @@
 #include "dmn/dmn.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 #include <string_view>
@@ -54,6 +55,15 @@ std::string attr(const XMLElement* e, const char* name) {
     if (local_name(a->Name()) == name) return a->Value();
   }
   return "";
+}
+
+// tinyxml2's error, in words: XML_ERROR_MISMATCHED_ELEMENT → "mismatched element".
+std::string xml_error(const tinyxml2::XMLDocument& doc) {
+  std::string n = doc.ErrorName() ? doc.ErrorName() : "XML_ERROR_PARSING";
+  if (n.starts_with("XML_ERROR_")) n = n.substr(10);
+  else if (n.starts_with("XML_")) n = n.substr(4);
+  for (char& c : n) c = c == '_' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return n;
 }
 
 std::string trim(std::string_view s) {
@@ -478,6 +488,7 @@ struct Rule {
 };
 
 struct Table {
+  bool broken = false;  // reported while reading: not written
   std::string dmn_name;
   std::string name;  // the table's Stratum name
   int line = 0;
@@ -500,7 +511,7 @@ class Importer {
     line_starts(model.text);
     tinyxml2::XMLDocument doc;
     if (doc.Parse(model.text.data(), model.text.size()) != tinyxml2::XML_SUCCESS) {
-      error("dmn-xml", doc.ErrorLineNum(), fmt::format("not well-formed XML: {}", doc.ErrorStr() ? doc.ErrorStr() : "parse error"));
+      error("dmn-xml", doc.ErrorLineNum(), fmt::format("not well-formed XML ({})", xml_error(doc)));
       return std::nullopt;
     }
     const XMLElement* root = doc.RootElement();
@@ -510,7 +521,6 @@ class Importer {
     }
     model_name_ = attr(root, "name");
     read_definitions(root);
-    if (diags_.has_errors()) return std::nullopt;
     decide_types();
     std::string body = write_tables();
     std::string test_text;
@@ -608,7 +618,9 @@ class Importer {
     for (const XMLElement* e : children(root, "decision")) {
       auto it = table_index_.find(attr(e, "name"));
       if (it == table_index_.end()) continue;
+      size_t before = diags_.error_count();
       read_table(tables_[it->second], e, child(e, "decisionTable"));
+      if (diags_.error_count() != before) tables_[it->second].broken = true;
     }
   }
 
@@ -848,6 +860,7 @@ class Importer {
       name_enum(f.col, f.col.dmn_name);
     }
     for (auto& t : tables_) {
+      if (t.broken) continue;
       for (size_t k = 0; k < t.outputs.size(); ++k) {
         Output& o = t.outputs[k];
         if (o.col.kind != Kind::string || !o.has_values) continue;
@@ -874,9 +887,11 @@ class Importer {
     }
     // Columns that read another decision take its name and type.
     for (auto& t : tables_) {
+      if (t.broken) continue;
       for (size_t c = 0; c < t.inputs.size(); ++c) {
         if (t.input_fields[c] >= 0) continue;
         const Table& src = tables_[-1 - t.input_fields[c]];
+        if (src.broken) continue;
         if (src.outputs.size() != 1 || src.outputs[0].col.list) {
           unsupported(t.line, fmt::format("decision `{}` reads decision `{}`, which gives {}: a column reads a single value",
                                           t.dmn_name, src.dmn_name, src.outputs.size() != 1 ? "several outputs" : "a list"));
@@ -965,6 +980,7 @@ class Importer {
                                     : fmt::format("item definition `{}`", f.col.item));
     }
     for (const auto& t : tables_) {
+      if (t.broken) continue;
       for (const auto& o : t.outputs) {
         one(o.col, o.col.item.empty() ? fmt::format("the output values of `{}`", o.col.dmn_name)
                                       : fmt::format("item definition `{}`", o.col.item));
@@ -1005,7 +1021,7 @@ class Importer {
   // A literal as a value of column `c`, or nothing (with a diagnostic).
   std::optional<std::string> value(const Column& c, const Literal& l, int line, const std::string& where) {
     auto wrong = [&](const char* got) -> std::optional<std::string> {
-      unsupported(line, fmt::format("{}: {} `{}` is {}, the column is {}", where, got, l.text, got,
+      unsupported(line, fmt::format("{}: {}, where the column is {}", where, got,
                                     c.type_written.empty() ? kind_name(c.kind) : c.type_written));
       return std::nullopt;
     };
@@ -1092,6 +1108,10 @@ class Importer {
   std::string write_tables() {
     std::string out;
     for (auto& t : tables_) {
+      if (t.broken) continue;
+      bool typed = true;  // an input of a type not read is reported where it is declared
+      for (size_t c = 0; c < t.inputs.size(); ++c) typed = typed && column_of(t, c)->kind != Kind::unsupported;
+      if (!typed) continue;
       bool lists = t.policy == "RULE ORDER" || t.policy == "OUTPUT ORDER" || (t.policy == "COLLECT" && t.aggregation.empty());
       std::string policy;
       std::string note;
@@ -1262,7 +1282,7 @@ class Importer {
     }
     tinyxml2::XMLDocument doc;
     if (doc.Parse(file.text.data(), file.text.size()) != tinyxml2::XML_SUCCESS) {
-      test_error(doc.ErrorLineNum(), fmt::format("not well-formed XML: {}", doc.ErrorStr() ? doc.ErrorStr() : "parse error"));
+      test_error(doc.ErrorLineNum(), fmt::format("not well-formed XML ({})", xml_error(doc)));
       return "";
     }
     const XMLElement* root = doc.RootElement();
