@@ -1,7 +1,9 @@
 // stratum import-dmn MODEL.dmn — DMN decision tables as a rule file;
 // stratum export-dmn RULES — a rule file's tables as a DMN model.
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -57,6 +59,28 @@ Exit status: 0 exported; 1 the rules have errors or hold no exportable
 table; 2 usage or I/O error.
 )";
 
+// DMN models and test files are read whole; beyond this they are refused
+// (a device or an endless pipe named by mistake is never read to the end).
+constexpr size_t kMaxXmlBytes = 64u << 20;
+
+std::string read_xml(const std::string& path) {
+  std::error_code ec;
+  auto st = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(st)) throw std::runtime_error(fmt::format("cannot read {}: it is a folder", path));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw std::runtime_error(fmt::format("cannot read {}: {}", path, std::filesystem::exists(st) ? std::strerror(errno) : "no such file"));
+  }
+  std::string text;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxXmlBytes) throw std::runtime_error(fmt::format("cannot read {}: it is larger than 64 MiB", path));
+  }
+  if (in.bad()) throw std::runtime_error(fmt::format("cannot read {}", path));
+  return text;
+}
+
 // Writes `text` to `path` ("-" or none: standard output), whole or not at all.
 int write_out(const char* command, const std::optional<std::string>& path, const std::string& text) {
   if (!path || *path == "-") {
@@ -94,8 +118,8 @@ int import_dmn(const std::vector<std::string>& argv) {
   dmn::XmlFile model;
   std::vector<dmn::XmlFile> tests;
   try {
-    model = {model_path, io::read_file(model_path)};
-    for (const auto& p : test_paths) tests.push_back({p, io::read_file(p)});
+    model = {model_path, read_xml(model_path)};
+    for (const auto& p : test_paths) tests.push_back({p, read_xml(p)});
   } catch (const std::runtime_error& e) {
     fmt::print(stderr, "stratum import-dmn: {}\n", e.what());
     return kUsage;
