@@ -1,6 +1,7 @@
 #include "diag/diagnostic.hpp"
 
 #include <algorithm>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -58,25 +59,39 @@ void render_excerpt(std::string& out, const SourceFile& file, Span span) {
       if ((static_cast<unsigned char>(text[line_start]) & 0xC0) != 0x80) --chars;
     }
   }
-  size_t col_bytes = span.begin - line_start;
+  size_t col_bytes = std::min<size_t>(span.begin - line_start, line.size());
   size_t span_end = std::min<size_t>(span.end, line_start + line.size());
-  std::string_view before = line.substr(0, std::min(col_bytes, line.size()));
-  std::string_view marked;
-  if (span_end > span.begin && col_bytes < line.size()) {
-    marked = line.substr(col_bytes, span_end - span.begin);
-  }
-  size_t pad = utf8::cell_width(before);
-  size_t width = std::max<size_t>(1, utf8::cell_width(marked));
-  // Control characters and bytes that are not UTF-8 as U+FFFD, one cell
-  // each (as cell_width counts them), so the caret stays aligned.
-  std::string shown;
+  size_t mark_end = span_end > span.begin ? col_bytes + (span_end - span.begin) : col_bytes;
+  // The line by characters; control characters and bytes that are not
+  // UTF-8 as U+FFFD, one cell each (as cell_width counts them), so the
+  // caret stays aligned.
+  struct Shown { std::string text; size_t at; };
+  std::vector<Shown> chars;
   for (size_t i = 0; i < line.size();) {
     size_t at = i;
     char32_t c = utf8::decode(line, i);
-    if (c == '\t') shown += ' ';
-    else if (c < 0x20 || c == 0x7F || c == 0xFFFD) shown += "\xEF\xBF\xBD";
-    else shown.append(line.substr(at, i - at));
+    if (c == '\t') chars.push_back({" ", at});
+    else if (c < 0x20 || c == 0x7F || c == 0xFFFD) chars.push_back({"\xEF\xBF\xBD", at});
+    else chars.push_back({std::string(line.substr(at, i - at)), at});
   }
+  // A long line (a minified XML file) is shown around the span, with '…'.
+  size_t first = 0, last = chars.size();
+  if (utf8::cell_width(line) > 240) {
+    size_t mark = 0;
+    while (mark < chars.size() && chars[mark].at < col_bytes) ++mark;
+    first = mark > 60 ? mark - 60 : 0;
+    last = std::min(chars.size(), first + 180);
+  }
+  std::string shown = first > 0 ? "…" : "";
+  size_t pad = first > 0 ? 1 : 0, width = 0;
+  for (size_t k = first; k < last; ++k) {
+    shown += chars[k].text;
+    size_t w = utf8::cell_width(chars[k].text);
+    if (chars[k].at < col_bytes) pad += w;
+    else if (chars[k].at < mark_end) width += w;
+  }
+  if (last < chars.size()) shown += "…";
+  width = std::max<size_t>(1, width);
   out += fmt::format("{} |\n{} | {}\n{} | {}{}\n", gutter, number, shown, gutter,
                      std::string(pad, ' '), std::string(width, '^'));
 }

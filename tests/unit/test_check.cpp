@@ -275,3 +275,18 @@ TEST_CASE("a catch-all last row settles a first table too large to track row by 
   Compilation c = compile_text("t.strat", text);
   CHECK(c.render() == "");
 }
+
+TEST_CASE("a long source line is shown around the mistake") {
+  // 300 characters of name before the error: the excerpt starts with '…'
+  // 60 characters before it, and the caret stays under it.
+  std::string padding(300, 'a');
+  Compilation c = compile_text("t.strat", "let " + padding + " = 1 + \"x\"\n");
+  REQUIRE(c.diagnostics.items().size() == 1);
+  std::string text = render_text(c.diagnostics.items()[0], c.sources);
+  // The span `1 + "x"` starts at column 308; the window 60 characters before.
+  std::string expected = "t.strat:1:308: error: " + c.diagnostics.items()[0].message + " [type-mismatch]\n"
+                         "  |\n"
+                         "1 | …" + std::string(57, 'a') + " = 1 + \"x\"\n"
+                         "  | " + std::string(1 + 60, ' ') + "^^^^^^^\n";
+  CHECK(text == expected);
+}
