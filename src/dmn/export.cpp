@@ -172,9 +172,10 @@ class Exporter {
         out->SetAttribute("id", fmt::format("table_{}_out_{}", t, k).c_str());
         if (decl.outputs.size() > 1) out->SetAttribute("name", component_name(decl, k).c_str());
         const Type& cell = info.cell_types[k];
-        out->SetAttribute("typeRef", type_ref(cell, cell).c_str());
+        bool count = decl.policy == ast::HitPolicy::collect && decl.collect == ast::CollectOp::count;
+        out->SetAttribute("typeRef", count ? count_cells_type(decl).c_str() : type_ref(cell, cell).c_str());
         if (cell.base == BaseType::enum_) out->InsertEndChild(text_element(doc, "outputValues", members(cell.enum_id)));
-        if (decl.else_row && !ast::is_missing_cell(*decl.else_row->outputs[k])) {
+        if (decl.else_row && decl.policy != ast::HitPolicy::collect && !ast::is_missing_cell(*decl.else_row->outputs[k])) {
           out->InsertEndChild(text_element(doc, "defaultOutputEntry", value(*decl.else_row->outputs[k])));
         }
         dt->InsertEndChild(out);
@@ -185,8 +186,7 @@ class Exporter {
         rule->SetAttribute("id", fmt::format("table_{}_rule_{}", t, r).c_str());
         for (size_t c = 0; c < row.inputs.size(); ++c) rule->InsertEndChild(text_element(doc, "inputEntry", cell(row.inputs[c])));
         for (const auto& o : row.outputs) {
-          bool count = decl.policy == ast::HitPolicy::collect && decl.collect == ast::CollectOp::count;
-          rule->InsertEndChild(text_element(doc, "outputEntry", count ? "1" : ast::is_missing_cell(*o) ? "null" : value(*o)));
+          rule->InsertEndChild(text_element(doc, "outputEntry", ast::is_missing_cell(*o) ? "null" : value(*o)));
         }
         dt->InsertEndChild(rule);
       }
@@ -251,6 +251,19 @@ class Exporter {
       case BaseType::date: return "date";
       case BaseType::enum_: return item_name(cell.enum_id);
       default: return "Any";
+    }
+  }
+
+  // A `collect count` table's cells are not used; DMN still types them: as
+  // the first row's value is.
+  std::string count_cells_type(const ast::TableDecl& t) const {
+    const Expr* c = t.rows.empty() ? nullptr : constant(*t.rows[0].outputs[0]);
+    if (!c) return "number";
+    switch (c->kind) {
+      case ExprKind::text: case ExprKind::name: return "string";
+      case ExprKind::boolean: return "boolean";
+      case ExprKind::date: return "date";
+      default: return "number";
     }
   }
 
@@ -344,8 +357,9 @@ class Exporter {
       why = "`collect list` gives a set (duplicates dropped), DMN's COLLECT a list";
       return false;
     }
-    if (decl.else_row && (decl.policy == ast::HitPolicy::collect)) {
-      why = "an `else` row of a collect table has no DMN counterpart";
+    if (decl.else_row && decl.policy == ast::HitPolicy::collect &&
+        !std::all_of(decl.else_row->outputs.begin(), decl.else_row->outputs.end(), [](const ast::ExprPtr& o) { return ast::is_missing_cell(*o); })) {
+      why = "the `else` row of a collect table gives a value (DMN's aggregate of no rule is null)";
       return false;
     }
     for (size_t c = 0; c < decl.columns.size(); ++c) {

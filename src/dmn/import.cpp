@@ -1132,10 +1132,6 @@ class Importer {
       has_list_ = has_list_ || lists;
       has_collect_ = has_collect_ || (t.policy == "COLLECT" && t.aggregation.empty());
       has_aggregate_ = has_aggregate_ || aggregate || count;
-      if (count) {
-        // collect count counts rows: the output cells are not used.
-        t.outputs[0].col.kind = Kind::number;
-      }
       std::string hp = t.policy + (t.aggregation.empty() ? "" : " " + t.aggregation);
       out += fmt::format("\n# DMN decision `{}` (line {}), hit policy {}\n", t.dmn_name, t.line, hp);
       std::string head;
@@ -1162,9 +1158,7 @@ class Importer {
         row += " || ";
         for (size_t k = 0; k < r.outputs.size(); ++k) {
           std::string v;
-          if (count) {
-            v = "0";  // not used: collect count counts the matching rows
-          } else if (auto x = result(t.outputs[k].col, r.outputs[k], r.output_lines[k], single)) {
+          if (auto x = result(t.outputs[k].col, r.outputs[k], r.output_lines[k], single)) {  // (collect count counts the rows)
             v = *x;
           } else {
             ok = false;

@@ -34,7 +34,7 @@ CONFORMANCE = ROOT / "docs" / "conformance.md"
 
 def tck_cases():
     """(name, model, test file) of every case folder: ours, then any other beside the repository."""
-    roots = [HERE / "tck"]
+    roots = [HERE / "tck", HERE / "tck-more"]
     shared = ROOT.parent / "shared" / "tck"
     if shared.is_dir():
         roots.append(shared)
@@ -63,7 +63,7 @@ def golden(path, text):
 
 def test_cases_found():
     names = [c[0] for c in CASES]
-    assert len(names) >= 11, names
+    assert len(names) >= 17, names
     for name, model, tests in CASES:
         assert tests, f"{model} has no test file"
 
@@ -219,3 +219,17 @@ def test_usage(tmp_path):
     assert run("export-dmn", "--help").returncode == 0
     r = run("export-dmn", ROOT / "rules" / "sme_size.strat", "--output", ROOT / "rules" / "sme_size.strat")
     assert r.returncode == 2 and "it would be replaced" in r.stderr
+
+
+def test_features_beyond_the_tck(tmp_path):
+    """Item definitions (allowed strings, a number range), dates and date
+    ranges, not(…), lists, ]a..b], booleans, a decision reading a decision,
+    annotations and descriptions as comments, default outputs, names with
+    spaces, priority over two outputs: imported (golden) and its tests pass."""
+    out = tmp_path / "features.strat"
+    here = HERE / "features"
+    r = run("import-dmn", here / "features.dmn", "--tests", here / "features-test-01.xml", "--output", out)
+    assert (r.returncode, r.stderr) == (0, "")
+    golden(here / "features.strat", out.read_text(encoding="utf-8"))
+    result = run("test", out)
+    assert (result.returncode, result.stdout.strip().splitlines()[-1]) == (0, "4 passed, 0 failed")
