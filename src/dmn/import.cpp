@@ -57,6 +57,30 @@ std::string attr(const XMLElement* e, const char* name) {
   return "";
 }
 
+// The offset of the first byte that is not UTF-8, or npos.
+size_t invalid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return i;
+    char32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+    for (size_t k = 1; k < len; ++k) {
+      unsigned char n = static_cast<unsigned char>(s[i + k]);
+      if ((n & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (n & 0x3F);
+    }
+    bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+    if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+// The 1-based line of a byte offset, given the lines' starts.
+int line_of(const std::vector<uint32_t>& starts, size_t offset) {
+  return static_cast<int>(std::upper_bound(starts.begin(), starts.end(), static_cast<uint32_t>(offset)) - starts.begin());
+}
+
 // tinyxml2's error, in words: XML_ERROR_MISMATCHED_ELEMENT → "mismatched element".
 std::string xml_error(const tinyxml2::XMLDocument& doc) {
   std::string n = doc.ErrorName() ? doc.ErrorName() : "XML_ERROR_PARSING";
@@ -509,6 +533,10 @@ class Importer {
   std::optional<std::string> run(const XmlFile& model, const std::vector<XmlFile>& tests) {
     file_ = sources_.add(model.path, model.text);
     line_starts(model.text);
+    if (size_t bad = invalid_utf8(model.text); bad != std::string::npos) {
+      error("dmn-xml", line_of(starts_, bad), "the model is not valid UTF-8 (DMN models are read as UTF-8)");
+      return std::nullopt;
+    }
     tinyxml2::XMLDocument doc;
     if (doc.Parse(model.text.data(), model.text.size()) != tinyxml2::XML_SUCCESS) {
       error("dmn-xml", doc.ErrorLineNum(), fmt::format("not well-formed XML ({})", xml_error(doc)));
@@ -938,8 +966,10 @@ class Importer {
   }
 
   const Column* column_of(const Table& t, size_t c) const {
+    static const Column none;  // a decision that gives no single value (reported)
     if (t.input_fields[c] >= 0) return &fields_[t.input_fields[c]].col;
-    return &tables_[-1 - t.input_fields[c]].outputs[0].col;
+    const Table& src = tables_[-1 - t.input_fields[c]];
+    return src.outputs.size() == 1 && !src.broken ? &src.outputs[0].col : &none;
   }
 
   // ---- writing ----------------------------------------------------------------
@@ -1274,6 +1304,10 @@ class Importer {
     for (size_t i = 0; i < file.text.size(); ++i) {
       if (file.text[i] == '\n') test_starts_.push_back(static_cast<uint32_t>(i + 1));
     }
+    if (size_t bad = invalid_utf8(file.text); bad != std::string::npos) {
+      test_error(line_of(test_starts_, bad), "the test file is not valid UTF-8 (it is read as UTF-8)");
+      return "";
+    }
     tinyxml2::XMLDocument doc;
     if (doc.Parse(file.text.data(), file.text.size()) != tinyxml2::XML_SUCCESS) {
       test_error(doc.ErrorLineNum(), fmt::format("not well-formed XML ({})", xml_error(doc)));
@@ -1332,6 +1366,10 @@ class Importer {
           continue;
         }
         const Table& t = tables_[ti->second];
+        if (t.broken || t.outputs.empty()) {  // reported where the table is
+          ok = false;
+          continue;
+        }
         const XMLElement* expected = child(rn, "expected");
         if (!expected) {
           test_error(rn->GetLineNum(), fmt::format("{}: no <expected>", what));
