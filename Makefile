@@ -57,7 +57,7 @@ fuzz-smoke: build-fuzz
 
 # Each target for FUZZ_SECONDS; the corpus grows in build-fuzz/corpus/.
 fuzz: build-fuzz
-	@for t in fuzz_rules fuzz_csv fuzz_jsonl fuzz_yaml fuzz_literals; do \
+	@for t in fuzz_rules fuzz_csv fuzz_jsonl fuzz_yaml fuzz_literals fuzz_dmn; do \
 	  echo "== $$t for $(FUZZ_SECONDS) s"; \
 	  (cd build-fuzz && tests/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
 	     -artifact_prefix=findings/ -print_final_stats=1 corpus/$$t seeds/$$t ../tests/fuzz/regressions/$$t) || exit 1; \

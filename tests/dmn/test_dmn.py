@@ -80,7 +80,7 @@ def conformance_row(name, tests, tmp):
         args += ["--tests", t]
     imported = run(*args)
     total = count_cases(tests)
-    if imported.returncode != 0:
+    if imported.returncode != 0 or imported.stderr:
         first = imported.stderr.strip().splitlines()[0] if imported.stderr.strip() else "import failed"
         return 0, total, first, None
     result = run("test", out)
@@ -101,6 +101,10 @@ def test_tck_case_passes(results, name):
     passed, total, reason, text = results[name]
     assert reason == "" and passed == total, f"{name}: {passed}/{total} {reason}"
     golden(GOLDEN / f"{name}.strat", text)
+    # The imported file is laid out as `stratum fmt` lays it out, and checks clean.
+    assert run("fmt", "--check", GOLDEN / f"{name}.strat").returncode == 0
+    checked = run("check", GOLDEN / f"{name}.strat")
+    assert (checked.returncode, checked.stdout, checked.stderr) == (0, "", "checked 1 file: 0 errors, 0 warnings\n")
 
 
 def conformance_table(results):
