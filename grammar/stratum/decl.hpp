@@ -100,7 +100,11 @@ struct io_sep : seq< isp, TAO_PEGTL_STRING( "||" ), isp > {};
 struct req_io_sep : seq< io_sep > {};
 struct req_row_end : sor< line_end, at< isp, one< '}' > > > {};
 
-struct input_column : qualified_name {};
+// `收入?`: a column that may be missing — a customer without it matches
+// only `-` and `missing` cells (as DMN tests null), instead of the table
+// having no result for them.
+struct column_may_be_missing : one< '?' > {};
+struct input_column : seq< qualified_name, opt< column_may_be_missing > > {};
 struct req_input_column : seq< input_column > {};
 struct output_column : seq< ident, opt< isp, one< ':' >, isp, req_type > > {};
 struct req_output_column : seq< output_column > {};

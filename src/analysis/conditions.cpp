@@ -374,6 +374,10 @@ Boxes Analyser::row(const eval::Table& t, const eval::Row& r, const std::vector<
     if (c.low_node >= 0 || c.high_node >= 0) throw Unknown{"a cell's bound is computed"};
     switch (c.kind) {
       case TestKind::any: continue;
+      case TestKind::missing:  // the customers without the value
+        b[var].present = false;
+        if (!b[var].missing) return {};
+        continue;
       case TestKind::in_set:
       case TestKind::not_in_set: {
         const auto& set = p_.sets[c.set];

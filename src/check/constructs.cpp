@@ -103,7 +103,9 @@ void Checker::mark_optional_grids() {
     for (auto& info : m_.tables) {
       for (int32_t d : info.decisions) {
         if (m_.decisions[d].maybe_missing) continue;
-        for (auto& col : info.decl->columns) {
+        for (size_t c = 0; c < info.decl->columns.size(); ++c) {
+          auto& col = info.decl->columns[c];
+          if (ast::column_may_be_missing(*info.decl, c)) continue;  // `x?`: missing matches `-` cells
           auto it = symbols_.find(col->text);
           if (!col->qualifier.empty() || it == symbols_.end()) continue;
           bool optional = (it->second.kind == SymbolKind::field && m_.fields[it->second.index].optional) ||
@@ -206,8 +208,12 @@ void Checker::check_table(int32_t index) {
     deps_[decision_node(info.decisions[k])].push_back({current_node_, t.outputs[k].span});
   }
   Facts none;
-  for (auto& col : t.columns) {
+  for (size_t c = 0; c < t.columns.size(); ++c) {
+    auto& col = t.columns[c];
     Typed ty = expr(*col, nullptr, none);
+    if (ast::column_may_be_missing(t, c) && !ty.maybe_missing && !ty.type.is_error()) {
+      diags_.warning("never-missing", col->span, fmt::format("column `{}` is never missing: remove the `?`", col->text));
+    }
     if (ty.maybe_missing && !col->qualifier.empty()) {
       diags_.error("unguarded-optional", col->span, "this column may be missing");
     } else if (ty.maybe_missing) {
@@ -231,7 +237,19 @@ void Checker::check_table(int32_t index) {
                    fmt::format("this row has {} result cells, the header has {} result columns", row.outputs.size(), t.outputs.size()));
       continue;
     }
-    for (size_t c = 0; c < row.inputs.size(); ++c) cell(row.inputs[c], info.column_types[c], *t.columns[c]);
+    for (size_t c = 0; c < row.inputs.size(); ++c) {
+      ast::Cell& in = row.inputs[c];
+      if (in.kind == ast::CellKind::equals && in.values.size() == 1 && ast::is_missing_cell(*in.values[0]) && !symbols_.count("missing")) {
+        // `missing`: the customers without the column's value.
+        if (!ast::column_may_be_missing(t, c)) {
+          diags_.error("type-mismatch", in.span,
+                       fmt::format("`missing` tests a column that may be missing: write the column `{}?`", t.columns[c]->text));
+        }
+        in.kind = ast::CellKind::missing;
+        continue;
+      }
+      cell(in, info.column_types[c], *t.columns[c]);
+    }
     result_cells(t, info, row, false);
   }
   if (t.else_row) {
@@ -277,7 +295,8 @@ void Checker::cell(ast::Cell& c, const Type& column, const Expr& head) {
   };
   std::string what = fmt::format("column `{}`", head.text);
   switch (c.kind) {
-    case ast::CellKind::any: return;
+    case ast::CellKind::any:
+    case ast::CellKind::missing: return;
     case ast::CellKind::equals:
     case ast::CellKind::set:
     case ast::CellKind::not_set:

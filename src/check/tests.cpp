@@ -43,6 +43,10 @@ void Checker::check_test(ast::TestDecl& t) {
       continue;
     }
     const FieldInfo& f = m_.fields[it->second.index];
+    if (ast::is_missing_cell(*b.value) && !symbols_.count("missing")) {  // `x: missing`: given without a value
+      if (!f.optional) diags_.error("not-optional", b.value->span, fmt::format("field `{}` is not optional: it cannot be given as missing", f.name));
+      continue;
+    }
     Typed v = expr(*b.value, &f.type, none);
     if (!is_constant(*b.value)) {
       diags_.error("not-constant", b.value->span, "a test gives plain values (literals and enum values)");

@@ -632,7 +632,9 @@ class Lowerer {
     out.row_lines = info.row_lines;
     // A column that may be missing makes the table's result missing then
     // (a result cell `missing` makes its decision optional, not the table).
-    for (auto& c : t.columns) {
+    for (size_t k = 0; k < t.columns.size(); ++k) {
+      const auto& c = t.columns[k];
+      if (ast::column_may_be_missing(t, k)) continue;  // missing matches its `-` cells instead
       bool optional = (c->ref == ast::RefKind::field && m_.fields[c->ref_index].optional) ||
                       (c->ref == ast::RefKind::let && m_.lets[c->ref_index].maybe_missing) ||
                       (c->ref == ast::RefKind::decision && m_.decisions[c->ref_index].maybe_missing);
@@ -705,6 +707,7 @@ class Lowerer {
     for (size_t c = 0; c < info.column_types.size(); ++c) {
       const Type& type = info.column_types[c];
       if (type.base != BaseType::enum_ || type.is_set || type.enum_id < 0) continue;
+      if (ast::column_may_be_missing(*info.decl, c)) continue;  // a missing value has no code to index by
       bool indexable = true;
       for (const auto& row : out.rows) {
         for (const auto& t : row.tests) {
@@ -763,6 +766,7 @@ class Lowerer {
     };
     switch (cell.kind) {
       case ast::CellKind::any: break;
+      case ast::CellKind::missing: t.kind = eval::TestKind::missing; break;
       case ast::CellKind::equals:
         t.kind = eval::TestKind::eq;
         bound(*cell.values[0], t.low, t.low_node);

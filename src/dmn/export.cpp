@@ -316,6 +316,7 @@ class Exporter {
   std::string cell(const ast::Cell& c) const {
     switch (c.kind) {
       case ast::CellKind::any: return "-";
+      case ast::CellKind::missing: return "null";
       case ast::CellKind::equals: return value(*c.values[0]);
       case ast::CellKind::compare: {
         std::string op = ast::to_string(c.op);
@@ -368,8 +369,8 @@ class Exporter {
         why = fmt::format("its column `{}` is not an input field or a decision", col.text);
         return false;
       }
-      if (col.ref == ast::RefKind::field && m_.fields[col.ref_index].optional) {
-        why = fmt::format("its column `{}` is optional (DMN would test null)", col.text);
+      if (col.ref == ast::RefKind::field && m_.fields[col.ref_index].optional && !ast::column_may_be_missing(decl, c)) {
+        why = fmt::format("its column `{}` may be missing and then gives no result (DMN would test null: write the column `{}?`)", col.text, col.text);
         return false;
       }
       if (!type_ok(info.column_types[c])) {

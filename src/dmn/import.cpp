@@ -353,7 +353,7 @@ std::vector<std::string> split_list(std::string_view s) {
 }
 
 struct UnaryTest {
-  enum class Kind { any, equals, compare, range, set, not_set, invalid } kind = Kind::invalid;
+  enum class Kind { any, equals, compare, range, set, not_set, null, invalid } kind = Kind::invalid;
   std::string op;               // compare: < <= > >= !=
   std::vector<Literal> values;  // equals/compare: 1; range: 2; set: n
   bool low_closed = true, high_closed = true;
@@ -401,7 +401,7 @@ UnaryTest single_test(std::string_view raw) {
   }
   Literal l = literal(s);
   if (l.type == Literal::Type::null) {
-    t.why = "`null` as a test (an input without a value is not read: the record is rejected)";
+    t.kind = UnaryTest::Kind::null;  // the input has no value
     return t;
   }
   if (l.type == Literal::Type::other) {
@@ -433,6 +433,10 @@ UnaryTest unary_tests(std::string_view raw) {
   if (parts.size() == 1) {
     UnaryTest one = single_test(parts[0]);
     if (!negated || one.kind == UnaryTest::Kind::invalid) return one;
+    if (one.kind == UnaryTest::Kind::null) {
+      t.why = "`not(null)`: a cell tests one comparison, one range, a set of values or `null`";
+      return t;
+    }
     if (one.kind == UnaryTest::Kind::equals) {
       one.kind = UnaryTest::Kind::not_set;
       return one;
@@ -450,6 +454,11 @@ UnaryTest unary_tests(std::string_view raw) {
   t.kind = negated ? UnaryTest::Kind::not_set : UnaryTest::Kind::set;
   for (const auto& p : parts) {
     UnaryTest one = single_test(p);
+    if (one.kind == UnaryTest::Kind::null) {
+      t.kind = UnaryTest::Kind::invalid;
+      t.why = fmt::format("`{}`: a list holding `null` (a cell tests a set of values, or `null` alone)", s);
+      return t;
+    }
     if (one.kind != UnaryTest::Kind::equals || one.op == "=") {
       t.kind = UnaryTest::Kind::invalid;
       t.why = one.kind == UnaryTest::Kind::invalid
@@ -965,6 +974,17 @@ class Importer {
     return clash ? c.enum_name + "." + v : v;
   }
 
+  // Whether column c of t may lack a value: an input (DMN's null), or a
+  // decision that gives null when none of its rules match.
+  bool may_be_missing(const Table& t, size_t c) const {
+    if (t.input_fields[c] >= 0) return true;
+    const Table& src = tables_[-1 - t.input_fields[c]];
+    if (src.outputs.size() != 1) return false;
+    bool lists = src.policy == "RULE ORDER" || src.policy == "OUTPUT ORDER" || (src.policy == "COLLECT" && src.aggregation.empty());
+    if (lists || src.aggregation == "COUNT") return false;
+    return !src.outputs[0].default_entry.has_value();
+  }
+
   const Column* column_of(const Table& t, size_t c) const {
     static const Column none;  // a decision that gives no single value (reported)
     if (t.input_fields[c] >= 0) return &fields_[t.input_fields[c]].col;
@@ -991,7 +1011,8 @@ class Importer {
       notes.push_back("COLLECT without an operator leaves the order of its list open; here it is the rules' order.");
     if (has_aggregate_)
       notes.push_back("COLLECT with SUM, MIN or MAX gives null when no rule matches (`else || missing`); COUNT gives 0.");
-    notes.push_back("A record without a value for an input is rejected (DMN would test null: only `-` would match it).");
+    notes.push_back("An input may be null: every field is optional (`?`) and every column is written `name?`, so that a\n"
+                    "#   customer without the value matches only `-` and `missing` (DMN's `null`) cells, as in DMN.");
     for (const auto& n : notes) h += "#  - " + n + "\n";
     h += fmt::format("ruleset {}\n\n", quote(model_name_.empty() ? base : model_name_));
     return h;
@@ -1040,7 +1061,7 @@ class Importer {
     size_t width = 0;
     for (const auto& f : fields_) width = std::max(width, utf8::cell_width(f.col.name));
     for (const auto& f : fields_) {
-      std::string line = fmt::format("  {}{} : {}", f.col.name, std::string(width - utf8::cell_width(f.col.name), ' '), type_of(f.col));
+      std::string line = fmt::format("  {}{} : {}?", f.col.name, std::string(width - utf8::cell_width(f.col.name), ' '), type_of(f.col));
       if (!f.domain.empty()) line += " " + f.domain;
       if (f.col.name != f.col.dmn_name) line += " as " + quote(f.col.dmn_name);
       out += line + "\n";
@@ -1082,6 +1103,7 @@ class Importer {
     std::string where = fmt::format("input entry `{}`", one_line(text));
     switch (t.kind) {
       case UnaryTest::Kind::any: return "-";
+      case UnaryTest::Kind::null: return "missing";
       case UnaryTest::Kind::invalid:
         unsupported(line, t.why);
         return std::nullopt;
@@ -1165,7 +1187,7 @@ class Importer {
       std::string hp = t.policy + (t.aggregation.empty() ? "" : " " + t.aggregation);
       out += fmt::format("\n# DMN decision `{}` (line {}), hit policy {}\n", t.dmn_name, t.line, hp);
       std::string head;
-      for (size_t c = 0; c < t.inputs.size(); ++c) head += (c ? " | " : "") + t.inputs[c];
+      for (size_t c = 0; c < t.inputs.size(); ++c) head += (c ? " | " : "") + t.inputs[c] + (may_be_missing(t, c) ? "?" : "");
       if (t.inputs.empty()) {
         unsupported(t.line, fmt::format("decision table `{}` has no inputs", t.dmn_name));
         continue;
@@ -1345,7 +1367,8 @@ class Importer {
             test_error(in->GetLineNum(), fmt::format("test case {}: input `{}` is a list or a structure", id, n));
             ok = false;
           }
-          continue;  // null: not given (the record is rejected if a table reads it)
+          given.push_back(fmt::format("{}: missing", fields_[f->second].col.name));  // null
+          continue;
         }
         auto x = test_value(fields_[f->second].col, v, fmt::format("test case {}, input `{}`", id, n));
         if (!x) { ok = false; continue; }

@@ -535,11 +535,13 @@ bool Program::tests_match(Frame& f, const Table& table, const std::vector<CellTe
   for (const CellTest& c : tests) {
     // Columns that name a value are read in place (a present field directly);
     // others are computed.
+    // A missing value (a column written `x?`) passes only a `missing` cell.
     if (c.slot >= 0) {
       const Value& v = c.slot < n_fields && f.state[c.slot] ? f.slots[c.slot] : slot(f, c.slot);
-      if (!test_cell(&f, c, v)) return false;
-    } else if (!test_cell(&f, c, eval(f, table.columns[c.column]))) {
-      return false;
+      if (is_missing(v) ? c.kind != TestKind::missing : !test_cell(&f, c, v)) return false;
+    } else {
+      Value v = eval(f, table.columns[c.column]);
+      if (is_missing(v) ? c.kind != TestKind::missing : !test_cell(&f, c, v)) return false;
     }
   }
   return true;
@@ -790,6 +792,7 @@ inline bool Program::test_cell(Frame* f, const CellTest& c, const Value& v) cons
   auto ord = [&](const Value& k) { return c.text ? order_of(v.s, k.s) : order_of(v.n, k.n); };
   switch (c.kind) {
     case TestKind::any: return true;
+    case TestKind::missing: return false;  // a present value (missing ones are tested before)
     case TestKind::lt: return ord(bound(c.low_node, c.low)) < 0;
     case TestKind::le: return ord(bound(c.low_node, c.low)) <= 0;
     case TestKind::gt: return ord(bound(c.low_node, c.low)) > 0;

@@ -112,7 +112,7 @@ struct Branch {
   Origin origin;
 };
 
-enum class TestKind : uint8_t { any, lt, le, gt, ge, eq, ne, range, in_set, not_in_set };
+enum class TestKind : uint8_t { any, lt, le, gt, ge, eq, ne, range, in_set, not_in_set, missing };
 
 struct CellTest {
   int32_t column = 0;

@@ -148,7 +148,7 @@ struct DecideDecl {
 enum class HitPolicy { first, unique, priority, any, collect, rule_order, output_order };
 enum class CollectOp { list, sum, min, max, count };
 
-enum class CellKind { any, compare, range, set, not_set, equals };
+enum class CellKind { any, compare, range, set, not_set, equals, missing };  // missing: set by the checker
 
 struct Cell {
   CellKind kind = CellKind::any;
@@ -181,10 +181,15 @@ struct TableDecl {
   Span policy_span;
   CollectOp collect = CollectOp::list;
   std::vector<ExprPtr> columns;  // names (as expressions)
+  std::vector<bool> column_may_be_missing;  // `name?`: missing matches only `-` and `missing` cells
   std::vector<OutputColumn> outputs;
   std::vector<TableRow> rows;
   std::optional<TableRow> else_row;  // `else || …`: no input cells
 };
+
+inline bool column_may_be_missing(const TableDecl& t, size_t c) {
+  return c < t.column_may_be_missing.size() && t.column_may_be_missing[c];
+}
 
 // `missing` written as a result cell: the row gives no value (a name the
 // rules do not define; the checker then marks the expression ExprKind::missing).

@@ -37,7 +37,7 @@ using selector = pegtl::parse_tree::selector<
       g::input_decl, g::record_name, g::field_decl, g::column_alias, g::key_mark,
       g::type_ref, g::type_name, g::set_type, g::list_type, g::optional_mark, g::table_else, g::list_value,
       g::let_decl, g::decide_decl, g::when_row, g::else_row,
-      g::table_decl, g::table_type, g::hit_policy, g::table_header, g::input_column,
+      g::table_decl, g::table_type, g::hit_policy, g::table_header, g::input_column, g::column_may_be_missing,
       g::output_column, g::table_row, g::input_cell, g::output_cell, g::cell_value,
       g::cell_any, g::cell_compare, g::cell_range, g::cell_set, g::cell_not_set,
       g::test_decl, g::given_block, g::expect_block, g::binding,
@@ -467,6 +467,7 @@ class Builder {
         for (const auto& h : c.children) {
           if (h->is_type<g::input_column>()) {
             t.columns.push_back(name_expr(*h->children.at(0)));
+            t.column_may_be_missing.push_back(h->children.size() > 1);
           } else {
             ast::OutputColumn o;
             o.name = h->children.at(0)->string();

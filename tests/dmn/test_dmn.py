@@ -229,11 +229,12 @@ def test_features_beyond_the_tck(tmp_path):
     """Item definitions (allowed strings, a number range), dates and date
     ranges, not(…), lists, ]a..b], booleans, a decision reading a decision,
     annotations and descriptions as comments, default outputs, names with
-    spaces, priority over two outputs: imported (golden) and its tests pass."""
+    spaces, priority over two outputs, null inputs and `null` tests (a
+    null matches only `-` and `null` cells): imported (golden), its tests pass."""
     out = tmp_path / "features.strat"
     here = HERE / "features"
     r = run("import-dmn", here / "features.dmn", "--tests", here / "features-test-01.xml", "--output", out)
     assert (r.returncode, r.stderr) == (0, "")
     golden(here / "features.strat", out.read_text(encoding="utf-8"))
     result = run("test", out)
-    assert (result.returncode, result.stdout.strip().splitlines()[-1]) == (0, "4 passed, 0 failed")
+    assert (result.returncode, result.stdout.strip().splitlines()[-1]) == (0, "5 passed, 0 failed")

@@ -290,3 +290,17 @@ TEST_CASE("a long source line is shown around the mistake") {
                          "  | " + std::string(1 + 60, ' ') + "^^^^^^^\n";
   CHECK(text == expected);
 }
+
+TEST_CASE("columns that may be missing") {
+  // `missing` as a cell needs a column written `x?`; `x?` on a value that is never missing is said
+  expect_one("table t : 规模 first {\n  total_assets || t\n  missing || 大型\n  else || 小型\n}\n", "type-mismatch", 13);
+  CHECK(diagnose("table t : 规模 first {\n  total_assets? || t\n  missing || 大型\n  else || 小型\n}\n").empty());
+  {
+    auto found = diagnose("table t : 规模 first {\n  revenue? || t\n  missing || 大型\n  else || 小型\n}\n");
+    REQUIRE(found.size() == 2);
+    CHECK((found[0].code == "never-missing" && found[0].line == 12));
+    CHECK((found[1].code == "unreachable" && found[1].line == 13));  // the row can never apply
+  }
+  // a test gives `missing` only to an optional field
+  expect_one("decide x : bool { else -> true }\ntest \"t\" { given { revenue: missing } expect { x: true } }\n", "not-optional", 12);
+}
