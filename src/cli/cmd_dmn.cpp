@@ -183,7 +183,13 @@ int export_dmn(const std::vector<std::string>& argv) {
   }
   std::vector<std::string> notes;
   std::string name = c.model->ruleset.empty() ? path : c.model->ruleset;
-  auto xml = dmn::export_dmn(*c.model, name, notes);
+  std::optional<std::string> xml;
+  try {
+    xml = dmn::export_dmn(*c.model, name, notes);
+  } catch (const dmn::ExportError& e) {
+    fmt::print(stderr, "stratum export-dmn: {}; nothing exported\n", e.what());
+    return kInputProblem;
+  }
   for (const auto& n : notes) fmt::print(stderr, "stratum export-dmn: note: {}\n", n);
   if (!xml) {
     fmt::print(stderr, "stratum export-dmn: {} has no table DMN can express; nothing exported\n", path);

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,11 @@ struct XmlFile {
 // file and line in `sources`, where the DMN texts are added).
 std::optional<std::string> import_dmn(const XmlFile& model, const std::vector<XmlFile>& tests, SourceSet& sources,
                                       Diagnostics& diags);
+
+// What DMN's XML cannot carry from the rules (thrown by export_dmn).
+struct ExportError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 // The DMN XML of a checked model's tables, or nothing when no table can be
 // exported. `notes` names each construct left out (and why).

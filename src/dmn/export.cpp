@@ -55,6 +55,24 @@ class Exporter {
       if (decl.imported) continue;
       ok[t] = exportable(t, why[t]);
     }
+    // DMN's input data and decisions share one namespace: an input named
+    // as a decision would be read as that decision.
+    std::set<std::string> decision_names;
+    for (size_t t = 0; t < m_.tables.size(); ++t) {
+      const ast::TableDecl& decl = *m_.tables[t].decl;
+      decision_names.insert(decl.outputs.size() == 1 ? decl.outputs[0].name : decl.name);
+    }
+    for (size_t t = 0; t < m_.tables.size(); ++t) {
+      if (!ok[t]) continue;
+      for (const auto& c : m_.tables[t].decl->columns) {
+        if (c->ref == ast::RefKind::field && decision_names.count(m_.fields[c->ref_index].column)) {
+          ok[t] = false;
+          why[t] = fmt::format("its column `{}` reads the data column `{}`, which is also a decision's name (DMN names both alike)", c->text,
+                               m_.fields[c->ref_index].column);
+          break;
+        }
+      }
+    }
     for (bool changed = true; changed;) {
       changed = false;
       for (size_t t = 0; t < m_.tables.size(); ++t) {
@@ -85,14 +103,27 @@ class Exporter {
     if (!m_.module.plans.empty()) notes_.push_back("the service plans not exported: DMN has no service plans");
     if (!m_.module.tests.empty()) notes_.push_back("the tests not exported: DMN test cases are separate files");
     if (std::find(ok.begin(), ok.end(), true) == ok.end()) return std::nullopt;
+    if (m_.key_field >= 0) notes_.push_back(fmt::format("the key field `{}` not exported: DMN has no record key", m_.fields[m_.key_field].name));
+    for (size_t t = 0; t < m_.tables.size(); ++t) {
+      const ast::TableDecl& decl = *m_.tables[t].decl;
+      if (!ok[t] || decl.outputs.size() < 2) continue;
+      std::string renamed;
+      for (size_t k = 0; k < decl.outputs.size(); ++k) {
+        if (!decl.outputs[k].name.starts_with(decl.name + "_")) renamed += (renamed.empty() ? "" : ", ") + decl.outputs[k].name;
+      }
+      if (!renamed.empty()) {
+        notes_.push_back(fmt::format("table `{}` has several results: DMN names them inside decision `{}`, and import-dmn calls them `{}_…` ({})",
+                                     decl.name, decl.name, decl.name, renamed));
+      }
+    }
 
     tinyxml2::XMLDocument doc;
     doc.InsertEndChild(doc.NewDeclaration("xml version=\"1.0\" encoding=\"UTF-8\""));
     auto* defs = doc.NewElement("definitions");
     doc.InsertEndChild(defs);
     defs->SetAttribute("xmlns", "https://www.omg.org/spec/DMN/20191111/MODEL/");
-    defs->SetAttribute("namespace", ("urn:stratum:" + name).c_str());
-    defs->SetAttribute("name", name.c_str());
+    defs->SetAttribute("namespace", attribute("urn:stratum:" + name).c_str());
+    defs->SetAttribute("name", attribute(name).c_str());
     defs->SetAttribute("id", "definitions");
     defs->SetAttribute("exporter", "stratum export-dmn");
     // Fields read by exported tables, in declaration order.
@@ -195,18 +226,45 @@ class Exporter {
     }
     for (int32_t f : fields) {
       const FieldInfo& fi = m_.fields[f];
+      std::string type = type_ref(fi.type, fi.type);
+      if (fi.domain && fi.type.is_number_like()) {
+        // The field's range as the allowed values of a type of its own.
+        type = unique_item_name("t" + fi.column);
+        auto* item = doc.NewElement("itemDefinition");
+        item->SetAttribute("name", type.c_str());
+        item->SetAttribute("id", fmt::format("item_field_{}", f).c_str());
+        auto* tr = doc.NewElement("typeRef");
+        tr->SetText("number");
+        item->InsertEndChild(tr);
+        item->InsertEndChild(text_element(doc, "allowedValues", cell(*fi.domain)));
+        defs->InsertFirstChild(item);
+      } else if (fi.domain) {
+        notes_.push_back(fmt::format("the range of field `{}` not exported (DMN allowed values are written here for numbers only)", fi.name));
+      }
       auto* in = doc.NewElement("inputData");
-      in->SetAttribute("name", fi.column.c_str());
+      in->SetAttribute("name", attribute(fi.column).c_str());
       in->SetAttribute("id", fmt::format("input_{}", f).c_str());
       auto* var = doc.NewElement("variable");
-      var->SetAttribute("name", fi.column.c_str());
-      var->SetAttribute("typeRef", type_ref(fi.type, fi.type).c_str());
+      var->SetAttribute("name", attribute(fi.column).c_str());
+      var->SetAttribute("typeRef", type.c_str());
       in->InsertEndChild(var);
       defs->InsertEndChild(in);
     }
     tinyxml2::XMLPrinter printer;
     doc.Print(&printer);
-    return std::string(printer.CStr());
+    std::string xml = printer.CStr();
+    // Only what XML 1.0 can hold: no control character but tab and line
+    // ends, no U+FFFE or U+FFFF (from a text or a name of the rules).
+    for (size_t i = 0; i < xml.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(xml[i]);
+      bool control = c < 0x20 && c != '\t' && c != '\n' && c != '\r';
+      bool nonchar = c == 0xEF && i + 2 < xml.size() && static_cast<unsigned char>(xml[i + 1]) == 0xBF &&
+                     (static_cast<unsigned char>(xml[i + 2]) == 0xBE || static_cast<unsigned char>(xml[i + 2]) == 0xBF);
+      if (control || nonchar) {
+        throw ExportError("the rules hold a character XML 1.0 cannot carry (a control character, U+FFFE or U+FFFF) in a name or text");
+      }
+    }
+    return xml;
   }
 
  private:
@@ -221,7 +279,31 @@ class Exporter {
     return n.size() > prefix.size() && n.starts_with(prefix) ? n.substr(prefix.size()) : n;
   }
 
-  std::string item_name(int32_t e) const { return m_.enums[e].name; }
+  // An enum's item definition: its name, unless that is one of FEEL's own types.
+  std::string item_name(int32_t e) const {
+    static const std::set<std::string> feel = {"number", "string", "boolean", "date", "time", "dateTime", "dayTimeDuration",
+                                               "yearMonthDuration", "Any", "context", "list", "function", "range"};
+    const std::string& n = m_.enums[e].name;
+    return feel.count(n) ? "t" + n : n;
+  }
+
+  std::set<std::string> item_names_;
+  std::string unique_item_name(const std::string& base) {
+    std::string name = base;
+    for (int k = 2; item_names_.count(name) || std::any_of(m_.enums.begin(), m_.enums.end(), [&](const EnumInfo& e) { return e.name == name; }); ++k) {
+      name = fmt::format("{}_{}", base, k);
+    }
+    item_names_.insert(name);
+    return name;
+  }
+
+  // An attribute value: a tab or line end would be read back as a space.
+  static std::string attribute(const std::string& s) {
+    if (s.find_first_of("\t\n\r") != std::string::npos) {
+      throw ExportError(fmt::format("the name `{}` holds a tab or line end, which an XML attribute cannot keep", s));
+    }
+    return s;
+  }
 
   std::string members(int32_t e) const {
     std::string out;
@@ -336,6 +418,7 @@ class Exporter {
   }
 
   bool cell_ok(const ast::Cell& c) const {
+    if (c.kind == ast::CellKind::missing) return true;  // written `null`
     for (const auto& v : c.values) {
       if (!constant(*v)) return false;
     }

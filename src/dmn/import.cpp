@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <map>
 #include <set>
 #include <string_view>
@@ -47,14 +48,98 @@ const XMLElement* child(const XMLElement* e, std::string_view name) {
   return nullptr;
 }
 
+// An attribute's value, normalized as XML does (tab, line end → space).
+std::string normalized(const char* v) {
+  std::string s = v ? v : "";
+  for (char& c : s) {
+    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+  }
+  return s;
+}
+
 std::string attr(const XMLElement* e, const char* name) {
   if (!e) return "";
-  if (const char* v = e->Attribute(name)) return v;
+  if (const char* v = e->Attribute(name)) return normalized(v);
   // A prefixed attribute (xsi:type, xsi:nil) by its local name.
   for (const tinyxml2::XMLAttribute* a = e->FirstAttribute(); a; a = a->Next()) {
-    if (local_name(a->Name()) == name) return a->Value();
+    if (local_name(a->Name()) == name) return normalized(a->Value());
   }
   return "";
+}
+
+bool valid_number(std::string_view n);
+
+// What XML 1.0 forbids and tinyxml2 lets through: a DOCTYPE (with its
+// entities), references to undeclared entities, character references to
+// what is not a character. The offset and what is wrong, or nothing.
+std::optional<std::pair<size_t, std::string>> xml_problem(std::string_view s) {
+  auto skip = [&](size_t& i, std::string_view open, std::string_view close) {
+    if (s.substr(i, open.size()) != open) return false;
+    size_t end = s.find(close, i + open.size());
+    i = end == std::string_view::npos ? s.size() : end + close.size();
+    return true;
+  };
+  for (size_t i = 0; i < s.size();) {
+    if (skip(i, "<!--", "-->") || skip(i, "<![CDATA[", "]]>") || skip(i, "<?", "?>")) continue;
+    if (s.substr(i, 9) == "<!DOCTYPE") return std::make_pair(i, std::string("a DOCTYPE: DTDs and the entities they declare are not read"));
+    if (s[i] != '&') {
+      ++i;
+      continue;
+    }
+    size_t semi = s.find(';', i);
+    std::string_view ref = semi == std::string_view::npos || semi - i > 12 ? s.substr(i, 1) : s.substr(i + 1, semi - i - 1);
+    if (ref == "amp" || ref == "lt" || ref == "gt" || ref == "quot" || ref == "apos") {
+      i = semi + 1;
+      continue;
+    }
+    if (ref.size() > 1 && ref[0] == '#') {
+      bool hex = ref[1] == 'x';
+      std::string_view digits = ref.substr(hex ? 2 : 1);
+      bool ok = !digits.empty() && std::all_of(digits.begin(), digits.end(), [&](char c) {
+        return hex ? std::isxdigit(static_cast<unsigned char>(c)) != 0 : (c >= '0' && c <= '9');
+      });
+      unsigned long cp = ok && digits.size() <= 8 ? std::stoul(std::string(digits), nullptr, hex ? 16 : 10) : 0x110000;
+      bool character = cp == 0x9 || cp == 0xA || cp == 0xD || (cp >= 0x20 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD) ||
+                       (cp >= 0x10000 && cp <= 0x10FFFF);
+      if (!ok || !character) return std::make_pair(i, fmt::format("the character reference `&{};` is not a character XML allows", ref));
+      i = semi + 1;
+      continue;
+    }
+    return std::make_pair(i, semi == std::string_view::npos || semi - i > 12 ? std::string("a `&` that starts no reference (write `&amp;`)")
+                                                                            : fmt::format("a reference to the undeclared entity `&{};`", ref));
+  }
+  return std::nullopt;
+}
+
+// A number in XML Schema's form (`1.5E3`, `2e-2`) written without its
+// exponent (`1500`, `0.02`); other text is returned as it is.
+std::string plain_number(const std::string& s) {
+  auto e = s.find_first_of("eE");
+  if (e == std::string::npos || e == 0 || e + 1 >= s.size() || e + 7 < s.size()) return s;
+  std::string mantissa = s.substr(0, e), exp_text = s.substr(e + 1);
+  if (!valid_number(mantissa)) return s;
+  size_t k = exp_text[0] == '-' || exp_text[0] == '+' ? 1 : 0;
+  if (k >= exp_text.size() || !std::all_of(exp_text.begin() + static_cast<long>(k), exp_text.end(), [](char c) { return c >= '0' && c <= '9'; })) return s;
+  int exp = std::stoi(exp_text);
+  if (exp > 40 || exp < -40) return s;
+  bool neg = mantissa[0] == '-';
+  if (mantissa[0] == '-' || mantissa[0] == '+') mantissa.erase(0, 1);
+  auto dot = mantissa.find('.');
+  std::string digits = mantissa;
+  int point = static_cast<int>(mantissa.size());
+  if (dot != std::string::npos) {
+    digits = mantissa.substr(0, dot) + mantissa.substr(dot + 1);
+    point = static_cast<int>(dot);
+  }
+  point += exp;
+  while (point <= 0) { digits = "0" + digits; ++point; }
+  while (point > static_cast<int>(digits.size())) digits += "0";
+  std::string out = digits.substr(0, point);
+  std::string frac = digits.substr(point);
+  while (!frac.empty() && frac.back() == '0') frac.pop_back();
+  out.erase(0, std::min(out.find_first_not_of('0'), out.size() - 1));
+  if (!frac.empty()) out += "." + frac;
+  return (neg ? "-" : "") + out;
 }
 
 // The offset of the first byte that is not UTF-8, or npos.
@@ -97,10 +182,15 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(a, b - a));
 }
 
+// All the text of an element: its text and CDATA pieces joined (comments
+// between them are not text).
 std::string element_text(const XMLElement* e) {
   if (!e) return "";
-  const char* t = e->GetText();
-  return trim(t ? t : "");
+  std::string out;
+  for (const tinyxml2::XMLNode* n = e->FirstChild(); n; n = n->NextSibling()) {
+    if (const tinyxml2::XMLText* t = n->ToText()) out += t->Value() ? t->Value() : "";
+  }
+  return trim(out);
 }
 
 // The text of an element's <text> child (inputEntry, outputEntry, …).
@@ -110,7 +200,7 @@ std::string one_line(std::string_view s) {
   std::string out;
   bool space = false;
   for (char c : s) {
-    if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+    if (static_cast<unsigned char>(c) < 0x20 || c == ' ' || c == 0x7F) {  // no control character reaches a comment
       space = true;
       continue;
     }
@@ -247,14 +337,19 @@ Kind builtin_kind(std::string_view t) {
 struct Literal {
   enum class Type { string, number, boolean, date, null, other } type = Type::other;
   std::string text;  // string: its value; number: as written; boolean: true/false; date: YYYY-MM-DD
+  std::string why;   // other: what is wrong with it, when it looked like a literal
 };
 
+// A real calendar date YYYY-MM-DD.
 bool valid_date(std::string_view d) {
   if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
   for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
     if (d[i] < '0' || d[i] > '9') return false;
   }
-  return true;
+  int y = std::stoi(std::string(d.substr(0, 4))), m = std::stoi(std::string(d.substr(5, 2))), day = std::stoi(std::string(d.substr(8, 2)));
+  static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m >= 1 && m <= 12 && day >= 1 && day <= days[m - 1] + (m == 2 && leap ? 1 : 0);
 }
 
 bool valid_number(std::string_view n) {
@@ -269,19 +364,75 @@ bool valid_number(std::string_view n) {
   return digits > 0;
 }
 
+// Within Stratum's exact numbers: below 10^24, at most 12 decimal places.
+bool exact_number(std::string_view n) {
+  if (!n.empty() && (n[0] == '-' || n[0] == '+')) n.remove_prefix(1);
+  auto dot = n.find('.');
+  std::string_view whole = n.substr(0, dot), fraction = dot == std::string_view::npos ? "" : n.substr(dot + 1);
+  while (!whole.empty() && whole.front() == '0') whole.remove_prefix(1);
+  while (!fraction.empty() && fraction.back() == '0') fraction.remove_suffix(1);
+  return whole.size() <= 24 && fraction.size() <= 12;
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
 Literal literal(std::string_view raw) {
   std::string s = trim(raw);
   Literal l;
   if (s.size() >= 2 && s.front() == '"' && s.back() == '"') {
+    // FEEL string escapes: \" \' \\ \n \r \t \uXXXX \UXXXXXX.
     std::string v;
     for (size_t i = 1; i + 1 < s.size(); ++i) {
-      if (s[i] == '\\' && i + 2 < s.size()) {
-        char n = s[++i];
-        v += n == 'n' ? '\n' : n == 't' ? '\t' : n;
-      } else if (s[i] == '"') {
-        return l;  // two strings, or a stray quote
-      } else {
+      if (s[i] == '"') return l;  // two strings, or a stray quote
+      if (s[i] != '\\') {
         v += s[i];
+        continue;
+      }
+      if (i + 2 >= s.size()) {
+        l.why = fmt::format("the string {} ends in a lone `\\`", s);
+        return l;
+      }
+      char n = s[++i];
+      if (n == '"' || n == '\'' || n == '\\') v += n;
+      else if (n == 'n') v += '\n';
+      else if (n == 'r') v += '\r';
+      else if (n == 't') v += '\t';
+      else if (n == 'u' || n == 'U') {
+        size_t len = n == 'u' ? 4 : 6;
+        std::string hex = i + len < s.size() - 1 ? s.substr(i + 1, len) : "";
+        bool ok = hex.size() == len && std::all_of(hex.begin(), hex.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+        char32_t cp = ok ? static_cast<char32_t>(std::stoul(hex, nullptr, 16)) : 0;
+        if (!ok || cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+          l.why = fmt::format("the string {} has an escape `\\{}` that is not a character", s, n);
+          return l;
+        }
+        append_utf8(v, cp);
+        i += len;
+      } else {
+        l.why = fmt::format("the string {} has an unknown escape `\\{}`", s, n);
+        return l;
+      }
+    }
+    for (char c : v) {
+      if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') {
+        l.why = fmt::format("the string {} holds a control character", s);
+        return l;
       }
     }
     l.type = Literal::Type::string;
@@ -298,6 +449,10 @@ Literal literal(std::string_view raw) {
     return l;
   }
   if (valid_number(s)) {
+    if (!exact_number(s)) {
+      l.why = fmt::format("the number {} is beyond Stratum's exact numbers (below 10^24, at most 12 decimal places)", s);
+      return l;
+    }
     l.type = Literal::Type::number;
     l.text = s[0] == '+' ? s.substr(1) : s;
     // Leading and trailing dots as digits: .5 → 0.5, 5. → 5
@@ -316,6 +471,8 @@ Literal literal(std::string_view raw) {
       if (valid_date(d)) {
         l.type = Literal::Type::date;
         l.text = d;
+      } else {
+        l.why = fmt::format("{} is not a calendar date", s);
       }
       return l;
     }
@@ -371,7 +528,7 @@ UnaryTest single_test(std::string_view raw) {
     if (s.starts_with(op)) {
       Literal l = literal(s.substr(op.size()));
       if (l.type == Literal::Type::other || l.type == Literal::Type::null) {
-        t.why = fmt::format("`{}` compares with something other than a literal value", s);
+        t.why = !l.why.empty() ? l.why : fmt::format("`{}` compares with something other than a literal value", s);
         return t;
       }
       t.kind = op == "=" ? UnaryTest::Kind::equals : UnaryTest::Kind::compare;
@@ -390,7 +547,7 @@ UnaryTest single_test(std::string_view raw) {
     Literal lo = literal(s.substr(1, dots - 1)), hi = literal(s.substr(dots + 2, s.size() - dots - 3));
     if (lo.type == Literal::Type::other || hi.type == Literal::Type::other || lo.type == Literal::Type::null ||
         hi.type == Literal::Type::null) {
-      t.why = fmt::format("the range `{}` has a bound that is not a literal value", s);
+      t.why = !lo.why.empty() ? lo.why : !hi.why.empty() ? hi.why : fmt::format("the range `{}` has a bound that is not a literal value", s);
       return t;
     }
     t.kind = UnaryTest::Kind::range;
@@ -405,7 +562,7 @@ UnaryTest single_test(std::string_view raw) {
     return t;
   }
   if (l.type == Literal::Type::other) {
-    t.why = fmt::format("`{}` is an expression; the importer reads S-FEEL unary tests of literal values", s);
+    t.why = !l.why.empty() ? l.why : fmt::format("`{}` is an expression; the importer reads S-FEEL unary tests of literal values", s);
     return t;
   }
   t.kind = UnaryTest::Kind::equals;
@@ -546,9 +703,17 @@ class Importer {
       error("dmn-xml", line_of(starts_, bad), "the model is not valid UTF-8 (DMN models are read as UTF-8)");
       return std::nullopt;
     }
+    if (auto bad = xml_problem(model.text)) {
+      error("dmn-xml", line_of(starts_, bad->first), fmt::format("not well-formed XML: {}", bad->second));
+      return std::nullopt;
+    }
     tinyxml2::XMLDocument doc;
     if (doc.Parse(model.text.data(), model.text.size()) != tinyxml2::XML_SUCCESS) {
       error("dmn-xml", doc.ErrorLineNum(), fmt::format("not well-formed XML ({})", xml_error(doc)));
+      return std::nullopt;
+    }
+    if (doc.RootElement() && doc.RootElement()->NextSiblingElement()) {
+      error("dmn-xml", doc.RootElement()->NextSiblingElement()->GetLineNum(), "not well-formed XML: a second root element");
       return std::nullopt;
     }
     const XMLElement* root = doc.RootElement();
@@ -617,16 +782,36 @@ class Importer {
       for (const XMLElement* c : children(e, "itemComponent")) d.components.push_back({attr(c, "name"), c});
       items_[attr(e, "name")] = d;
     }
+    expression_language(root);
     for (const XMLElement* e : children(root, "inputData")) {
       Field f;
       f.col.dmn_name = attr(e, "name");
       f.line = e->GetLineNum();
+      if (trim(f.col.dmn_name).empty()) {
+        unsupported(e->GetLineNum(), "input data without a name");
+        continue;
+      }
+      if (field_index_.count(f.col.dmn_name)) {
+        unsupported(e->GetLineNum(), fmt::format("a second input data named `{}` (the first is at line {})", one_line(f.col.dmn_name),
+                                                 fields_[field_index_[f.col.dmn_name]].line));
+        continue;
+      }
       std::string type = attr(child(e, "variable"), "typeRef");
       resolve_field_type(f, type, e->GetLineNum());
       field_index_[f.col.dmn_name] = static_cast<int>(fields_.size());
       fields_.push_back(std::move(f));
     }
     for (const XMLElement* e : children(root, "decision")) {
+      std::string name = attr(e, "name");
+      if (trim(name).empty() || table_index_.count(name) || field_index_.count(name)) {
+        unsupported(e->GetLineNum(), trim(name).empty() ? std::string("a decision without a name")
+                                                        : fmt::format("a second element named `{}` (decisions and input data share one namespace)", one_line(name)));
+        continue;
+      }
+      if (children(e, "decisionTable").size() > 1) {
+        unsupported(e->GetLineNum(), fmt::format("decision `{}` has {} decision tables; a decision has one", one_line(name), children(e, "decisionTable").size()));
+        continue;
+      }
       if (child(e, "decisionTable")) {
         table_index_[attr(e, "name")] = static_cast<int>(tables_.size());
         tables_.push_back({});
@@ -658,6 +843,24 @@ class Importer {
       size_t before = diags_.error_count();
       read_table(tables_[it->second], e, child(e, "decisionTable"));
       if (diags_.error_count() != before) tables_[it->second].broken = true;
+    }
+  }
+
+  // Every expression is FEEL (S-FEEL): another language anywhere is refused.
+  void expression_language(const XMLElement* e) {
+    std::string lang = attr(e, "expressionLanguage");
+    if (!lang.empty()) {
+      std::string lower = lang;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (lower.find("feel") == std::string::npos) {
+        unsupported(e->GetLineNum(), fmt::format("expression language `{}`: the importer reads FEEL", one_line(lang)));
+      }
+    }
+    for (const XMLElement* c = e->FirstChildElement(); c; c = c->NextSiblingElement()) {
+      if (local_name(c->Name()) == "text" && c->NextSiblingElement() && local_name(c->NextSiblingElement()->Name()) == "text") {
+        unsupported(c->NextSiblingElement()->GetLineNum(), "a second <text> in one expression");
+      }
+      expression_language(c);
     }
   }
 
@@ -733,6 +936,10 @@ class Importer {
       int line = (ie ? ie : in)->GetLineNum();
       auto f = field_index_.find(expr);
       auto d = table_index_.find(expr);
+      if (d != table_index_.end() && d->second == static_cast<int>(&t - tables_.data())) {
+        unsupported(line, fmt::format("decision `{}` reads itself", one_line(t.dmn_name)));
+        return;
+      }
       if (f != field_index_.end()) {
         Field& field = fields_[f->second];
         t.inputs.push_back(field.col.name);
@@ -839,6 +1046,11 @@ class Importer {
       out.col.name = values_.take(outs.size() == 1 ? t.dmn_name : t.dmn_name + "_" + out.component);
       t.outputs.push_back(std::move(out));
     }
+    if ((t.aggregation == "SUM" || t.aggregation == "MIN" || t.aggregation == "MAX") && t.outputs[0].col.kind != Kind::number) {
+      unsupported(dt->GetLineNum(), fmt::format("COLLECT {} over {} outputs: the importer aggregates numbers", t.aggregation,
+                                                kind_name(t.outputs[0].col.kind)));
+      return;
+    }
     t.name = t.outputs.size() == 1 ? t.outputs[0].col.name : values_.take(t.dmn_name);
     // Rules.
     for (const XMLElement* r : children(dt, "rule")) {
@@ -858,7 +1070,7 @@ class Importer {
       for (size_t k = 0; k < entries.size(); ++k) {
         std::string a = one_line(text_child(entries[k]));
         if (a.empty()) continue;
-        std::string label = k < t.annotations.size() && !t.annotations[k].empty() ? t.annotations[k] + ": " : "";
+        std::string label = k < t.annotations.size() && !t.annotations[k].empty() ? one_line(t.annotations[k]) + ": " : "";
         notes.push_back(label + a);
       }
       for (const auto& n : notes) rule.comment += (rule.comment.empty() ? "" : "; ") + n;
@@ -921,6 +1133,31 @@ class Importer {
                                         "string values that are names (letters, digits and `_`), holding every result",
                                         t.policy, t.dmn_name));
       }
+    }
+    // Decisions that read each other in a cycle cannot be decided.
+    std::vector<int> color(tables_.size(), 0), path;
+    std::function<void(int)> visit = [&](int i) {
+      color[i] = 1;
+      path.push_back(i);
+      for (int src : tables_[i].input_fields) {
+        if (src >= 0) continue;
+        int j = -1 - src;
+        if (color[j] == 1) {
+          std::string chain;
+          auto from = std::find(path.begin(), path.end(), j);
+          for (auto it = from; it != path.end(); ++it) chain += one_line(tables_[*it].dmn_name) + " → ";
+          chain += one_line(tables_[j].dmn_name);
+          unsupported(tables_[j].line, fmt::format("decisions read each other in a cycle: {}", chain));
+          for (auto it = from; it != path.end(); ++it) tables_[*it].broken = true;
+        } else if (color[j] == 0) {
+          visit(j);
+        }
+      }
+      path.pop_back();
+      color[i] = 2;
+    };
+    for (size_t i = 0; i < tables_.size(); ++i) {
+      if (color[i] == 0) visit(static_cast<int>(i));
     }
     // Columns that read another decision take its name and type.
     for (auto& t : tables_) {
@@ -996,7 +1233,7 @@ class Importer {
 
   std::string header(const std::string& path) {
     std::string base = path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
-    std::string h = fmt::format("# Imported from {} by `stratum import-dmn`: its decision tables, as DMN defines them.\n", base);
+    std::string h = fmt::format("# Imported from {} by `stratum import-dmn`: its decision tables, as DMN defines them.\n", one_line(base));
     std::vector<std::string> notes;
     if (has_null_default_)
       notes.push_back("No rule matching gives null in DMN; a Stratum table would reject the customer. The tables of a single\n"
@@ -1024,7 +1261,7 @@ class Importer {
       if (c.members.empty() || !written_enums_.insert(c.enum_name).second) return;
       std::string list;
       for (const auto& m : c.members) list += (list.empty() ? "" : ", ") + m;
-      out += fmt::format("enum {} {{ {} }}  # {}\n", c.enum_name, list, what);
+      out += fmt::format("enum {} {{ {} }}  # {}\n", c.enum_name, list, one_line(what));
     };
     for (const auto& f : fields_) {
       one(f.col, f.col.item.empty() ? fmt::format("the allowed values of input `{}`", f.col.dmn_name)
@@ -1094,7 +1331,7 @@ class Importer {
       case Literal::Type::other:
         break;
     }
-    unsupported(line, fmt::format("{}: not a literal value", where));
+    unsupported(line, fmt::format("{}: {}", where, l.why.empty() ? "not a literal value" : l.why));
     return std::nullopt;
   }
 
@@ -1113,9 +1350,9 @@ class Importer {
         return *v;
       }
       case UnaryTest::Kind::compare: {
-        if ((c.kind == Kind::string && !c.members.empty() && t.op != "!=") || c.kind == Kind::boolean) {
-          unsupported(line, fmt::format("{}: `{}` on {} values (an enum's order is not the strings' order)", where, t.op,
-                                        c.kind == Kind::boolean ? "boolean" : "enumerated"));
+        if ((c.kind == Kind::string || c.kind == Kind::boolean) && t.op != "!=") {
+          unsupported(line, fmt::format("{}: `{}` orders {} values; the importer orders numbers and dates", where, t.op,
+                                        c.kind == Kind::boolean ? "boolean" : "string"));
           return std::nullopt;
         }
         auto v = value(c, t.values[0], line, where);
@@ -1185,7 +1422,7 @@ class Importer {
       has_collect_ = has_collect_ || (t.policy == "COLLECT" && t.aggregation.empty());
       has_aggregate_ = has_aggregate_ || aggregate || count;
       std::string hp = t.policy + (t.aggregation.empty() ? "" : " " + t.aggregation);
-      out += fmt::format("\n# DMN decision `{}` (line {}), hit policy {}\n", t.dmn_name, t.line, hp);
+      out += fmt::format("\n# DMN decision `{}` (line {}), hit policy {}\n", one_line(t.dmn_name), t.line, hp);
       std::string head;
       for (size_t c = 0; c < t.inputs.size(); ++c) head += (c ? " | " : "") + t.inputs[c] + (may_be_missing(t, c) ? "?" : "");
       if (t.inputs.empty()) {
@@ -1284,7 +1521,7 @@ class Importer {
       }
     } else if (type == "decimal" || type == "double" || type == "int" || type == "integer" || type == "long" || type == "float" ||
                (type.empty() && c.kind == Kind::number)) {
-      l = literal(trim(text));
+      l = literal(plain_number(trim(text)));
       if (l.type != Literal::Type::number) {
         test_error(v->GetLineNum(), fmt::format("{}: `{}` is not a number", what, trim(text)));
         return std::nullopt;
@@ -1330,9 +1567,17 @@ class Importer {
       test_error(line_of(test_starts_, bad), "the test file is not valid UTF-8 (it is read as UTF-8)");
       return "";
     }
+    if (auto bad = xml_problem(file.text)) {
+      test_error(line_of(test_starts_, bad->first), fmt::format("not well-formed XML: {}", bad->second));
+      return "";
+    }
     tinyxml2::XMLDocument doc;
     if (doc.Parse(file.text.data(), file.text.size()) != tinyxml2::XML_SUCCESS) {
       test_error(doc.ErrorLineNum(), fmt::format("not well-formed XML ({})", xml_error(doc)));
+      return "";
+    }
+    if (doc.RootElement() && doc.RootElement()->NextSiblingElement()) {
+      test_error(doc.RootElement()->NextSiblingElement()->GetLineNum(), "not well-formed XML: a second root element");
       return "";
     }
     const XMLElement* root = doc.RootElement();
@@ -1341,7 +1586,7 @@ class Importer {
       return "";
     }
     std::string base = file.path.substr(file.path.find_last_of('/') == std::string::npos ? 0 : file.path.find_last_of('/') + 1);
-    std::string out = fmt::format("\n# The test cases of {}\n", base);
+    std::string out = fmt::format("\n# The test cases of {}\n", one_line(base));
     for (const XMLElement* tc : children(root, "testCase")) {
       std::string id = attr(tc, "id");
       std::string name = attr(tc, "name");
@@ -1353,8 +1598,14 @@ class Importer {
       }
       std::vector<std::string> given, expect;
       bool ok = true;
+      std::set<std::string> seen_inputs, seen_results;
       for (const XMLElement* in : children(tc, "inputNode")) {
         std::string n = attr(in, "name");
+        if (!seen_inputs.insert(n).second) {
+          test_error(in->GetLineNum(), fmt::format("test case {}: input `{}` is given twice", id, one_line(n)));
+          ok = false;
+          continue;
+        }
         auto f = field_index_.find(n);
         if (f == field_index_.end()) {
           test_error(in->GetLineNum(), fmt::format("test case {}: `{}` is not an input of the model", id, n));
@@ -1376,7 +1627,12 @@ class Importer {
       }
       for (const XMLElement* rn : children(tc, "resultNode")) {
         std::string n = attr(rn, "name");
-        std::string what = fmt::format("test case {}, result `{}`", id, n);
+        std::string what = fmt::format("test case {}, result `{}`", id, one_line(n));
+        if (!seen_results.insert(n).second) {
+          test_error(rn->GetLineNum(), fmt::format("{}: expected twice", what));
+          ok = false;
+          continue;
+        }
         auto ti = table_index_.find(n);
         if (ti == table_index_.end()) {
           test_error(rn->GetLineNum(), fmt::format("{}: not a decision table of the model", what));
@@ -1426,7 +1682,15 @@ class Importer {
     };
     if (!lists) {
       if (t.outputs.size() == 1) {
-        if (!components.empty() && components.size() == 1) v = child(components[0], "value");
+        if (!components.empty()) {
+          std::string name = attr(components[0], "name");
+          if (components.size() != 1 || (name != t.outputs[0].component && name != t.dmn_name)) {
+            test_error(components[0]->GetLineNum(), fmt::format("{}: a structure of {} (`{}`), where the decision gives one value", what,
+                                                               components.size(), one_line(name)));
+            return false;
+          }
+          v = child(components[0], "value");
+        }
         if (list) {
           test_error(list->GetLineNum(), fmt::format("{}: a list, where the decision gives one value", what));
           return false;
@@ -1446,8 +1710,9 @@ class Importer {
         for (const auto& o : t.outputs) expect.push_back(fmt::format("{}: missing", o.col.name));
         return true;
       }
-      if (components.empty()) {
-        test_error(expected->GetLineNum(), fmt::format("{}: expected a value per output (<component>)", what));
+      if (components.size() != t.outputs.size()) {
+        test_error(expected->GetLineNum(), fmt::format("{}: expected a value for each of the {} outputs (<component>), found {}", what,
+                                                       t.outputs.size(), components.size()));
         return false;
       }
       for (const XMLElement* comp : components) {

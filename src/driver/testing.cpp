@@ -79,7 +79,7 @@ std::vector<TestOutcome> run_test_blocks(const Compilation& c, std::optional<int
     frame.covered = covered;
     for (auto& [slot, value] : t.given) {
       frame.slots[slot] = value;
-      frame.state[slot] = 1;
+      frame.state[slot] = eval::is_missing(value) ? 0 : 1;  // `x: missing`, as the binder leaves it
     }
     check_expectations(p, frame, t.expect, o);
     out.push_back(std::move(o));
