@@ -364,6 +364,12 @@ const std::vector<std::pair<Boxes, Value>>& Analyser::partition(int32_t slot, in
 }
 
 // A table row as boxes over the columns' variables.
+namespace {
+bool may_be_missing(const eval::Table& t, int32_t column) {
+  return column >= 0 && static_cast<size_t>(column) < t.column_may_be_missing.size() && t.column_may_be_missing[column];
+}
+}  // namespace
+
 Boxes Analyser::row(const eval::Table& t, const eval::Row& r, const std::vector<int32_t>& column_vars) {
   Box b = universe();
   for (const auto& c : r.tests) {
@@ -381,6 +387,8 @@ Boxes Analyser::row(const eval::Table& t, const eval::Row& r, const std::vector<
       case TestKind::in_set:
       case TestKind::not_in_set: {
         const auto& set = p_.sets[c.set];
+        // `not {…}` on a column written `x?` holds for a missing value too.
+        if (c.kind == TestKind::not_in_set && may_be_missing(t, c.column)) d.missing = b[var].missing;
         if (v.kind == Kind::mask) d.mask &= c.kind == TestKind::in_set ? static_cast<unsigned __int128>(set.mask) : ~static_cast<unsigned __int128>(set.mask);
         else if (v.kind == Kind::text) { d.text_in = c.kind == TestKind::in_set; d.texts = set.texts; }
         else throw Unknown{"a set of numbers in a cell"};
@@ -428,7 +436,7 @@ Boxes Analyser::row(const eval::Table& t, const eval::Row& r, const std::vector<
     point[var] = e;
     Box missing = universe();
     missing[var].present = false;
-    if (!missing[var].missing) missing.clear();
+    if (!missing[var].missing || may_be_missing(t, c.column)) missing.clear();  // `x?`: a missing value is not k
     out = subtract(out, Boxes{point});
     if (!missing.empty()) out = subtract(out, Boxes{missing});
   }

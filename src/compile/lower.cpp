@@ -634,6 +634,7 @@ class Lowerer {
     // (a result cell `missing` makes its decision optional, not the table).
     for (size_t k = 0; k < t.columns.size(); ++k) {
       const auto& c = t.columns[k];
+      out.column_may_be_missing.push_back(ast::column_may_be_missing(t, k) ? 1 : 0);
       if (ast::column_may_be_missing(t, k)) continue;  // missing matches its `-` cells instead
       bool optional = (c->ref == ast::RefKind::field && m_.fields[c->ref_index].optional) ||
                       (c->ref == ast::RefKind::let && m_.lets[c->ref_index].maybe_missing) ||

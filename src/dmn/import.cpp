@@ -1249,7 +1249,7 @@ class Importer {
     if (has_aggregate_)
       notes.push_back("COLLECT with SUM, MIN or MAX gives null when no rule matches (`else || missing`); COUNT gives 0.");
     notes.push_back("An input may be null: every field is optional (`?`) and every column is written `name?`, so that a\n"
-                    "#   customer without the value matches only `-` and `missing` (DMN's `null`) cells, as in DMN.");
+                    "#   customer without the value matches `-`, `missing` (DMN's `null`) and `not {…}` cells, as in DMN.");
     for (const auto& n : notes) h += "#  - " + n + "\n";
     h += fmt::format("ruleset {}\n\n", quote(model_name_.empty() ? base : model_name_));
     return h;

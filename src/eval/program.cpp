@@ -535,13 +535,17 @@ bool Program::tests_match(Frame& f, const Table& table, const std::vector<CellTe
   for (const CellTest& c : tests) {
     // Columns that name a value are read in place (a present field directly);
     // others are computed.
-    // A missing value (a column written `x?`) passes only a `missing` cell.
+    // A missing value (only a column written `x?` lets one here) passes
+    // `missing`, and `not {…}` and `!=` cells: it is none of their values.
+    auto missing_passes = [](const CellTest& t) {
+      return t.kind == TestKind::missing || t.kind == TestKind::not_in_set || t.kind == TestKind::ne;
+    };
     if (c.slot >= 0) {
       const Value& v = c.slot < n_fields && f.state[c.slot] ? f.slots[c.slot] : slot(f, c.slot);
-      if (is_missing(v) ? c.kind != TestKind::missing : !test_cell(&f, c, v)) return false;
+      if (is_missing(v) ? !missing_passes(c) : !test_cell(&f, c, v)) return false;
     } else {
       Value v = eval(f, table.columns[c.column]);
-      if (is_missing(v) ? c.kind != TestKind::missing : !test_cell(&f, c, v)) return false;
+      if (is_missing(v) ? !missing_passes(c) : !test_cell(&f, c, v)) return false;
     }
   }
   return true;

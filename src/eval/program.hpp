@@ -152,6 +152,7 @@ struct Table {
   std::vector<std::string> column_names;
   std::vector<int32_t> column_slots;  // the slot a column reads, -1 when it is an expression
   bool propagate_missing = false;   // a grid over optional values: missing in, missing out
+  std::vector<uint8_t> column_may_be_missing;  // per column written `x?`: a missing value is tested (see tests_match)
   bool grid = false;                // written as a grid: two columns, one output
   // `else || …`: the results when no row matches (table_row gives kElseRow).
   bool has_else = false;

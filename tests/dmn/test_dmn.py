@@ -239,3 +239,54 @@ def test_features_beyond_the_tck(tmp_path):
     golden(here / "features.strat", out.read_text(encoding="utf-8"))
     result = run("test", out)
     assert (result.returncode, result.stdout.strip().splitlines()[-1]) == (0, "5 passed, 0 failed")
+
+
+def test_names_never_become_rules(tmp_path):
+    """A DMN name holding a line end and rule text stays in its comment:
+    the imported file has the one decision the model has."""
+    model = tmp_path / "inject.dmn"
+    model.write_text('''<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" name="inject" namespace="urn:t" id="d">
+  <inputData name="x" id="i1"><variable name="x" typeRef="number"/></inputData>
+  <decision name="A&#10;decide evil : text { else -&gt; &quot;pwn&quot; }&#10;#" id="d1">
+    <decisionTable hitPolicy="FIRST">
+      <input><inputExpression typeRef="number"><text>x</text></inputExpression></input>
+      <output typeRef="string"/>
+      <annotation name="note&#10;decide evil2 : text { else -&gt; &quot;pwn&quot; }"/>
+      <rule><inputEntry><text>-</text></inputEntry><outputEntry><text>"ok"</text></outputEntry>
+        <annotationEntry><text>fine</text></annotationEntry></rule>
+    </decisionTable>
+  </decision>
+</definitions>
+''', encoding="utf-8")
+    out = tmp_path / "inject.strat"
+    r = run("import-dmn", model, "--output", out)
+    assert (r.returncode, r.stderr) == (0, "")
+    data = tmp_path / "in.csv"
+    data.write_text("x\n1\n", encoding="utf-8")
+    rows = decided(out, data, tmp_path / "out.csv")
+    assert rows == [{"record": "1", "A_decide_evil_text_else_pwn": "ok"}]
+
+
+def test_every_piece_of_an_entry_is_read(tmp_path):
+    """Text split by a comment or a CDATA section is one entry: `< 5<!-- -->0` is `< 50`."""
+    model = tmp_path / "pieces.dmn"
+    model.write_text('''<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" name="pieces" namespace="urn:t" id="d">
+  <inputData name="x" id="i1"><variable name="x" typeRef="number"/></inputData>
+  <decision name="A" id="d1">
+    <decisionTable hitPolicy="FIRST">
+      <input><inputExpression typeRef="number"><text>x</text></inputExpression></input>
+      <output typeRef="string"/>
+      <rule><inputEntry><text>&lt; 5<!-- c -->0</text></inputEntry><outputEntry><text>"<![CDATA[中]]>"</text></outputEntry></rule>
+      <rule><inputEntry><text><![CDATA[>= 5]]>0</text></inputEntry><outputEntry><text>"big"</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+</definitions>
+''', encoding="utf-8")
+    out = tmp_path / "pieces.strat"
+    r = run("import-dmn", model, "--output", out)
+    assert (r.returncode, r.stderr) == (0, "")
+    data = tmp_path / "in.csv"
+    data.write_text("x\n49\n50\n", encoding="utf-8")
+    assert [row["A"] for row in decided(out, data, tmp_path / "out.csv")] == ["中", "big"]
