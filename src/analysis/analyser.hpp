@@ -86,6 +86,8 @@ class Analyser {
 
   int32_t var_of(int32_t node) const;
   Dom present_dom(const Var& v) const;
+  static unsigned __int128 mask_of(const eval::ConstSet& set, const Var& v);
+  Boxes points_of(int32_t var, const eval::ConstSet& set) const;
   Boxes compare(int32_t var, Cmp cmp, const Value& k, bool flipped);
   Boxes condition(int32_t node, int depth = 0);
   static bool holds(Cmp c, int128 a, int128 b);
@@ -106,6 +108,7 @@ class Analyser {
   void gap(Span at, const std::string& what, const Boxes& left, int32_t confirm_slot,
            const std::string& why = "the customers it leaves out depend on computed values", const std::string& where = {});
   void could_not_prove(Span at, const std::string& what, const std::string& why);
+  void overlaps_not_proven(const eval::Table& tab, const std::string& why);
   Diagnostic& unreachable(Span at, bool never, const std::string& what, const Boxes& shadowed = {},
                           const std::function<std::string(const Example&)>& taker = nullptr,
                           const std::function<bool(const Example&)>& applies = nullptr);

@@ -262,20 +262,21 @@ Boxes Analyser::condition(int32_t node, int depth) {
       if (var < 0 && p_.nodes[n.a].op == Op::derived && !p_.sets[n.index].text) {
         const auto& set = p_.sets[n.index];
         bool negated = n.negated;
-        return decision_where(p_.nodes[n.a].index, [&set, negated](const Value& v) {
-          bool in = v.n >= 0 && v.n < 128 && ((set.mask >> static_cast<int>(v.n)) & 1);
-          return in != negated;
-        }, depth);
+        return decision_where(p_.nodes[n.a].index, [&set, negated](const Value& v) { return set.contains(v) != negated; }, depth);
       }
       if (var < 0) throw Unknown{"it tests membership of a computed value"};
       const Var& v = vars_[var];
       const auto& set = p_.sets[n.index];
       Dom d = present_dom(v);
       if (v.kind == Kind::mask && !set.text) {
-        d.mask &= n.negated ? ~static_cast<unsigned __int128>(set.mask) : static_cast<unsigned __int128>(set.mask);
+        unsigned __int128 m = mask_of(set, v);
+        d.mask &= n.negated ? ~m : m;
       } else if (v.kind == Kind::text && set.text) {
         d.text_in = !n.negated;
         d.texts = set.texts;
+      } else if (v.kind == Kind::interval && !set.text) {
+        Boxes points = points_of(var, set);
+        return n.negated ? subtract(Boxes{with(var, d)}, points) : points;
       } else {
         throw Unknown{"it tests set membership the analysis does not model"};
       }
@@ -363,6 +364,32 @@ const std::vector<std::pair<Boxes, Value>>& Analyser::partition(int32_t slot, in
   return *partitions_[d];
 }
 
+// The codes of a boolean's or an enum's values a set holds.
+unsigned __int128 Analyser::mask_of(const eval::ConstSet& set, const Var& v) {
+  unsigned __int128 m = 0;
+  for (int32_t code = 0; code < v.codes; ++code) {
+    Value x;
+    x.n = code;
+    if (set.contains(x)) m |= static_cast<unsigned __int128>(1) << code;
+  }
+  return m;
+}
+
+// A set of numbers or dates: one box a value, each with `var` present
+// and equal to it (values outside its domain left out).
+Boxes Analyser::points_of(int32_t var, const eval::ConstSet& set) const {
+  const Var& v = vars_[var];
+  Boxes out;
+  for (int128 k : set.numbers) {
+    Dom e = present_dom(v);
+    e.lo = std::max(e.lo, k);
+    e.hi = std::min(e.hi, k);
+    if (empty(e, v)) continue;
+    out.push_back(with(var, e));
+  }
+  return out;
+}
+
 // A table row as boxes over the columns' variables.
 namespace {
 bool may_be_missing(const eval::Table& t, int32_t column) {
@@ -389,9 +416,15 @@ Boxes Analyser::row(const eval::Table& t, const eval::Row& r, const std::vector<
         const auto& set = p_.sets[c.set];
         // `not {…}` on a column written `x?` holds for a missing value too.
         if (c.kind == TestKind::not_in_set && may_be_missing(t, c.column)) d.missing = b[var].missing;
-        if (v.kind == Kind::mask) d.mask &= c.kind == TestKind::in_set ? static_cast<unsigned __int128>(set.mask) : ~static_cast<unsigned __int128>(set.mask);
-        else if (v.kind == Kind::text) { d.text_in = c.kind == TestKind::in_set; d.texts = set.texts; }
-        else throw Unknown{"a set of numbers in a cell"};
+        if (v.kind == Kind::mask) {
+          unsigned __int128 m = mask_of(set, v);
+          d.mask &= c.kind == TestKind::in_set ? m : ~m;
+        } else if (v.kind == Kind::text) {
+          d.text_in = c.kind == TestKind::in_set;
+          d.texts = set.texts;
+        } else {
+          continue;  // numbers or dates: below, as points
+        }
         break;
       }
       case TestKind::ne:
@@ -421,8 +454,24 @@ Boxes Analyser::row(const eval::Table& t, const eval::Row& r, const std::vector<
     b[var] = meet(b[var], d, v);
     if (empty(b[var], v)) return {};
   }
-  // `!= k` cells: the present values other than k.
   Boxes out{b};
+  // Sets of numbers or dates: `{…}` keeps the points it names, `not {…}`
+  // takes them away (with a missing value, unless the column is `x?`).
+  for (const auto& c : r.tests) {
+    if (c.kind != TestKind::in_set && c.kind != TestKind::not_in_set) continue;
+    int32_t var = column_vars[c.column];
+    if (vars_[var].kind != Kind::interval) continue;
+    Boxes points = points_of(var, p_.sets[c.set]);
+    if (c.kind == TestKind::in_set) {
+      out = intersect(out, points);
+      continue;
+    }
+    out = subtract(out, points);
+    Box missing = universe();
+    missing[var].present = false;
+    if (missing[var].missing && !may_be_missing(t, c.column)) out = subtract(out, Boxes{missing});
+  }
+  // `!= k` cells: the present values other than k.
   for (const auto& c : r.tests) {
     if (c.kind != TestKind::ne) continue;
     int32_t var = column_vars[c.column];

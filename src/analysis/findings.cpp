@@ -44,6 +44,11 @@ void Analyser::gap(Span at, const std::string& what, const Boxes& left, int32_t 
   could_not_prove(at, what.starts_with("no ") ? "a " + what.substr(3) : what, because);
 }
 
+void Analyser::overlaps_not_proven(const eval::Table& tab, const std::string& why) {
+  auto& d = diags_.warning("not-proven", tab.span, fmt::format("could not prove that no two rows of table `{}` both apply", tab.name));
+  d.notes.push_back({fmt::format("because {}", why), {}});
+}
+
 void Analyser::could_not_prove(Span at, const std::string& what, const std::string& why) {
   auto& d = diags_.warning("not-proven", at, fmt::format("could not prove that {} applies to every customer", what));
   d.notes.push_back({fmt::format("because {}; add an `else` (or a catch-all row) to make it total", why), {}});
@@ -162,7 +167,8 @@ void Analyser::table(int32_t t) {
       column_vars.push_back(n.index);
     } else {
       Type type = n.op == Op::derived ? p_.derived[n.index - p_.fields.size()].type : Type{};
-      bool optional = tab.propagate_missing;
+      // Computed values may be missing where the table says so (`x?`).
+      bool optional = tab.propagate_missing || (c < tab.column_may_be_missing.size() && tab.column_may_be_missing[c]);
       vars_.push_back(make_var(c < tab.column_names.size() ? tab.column_names[c] : "column", type, optional, false, nullptr));
       column_vars.push_back(static_cast<int32_t>(vars_.size() - 1));
       ++added;
@@ -179,15 +185,21 @@ void Analyser::table(int32_t t) {
     for (int32_t v : column_vars) space[v].missing = false;
   }
   std::string what = fmt::format("no row of table `{}`", tab.name);
+  // A row of `-` in every column applies to everyone: the table is total
+  // whatever the rows before it leave.
+  bool catch_all = std::any_of(tab.rows.begin(), tab.rows.end(), [](const eval::Row& r) {
+    return std::all_of(r.tests.begin(), r.tests.end(), [](const eval::CellTest& c) { return c.kind == TestKind::any; });
+  });
+  bool needs_match = !(tab.policy == eval::HitPolicy::collect &&
+                       (tab.collect == eval::CollectOp::list || tab.collect == eval::CollectOp::sum ||
+                        tab.collect == eval::CollectOp::count)) &&
+                     tab.policy != eval::HitPolicy::rule_order && tab.policy != eval::HitPolicy::output_order &&
+                     !tab.has_else;
+  bool single_hit = tab.policy == eval::HitPolicy::unique || tab.policy == eval::HitPolicy::any;
   try {
     std::vector<Boxes> rows;
     for (const auto& r : tab.rows) rows.push_back(row(tab, r, column_vars));
     bool first_like = tab.policy == eval::HitPolicy::first;
-    // A row of `-` in every column applies to everyone: the table is total
-    // whatever the rows before it leave.
-    bool catch_all = std::any_of(tab.rows.begin(), tab.rows.end(), [](const eval::Row& r) {
-      return std::all_of(r.tests.begin(), r.tests.end(), [](const eval::CellTest& c) { return c.kind == TestKind::any; });
-    });
     Boxes left{space};
     bool left_known = true;
     std::string left_why;
@@ -227,12 +239,7 @@ void Analyser::table(int32_t t) {
         });
       }
     }
-    if (tab.policy == eval::HitPolicy::unique || tab.policy == eval::HitPolicy::any) overlaps(t, rows, column_vars);
-    bool needs_match = !(tab.policy == eval::HitPolicy::collect &&
-                         (tab.collect == eval::CollectOp::list || tab.collect == eval::CollectOp::sum ||
-                          tab.collect == eval::CollectOp::count)) &&
-                       tab.policy != eval::HitPolicy::rule_order && tab.policy != eval::HitPolicy::output_order &&
-                       !tab.has_else;
+    if (single_hit) overlaps(t, rows, column_vars);
     if (needs_match && !catch_all) {
       int32_t confirm = tab.output_slots.empty() ? -1 : tab.output_slots[0];
       if (!left_known) could_not_prove(tab.span, fmt::format("a row of table `{}`", tab.name), left_why);
@@ -242,7 +249,9 @@ void Analyser::table(int32_t t) {
       }
     }
   } catch (const Unknown& u) {
-    could_not_prove(tab.span, fmt::format("a row of table `{}`", tab.name), u.reason);
+    // Neither of the table's proofs is given: each is said not proven.
+    if (needs_match && !catch_all) could_not_prove(tab.span, fmt::format("a row of table `{}`", tab.name), u.reason);
+    if (single_hit) overlaps_not_proven(tab, u.reason);
   }
 }
 
@@ -307,10 +316,7 @@ void Analyser::overlaps(int32_t t, const std::vector<Boxes>& rows, const std::ve
   const eval::Table& tab = p_.tables[t];
   int reported = 0;
   std::optional<std::pair<size_t, size_t>> unsettled;
-  auto gave_up = [&](const Unknown& u) {
-    auto& d = diags_.warning("not-proven", tab.span, fmt::format("could not prove that no two rows of table `{}` both apply", tab.name));
-    d.notes.push_back({fmt::format("because {}", u.reason), {}});
-  };
+  auto gave_up = [&](const Unknown& u) { overlaps_not_proven(tab, u.reason); };
   std::vector<std::pair<size_t, size_t>> pairs;
   bool all = false;
   try {

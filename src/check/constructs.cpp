@@ -219,11 +219,6 @@ void Checker::check_table(int32_t index) {
     } else if (ty.maybe_missing) {
       ty.maybe_missing = false;  // the table's result is missing then (see mark_optional_grids)
     }
-    if (false) {
-      diags_.error("unguarded-optional", col->span,
-                   fmt::format("table column `{}` may be missing: define a `let` with a default (`let x = {} ?? …`) and use it as the column", col->text, col->text));
-      ty.type = {};
-    }
     info.column_types.push_back(ty.type);
   }
   for (auto& row : t.rows) {

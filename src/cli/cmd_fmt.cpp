@@ -46,6 +46,11 @@ std::vector<std::string> cells_of(std::string_view line, std::string& comment) {
   bool quoted = false;
   for (size_t i = 0; i < line.size(); ++i) {
     char c = line[i];
+    if (quoted && c == '\\' && i + 1 < line.size()) {  // an escape: `\"` does not end the text
+      cur += c;
+      cur += line[++i];
+      continue;
+    }
     if (c == '"') quoted = !quoted;
     if (!quoted && c == '#') {
       comment = std::string(line.substr(i));

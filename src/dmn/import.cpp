@@ -1403,7 +1403,6 @@ class Importer {
       if (!typed) continue;
       bool lists = t.policy == "RULE ORDER" || t.policy == "OUTPUT ORDER" || (t.policy == "COLLECT" && t.aggregation.empty());
       std::string policy;
-      std::string note;
       if (t.policy == "UNIQUE") policy = "unique";
       else if (t.policy == "FIRST") policy = "first";
       else if (t.policy == "ANY") policy = "any";
@@ -1425,6 +1424,14 @@ class Importer {
       out += fmt::format("\n# DMN decision `{}` (line {}), hit policy {}\n", one_line(t.dmn_name), t.line, hp);
       std::string head;
       for (size_t c = 0; c < t.inputs.size(); ++c) head += (c ? " | " : "") + t.inputs[c] + (may_be_missing(t, c) ? "?" : "");
+      // A rule testing for null a decision that always gives a value never
+      // applies: it is kept as a comment.
+      auto never_applies = [&](const Rule& r) -> std::optional<std::string> {
+        for (size_t c = 0; c < t.inputs.size() && c < r.inputs.size(); ++c) {
+          if (!may_be_missing(t, c) && unary_tests(r.inputs[c]).kind == UnaryTest::Kind::null) return t.inputs[c];
+        }
+        return std::nullopt;
+      };
       if (t.inputs.empty()) {
         unsupported(t.line, fmt::format("decision table `{}` has no inputs", t.dmn_name));
         continue;
@@ -1455,6 +1462,10 @@ class Importer {
           row += (k ? " | " : "") + v;
         }
         if (!r.comment.empty()) row += "  # " + r.comment;
+        if (auto name = never_applies(r); ok && name) {
+          rows.push_back(fmt::format("# never applies (`{}` always has a value, the rule tests it for null): {}", *name, row));
+          continue;
+        }
         if (ok) rows.push_back(row);
       }
       bool defaults = std::any_of(t.outputs.begin(), t.outputs.end(), [](const Output& o) { return o.default_entry.has_value(); });

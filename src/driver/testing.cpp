@@ -1,8 +1,10 @@
 #include "driver/testing.hpp"
 
+#include <algorithm>
 #include <deque>
 
 #include <fmt/format.h>
+
 #include <yaml-cpp/yaml.h>
 
 #include "io/bind.hpp"
@@ -22,7 +24,19 @@ bool same(const eval::Value& a, const eval::Value& b, const Type& t) {
   if (eval::is_missing(a) || eval::is_missing(b)) return eval::is_missing(a) == eval::is_missing(b);
   if (t.base == BaseType::text && !t.is_set) return a.s == b.s;
   if (t.is_list) return a.s == b.s;
-  if (t.is_set && t.base == BaseType::text) return a.s == b.s;
+  if (t.is_set && t.base == BaseType::text) {  // the same texts, in any order
+    auto items = [](std::string_view s) {
+      std::vector<std::string_view> out;
+      if (s.empty()) return out;
+      size_t start = 0;
+      for (size_t end; (end = s.find(eval::kSetSeparator, start)) != std::string_view::npos; start = end + 1) out.push_back(s.substr(start, end - start));
+      out.push_back(s.substr(start));
+      std::sort(out.begin(), out.end());
+      out.erase(std::unique(out.begin(), out.end()), out.end());
+      return out;
+    };
+    return items(a.s) == items(b.s);
+  }
   return a.n == b.n;
 }
 
@@ -193,8 +207,42 @@ std::vector<TestOutcome> run_yaml_cases(const Compilation& c, const std::string&
         expect.push_back({name, {}, slot, type, eval::missing_value()});
         continue;
       }
+      if (kv.second.IsSequence()) {  // a list's items in order, or a set's members
+        if (!type.is_set) {
+          o.problems.push_back(fmt::format("expect: `{}` is one value, not a list: write it without `[ ]`", name));
+          ok = false;
+          continue;
+        }
+        Type element = type.element();
+        std::string joined;
+        int128 mask = 0;
+        bool items_ok = true;
+        size_t k = 0;
+        for (const auto& item : kv.second) {
+          eval::Value e;
+          std::string why;
+          if (!item.IsScalar() || !binder.parse_value(keep.emplace_back(item.Scalar()), element, e, why)) {
+            o.problems.push_back(fmt::format("expect: `{}`, item {}: {}", name, k + 1, item.IsScalar() ? why : "must be a value"));
+            items_ok = false;
+            break;
+          }
+          if (k++) joined += eval::kSetSeparator;
+          joined += p.format(e, element);
+          if (element.base == BaseType::enum_) mask |= static_cast<int128>(1) << static_cast<int>(e.n);
+        }
+        if (!items_ok) { ok = false; continue; }
+        bool enum_set = element.base == BaseType::enum_ && !type.is_list;
+        expect.push_back({name, {}, slot, type, enum_set ? eval::Value{mask, {}} : eval::Value{0, keep.emplace_back(std::move(joined))}});
+        continue;
+      }
       if (!kv.second.IsScalar()) { o.problems.push_back(fmt::format("expect: `{}` must be a value", name)); ok = false; continue; }
       std::string text = kv.second.Scalar();
+      if (type.is_set && text != "missing") {
+        o.problems.push_back(fmt::format("expect: `{}` is a {}: write its {} as `[a, b]` (`[]` when empty)", name,
+                                         type.is_list ? "list" : "set", type.is_list ? "items in order" : "members"));
+        ok = false;
+        continue;
+      }
       if (name == "segment" && p.segment_slot >= 0) {
         // a leaf's name stands for its path
         for (const auto& node : p.segment_nodes) {

@@ -696,12 +696,14 @@ int32_t Program::table_row(Frame& f, int32_t t) const {
   return hit;
 }
 
-// Negative when row a's results come before row b's in their enums' order.
+// Negative when row a's results come before row b's in their enums' order;
+// a missing result (`missing`) comes after every value.
 int Program::compare_priority(Frame& f, const Table& table, int32_t a, int32_t b) const {
   for (size_t o = 0; o < table.output_types.size(); ++o) {
     if (table.output_types[o].base != BaseType::enum_ || table.output_types[o].is_set) continue;
-    int128 x = eval(f, table.rows[a].outputs[o]).n, y = eval(f, table.rows[b].outputs[o]).n;
-    if (x != y) return x < y ? -1 : 1;
+    Value x = eval(f, table.rows[a].outputs[o]), y = eval(f, table.rows[b].outputs[o]);
+    if (is_missing(x) != is_missing(y)) return is_missing(x) ? 1 : -1;
+    if (x.n != y.n) return x.n < y.n ? -1 : 1;
   }
   return 0;
 }

@@ -290,3 +290,20 @@ def test_every_piece_of_an_entry_is_read(tmp_path):
     data = tmp_path / "in.csv"
     data.write_text("x\n49\n50\n", encoding="utf-8")
     assert [row["A"] for row in decided(out, data, tmp_path / "out.csv")] == ["中", "big"]
+
+
+def test_null_test_of_a_decision_that_always_has_a_value(tmp_path):
+    """`Band` has a default output, so it is never null: the rule of `Label`
+    testing it for `null` never applies (as in DMN). It is kept as a comment,
+    the column is not `Band?`, and the file checks without a finding."""
+    here = HERE / "features"
+    out = tmp_path / "null-of-a-decision.strat"
+    r = run("import-dmn", here / "null-of-a-decision.dmn", "--output", out)
+    assert (r.returncode, r.stderr) == (0, "")
+    golden(here / "null-of-a-decision.strat", out.read_text(encoding="utf-8"))
+    checked = run("check", out)
+    assert (checked.returncode, checked.stdout, checked.stderr) == (0, "", "checked 1 file: 0 errors, 0 warnings\n")
+    data = tmp_path / "in.jsonl"
+    data.write_text('{"x": 49}\n{"x": 50}\n{"x": null}\n', encoding="utf-8")
+    rows = decided(out, data, tmp_path / "out.csv")
+    assert [(row["Band"], row["Label"]) for row in rows] == [("low", "L"), ("high", "H"), ("low", "L")]

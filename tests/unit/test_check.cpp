@@ -4,6 +4,7 @@
 
 #include "analysis/analyze.hpp"
 #include "driver/stratum.hpp"
+#include "driver/testing.hpp"
 
 using namespace stratum;
 
@@ -303,4 +304,64 @@ TEST_CASE("columns that may be missing") {
   }
   // a test gives `missing` only to an optional field
   expect_one("decide x : bool { else -> true }\ntest \"t\" { given { revenue: missing } expect { x: true } }\n", "not-optional", 12);
+}
+
+namespace {
+
+// Every diagnostic of a rule text: "code line: message / note …".
+std::vector<std::string> findings(const std::string& text) {
+  Compilation c = compile_text("t.strat", text);
+  std::vector<std::string> out;
+  for (const auto& d : c.diagnostics.items()) {
+    std::string line = fmt::format("{} {}: {}", d.code, c.sources.file(d.span.file).line_col(d.span.begin).line, d.message);
+    for (const auto& n : d.notes) line += " / " + n.message;
+    out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("sets of booleans, numbers and dates in cells are proved like any other cell") {
+  std::string head = "enum R { A, B }\ninput c { id : text key  vip : bool  n : int  d : date }\n";  // 2 lines
+  // `not {true}` leaves out the customers with `vip` true: a gap, not a total table.
+  CHECK(findings(head + "table t : R unique {\n  vip || t\n  not {true} || A\n}\n") ==
+        std::vector<std::string>{"gap 3: no row of table `t` applies to some customers, and there is no `else` or catch-all row"});
+  // `{true}` and `not {true}` part the customers: nothing to say.
+  CHECK(findings(head + "table t : R unique {\n  vip || t\n  {true} || A\n  not {true} || B\n}\n").empty());
+  // `{true, false}` and `{true}` both hold for `vip` true.
+  CHECK(findings(head + "table t : R unique {\n  vip || t\n  {true, false} || A\n  {true} || B\n}\n") ==
+        std::vector<std::string>{"overlap 6: rows at lines 5 and 6 of table `t` both apply to some customers, and its hit policy is unique / the other row"});
+  // Numbers: 3 is in `{1, 2, 3}` and in `[3, 5]`, though an `else` row follows.
+  CHECK(findings(head + "table t : R unique {\n  n || t\n  {1, 2, 3} || A\n  [3, 5] || B\n  else || B\n}\n") ==
+        std::vector<std::string>{"overlap 6: rows at lines 5 and 6 of table `t` both apply to some customers, and its hit policy is unique / the other row"});
+  CHECK(findings(head + "table t : R unique {\n  n || t\n  {1, 2} || A\n  not {1, 2} || B\n}\n").empty());
+  // Dates: 2026-02-01 is in the first set and not the second.
+  CHECK(findings(head + "table t : R unique {\n  d || t\n  {2026-01-01, 2026-02-01} || A\n  not {2026-01-01} || B\n}\n") ==
+        std::vector<std::string>{"overlap 6: rows at lines 5 and 6 of table `t` both apply to some customers, and its hit policy is unique / the other row"});
+  // Unless the row is an unanalysable one, which is said (with an `else`, of its rows only).
+  CHECK(findings(head + "table t : R unique {\n  n || t\n  >= n || A\n  < 5 || B\n  else || B\n}\n") ==
+        std::vector<std::string>{"not-proven 3: could not prove that no two rows of table `t` both apply / because a cell's bound is computed"});
+}
+
+TEST_CASE("a computed column written `x?` may be missing in the proofs") {
+  std::string head = "enum R { A, B }\ninput c { id : text key  n : int?  m : int }\nlet z = n\n";  // 3 lines
+  // The `missing` row holds for some customers; with it the table is total.
+  CHECK(findings(head + "table t : R unique {\n  z? || t\n  missing || A\n  >= 0 || B\n  < 0 || A\n}\n").empty());
+  // Without it, the customers without `n` are not proved taken.
+  CHECK(findings(head + "table t : R unique {\n  z? || t\n  >= 0 || B\n  < 0 || A\n}\n") ==
+        std::vector<std::string>{"not-proven 4: could not prove that a row of table `t` applies to every customer / because the customers it "
+                                 "leaves out depend on computed values; add an `else` (or a catch-all row) to make it total"});
+}
+
+TEST_CASE("in a priority table a missing result ranks after every value") {
+  Compilation c = compile_text("t.strat", "enum R { A, B }\ninput c { id : text key  n : int }\n"
+                                          "table t : R priority {\n  n || t\n  >= 0 || missing\n  >= 5 || B\n  else || A\n}\n"
+                                          "test \"a value outranks no value\" { given { n: 7 } expect { t: B } }\n"
+                                          "test \"no value when no other row\" { given { n: 2 } expect { t: missing } }\n");
+  REQUIRE(c.ok());
+  auto outcomes = run_test_blocks(c, std::nullopt);
+  REQUIRE(outcomes.size() == 2);
+  CHECK(outcomes[0].problems == std::vector<std::string>{});
+  CHECK(outcomes[1].problems == std::vector<std::string>{});
 }

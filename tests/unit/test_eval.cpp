@@ -358,3 +358,66 @@ decide big : bool { when n >= 10 and 甲 in tags and names contains "x" -> true 
                    "not a date: failed | given: `d`: \"2026-02-30\" is not a date (write YYYY-MM-DD)",
                });
 }
+
+TEST_CASE("YAML cases expect lists in order and sets in any order") {
+  Compilation c = build(R"(enum 标签 { 甲, 乙, 丙 }
+input c { id : text key  n : int }
+let m = n + 1
+table 顺序 rule order {
+  n || 顺序 : list<标签>
+  >= 1 || 乙
+  >= 2 || 甲
+}
+table 集合 collect list {
+  n || 集合 : set<标签>
+  >= 1 || 乙
+  >= 2 || 甲
+}
+table 名字 collect list {
+  n || 名字 : set<text>
+  >= 1 || "y"
+  >= 2 || "x"
+}
+)");
+  std::string path = fmt::format("/tmp/stratum-cases-lists-{}.yaml", ::getpid());
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    REQUIRE(f);
+    std::fputs(R"(- name: two of each
+  given: { id: A, n: 2 }
+  expect: { 顺序: [乙, 甲], 集合: [甲, 乙], 名字: [x, y] }
+- name: none
+  given: { id: B, n: 0 }
+  expect: { 顺序: [], 集合: [], 名字: [] }
+- name: the order of a list counts
+  given: { id: C, n: 2 }
+  expect: { 顺序: [甲, 乙] }
+- name: a list is not one value
+  given: { id: D, n: 2 }
+  expect: { 顺序: 乙 }
+- name: an item not of the type
+  given: { id: E, n: 2 }
+  expect: { 集合: [甲, 丁] }
+- name: one value is not a list
+  given: { id: F, n: 2 }
+  expect: { m: [3] }
+)", f);
+    std::fclose(f);
+  }
+  auto outcomes = run_yaml_cases(c, path, std::nullopt, nullptr);
+  std::remove(path.c_str());
+  std::vector<std::string> got;
+  for (const auto& o : outcomes) {
+    std::string line = o.name + (o.passed ? ": passed" : ": failed");
+    for (const auto& p : o.problems) line += " | " + p;
+    got.push_back(line);
+  }
+  CHECK(got == std::vector<std::string>{
+                   "two of each: passed",
+                   "none: passed",
+                   "the order of a list counts: failed | 顺序: expected 甲;乙, got 乙;甲",
+                   "a list is not one value: failed | expect: `顺序` is a list: write its items in order as `[a, b]` (`[]` when empty)",
+                   "an item not of the type: failed | expect: `集合`, item 2: \"丁\" is not a value of 标签 (甲, 乙, 丙)",
+                   "one value is not a list: failed | expect: `m` is one value, not a list: write it without `[ ]`",
+               });
+}
