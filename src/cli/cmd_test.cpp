@@ -11,7 +11,7 @@
 namespace stratum::cli {
 
 namespace {
-constexpr const char* kHelp = R"(usage: stratum test RULES… [CASES.yaml…] [--as-of YYYY-MM-DD] [--verbose]
+constexpr const char* kHelp = R"(usage: stratum test RULES… [CASES.yaml…] [--as-of YYYY-MM-DD] [--verbose] [--coverage]
 
 Runs the `test` blocks of each rule file, the YAML case files named (against
 the one rule file named), and for each rule file X.strat the case file
@@ -21,7 +21,9 @@ A YAML case file is a list of cases:
   - name: 工业 300人 2000万元 为中型
     given: { industry: 工业, employees: 300, revenue: 20000000, total_assets: 0 }
     expect: { 规模: 中型 }
-Values are written as in data files (money in yuan, plain decimals).
+Values are written as in data files (money in yuan, plain decimals); a set's
+members or a list's items as a YAML list (`[甲, 乙]`, `[]` when empty), no
+value as `missing`.
 
   --as-of YYYY-MM-DD   the date `today` stands for in the tests
   --verbose            list every test, not only the failing ones

@@ -28,7 +28,7 @@ bool Decider::evaluate(Part part, Rejection& why) {
     try {
       program_.slot(frame_, o.slot);
     } catch (const eval::EvalError& e) {
-      why = {o.name, e.what()};
+      why = {e.decision.empty() ? o.name : e.decision, e.what(), e.at, e.decision.empty() ? "decision" : e.kind};
       return false;
     }
   }
@@ -41,7 +41,7 @@ bool Decider::decide(const io::RawRecord& raw, Rejection& why) {
     try {
       program_.explain_plan(frame_, trace_);
     } catch (const eval::EvalError& e) {
-      why = {"", e.what()};
+      why = {e.decision, e.what(), e.at, e.kind};
       return false;
     }
   }
@@ -72,7 +72,7 @@ Explanation explain(Decider& decider, const io::RawRecord& raw) {
       program.explain_plan(decider.frame(), e.plan);
     } catch (const eval::EvalError& error) {
       e.plan.clear();
-      e.why = {"", error.what()};
+      e.why = {error.decision, error.what(), error.at, error.kind};
       e.outcome = Outcome::rejected_plan;
     }
   }
@@ -89,7 +89,7 @@ std::string render(const Explanation& e, const std::string& rules_path, const st
   }
   for (const auto& line : e.trace) out += line + "\n";
   if (e.outcome == Outcome::rejected_decision) {
-    out += fmt::format("\nrejected at {}: {}\n", e.why.column, e.why.reason);
+    out += fmt::format("\nrejected at {} `{}`{}: {}\n", e.why.kind, e.why.column, e.why.at.empty() ? "" : " (" + e.why.at + ")", e.why.reason);
   } else if (e.outcome == Outcome::rejected_plan) {
     out += fmt::format("rejected: {}\n", e.why.reason);
   } else if (!e.plan.empty()) {

@@ -203,7 +203,9 @@ class Pool {
 std::string rejection_text(const RejectedRecord& r) {
   return fmt::format("rejected record {}{}{}: {}{}\n", r.record, r.line ? fmt::format(" (line {})", r.line) : "",
                      r.key.empty() ? "" : fmt::format(" key {}", r.key),
-                     r.why.column.empty() ? "" : fmt::format("column {}: ", r.why.column), r.why.reason);
+                     r.why.column.empty() ? "" : fmt::format("{} {}{}: ", r.why.kind.empty() ? "column" : r.why.kind, r.why.column,
+                                                             r.why.at.empty() ? "" : " (" + r.why.at + ")"),
+                     r.why.reason);
 }
 
 Tally::Tally(const eval::Program& program) {

@@ -301,6 +301,14 @@ const Value& Program::slot(Frame& f, int32_t s) const {
   return f.slots[s];
 }
 
+namespace {
+void name_failure(EvalError& e, const Derived& d) {
+  if (!e.decision.empty()) return;
+  e.decision = d.name;
+  e.kind = d.kind == DerivedKind::let ? "let" : d.kind == DerivedKind::plan_item ? "plan item" : "decision";
+}
+}  // namespace
+
 void Program::compute(Frame& f, int32_t s) const {
   if (f.state[s] == 1) throw InternalError("cycle in derived values");
   // Values computed from values computed from …: bounded, so the stack is.
@@ -322,6 +330,10 @@ void Program::compute(Frame& f, int32_t s) const {
   if (!tracing) {
     try {
       compute_value(f, s);
+    } catch (EvalError& e) {
+      name_failure(e, d);  // the innermost value that failed
+      f.state[s] = 0;
+      throw;
     } catch (...) {
       f.state[s] = 0;  // not busy any more: asked again, it fails again with its reason
       throw;
@@ -335,6 +347,11 @@ void Program::compute(Frame& f, int32_t s) const {
   ++f.trace_depth;
   try {
     compute_value(f, s);
+  } catch (EvalError& e) {
+    name_failure(e, d);
+    --f.trace_depth;
+    f.state[s] = 0;
+    throw;
   } catch (...) {
     --f.trace_depth;
     f.state[s] = 0;
@@ -366,7 +383,12 @@ void Program::compute_value(Frame& f, int32_t s) const {
         }
         if (taken) {
           f.cover(b.origin.cover);
-          if (b.result < 0) throw EvalError(b.reject);
+          if (b.result < 0) {
+            EvalError e(b.reject);
+            std::string file = b.origin.cover >= 0 ? coverage_points[b.origin.cover].file : "";
+            if (b.origin.line) e.at = file.empty() ? fmt::format("line {}", b.origin.line) : fmt::format("{}:{}", file, b.origin.line);
+            throw e;
+          }
           f.slots[s] = value(f, b.result);
           decided = true;
           break;

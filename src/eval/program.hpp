@@ -46,6 +46,9 @@ constexpr char kSetSeparator = '\x1f';
 // that did not give a field the rules needed.
 struct EvalError : std::runtime_error {
   using std::runtime_error::runtime_error;
+  std::string decision;  // the decision, `let` or plan item whose evaluation failed (innermost)
+  const char* kind = "decision";  // which of them: "decision", "let", "plan item"
+  std::string at;        // "file:line" of the rule that rejected, when one did (`reject "…"`)
 };
 
 enum class Op : uint8_t {

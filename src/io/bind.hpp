@@ -12,8 +12,10 @@
 namespace stratum::io {
 
 struct Rejection {
-  std::string column;
+  std::string column;  // the data column at fault; or, with `kind`, the value of the rules that failed
   std::string reason;
+  std::string at;      // "file:line" of the `reject` that rejected, when one did
+  std::string kind;    // empty: a data column; "decision", "let" or "plan item"
 };
 
 class Binder {

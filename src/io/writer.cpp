@@ -315,6 +315,7 @@ std::string rejection_json(uint64_t record, uint64_t line, const std::string& ke
   if (line) out += fmt::format(",\"line\":{}", line);
   out += key.empty() ? ",\"key\":null" : fmt::format(",\"key\":\"{}\"", json_escape(key));
   out += why.column.empty() ? ",\"column\":null" : fmt::format(",\"column\":\"{}\"", json_escape(why.column));
+  if (!why.at.empty()) out += fmt::format(",\"at\":\"{}\"", json_escape(why.at));
   out += fmt::format(",\"reason\":\"{}\"}}\n", json_escape(why.reason));
   return out;
 }

@@ -248,3 +248,23 @@ TEST_CASE("analysis counter-examples hold when evaluated") {
     }
   }
 }
+
+TEST_CASE("each command's usage line names every option its help lists, or says [options]") {
+  for (const char* command : {"check", "eval", "test", "explain", "diff", "fmt", "report", "serve", "import-dmn", "export-dmn"}) {
+    DYNAMIC_SECTION(command) {
+      Run r = run(kGolden, std::string(command) + " --help");
+      REQUIRE(r.status == 0);
+      std::string usage = r.out.substr(0, r.out.find("\n\n"));
+      if (usage.find("[options]") != std::string::npos) continue;
+      std::istringstream lines(r.out);
+      std::vector<std::string> unnamed;
+      for (std::string line; std::getline(lines, line);) {
+        size_t at = line.find_first_not_of(' ');
+        if (at == 0 || at == std::string::npos || line.compare(at, 2, "--") != 0) continue;
+        std::string option = line.substr(at, line.find_first_of(" =", at) - at);
+        if (usage.find(option) == std::string::npos) unnamed.push_back(option);
+      }
+      CHECK(unnamed == std::vector<std::string>{});
+    }
+  }
+}
