@@ -1,5 +1,5 @@
 // Expressions, from loosest to tightest binding:
-//   or · and · not · comparison (== != < <= > >=, is present, in, contains)
+//   or · and · not · comparison (== != < <= > >=, is present, is empty, in, contains)
 //   · ?? · + - · * / · unary minus · primary (literal, name, call, (…), {…})
 #pragma once
 
@@ -55,9 +55,9 @@ struct cmp_op : sor< op_eq, op_ne, op_le, op_ge, op_lt, op_gt > {};
 
 struct req_comparand : seq< coalesce_expr > {};
 struct compare_tail : seq< cmp_op, sp, req_comparand > {};
-// x is present · x is not present · x is missing
+// x is present · x is not present · x is missing · s is empty · s is not empty
 struct is_not : kw_not_ {};
-struct req_presence : sor< kw_present, kw_missing > {};
+struct req_presence : sor< kw_present, kw_missing, kw_empty > {};
 struct presence_test : seq< kw_is, sp, opt< is_not, sp >, req_presence > {};
 struct not_in : seq< kw_not_, sp, kw_in > {};
 struct in_tail : seq< sor< not_in, kw_in >, sp, req_comparand > {};

@@ -48,6 +48,7 @@ STRATUM_KEYWORD( contains, "contains" );
 STRATUM_KEYWORD( is, "is" );
 STRATUM_KEYWORD( present, "present" );
 STRATUM_KEYWORD( missing, "missing" );
+STRATUM_KEYWORD( empty, "empty" );
 STRATUM_KEYWORD( when, "when" );
 STRATUM_KEYWORD( else_, "else" );
 STRATUM_KEYWORD( true_, "true" );

@@ -88,6 +88,7 @@ class Analyser {
   Dom present_dom(const Var& v) const;
   static unsigned __int128 mask_of(const eval::ConstSet& set, const Var& v);
   Boxes points_of(int32_t var, const eval::ConstSet& set) const;
+  std::optional<Boxes> set_size_region(const eval::Node& n) const;
   Boxes compare(int32_t var, Cmp cmp, const Value& k, bool flipped);
   Boxes condition(int32_t node, int depth = 0);
   static bool holds(Cmp c, int128 a, int128 b);

@@ -248,6 +248,11 @@ Boxes Analyser::condition(int32_t node, int depth) {
         Cmp cmp = n.cmp;
         return decision_where(b.index, [k, cmp](const Value& v) { return holds(cmp, k.n, v.n); }, depth);
       }
+      if (n.op == Op::cmp_num) {
+        if (auto counted = set_size_region(n)) return *counted;
+        if (a.op == Op::set_size || b.op == Op::set_size)
+          throw Unknown{"it counts the members of a set: the analysis models whether a set of enum values is empty, not how many it holds"};
+      }
       throw Unknown{"it compares values that are not linear in the inputs"};
     }
     case Op::present: {
@@ -285,6 +290,46 @@ Boxes Analyser::condition(int32_t node, int depth) {
     default: break;
   }
   throw Unknown{"it uses arithmetic or functions the analysis does not model"};
+}
+
+// `s is empty`, `size(s) op k` over a set<enum> field: the sizes that pass
+// are none, all, only 0 or all but 0, each a region of its member atoms.
+// Anything else (a set of texts, which may hold texts the rules never name;
+// sizes in between) is left to the caller (not modelled).
+std::optional<Boxes> Analyser::set_size_region(const eval::Node& n) const {
+  const eval::Node& a = p_.nodes[n.a];
+  const eval::Node& b = p_.nodes[n.b];
+  auto field_counted = [&](const eval::Node& x) {
+    return x.op == Op::set_size && !x.text && p_.nodes[x.a].op == Op::field ? p_.nodes[x.a].index : -1;
+  };
+  int32_t field = field_counted(a);
+  bool size_left = field >= 0;
+  if (!size_left) field = field_counted(b);
+  const eval::Node& k = size_left ? b : a;
+  if (field < 0 || k.op != Op::constant) return std::nullopt;
+  const auto& f = p_.fields[field];
+  int32_t members = static_cast<int32_t>(p_.enums[f.type.enum_id].members.size());
+  auto passes = [&](int32_t count) {
+    int128 c = Decimal::from_int(count).raw();
+    return size_left ? holds(n.cmp, c, k.constant.n) : holds(n.cmp, k.constant.n, c);
+  };
+  bool zero = passes(0), some = false, all = true;
+  for (int32_t c = 1; c <= members; ++c) {
+    some = some || passes(c);
+    all = all && passes(c);
+  }
+  Box present = universe();
+  present[field].missing = false;
+  Box none = present;  // every member atom false
+  for (int32_t atom : atom_) {
+    if (vars_[atom].set_field != field) continue;
+    none[atom].mask = 1;
+  }
+  if (zero && all) return Boxes{present};
+  if (!zero && !some) return Boxes{};
+  if (zero && !some) return Boxes{none};
+  if (!zero && all) return subtract(Boxes{present}, Boxes{none});
+  return std::nullopt;
 }
 
 bool Analyser::holds(Cmp c, int128 a, int128 b) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <string>
+#include <tuple>
 
 #include "check/checker.hpp"
 
@@ -74,17 +75,31 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-// The closest of `candidates` to `name`, if close enough to be a likely typo.
-std::string closest(std::string_view name, const std::vector<std::string>& candidates) {
+std::string closest(std::string_view name, const std::vector<std::string>& candidates,
+                    const std::function<bool(const std::string&)>& fits) {
+  std::u32string x;
+  for (size_t i = 0; i < name.size();) x += utf8::decode(name, i);
+  size_t limit = x.size() <= 3 ? 1 : x.size() <= 5 ? 2 : 3;
   std::string best;
-  size_t best_d = SIZE_MAX;
-  size_t len = utf8::length(name);
+  std::tuple<int, int, size_t, long> best_rank{2, 2, SIZE_MAX, 0};
   for (const auto& c : candidates) {
+    std::u32string y;
+    for (size_t i = 0; i < c.size();) y += utf8::decode(c, i);
+    if (y == x) continue;
+    size_t prefix = 0, suffix = 0;
+    while (prefix < x.size() && prefix < y.size() && x[prefix] == y[prefix]) ++prefix;
+    while (suffix < x.size() - prefix && suffix < y.size() - prefix && x[x.size() - 1 - suffix] == y[y.size() - 1 - suffix]) ++suffix;
+    // `name` is the candidate's start and end with only its middle left out.
+    // Or the candidate is the name's start (`maximum` for `max`).
+    bool abbreviates = (x.size() >= 2 && y.size() > x.size() && y.size() <= 2 * x.size() + 2 && prefix >= 1 && suffix >= 1 &&
+                        prefix + suffix == x.size()) ||
+                       (y.size() >= 3 && prefix == y.size() && x.size() <= 2 * y.size() + 2);
     size_t d = edit_distance(name, c);
-    if (d < best_d) { best_d = d; best = c; }
+    if (!abbreviates && d > limit) continue;
+    std::tuple<int, int, size_t, long> rank{abbreviates ? 0 : 1, fits && fits(c) ? 0 : 1, d, -static_cast<long>(prefix + suffix)};
+    if (rank < best_rank) { best_rank = rank; best = c; }
   }
-  size_t limit = len <= 3 ? 1 : len <= 5 ? 2 : 3;
-  return best_d <= limit ? best : std::string();
+  return best;
 }
 
 void Checker::run() {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -24,8 +25,13 @@ using ast::Expr;
 using ast::ExprKind;
 using ast::RefKind;
 
-// The closest of `candidates` to `name`, if close enough to be a likely typo.
-std::string closest(std::string_view name, const std::vector<std::string>& candidates);
+// The candidate `name` most likely meant, if any is close enough: first one
+// `name` abbreviates (its start and end, the middle left out: `紧密线` for
+// `紧密合作线`) or that starts it (`max` for `maximum`), then one that `fits` where the name stands (a threshold
+// where an amount is compared), then the fewest edits, then the longest
+// shared start and end.
+std::string closest(std::string_view name, const std::vector<std::string>& candidates,
+                    const std::function<bool(const std::string&)>& fits = nullptr);
 
 // Names known to be present (not missing) at a point of an expression.
 struct Facts {

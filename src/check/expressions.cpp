@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include <set>
+
 #include <fmt/format.h>
 
 namespace stratum::checking {
@@ -190,7 +192,15 @@ Typed Checker::name(Expr& e, const Type* expected, const Facts& facts) {
   for (auto& [n, _] : symbols_) names.push_back(n);
   std::sort(names.begin(), names.end());
   auto& d = diags_.error("unknown-name", e.span, fmt::format("unknown name `{}`", e.text));
-  if (auto hint = closest(e.text, names); !hint.empty()) d.notes.push_back({fmt::format("did you mean `{}`?", hint), {}});
+  // Where a type is expected (a threshold compared with an amount), a name of that type is the likelier.
+  auto fits = [&](const std::string& n) {
+    if (!expected) return false;
+    const Symbol& s = symbols_.at(n);
+    const Type& t = s.kind == SymbolKind::field ? m_.fields[s.index].type : s.kind == SymbolKind::let ? m_.lets[s.index].type
+                                                                                                     : m_.decisions[s.index].type;
+    return compatible(t, *expected);
+  };
+  if (auto hint = closest(e.text, names, fits); !hint.empty()) d.notes.push_back({fmt::format("did you mean `{}`?", hint), {}});
   return error_typed();
 }
 
@@ -291,6 +301,14 @@ Typed Checker::expr_inner(Expr& e, const Type* expected, const Facts& facts) {
         diags_.error("not-optional", x.span, "`is present` applies to an optional field, or a `let` or grid that may be missing");
       } else if (!a.type.is_error() && !a.maybe_missing) {
         diags_.warning("never-missing", x.span, fmt::format("`{}` is never missing, so this test is always {}", x.text, e.negated ? "false" : "true"));
+      }
+      return {Type::of(BaseType::boolean), false};
+    }
+    case ExprKind::empty: {
+      Typed a = value(*e.args[0], nullptr, facts);
+      if (!a.type.is_error() && !a.type.is_set) {
+        diags_.error("type-mismatch", e.args[0]->span,
+                     fmt::format("`is empty` tests a set or a list, this is {} (a text: `== \"\"`)", m_.type_name(a.type)));
       }
       return {Type::of(BaseType::boolean), false};
     }
@@ -455,15 +473,32 @@ Typed Checker::call(Expr& e, const Facts& facts) {
     for (size_t i = 0; i < 2; ++i) expect_type(args[i].type, Type::of(BaseType::date), *e.args[i], fmt::format("argument {} of `{}`", i + 1, f));
     return {Type::of(BaseType::int_), false};
   }
+  if (f == "size") {
+    if (!arity(1, 1)) return error_typed();
+    if (!args[0].type.is_error() && !args[0].type.is_set) {
+      diags_.error("type-mismatch", e.args[0]->span, fmt::format("`size` counts the members of a set or the items of a list, this is {}", m_.type_name(args[0].type)));
+      return error_typed();
+    }
+    return {Type::of(BaseType::int_), false};
+  }
   if (f == "contains" || f == "startswith") {
     if (!arity(2, 2)) return error_typed();
     for (size_t i = 0; i < 2; ++i) expect_type(args[i].type, Type::of(BaseType::text), *e.args[i], fmt::format("argument {} of `{}`", i + 1, f));
     return {Type::of(BaseType::boolean), false};
   }
   auto& d = diags_.error("unknown-function", e.span, fmt::format("unknown function `{}`", f));
+  // Names other languages give what `size` and `is empty` do.
+  static const std::set<std::string> counting = {"count", "len", "length", "cardinality", "card", "num", "number", "cnt", "empty",
+                                                 "is_empty", "isempty", "isEmpty", "nonempty", "not_empty", "size_of", "sizeof"};
+  bool over_set = e.args.size() == 1 && args[0].type.is_set;
+  if (over_set || counting.count(f)) {
+    std::string s = e.args.size() == 1 && e.args[0]->kind == ExprKind::name ? e.args[0]->text : "s";
+    d.notes.push_back({fmt::format("sets and lists: `{0} is empty`, `{0} is not empty`, `size({0})` (members or items), `v in {0}`", s), {}});
+    return error_typed();
+  }
   std::string hint = closest(f, {"min", "max", "abs", "round", "floor", "ceil", "years_between", "months_between",
-                                 "days_between", "coalesce", "contains", "startswith"});
-  d.notes.push_back({hint.empty() ? "the functions are min max abs round floor ceil years_between months_between days_between coalesce contains startswith"
+                                 "days_between", "coalesce", "contains", "startswith", "size"});
+  d.notes.push_back({hint.empty() ? "the functions are min max abs round floor ceil years_between months_between days_between coalesce contains startswith size"
                                   : fmt::format("did you mean `{}`?", hint), {}});
   return error_typed();
 }

@@ -423,6 +423,18 @@ class Lowerer {
         n.a = expr(*e.args[0]);
         return add(n);
       }
+      case ExprKind::empty: {  // size(s) == 0, or != 0
+        Node size;
+        size.op = Op::set_size;
+        size.a = expr(*e.args[0]);
+        size.text = e.args[0]->type.base != BaseType::enum_ || e.args[0]->type.is_list;
+        Node n;
+        n.op = Op::cmp_num;
+        n.cmp = e.negated ? Cmp::ne : Cmp::eq;
+        n.a = add(size);
+        n.b = constant({0, {}});
+        return fold(add(n), e.span);
+      }
       case ExprKind::in: return membership(*e.args[0], *e.args[1], e.negated);
       case ExprKind::contains: {
         const Expr& s = *e.args[0];
@@ -556,6 +568,12 @@ class Lowerer {
       n.index = static_cast<int32_t>(p_->args.size());
       n.count = static_cast<int32_t>(argv.size());
       p_->args.insert(p_->args.end(), argv.begin(), argv.end());
+      return fold(add(n), e.span);
+    }
+    if (f == "size") {
+      n.op = Op::set_size;
+      n.a = expr(*e.args[0]);
+      n.text = e.args[0]->type.base != BaseType::enum_ || e.args[0]->type.is_list;
       return fold(add(n), e.span);
     }
     if (f == "round") {

@@ -908,6 +908,16 @@ Value Program::eval(Frame& f, int32_t index) const {
         bool in = (s.n >> n.index) & 1;
         return whole(in != n.negated ? 1 : 0);
       }
+      case Op::set_size: {
+        Value s = A();
+        int64_t count = 0;
+        if (!n.text) {
+          for (unsigned __int128 m = static_cast<unsigned __int128>(s.n); m; m &= m - 1) ++count;
+        } else if (!s.s.empty()) {
+          count = 1 + std::count(s.s.begin(), s.s.end(), kSetSeparator);
+        }
+        return num(Decimal::from_int(count));
+      }
       case Op::text_contains: {
         Value a = A(), b = B();
         return whole(a.s.find(b.s) != std::string_view::npos ? 1 : 0);

@@ -61,6 +61,7 @@ enum class Op : uint8_t {
   in_set,          // a in constant set
   set_has,         // set value (a) contains element (b)
   set_has_bit,     // set<text> field (a) holds the known text number `index`
+  set_size,        // how many members set (a) has (a list: items); `text`: a set of texts
   text_contains, starts_with,
   min, max, abs, round, floor, ceil,
   years_between, months_between, days_between,

@@ -42,6 +42,7 @@ enum class ExprKind {
   not_,      // not a
   binary,    // a op b (arithmetic, comparison, and/or, ??)
   presence,  // a is present / a is missing
+  empty,     // s is empty / s is not empty
   in,        // a in S / a not in S
   contains,  // S contains a
   load,      // load "file.csv" column c (text: path, qualifier: column); replaced by a set when loaded

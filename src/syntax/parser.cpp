@@ -637,8 +637,14 @@ class Builder {
         return e;
       }
       if (tail.is_type<g::presence_test>()) {
-        auto e = make(K::presence, n);
         std::string_view t = tail.string_view();
+        if (t.ends_with("empty")) {  // `s is empty`, `s is not empty`
+          auto e = make(K::empty, n);
+          e->negated = t.find("not") != std::string_view::npos;
+          e->args.push_back(std::move(lhs));
+          return e;
+        }
+        auto e = make(K::presence, n);
         bool has_not = t.find("not") != std::string_view::npos;
         bool says_missing = t.find("missing") != std::string_view::npos;
         e->negated = has_not != says_missing;

@@ -365,3 +365,34 @@ TEST_CASE("in a priority table a missing result ranks after every value") {
   CHECK(outcomes[0].problems == std::vector<std::string>{});
   CHECK(outcomes[1].problems == std::vector<std::string>{});
 }
+
+TEST_CASE("`is empty` and `size` over sets and lists: evaluated, typed and proved") {
+  std::string head = "enum 标签 { 甲, 乙, 丙 }\nenum R { A, B, C }\ninput c { id : text key  tags : set<标签>  names : set<text>  n : int }\n";  // 3 lines
+  {
+    Compilation c = compile_text("t.strat", head +
+        "decide d : R {\n  when tags is empty -> A\n  when size(tags) >= 2 -> B\n  else -> C\n}\n"
+        "decide k : int { else -> size(names) + size(tags) }\n"
+        "decide e : bool { when names is not empty -> true  else -> false }\n"
+        "test \"none\" { given { tags: {}, names: {}, n: 0 } expect { d: A, k: 0, e: false } }\n"
+        "test \"one\" { given { tags: {乙}, names: {\"x\"}, n: 0 } expect { d: C, k: 2, e: true } }\n"
+        "test \"three\" { given { tags: {甲, 乙, 丙}, names: {\"x\", \"y\"}, n: 0 } expect { d: B, k: 5, e: true } }\n");
+    REQUIRE(c.ok());
+    CHECK(c.render() == "");
+    for (const auto& o : run_test_blocks(c, std::nullopt)) CHECK(o.problems == std::vector<std::string>{});
+  }
+  // Over a set of enum values the analysis sees who is empty: a gap and a dead branch, each with its customer.
+  CHECK(findings(head + "decide d : R {\n  when size(tags) > 0 -> A\n}\n") ==
+        std::vector<std::string>{"gap 4: no branch of `d` applies to some customers, and there is no `else` or catch-all row"});
+  CHECK(findings(head + "decide d : R {\n  when tags is not empty -> A\n  when size(tags) == 0 -> B\n  when 甲 in tags -> C\n}\n") ==
+        std::vector<std::string>{"unreachable 7: this branch can never apply: earlier ones take every customer it would / "
+                                 "for this customer the branch at line 5 applies first"});
+  // Counts in between, and sets of texts (which may hold texts the rules never name), are not modelled: said so.
+  CHECK(findings(head + "decide d : R {\n  when size(tags) == 2 -> A\n  when names is empty -> B\n}\n") ==
+        std::vector<std::string>{"not-proven 4: could not prove that a branch of `d` applies to every customer / because it counts the members of "
+                                 "a set: the analysis models whether a set of enum values is empty, not how many it holds; add an `else` "
+                                 "(or a catch-all row) to make it total"});
+  // Only sets and lists have members.
+  CHECK(findings(head + "decide d : bool { when n is empty -> true  when size(n) > 1 -> false  else -> false }\n") ==
+        std::vector<std::string>{"type-mismatch 4: `is empty` tests a set or a list, this is int (a text: `== \"\"`)",
+                                 "type-mismatch 4: `size` counts the members of a set or the items of a list, this is int"});
+}
