@@ -502,6 +502,56 @@ void Checker::check_plans() {
       else m_.plan_items[it->second].values[node] = item.value.get();
     }
   }
+  overridden_plan_items();
+}
+
+// A plan item set on an inner segment that every leaf below sets again
+// (itself or through a segment between) never applies: said, with where
+// each leaf takes its value instead.
+void Checker::overridden_plan_items() {
+  for (const auto& item : m_.plan_items) {
+    for (size_t n = 0; n < m_.segments.size() && n < item.values.size(); ++n) {
+      if (!item.values[n] || m_.segments[n].leaf >= 0) continue;
+      std::vector<std::pair<int32_t, int32_t>> takers;  // (leaf, the segment whose setting it takes)
+      bool dead = true;
+      std::vector<int32_t> stack{static_cast<int32_t>(n)};
+      while (!stack.empty() && dead) {
+        int32_t at = stack.back();
+        stack.pop_back();
+        for (const auto& [cond, child] : m_.segments[at].branches) {
+          if (item.values[child]) {
+            // This subtree takes its value from `child`: every leaf in it.
+            std::vector<int32_t> below{child};
+            while (!below.empty()) {
+              int32_t x = below.back();
+              below.pop_back();
+              if (m_.segments[x].leaf >= 0) takers.push_back({x, child});
+              for (const auto& b : m_.segments[x].branches) below.push_back(b.second);
+            }
+          } else if (m_.segments[child].leaf >= 0) {
+            dead = false;  // a leaf that takes this node's value
+          } else {
+            stack.push_back(child);
+          }
+        }
+      }
+      if (!dead || takers.empty()) continue;
+      auto& d = diags_.warning("overridden", item.values[n]->span,
+                               fmt::format("plan item `{}` of segment `{}` never applies: every segment below it sets its own", item.name,
+                                           m_.segments[n].name));
+      std::sort(takers.begin(), takers.end());
+      size_t shown = 0;
+      for (const auto& [leaf, from] : takers) {
+        if (++shown > 8) {
+          d.notes.push_back({fmt::format("… and {} more", takers.size() - 8), {}});
+          break;
+        }
+        d.notes.push_back({leaf == from ? fmt::format("`{}` sets it here", m_.segments[leaf].name)
+                                        : fmt::format("`{}` takes it from `{}`, here", m_.segments[leaf].name, m_.segments[from].name),
+                           item.values[from]->span});
+      }
+    }
+  }
 }
 
 // ---- cycles -----------------------------------------------------------------
