@@ -53,6 +53,9 @@ class Analyser {
   // A decision's values as regions of customers, computed once when a condition uses it.
   std::vector<std::optional<std::vector<std::pair<Boxes, Value>>>> partitions_;
   std::vector<uint8_t> partition_busy_;
+  // Per derived value: the variable standing for an enum or boolean
+  // decision's value where its regions cannot be computed (-1: none).
+  std::vector<int32_t> decision_var_;
   std::deque<std::string> texts_;  // counter-example texts, kept alive
   std::chrono::milliseconds budget_;
   std::chrono::steady_clock::time_point deadline_;
@@ -94,6 +97,11 @@ class Analyser {
   static bool holds(Cmp c, int128 a, int128 b);
   Boxes decision_where(int32_t slot, const std::function<bool(const Value&)>& pred, int depth);
   const std::vector<std::pair<Boxes, Value>>& partition(int32_t slot, int depth);
+  // The values an enum or boolean node can take (a mask of codes), and
+  // whether it can be missing: over-approximated, never under.
+  std::pair<unsigned __int128, bool> possible_values(int32_t node, int depth) const;
+  std::vector<std::pair<Boxes, Value>> node_partition(int32_t node, const std::string& of, int depth);
+  std::pair<unsigned __int128, bool> possible_values_of_derived(size_t d, int depth) const;
   Boxes row(const eval::Table& t, const eval::Row& r, const std::vector<int32_t>& column_vars);
 
   // ---- witnesses.cpp --------------------------------------------------------

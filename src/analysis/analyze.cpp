@@ -40,6 +40,20 @@ Analyser::Analyser(const Program& p, Diagnostics& diags, std::chrono::millisecon
       vars_.push_back(v);
     }
   }
+  // An enum or boolean decision is a variable of its own where its regions
+  // cannot be computed: its value is then one of those it can take, which
+  // proves a match that names each of them total.
+  decision_var_.assign(p.derived.size(), -1);
+  for (size_t d = 0; d < p.derived.size(); ++d) {
+    const auto& der = p.derived[d];
+    bool decision = der.kind == eval::DerivedKind::decide || der.kind == eval::DerivedKind::table;
+    if (!decision || der.type.is_set || (der.type.base != BaseType::enum_ && der.type.base != BaseType::boolean)) continue;
+    auto [mask, missing] = possible_values_of_derived(d, 0);
+    Var v = make_var(der.name, der.type, missing, false, nullptr);
+    v.universe.mask &= mask;
+    decision_var_[d] = static_cast<int32_t>(vars_.size());
+    vars_.push_back(v);
+  }
   // Numeric `let`s linear in the inputs are variables of their own; a
   // counter-example then sets a field so the `let` takes the needed value.
   for (size_t d = 0; d < p.derived.size(); ++d) {

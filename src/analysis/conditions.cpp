@@ -346,12 +346,117 @@ bool Analyser::holds(Cmp c, int128 a, int128 b) {
 
 // The customers for whom decision `slot` has a value satisfying `pred`.
 Boxes Analyser::decision_where(int32_t slot, const std::function<bool(const Value&)>& pred, int depth) {
-  const auto& parts = partition(slot, depth);
+  const std::vector<std::pair<Boxes, Value>>* parts = nullptr;
+  try {
+    parts = &partition(slot, depth);
+  } catch (const Unknown&) {
+    // Its regions are not known: its value, as a variable of its own.
+    size_t d = slot - p_.fields.size();
+    if (out_of_time_ || decision_var_[d] < 0) throw;
+    int32_t var = decision_var_[d];
+    const Var& v = vars_[var];
+    Dom dom = present_dom(v);
+    unsigned __int128 m = 0;
+    for (int32_t code = 0; code < v.codes; ++code) {
+      Value x;
+      x.n = code;
+      if (pred(x)) m |= static_cast<unsigned __int128>(1) << code;
+    }
+    dom.mask &= m;
+    return {with(var, dom)};
+  }
   Boxes out;
-  for (const auto& [region, value] : parts) {
+  for (const auto& [region, value] : *parts) {
     if (pred(value)) out.insert(out.end(), region.begin(), region.end());
   }
   return out;
+}
+
+// The value of an enum or boolean node as regions of customers: a
+// constant everywhere; a decision's regions; `min`/`max` of such, region by
+// region. Unknown for anything else.
+std::vector<std::pair<Boxes, Value>> Analyser::node_partition(int32_t node, const std::string& of, int depth) {
+  if (depth > 32) throw Unknown{"the values are nested too deeply to analyse"};
+  const eval::Node& n = p_.nodes[node];
+  if (n.op == Op::constant) return {{Boxes{universe()}, n.constant}};
+  if (n.op == Op::derived && n.index >= static_cast<int32_t>(p_.fields.size())) {
+    const auto& der = p_.derived[n.index - p_.fields.size()];
+    if (!der.type.is_set && (der.type.base == BaseType::enum_ || der.type.base == BaseType::boolean)) return partition(n.index, depth);
+  }
+  if ((n.op == Op::min || n.op == Op::max) && n.count > 0) {
+    auto acc = node_partition(p_.args[n.index], of, depth + 1);
+    for (int32_t k = 1; k < n.count; ++k) {
+      auto next = node_partition(p_.args[n.index + k], of, depth + 1);
+      std::vector<std::pair<Boxes, Value>> joined;
+      for (const auto& [ra, va] : acc) {
+        for (const auto& [rb, vb] : next) {
+          tick();
+          Boxes both = intersect(ra, rb);
+          if (both.empty()) continue;
+          if (eval::is_missing(va) || eval::is_missing(vb)) throw Unknown{fmt::format("it depends on `{}`, whose results may be missing", of)};
+          bool a_wins = n.op == Op::max ? va.n >= vb.n : va.n <= vb.n;
+          joined.push_back({std::move(both), a_wins ? va : vb});
+        }
+      }
+      acc = std::move(joined);
+    }
+    return acc;
+  }
+  throw Unknown{fmt::format("it depends on `{}`, whose results are computed", of)};
+}
+
+std::pair<unsigned __int128, bool> Analyser::possible_values_of_derived(size_t d, int depth) const {
+  const auto& der = p_.derived[d];
+  unsigned __int128 all = der.type.base == BaseType::boolean ? 3 : der.type.base == BaseType::enum_
+      ? (static_cast<unsigned __int128>(1) << p_.enums[der.type.enum_id].members.size()) - 1 : 0;
+  if (depth > 16 || der.type.is_set) return {all, true};
+  unsigned __int128 mask = 0;
+  bool missing = false;
+  auto add = [&](int32_t node) {
+    auto [m, miss] = possible_values(node, depth + 1);
+    mask |= m;
+    missing = missing || miss;
+  };
+  if (der.kind == eval::DerivedKind::decide) {
+    for (const auto& b : der.branches) if (b.result >= 0) add(b.result);
+  } else if (der.kind == eval::DerivedKind::table) {
+    const auto& tab = p_.tables[der.table];
+    bool single = tab.policy == eval::HitPolicy::unique || tab.policy == eval::HitPolicy::first ||
+                  tab.policy == eval::HitPolicy::any || tab.policy == eval::HitPolicy::priority;
+    if (!single) return {all, true};
+    for (const auto& r : tab.rows) add(r.outputs[der.column]);
+    if (tab.has_else) add(tab.else_outputs[der.column]);
+    missing = missing || tab.propagate_missing;
+  } else if (der.kind == eval::DerivedKind::let) {
+    add(der.node);
+  } else {
+    return {all, true};
+  }
+  return {mask & all, missing};
+}
+
+std::pair<unsigned __int128, bool> Analyser::possible_values(int32_t node, int depth) const {
+  const eval::Node& n = p_.nodes[node];
+  if (n.op == Op::constant) {
+    if (eval::is_missing(n.constant)) return {0, true};
+    if (n.constant.n < 0 || n.constant.n >= 128) return {~static_cast<unsigned __int128>(0), true};
+    return {static_cast<unsigned __int128>(1) << static_cast<int>(n.constant.n), false};
+  }
+  if (n.op == Op::derived && n.index >= static_cast<int32_t>(p_.fields.size())) {
+    return possible_values_of_derived(n.index - p_.fields.size(), depth);
+  }
+  if (n.op == Op::field) return {~static_cast<unsigned __int128>(0), p_.fields[n.index].optional};
+  if ((n.op == Op::min || n.op == Op::max) && depth <= 16) {  // one of its arguments
+    unsigned __int128 mask = 0;
+    bool missing = false;
+    for (int32_t k = 0; k < n.count; ++k) {
+      auto [m, miss] = possible_values(p_.args[n.index + k], depth + 1);
+      mask |= m;
+      missing = missing || miss;
+    }
+    return {mask, missing};
+  }
+  return {~static_cast<unsigned __int128>(0), true};  // anything
 }
 
 // Decision `slot` as regions of customers with the constant value each gets
@@ -373,17 +478,20 @@ const std::vector<std::pair<Boxes, Value>>& Analyser::partition(int32_t slot, in
   } done{partition_busy_, d};
   std::vector<std::pair<Boxes, Value>> parts;
   Boxes left{universe()};
-  auto constant_of = [&](int32_t node) -> Value {
-    if (node < 0 || p_.nodes[node].op != Op::constant) {
-      throw Unknown{fmt::format("it depends on `{}`, whose results are computed", der.name)};
+  // The customers of `reach` by the value `node` gives them.
+  auto add_parts = [&](const Boxes& reach, int32_t node) {
+    for (auto& [region, value] : node_partition(node, der.name, depth + 1)) {
+      Boxes both = intersect(reach, region);
+      if (!both.empty()) parts.push_back({std::move(both), value});
     }
-    return p_.nodes[node].constant;
   };
-  if (der.kind == eval::DerivedKind::decide) {
+  if (der.kind == eval::DerivedKind::let) {
+    add_parts(left, der.node);
+  } else if (der.kind == eval::DerivedKind::decide) {
     for (const auto& b : der.branches) {
       Boxes c = b.condition < 0 ? left : condition(b.condition, depth + 1);
       Boxes reach = b.condition < 0 ? left : intersect(left, c);
-      if (b.result >= 0 && !reach.empty()) parts.push_back({reach, constant_of(b.result)});
+      if (b.result >= 0 && !reach.empty()) add_parts(reach, b.result);
       if (b.condition < 0) break;
       left = subtract(left, c);
     }
@@ -399,7 +507,7 @@ const std::vector<std::pair<Boxes, Value>>& Analyser::partition(int32_t slot, in
     for (const auto& r : tab.rows) {
       Boxes c = row(tab, r, column_vars);
       Boxes reach = intersect(left, c);
-      if (!reach.empty()) parts.push_back({reach, constant_of(r.outputs[der.column])});
+      if (!reach.empty()) add_parts(reach, r.outputs[der.column]);
       left = subtract(left, c);
     }
   } else {

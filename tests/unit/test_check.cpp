@@ -396,3 +396,29 @@ TEST_CASE("`is empty` and `size` over sets and lists: evaluated, typed and prove
         std::vector<std::string>{"type-mismatch 4: `is empty` tests a set or a list, this is int (a text: `== \"\"`)",
                                  "type-mismatch 4: `size` counts the members of a set or the items of a list, this is int"});
 }
+
+TEST_CASE("a match naming every value of an enum decision is total, whatever computed it") {
+  std::string head = "enum 风险等级 { 低, 中, 高 }\nenum 类型 { 大企业, 国际 }\nenum 服务 { 甲, 乙, 丙 }\n"
+                     "input c { id : text key  类型 : 类型  评分 : int  tags : set<text> }\n"
+                     "table 类型风险 : 风险等级 first {\n  类型 || 类型风险\n  国际 || 高\n  - || 低\n}\n"
+                     "decide 评分风险 : 风险等级 {\n  when 评分 >= 80 -> 低\n  when 评分 >= 60 -> 中\n  else -> 高\n}\n";  // 14 lines
+  // `max` of two decisions, region by region: every value named, no `else` needed.
+  CHECK(findings(head + "let 风险 = max(类型风险, 评分风险)\n"
+                        "decide 服务 : 服务 {\n  when 风险 == 低 -> 甲\n  when 风险 == 中 -> 乙\n  when 风险 == 高 -> 丙\n}\n")
+            .empty());
+  // A value it cannot take where the customer is: 国际 is always 高, never 低.
+  CHECK(findings(head + "let 风险 = max(类型风险, 评分风险)\n"
+                        "segments 客户 {\n  when 类型 == 国际 -> 国际客户 {\n    when 风险 == 低 -> 国际低\n    else -> 国际其他\n  }\n  else -> 其他\n}\n") ==
+        std::vector<std::string>{"unreachable 18: the branch to `国际低` can never apply: earlier ones take every customer it would"});
+  // Computed beyond what regions describe (a text set's size): its value is one of those its results give.
+  std::string computed = "decide 标签风险 : 风险等级 {\n  when size(tags) > 3 -> 高\n  when size(tags) > 1 -> 中\n  else -> 低\n}\n";  // 5 lines
+  CHECK(findings(head + computed + "decide 服务 : 服务 {\n  when 标签风险 == 低 -> 甲\n  when 标签风险 == 中 -> 乙\n  when 标签风险 == 高 -> 丙\n}\n") ==
+        std::vector<std::string>{});
+  CHECK(findings(head + "decide 只高 : 风险等级 {\n  when size(tags) > 3 -> 高\n  else -> 高\n}\n"
+                        "decide 服务 : 服务 {\n  when 只高 == 低 -> 甲\n  else -> 丙\n}\n") ==
+        std::vector<std::string>{"unreachable 20: this branch can never apply: its condition never holds for inputs in their domains"});
+  // Naming only some of its values leaves the others, which cannot be shown with a customer: not proven.
+  CHECK(findings(head + computed + "decide 服务 : 服务 {\n  when 标签风险 == 低 -> 甲\n  when 标签风险 == 中 -> 乙\n}\n") ==
+        std::vector<std::string>{"not-proven 20: could not prove that a branch of `服务` applies to every customer / because the customers it "
+                                 "leaves out depend on computed values; add an `else` (or a catch-all row) to make it total"});
+}
