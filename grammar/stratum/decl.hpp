@@ -46,8 +46,15 @@ struct field_modifiers : star< sp, sor< column_alias, key_mark > > {};
 struct cell_compare;
 struct cell_range;
 struct field_domain : sor< cell_compare, seq< kw_in, isp, cell_range > > {};
+// The unit the field's data arrives in: `revenue : money in 万`, `rate : decimal in %`.
+struct data_unit_word
+   : sor< seq< sor< TAO_PEGTL_STRING( "万元" ), TAO_PEGTL_STRING( "亿元" ), TAO_PEGTL_STRING( "万" ),
+                    TAO_PEGTL_STRING( "亿" ), TAO_PEGTL_STRING( "元" ) >, not_at< ident_char > >,
+          percent > {};
+struct data_unit : seq< kw_in, isp, data_unit_word > {};
 struct field_decl
-   : seq< ident, sp, req_colon, sp, req_type, opt< isp, field_domain >, field_modifiers, opt< sp, one< ',', ';' > > > {};
+   : seq< ident, sp, req_colon, sp, req_type, opt< isp, data_unit >, opt< isp, field_domain >, field_modifiers,
+          opt< sp, one< ',', ';' > > > {};
 struct record_name : ident {};
 struct req_field_end : one< '}' > {};
 struct input_decl : seq< kw_input, sp, opt< record_name, sp >, req_lbrace, sp, star< field_decl, sp >, req_field_end > {};

@@ -120,6 +120,17 @@ void Checker::collect_fields() {
       info.optional = f.type.optional;
       info.key = f.key;
       info.domain = f.domain.get();
+      if (!f.data_unit.empty() && !info.type.is_error()) {
+        const std::string& u = f.data_unit;
+        bool money = !info.type.is_set && info.type.base == BaseType::money;
+        bool decimal = !info.type.is_set && info.type.base == BaseType::decimal;
+        if (money && u != "%") info.data_scale = u.starts_with("万") ? 4 : u.starts_with("亿") ? 8 : 0;
+        else if (decimal && u == "%") info.data_scale = -2;
+        else
+          diags_.error("type-mismatch", f.data_unit_span,
+                       fmt::format("`in {}` is not a unit of {}: an amount (`money`) arrives in 元, 万 or 亿, a rate (`decimal`) in %",
+                                   u, m_.type_name(info.type)));
+      }
       int32_t index = static_cast<int32_t>(m_.fields.size());
       if (!declare(f.name, f.span, {SymbolKind::field, index})) continue;
       if (auto [it, ok] = columns.emplace(info.column, f.span); !ok) {

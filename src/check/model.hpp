@@ -18,6 +18,7 @@ struct FieldInfo {
   Span span;
   Type type;
   ast::Cell* domain = nullptr;  // values outside it reject the record
+  int data_scale = 0;           // `in 万`: plain numbers in the data are × 10^data_scale (万 4, 亿 8, % −2)
   bool optional = false;
   bool key = false;
 };

@@ -97,6 +97,7 @@ class Lowerer {
       }
     }
     for (size_t i = 0; i < m_.fields.size(); ++i) {
+      p_->fields[i].data_scale = m_.fields[i].data_scale;
       if (!m_.fields[i].domain) continue;
       p_->fields[i].domain = cell_test(*m_.fields[i].domain, 0, m_.fields[i].type);
       p_->fields[i].domain_text = text_of(m_.fields[i].domain->span);

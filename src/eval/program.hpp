@@ -262,6 +262,8 @@ struct Field {
   std::vector<std::string> known_members;
   // The known-member bits of a set<text> value (elements joined by kSetSeparator).
   int128 known_mask(std::string_view joined) const;
+  // `in 万`, `in %`: a plain number in the data is × 10^data_scale.
+  int data_scale = 0;
   // The field's range (`>= 0`, `in [0, 1]`), when it has one, and its text.
   std::optional<CellTest> domain;
   std::string domain_text;

@@ -69,7 +69,7 @@ std::string Binder::key_text(const RawRecord& raw) const {
   return f.kind == RawKind::text || f.kind == RawKind::number ? utf8::printable(f.text, 80) : std::string();
 }
 
-bool Binder::parse_value(std::string_view text, const Type& type, eval::Value& out, std::string& why) {
+bool Binder::parse_value(std::string_view text, const Type& type, eval::Value& out, std::string& why, int scale) {
   std::string_view t = type.base == BaseType::text ? text : trim(text);
   switch (type.base) {
     case BaseType::boolean:
@@ -81,11 +81,44 @@ bool Binder::parse_value(std::string_view text, const Type& type, eval::Value& o
     case BaseType::decimal:
     case BaseType::money: {
       std::string reason;
-      auto d = Decimal::parse(t, &reason);
+      // A unit written after the number says its scale, whatever the field's.
+      std::string_view number = t;
+      static constexpr std::pair<std::string_view, int> money_units[] = {{"万元", 4}, {"亿元", 8}, {"万", 4}, {"亿", 8}, {"元", 0}};
+      if (type.base == BaseType::money) {
+        for (auto [suffix, exp] : money_units) {
+          if (number.ends_with(suffix)) { number.remove_suffix(suffix.size()); scale = exp; break; }
+        }
+      } else if (type.base == BaseType::decimal && number.ends_with('%')) {
+        number.remove_suffix(1);
+        scale = -2;
+      }
+      if (number.size() != t.size()) {
+        while (!number.empty() && number.back() == ' ') number.remove_suffix(1);
+        if (number.empty()) {
+          why = fmt::format("{} is not a number (write plain digits, e.g. 12345.67)", shown(text));
+          return false;
+        }
+      }
+      auto d = Decimal::parse(number, &reason);
       if (!d) {
         why = reason == "not a number" ? fmt::format("{} is not a number (write plain digits, e.g. 12345.67)", shown(text))
                                        : fmt::format("{}: {}", shown(text), reason);
         return false;
+      }
+      if (scale != 0) {
+        try {
+          Decimal factor = Decimal::from_int(1);
+          for (int k = 0; k < (scale < 0 ? -scale : scale); ++k) factor = factor * Decimal::from_int(10);
+          Decimal scaled = scale > 0 ? *d * factor : *d / factor;
+          if (scale < 0 && !(scaled * factor == *d)) {
+            why = fmt::format("{} has more decimal places than a number holds (12)", shown(text));
+            return false;
+          }
+          d = scaled;
+        } catch (const ArithmeticError&) {
+          why = fmt::format("{}: number out of range", shown(text));
+          return false;
+        }
       }
       if (type.base == BaseType::int_ && !d->is_integer()) {
         why = fmt::format("{} is not a whole number", shown(text));
@@ -224,7 +257,7 @@ bool Binder::bind_field(size_t i, const RawField& rf, eval::Frame& frame, Reject
       }
     } else {
       if (rf.kind == RawKind::array) return reject("expected one value, found a list");
-      if (!parse_value(rf.text, field.type, v, reason)) return reject(reason);
+      if (!parse_value(rf.text, field.type, v, reason, field.data_scale)) return reject(reason);
       if (field.domain && !program_.in_domain(field, v)) {
         return reject(fmt::format("{} is outside the field's range `{}`", program_.format(v, field.type), field.domain_text));
       }

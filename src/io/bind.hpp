@@ -41,7 +41,9 @@ class Binder {
   std::string key_text(const RawRecord& raw) const;
 
   // Parses one value of `type` from text, as data files write it.
-  bool parse_value(std::string_view text, const Type& type, eval::Value& out, std::string& why);
+  // A value of `type` as written in data. Amounts may carry 元, 万, 亿 (万元,
+  // 亿元) and decimals %; a plain number is × 10^scale (a field's `in 万`).
+  bool parse_value(std::string_view text, const Type& type, eval::Value& out, std::string& why, int scale = 0);
 
  private:
   const eval::Program& program_;

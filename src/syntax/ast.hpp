@@ -112,6 +112,8 @@ struct FieldDecl {
   Span span;
   TypeRef type;
   std::shared_ptr<Cell> domain;  // `>= 0`, `in [0, 1]`: values outside reject the record
+  std::string data_unit;         // `in 万`: the unit its data arrives in (万元 亿元 万 亿 元 %); empty: plain
+  Span data_unit_span;
   std::string column;  // `as "列名"`; empty: the field's name
   Span column_span;
   bool key = false;

@@ -41,7 +41,7 @@ using selector = pegtl::parse_tree::selector<
       g::output_column, g::table_row, g::input_cell, g::output_cell, g::cell_value,
       g::cell_any, g::cell_compare, g::cell_range, g::cell_set, g::cell_not_set,
       g::test_decl, g::given_block, g::expect_block, g::binding,
-      g::load_expr, g::import_decl, g::field_domain,
+      g::load_expr, g::import_decl, g::field_domain, g::data_unit,
       g::scorecard_decl, g::factor_decl, g::factor_value, g::factor_weight, g::score_bin, g::bin_else,
       g::multiply_decl, g::bonus_decl,
       g::grid_decl, g::grid_dimension, g::grid_header, g::grid_row,
@@ -318,6 +318,12 @@ class Builder {
       if (c.is_type<g::column_alias>()) {
         f.column = unquote(c.children.at(0)->string_view());
         f.column_span = span(*c.children[0]);
+      } else if (c.is_type<g::data_unit>()) {
+        std::string_view u = c.string_view();
+        u.remove_prefix(2);  // "in"
+        while (!u.empty() && (u.front() == ' ' || u.front() == '\t')) u.remove_prefix(1);
+        f.data_unit = std::string(u);
+        f.data_unit_span = span(c);
       } else if (c.is_type<g::field_domain>()) {
         f.domain = std::make_shared<ast::Cell>(input_cell(*c.children.at(0)));
       } else if (c.is_type<g::key_mark>()) {
