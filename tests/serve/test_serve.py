@@ -489,7 +489,10 @@ def test_a_changed_file_is_reloaded_without_a_signal(service, rules_dir):
 
 
 def test_sigterm_drains_the_requests_in_flight(rules_dir):
-    s = Service(rules_dir)
+    # The drain waits for answers being written up to --request-timeout +
+    # --idle-timeout + 5 s; a slow (sanitized, loaded) build needs more than
+    # the default for 20,000 explained records.
+    s = Service(rules_dir, '--request-timeout', '120')
     records = corporate_records(2000)
     body = ('[' + ','.join(records * 10) + ']').encode('utf-8')  # 20,000 records
     results = {}

@@ -418,7 +418,15 @@ def test_sigterm_while_the_rules_are_first_loaded_ends_the_service(tmp_path):
     shutil.copytree(os.path.join(os.path.dirname(__file__), '..', '..', 'rules'), rules)
     proc = subprocess.Popen([STRATUM, 'serve', str(rules), '--listen', '127.0.0.1:0'], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    time.sleep(0.3)
+    # Once the service holds its signals (it does before it reads a rule),
+    # SIGTERM arrives while the rules are being loaded and proved.
+    def holds_sigterm():
+        with open('/proc/%d/status' % proc.pid) as f:
+            blocked = [line for line in f if line.startswith('SigBlk:')]
+        return bool(blocked) and int(blocked[0].split()[1], 16) & (1 << (signal.SIGTERM - 1))
+    deadline = time.monotonic() + 60
+    while not holds_sigterm() and time.monotonic() < deadline:
+        time.sleep(0.01)
     proc.send_signal(signal.SIGTERM)
     try:
         assert proc.wait(60) == 0
