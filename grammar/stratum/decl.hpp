@@ -191,8 +191,12 @@ struct segment_name : ident {};
 struct req_segment_name : seq< segment_name > {};
 struct req_segment_end : one< '}' > {};
 struct segment_children : seq< one< '{' >, sp, star< segment_branch, sp, opt< one< ';' >, sp > >, req_segment_end > {};
-struct segment_when : seq< kw_when, sp, req_expr, sp, req_arrow, sp, req_segment_name, opt< sp, segment_children > > {};
-struct segment_else : seq< kw_else_, sp, req_arrow, sp, req_segment_name, opt< sp, segment_children > > {};
+// `-> 大企业 by 风险等级`: one child per value of an enum (大企业_低, 大企业_中, …).
+struct segment_split_value : ident {};
+struct segment_split : seq< kw_by, isp, segment_split_value > {};
+struct segment_rest : sor< segment_split, segment_children > {};
+struct segment_when : seq< kw_when, sp, req_expr, sp, req_arrow, sp, req_segment_name, opt< sp, segment_rest > > {};
+struct segment_else : seq< kw_else_, sp, req_arrow, sp, req_segment_name, opt< sp, segment_rest > > {};
 struct segment_branch : sor< segment_when, segment_else > {};
 struct segments_decl : seq< kw_segments, sp, req_ident, sp, req_lbrace, sp, star< segment_branch, sp, opt< one< ';' >, sp > >, req_segment_end > {};
 

@@ -355,6 +355,7 @@ void Checker::check_segments() {
     auto& d = diags_.error("duplicate-name", m_.module.segments[1]->span, "a rule file has one segment tree");
     d.notes.push_back({"the first is here", m_.module.segments[0]->span});
   }
+  expand_splits(*m_.module.segments[0]);
   int32_t leaves = 0;
   flatten(*m_.module.segments[0], -1, "", leaves);
   // The leaves' paths are the values of an enum of their own: that is the
@@ -374,6 +375,65 @@ void Checker::check_segments() {
   Facts none;
   node_facts_.assign(m_.segments.size(), Facts{});
   check_segment_node(*m_.module.segments[0], none);
+}
+
+// `-> N by X`: N gets a child per value of X (an enum field, `let` or
+// decision that is never missing), named N_value and taken when X == value;
+// a match that names every value is total, as the analysis proves.
+void Checker::expand_splits(ast::SegmentNode& n) {
+  for (auto& b : n.branches) expand_splits(*b.node);
+  if (n.split_by.empty()) return;
+  auto it = symbols_.find(n.split_by);
+  if (it == symbols_.end()) {
+    std::vector<std::string> names;
+    for (auto& [name, _] : symbols_) names.push_back(name);
+    std::sort(names.begin(), names.end());
+    auto& d = diags_.error("unknown-name", n.split_span, fmt::format("unknown name `{}`", n.split_by));
+    if (auto hint = closest(n.split_by, names); !hint.empty()) d.notes.push_back({fmt::format("did you mean `{}`?", hint), {}});
+    return;
+  }
+  const Symbol& s = it->second;
+  Type type = s.kind == SymbolKind::field ? m_.fields[s.index].type : s.kind == SymbolKind::let ? m_.lets[s.index].type
+                                                                                               : m_.decisions[s.index].type;
+  bool missing = s.kind == SymbolKind::field ? m_.fields[s.index].optional
+                 : s.kind == SymbolKind::let ? m_.lets[s.index].maybe_missing
+                                             : m_.decisions[s.index].maybe_missing;
+  if (type.is_error()) return;
+  if (type.is_set || type.base != BaseType::enum_ || type.enum_id < 0) {
+    diags_.error("type-mismatch", n.split_span,
+                 fmt::format("`by {}` splits a segment by the values of an enum; `{}` is {}", n.split_by, n.split_by, m_.type_name(type)));
+    return;
+  }
+  if (missing) {
+    diags_.error("not-optional", n.split_span,
+                 fmt::format("`{}` may be missing: a segment is split by a value every customer has (give it a default with `??`)", n.split_by));
+    return;
+  }
+  const EnumInfo& e = m_.enums[type.enum_id];
+  for (const auto& member : e.members) {
+    ast::SegmentBranch b;
+    b.span = n.split_span;
+    auto name = std::make_unique<ast::Expr>();
+    name->kind = ast::ExprKind::name;
+    name->span = n.split_span;
+    name->text = n.split_by;
+    auto value = std::make_unique<ast::Expr>();
+    value->kind = ast::ExprKind::name;
+    value->span = n.split_span;
+    value->text = member;
+    value->qualifier = e.name;
+    b.condition = std::make_unique<ast::Expr>();
+    b.condition->kind = ast::ExprKind::binary;
+    b.condition->op = ast::BinaryOp::eq;
+    b.condition->span = n.split_span;
+    b.condition->depth = 2;
+    b.condition->args.push_back(std::move(name));
+    b.condition->args.push_back(std::move(value));
+    b.node = std::make_unique<ast::SegmentNode>();
+    b.node->name = n.name + "_" + member;
+    b.node->span = n.split_span;
+    n.branches.push_back(std::move(b));
+  }
 }
 
 void Checker::flatten(const ast::SegmentNode& n, int32_t parent, const std::string& prefix, int32_t& leaves) {

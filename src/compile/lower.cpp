@@ -233,6 +233,9 @@ class Lowerer {
         o.span = condition ? condition->span : m_.segments[child].span;
         o.line = line_of(o.span);
         o.text = condition ? "when " + text_of(condition->span) : "else";
+        // A child made by `-> N by X`: its condition is written nowhere but in `by X`.
+        bool split = condition && condition->args.size() == 2 && condition->args[0]->span.begin == condition->args[1]->span.begin;
+        if (split) o.text = fmt::format("when {} == {}  ({})", condition->args[0]->text, condition->args[1]->text, text_of(condition->span));
         if (condition) referenced(*condition, o.slots);
         o.cover = coverage_point(condition ? condition->span : m_.segments[child].span,
                                  fmt::format("branch {} → {}", n.name, m_.segments[child].name));

@@ -244,6 +244,10 @@ struct SegmentNode {
   std::string name;
   Span span;
   std::vector<SegmentBranch> branches;  // empty: a leaf
+  // `-> N by X`: the checker gives N one child per value of enum X, named
+  // N_value, each taken when X == value.
+  std::string split_by;
+  Span split_span;
 };
 
 struct PlanItem {

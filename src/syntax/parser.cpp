@@ -41,7 +41,7 @@ using selector = pegtl::parse_tree::selector<
       g::output_column, g::table_row, g::input_cell, g::output_cell, g::cell_value,
       g::cell_any, g::cell_compare, g::cell_range, g::cell_set, g::cell_not_set,
       g::test_decl, g::given_block, g::expect_block, g::binding,
-      g::load_expr, g::import_decl, g::field_domain, g::data_unit,
+      g::load_expr, g::import_decl, g::field_domain, g::data_unit, g::segment_split, g::segment_split_value,
       g::scorecard_decl, g::factor_decl, g::factor_value, g::factor_weight, g::score_bin, g::bin_else,
       g::multiply_decl, g::bonus_decl,
       g::grid_decl, g::grid_dimension, g::grid_header, g::grid_row,
@@ -439,7 +439,15 @@ class Builder {
     b.node = std::make_unique<ast::SegmentNode>();
     b.node->name = n.children.at(i)->string();
     b.node->span = span(*n.children[i]);
-    for (++i; i < n.children.size(); ++i) b.node->branches.push_back(segment_branch(*n.children[i]));
+    for (++i; i < n.children.size(); ++i) {
+      const Node& c = *n.children[i];
+      if (c.is_type<g::segment_split>()) {
+        b.node->split_by = c.children.at(0)->string();
+        b.node->split_span = span(c);
+        continue;
+      }
+      b.node->branches.push_back(segment_branch(c));
+    }
     return b;
   }
 
