@@ -1030,9 +1030,21 @@ def field_value(prog, f, raw):
         if s in prog.enum_values(t[1]):
             return s, None
         return None, 'malformed'
+    # An amount may carry its unit (元 万 亿 万元 亿元), a decimal `%`.
+    scale = 0
+    if t == 'money':
+        for suffix, exp in (('万元', 4), ('亿元', 8), ('万', 4), ('亿', 8), ('元', 0)):
+            if s.endswith(suffix):
+                s, scale = s[:-len(suffix)].rstrip(' '), exp
+                break
+    elif t == 'decimal' and s.endswith('%'):
+        s, scale = s[:-1].rstrip(' '), -2
     v = parse_number_text(s)
     if v is None:
         return None, 'malformed'
+    if frac_digits(v) > 12:
+        return None, 'malformed'
+    v = v * F(10) ** scale
     if t == 'int':
         if v.denominator != 1 or 'e' in s.lower():
             if v.denominator != 1:
@@ -2140,7 +2152,7 @@ def gen_value(prog, f, cands, rng, fmt):
     if not f.optional and x < 0.008 and not csv_set:
         return None
     if rng.random() < 0.005 and t_is_checked(f.typ):
-        bad = {'int': '1.5', 'decimal': 'abc', 'money': '12元', 'bool': 'maybe'}.get(f.typ, '不存在')
+        bad = {'int': '1.5', 'decimal': 'abc', 'money': '12块', 'bool': 'maybe'}.get(f.typ, '不存在')
         return ('str', bad)
     t = f.typ
     if t == 'bool':
