@@ -52,8 +52,13 @@ class Lowerer {
     p_->uses_today = m_.uses_today;
     for (const FieldInfo& f : m_.fields) p_->fields.push_back({f.name, f.column, f.type, f.optional});
     // Derived slots: lets, then decisions.
+    // A value written as a percentage (`30%`, `-10%`) is explained as one.
+    auto percent = [](const ast::Expr* e) {
+      if (e && e->kind == ExprKind::negate && !e->args.empty()) e = e->args[0].get();
+      return e && e->kind == ExprKind::number && e->unit == ast::Unit::percent;
+    };
     for (const LetInfo& l : m_.lets) {
-      add_derived(eval::DerivedKind::let, l.name, l.type);
+      add_derived(eval::DerivedKind::let, l.name, l.type).percent = percent(l.value);
     }
     if (!m_.segments.empty()) {
       p_->outputs.push_back({"segment", Type::enum_of(m_.segment_enum), segment_slot()});
@@ -67,6 +72,15 @@ class Lowerer {
       d.table = dec.source == DecisionSource::table ? dec.index : -1;
       d.index = dec.source == DecisionSource::scorecard ? dec.index : -1;
       d.column = dec.column;
+      std::vector<const ast::Expr*> results;
+      if (dec.source == DecisionSource::decide) {
+        for (const auto& b : m_.module.decides[dec.index].branches) if (b.result) results.push_back(b.result.get());
+      } else if (dec.source == DecisionSource::table) {
+        for (const auto& r : m_.module.tables[dec.index].rows) {
+          if (static_cast<size_t>(dec.column) < r.outputs.size()) results.push_back(r.outputs[dec.column].get());
+        }
+      }
+      d.percent = !results.empty() && std::all_of(results.begin(), results.end(), percent);
       if (!dec.imported) {
         p_->outputs.push_back({dec.name, dec.type, decision_slot(static_cast<int32_t>(&dec - m_.decisions.data()))});
       }
@@ -81,7 +95,9 @@ class Lowerer {
       p_->segment_slot = segment_slot();
     }
     for (const PlanItemInfo& item : m_.plan_items) {
-      add_derived(eval::DerivedKind::plan_item, item.name, item.type);
+      bool any_percent = std::any_of(item.values.begin(), item.values.end(), percent) ||
+                         std::any_of(item.conditional.begin(), item.conditional.end(), [&](const auto& c) { return percent(c.second); });
+      add_derived(eval::DerivedKind::plan_item, item.name, item.type).percent = any_percent;
       p_->outputs.push_back({item.name, item.type, plan_slot(static_cast<int32_t>(&item - m_.plan_items.data())), true});
     }
     for (size_t i = 0; i < m_.lets.size(); ++i) {

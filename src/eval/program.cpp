@@ -171,6 +171,34 @@ void Program::append_text(std::string& out, const Value& v, const Type& t) const
   out += format(v, t);
 }
 
+// A value as the rules write it, for explanations: an amount in 亿 or 万
+// where that shows it exactly in fewer digits than 元 (3.2亿, 150万; but
+// 264763873.78元, 1200.5元), a rate written with % as a percentage.
+// Outputs use format().
+std::string Program::shown(const Value& v, const Type& t, bool percent) const {
+  if (is_missing(v) || t.is_set) return format(v, t);
+  if (t.base == BaseType::money) {
+    Decimal d = dec(v);
+    std::string best = d.to_string(), unit = "元";
+    for (auto [name, scale] : {std::pair<const char*, int64_t>{"亿", 100000000}, {"万", 10000}}) {
+      if (d.abs() < Decimal::from_int(scale)) continue;
+      Decimal in = d / Decimal::from_int(scale);
+      std::string text = in.to_string();
+      if (in * Decimal::from_int(scale) == d && text.size() < best.size()) { best = text; unit = name; }
+    }
+    return best + unit;
+  }
+  if (percent && t.base == BaseType::decimal) {
+    Decimal in = dec(v) * Decimal::from_int(100);
+    if (in / Decimal::from_int(100) == dec(v)) return in.to_string() + "%";
+  }
+  return format(v, t);
+}
+
+bool Program::percent_slot(int32_t s) const {
+  return static_cast<size_t>(s) < fields.size() ? fields[s].data_scale == -2 : derived[s - fields.size()].percent;
+}
+
 std::string Program::value_text(Frame& f, int32_t node) const {
   const Node& n = nodes[node];
   if (n.op == Op::field || n.op == Op::derived) return values_of(f, {n.index});
@@ -200,8 +228,7 @@ std::string Program::values_of(Frame& f, const std::vector<int32_t>& slots) cons
                      : constant_let && f.state[s] != 2 ? nodes[let->node].constant
                                                        : f.slots[s];
     const Type& t = is_field ? fields[s].type : derived[s - fields.size()].type;
-    bool yuan = !is_missing(v) && !t.is_set && t.base == BaseType::money;
-    out += fmt::format("{}{} = {}{}", out.empty() ? "" : ", ", slot_name(s), format(v, t), yuan ? "元" : "");
+    out += fmt::format("{}{} = {}", out.empty() ? "" : ", ", slot_name(s), shown(v, t, percent_slot(s)));
   }
   return out;
 }
@@ -256,7 +283,7 @@ void Program::explain_plan(Frame& f, std::vector<std::string>& out) const {
     int32_t setting = plan_setting(f, d, leaf);
     if (setting >= 0) {
       const PlanCondition& c = plan_conditions[d.conditional[setting].plan];
-      out.push_back(fmt::format("{} = {}   (plan {}, line {})", d.name, format(v, d.type), c.text, c.line));
+      out.push_back(fmt::format("{} = {}   (plan {}, line {})", d.name, shown(v, d.type, d.percent), c.text, c.line));
       continue;
     }
     int32_t from = d.from_node.empty() || leaf < 0 ? -1 : d.from_node[leaf];
@@ -264,7 +291,7 @@ void Program::explain_plan(Frame& f, std::vector<std::string>& out) const {
       out.push_back(fmt::format("{}: not set for this {}", d.name, segment_slot >= 0 ? "segment" : "customer"));
       continue;
     }
-    out.push_back(fmt::format("{} = {}   (plan of {})", d.name, format(v, d.type), segment_nodes[from].name));
+    out.push_back(fmt::format("{} = {}   (plan of {})", d.name, shown(v, d.type, d.percent), segment_nodes[from].name));
   }
 }
 
@@ -359,9 +386,8 @@ void Program::compute(Frame& f, int32_t s) const {
   }
   --f.trace_depth;
   f.state[s] = 2;
-  bool yuan = !is_missing(f.slots[s]) && !d.type.is_set && d.type.base == BaseType::money;
   (*f.trace)[mark] = std::string(static_cast<size_t>(f.trace_depth) * 2, ' ') +
-                     fmt::format("{} = {}{}", d.name, format(f.slots[s], d.type), yuan ? "元" : "");
+                     fmt::format("{} = {}", d.name, shown(f.slots[s], d.type, percent_slot(s)));
 }
 
 // Computes derived slot s into f.slots[s]: one implementation for every
@@ -525,6 +551,7 @@ void Program::compute_value(Frame& f, int32_t s) const {
         break;
       }
       int32_t row = table_row(f, d.table);
+      if (f.trace) passed_over(f, t, row);
       if (row == kElseRow) {
         f.slots[s] = value(f, t.else_outputs[d.column]);
         f.cover(t.else_cover);
@@ -550,6 +577,35 @@ void Program::compute_value(Frame& f, int32_t s) const {
       break;
     }
   }
+}
+
+// Explanations: the rows before the one taken (a `first` table), or every
+// other row, each with the cell that failed and its value ("✗ line 12 of
+// `档`: >= 3亿 | … → 大   [revenue = 2.6亿]"); at most eight, then a count.
+void Program::passed_over(Frame& f, const Table& t, int32_t taken) const {
+  size_t end = t.policy == HitPolicy::first && taken >= 0 ? static_cast<size_t>(taken) : t.rows.size();
+  size_t shown = 0, more = 0;
+  for (size_t r = 0; r < end; ++r) {
+    if (static_cast<int32_t>(r) == taken) continue;
+    const Row& row = t.rows[r];
+    int32_t failed = -1;
+    try {
+      for (size_t k = 0; k < row.tests.size() && failed < 0; ++k) {
+        std::vector<CellTest> one{row.tests[k]};
+        if (!tests_match(f, t, one)) failed = static_cast<int32_t>(k);
+      }
+    } catch (const EvalError&) {
+      continue;  // a column that cannot be computed: evaluation never needed it
+    }
+    if (failed < 0) continue;  // it matches too (a unique table's other match is an error, said elsewhere)
+    if (shown == 8) { ++more; continue; }
+    ++shown;
+    const CellTest& c = row.tests[failed];
+    std::string value = c.slot >= 0 ? values_of(f, {c.slot}) : "";
+    if (value.empty() && c.column < static_cast<int32_t>(t.column_names.size())) value = t.column_names[c.column];
+    note(f, fmt::format("✗ line {} of `{}`: {}   [{}]", t.row_lines[r], t.name, row.text, value));
+  }
+  if (more) note(f, fmt::format("✗ {} more row{} of `{}` do not match", more, more == 1 ? "" : "s", t.name));
 }
 
 bool Program::tests_match(Frame& f, const Table& table, const std::vector<CellTest>& tests) const {

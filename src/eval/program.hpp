@@ -249,6 +249,7 @@ struct Derived {
   std::vector<int32_t> from_node;  // plan item: the segment node whose plan set it, per leaf
   std::vector<int32_t> leaf_covers;  // plan item: the coverage point of that setting, per leaf
   std::vector<ConditionalSetting> conditional;  // plan item: conditional plans first, in file order
+  bool percent = false;   // written as a percentage (`30%`): explained as one
 };
 
 struct Field {
@@ -369,6 +370,8 @@ class Program {
   // Text storage for constants: addresses stay valid.
   std::string_view intern(std::string text);
   std::string format(const Value& v, const Type& t) const;  // for messages and outputs
+  std::string shown(const Value& v, const Type& t, bool percent) const;  // for explanations: 2.6亿, 150万, 12%
+  bool percent_slot(int32_t s) const;
   // Appends the value's text to `out`; for the output writers (no temporaries).
   void append_text(std::string& out, const Value& v, const Type& t) const;
 
@@ -382,6 +385,7 @@ class Program {
   // to confirm a counter-example before reporting it).
   bool row_applies(Frame& f, int32_t table, int32_t row) const { return row_matches(f, tables[table], tables[table].rows[row]); }
  private:
+  void passed_over(Frame& f, const Table& t, int32_t taken) const;
   bool tests_match(Frame& f, const Table& table, const std::vector<CellTest>& tests) const;
   // Row r (its indexed tests when the table is indexed), by the fast path when it can.
   bool row_passes(Frame& f, const Table& table, int32_t r, bool indexed) const;

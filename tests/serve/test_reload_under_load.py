@@ -99,7 +99,11 @@ def test_reload_under_load(tmp_path):
                 s.proc.send_signal(signal.SIGHUP)
             n += 1
             time.sleep(0.03)
-        target.write_text(text_of('A'), encoding='utf-8')
+        # Back to A, as atomically as every other write (a file read half
+        # written could be valid rules of a third hash).
+        tmp = rules / '.tier.strat.tmp'
+        tmp.write_text(text_of('A'), encoding='utf-8')
+        os.replace(tmp, target)
 
     threads = [threading.Thread(target=client, args=(batch,)) for batch in (False, True, False, True)]
     threads.append(threading.Thread(target=writer))
