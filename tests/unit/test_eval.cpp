@@ -315,16 +315,33 @@ TEST_CASE("values nested deeper than the evaluator's limit reject the customer, 
           std::vector<std::string>{"top: expected 5000, but evaluation failed: the rules compute values through more than 2000 levels"});
 }
 
+// Runs a YAML case file with `text` against `c`: one line per case,
+// "name: passed" or "name: failed | problem | …".
+std::vector<std::string> yaml_outcomes(const Compilation& c, const char* text) {
+  std::string path = fmt::format("/tmp/stratum-cases-{}.yaml", ::getpid());
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    REQUIRE(f);
+    std::fputs(text, f);
+    std::fclose(f);
+  }
+  auto outcomes = run_yaml_cases(c, path, std::nullopt, nullptr);
+  std::remove(path.c_str());
+  std::vector<std::string> got;
+  for (const auto& o : outcomes) {
+    std::string line = o.name + (o.passed ? ": passed" : ": failed");
+    for (const auto& p : o.problems) line += " | " + p;
+    got.push_back(line);
+  }
+  return got;
+}
+
 TEST_CASE("YAML cases give their values through the record binder, ranges and sets included") {
   Compilation c = build(R"(enum 标签 { 甲, 乙 }
 input c { id : text key  n : int >= 0  tags : set<标签>  names : set<text>  d : date? }
 decide big : bool { when n >= 10 and 甲 in tags and names contains "x" -> true  else -> false }
 )");
-  std::string path = fmt::format("/tmp/stratum-cases-{}.yaml", ::getpid());
-  {
-    std::FILE* f = std::fopen(path.c_str(), "w");
-    REQUIRE(f);
-    std::fputs(R"(- name: lists and a scalar set
+  std::vector<std::string> got = yaml_outcomes(c, R"(- name: lists and a scalar set
   given: { id: A, n: 10, tags: [甲, 乙], names: "x;y" }
   expect: { big: true }
 - name: out of range
@@ -339,17 +356,7 @@ decide big : bool { when n >= 10 and 甲 in tags and names contains "x" -> true 
 - name: not a date
   given: { id: E, n: 1, tags: [], names: [], d: 2026-02-30 }
   expect: { big: false }
-)", f);
-    std::fclose(f);
-  }
-  auto outcomes = run_yaml_cases(c, path, std::nullopt, nullptr);
-  std::remove(path.c_str());
-  std::vector<std::string> got;
-  for (const auto& o : outcomes) {
-    std::string line = o.name + (o.passed ? ": passed" : ": failed");
-    for (const auto& p : o.problems) line += " | " + p;
-    got.push_back(line);
-  }
+)");
   CHECK(got == std::vector<std::string>{
                    "lists and a scalar set: passed",
                    "out of range: failed | given: `n`: -1 is outside the field's range `>= 0`",
@@ -379,11 +386,7 @@ table 名字 collect list {
   >= 2 || "x"
 }
 )");
-  std::string path = fmt::format("/tmp/stratum-cases-lists-{}.yaml", ::getpid());
-  {
-    std::FILE* f = std::fopen(path.c_str(), "w");
-    REQUIRE(f);
-    std::fputs(R"(- name: two of each
+  std::vector<std::string> got = yaml_outcomes(c, R"(- name: two of each
   given: { id: A, n: 2 }
   expect: { 顺序: [乙, 甲], 集合: [甲, 乙], 名字: [x, y] }
 - name: none
@@ -401,17 +404,7 @@ table 名字 collect list {
 - name: one value is not a list
   given: { id: F, n: 2 }
   expect: { m: [3] }
-)", f);
-    std::fclose(f);
-  }
-  auto outcomes = run_yaml_cases(c, path, std::nullopt, nullptr);
-  std::remove(path.c_str());
-  std::vector<std::string> got;
-  for (const auto& o : outcomes) {
-    std::string line = o.name + (o.passed ? ": passed" : ": failed");
-    for (const auto& p : o.problems) line += " | " + p;
-    got.push_back(line);
-  }
+)");
   CHECK(got == std::vector<std::string>{
                    "two of each: passed",
                    "none: passed",
