@@ -95,7 +95,7 @@ Var Analyser::make_var(const std::string& name, const Type& t, bool optional, bo
   v.type = t;
   v.field = field;
   v.universe.missing = optional;
-  if (t.is_set || t.base == BaseType::days || t.base == BaseType::months || t.base == BaseType::error) {
+  if (t.is_set || t.is_duration() || t.base == BaseType::error) {
     v.kind = Kind::opaque;
   } else if (t.base == BaseType::boolean || t.base == BaseType::enum_) {
     v.kind = Kind::mask;

@@ -24,8 +24,9 @@ std::string Model::type_name(const Type& t) const {
     case BaseType::money: base = "money"; break;
     case BaseType::text: base = "text"; break;
     case BaseType::date: base = "date"; break;
-    case BaseType::days: base = "duration (days)"; break;
-    case BaseType::months: base = "duration (months)"; break;
+    case BaseType::days: base = "duration in days"; break;
+    case BaseType::months: base = "duration in months"; break;
+    case BaseType::duration: base = "duration"; break;
     case BaseType::enum_:
       base = t.enum_id >= 0 && t.enum_id < static_cast<int32_t>(enums.size()) ? enums[t.enum_id].name : "enum";
       break;

@@ -541,12 +541,10 @@ void Checker::check_plans() {
         m_.plan_items.push_back(std::move(info));
       } else if (!t.type.is_error() && !m_.plan_items[it->second].type.is_error()) {
         Type& have = m_.plan_items[it->second].type;
-        auto duration = [](const Type& x) { return !x.is_set && (x.base == BaseType::days || x.base == BaseType::months); };
         if (have.base == BaseType::int_ && t.type.base == BaseType::decimal) have = t.type;
-        else if ((duration(have) || m_.plan_items[it->second].durations_as_text) && duration(t.type) && !(have == t.type)) {
-          // `1 months` here, `1 weeks` there: shown as written ("1 month", "1 week").
-          have = Type::of(BaseType::text);
-          m_.plan_items[it->second].durations_as_text = true;
+        else if (have.is_duration() && t.type.is_duration() && !(have == t.type)) {
+          // `1 months` here, `2 weeks` there: a duration of months and days
+          have = Type::of(BaseType::duration);
         } else if (!compatible(t.type, have)) {
           auto& d = diags_.error("type-mismatch", item.value->span,
                                  fmt::format("type mismatch: plan item `{}` is {} elsewhere, this is {}", item.name,

@@ -59,7 +59,7 @@ Type Checker::resolve_type(const ast::TypeRef& t) {
   else if (t.name == "money") out = Type::of(BaseType::money);
   else if (t.name == "text") out = Type::of(BaseType::text);
   else if (t.name == "date") out = Type::of(BaseType::date);
-  else if (t.name == "duration") out = Type::of(BaseType::days);
+  else if (t.name == "duration") out = Type::of(BaseType::duration);
   else if (auto it = enum_index_.find(t.name); it != enum_index_.end()) out = Type::enum_of(it->second);
   else {
     std::vector<std::string> names = {"bool", "int", "decimal", "money", "text", "date", "duration"};

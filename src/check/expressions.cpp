@@ -19,6 +19,15 @@ bool Checker::is_constant(const Expr& e) {
       return true;
     case ExprKind::name: return e.ref == RefKind::enum_value;
     case ExprKind::negate: return is_constant(*e.args[0]);
+    case ExprKind::binary: {
+      // a duration of months and days: `1 month + 10 days`
+      auto duration = [](const Expr& x) {
+        using U = ast::Unit;
+        const Expr& n = x.kind == ExprKind::negate ? *x.args[0] : x;
+        return n.kind == ExprKind::number && (n.unit == U::years || n.unit == U::months || n.unit == U::weeks || n.unit == U::days);
+      };
+      return (e.op == BinaryOp::add || e.op == BinaryOp::sub) && duration(*e.args[0]) && duration(*e.args[1]);
+    }
     case ExprKind::set:
       return e.loaded || std::all_of(e.args.begin(), e.args.end(), [](auto& a) { return is_constant(*a); });
     default: return false;
@@ -40,8 +49,9 @@ bool Checker::compatible(const Type& got, const Type& want) const {
   if (got.is_error() || want.is_error()) return true;
   if (got == want) return true;
   if (got.is_set != want.is_set) return false;
-  // int widens to decimal
-  return got.base == BaseType::int_ && want.base == BaseType::decimal;
+  // int widens to decimal; a duration in one unit to one of months and days
+  return (got.base == BaseType::int_ && want.base == BaseType::decimal) ||
+         (got.is_duration() && want.base == BaseType::duration && !want.is_set);
 }
 
 void Checker::expect_type(const Type& got, const Type& want, const Expr& e, const std::string& where) {
@@ -56,6 +66,18 @@ void Checker::unit_hint(Diagnostic& d, const Type& got, const Type& want, const 
     d.notes.push_back({fmt::format("money needs a unit: write `{0}元`, `{0}万` or `{0}亿`", e.number.to_string()), {}});
   } else if (got.base == BaseType::money && want.is_numeric()) {
     d.notes.push_back({"amounts of money (万/亿/元) cannot be compared with counts or ratios", {}});
+  } else if (want.is_duration() && got.base == BaseType::text && !got.is_set && e.kind == ExprKind::text) {
+    bool looks = !e.text.empty() && e.text.front() >= '0' && e.text.front() <= '9';
+    d.notes.push_back({looks ? fmt::format("a duration is written without quotes: `{}`", e.text)
+                             : std::string("durations are written `3 months`, `1 year`, `2 weeks`, `30 days` (or `6个月`, `2周`)"),
+                       {}});
+  } else if (want.is_duration() && got.is_numeric() && e.kind == ExprKind::number) {
+    std::string n = e.number.to_string(), s = n == "1" ? "" : "s";
+    d.notes.push_back({fmt::format("a duration needs a unit: write `{0} month{1}`, `{0} week{1}` or `{0} day{1}`", n, s), {}});
+  } else if (want.is_duration() && got.is_duration()) {
+    d.notes.push_back({want.base == BaseType::days ? "this is a duration in days: write it in days or weeks (a month is 28 to 31 days)"
+                                                   : "this is a duration in months: write it in months or years (a month is 28 to 31 days)",
+                       {}});
   }
 }
 
@@ -63,7 +85,19 @@ void Checker::unit_hint(Diagnostic& d, const Type& got, const Type& want, const 
 void Checker::compare_types(const Type& left, const Type& right, const Expr& at, const std::string& what, BinaryOp op) {
   if (left.is_error() || right.is_error()) return;
   bool ok = left == right || (left.is_numeric() && right.is_numeric());
-  if (ok && op != BinaryOp::eq && op != BinaryOp::ne && !left.is_ordered()) {
+  bool ordering = op != BinaryOp::eq && op != BinaryOp::ne;
+  if (left.is_duration() && right.is_duration() && !(left == right)) {
+    if (!ordering) return;  // 1 month == 4 weeks is false, as it is on every calendar
+    bool mixed = left.base == BaseType::duration || right.base == BaseType::duration;
+    auto& d = diags_.error("type-mismatch", at.span,
+                           fmt::format("{} is a {}, `{}` is a {}: {}", what, m_.type_name(left), source_text(at), m_.type_name(right),
+                                       mixed ? "a duration that may hold months and days has no order"
+                                             : "durations in months and in days have no order"));
+    d.notes.push_back({"a month is 28 to 31 days: compare in one unit (`90 days` or `3 months`), or compare dates "
+                       "(e.g. `开户日期 <= today - 3 months`)", {}});
+    return;
+  }
+  if (ok && ordering && !left.is_ordered()) {
     diags_.error("type-mismatch", at.span, fmt::format("{} is {}, which has no order: use == or !=", what, m_.type_name(left)));
     return;
   }
@@ -283,7 +317,7 @@ Typed Checker::expr_inner(Expr& e, const Type* expected, const Facts& facts) {
     case ExprKind::call: return call(e, facts);
     case ExprKind::negate: {
       Typed a = value(*e.args[0], expected, facts);
-      if (!a.type.is_error() && !(a.type.is_number_like() || a.type.base == BaseType::days || a.type.base == BaseType::months)) {
+      if (!a.type.is_error() && !(a.type.is_number_like() || a.type.is_duration())) {
         diags_.error("type-mismatch", e.span, fmt::format("cannot negate {}", m_.type_name(a.type)));
         return error_typed();
       }
@@ -438,7 +472,9 @@ Typed Checker::call(Expr& e, const Facts& facts) {
     for (size_t i = 0; i < args.size(); ++i) {
       if (args[i].type.is_error()) return error_typed();
       if (!args[i].type.is_ordered()) {
-        diags_.error("type-mismatch", e.args[i]->span, fmt::format("`{}` needs ordered values, this is {}", f, m_.type_name(args[i].type)));
+        diags_.error("type-mismatch", e.args[i]->span,
+                     fmt::format("`{}` needs ordered values, this is {}{}", f, m_.type_name(args[i].type),
+                                 args[i].type.base == BaseType::duration ? " (it may hold months and days, which have no order)" : ""));
         return error_typed();
       }
       if (args[i].type.base == BaseType::decimal && result.base == BaseType::int_) result = args[i].type;
@@ -570,17 +606,17 @@ Type Checker::arithmetic(BinaryOp op, Type a, Type b) {
     case BinaryOp::sub:
       if (num(a) && num(b)) return widen(a, b);
       if (a.base == B::money && b.base == B::money) return a;
-      if (a.base == B::date && (b.base == B::days || b.base == B::months)) return a;
-      if (op == BinaryOp::add && b.base == B::date && (a.base == B::days || a.base == B::months)) return b;
+      if (a.base == B::date && b.is_duration()) return a;
+      if (op == BinaryOp::add && b.base == B::date && a.is_duration()) return b;
       if (op == BinaryOp::sub && a.base == B::date && b.base == B::date) return Type::of(B::days);
-      if ((a.base == B::days || a.base == B::months) && a == b) return a;
+      if (a.is_duration() && b.is_duration()) return a == b ? a : Type::of(B::duration);
       return {};
     case BinaryOp::mul:
       if (num(a) && num(b)) return widen(a, b);
       if (a.base == B::money && num(b)) return a;
       if (num(a) && b.base == B::money) return b;
-      if ((a.base == B::days || a.base == B::months) && b.base == B::int_) return a;
-      if (a.base == B::int_ && (b.base == B::days || b.base == B::months)) return b;
+      if (a.is_duration() && b.base == B::int_) return a;
+      if (a.base == B::int_ && b.is_duration()) return b;
       return {};
     case BinaryOp::div:
       if (num(a) && num(b)) return Type::of(B::decimal);

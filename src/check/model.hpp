@@ -72,7 +72,6 @@ struct PlanItemInfo {
   Type type;
   // per segment node: the expression set there (null: inherited or none)
   std::vector<const ast::Expr*> values;
-  bool durations_as_text = false;  // durations in months and in days mixed: shown as text
   // Settings by conditional plans, in file order: (conditional plan, expression).
   std::vector<std::pair<int32_t, const ast::Expr*>> conditional;
 };

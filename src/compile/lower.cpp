@@ -29,7 +29,7 @@ Cmp cmp_of(BinaryOp op) {
   }
 }
 
-bool is_duration(const Type& t) { return t.base == BaseType::days || t.base == BaseType::months; }
+bool is_duration(const Type& t) { return t.is_duration(); }
 
 class Lowerer {
  public:
@@ -224,18 +224,6 @@ class Lowerer {
     p_->scorecards.push_back(std::move(sc));
   }
 
-  // A duration plan value shown as text, for items that mix months and days.
-  int32_t duration_text(const Expr& e) {
-    int32_t n = expr(e);
-    if (!is_constant_node(n)) {
-      diags_.error("not-constant", e.span,
-                   "a plan item that mixes durations in months and in days takes constant durations (e.g. `1 months`, `2 weeks`)");
-      return n;
-    }
-    Value v = p_->nodes[n].constant;
-    return constant({0, p_->intern(eval::format_duration(v.n, e.type.base == BaseType::months))});
-  }
-
   void segments() {
     if (m_.segments.empty()) return;
     for (const SegmentInfo& n : m_.segments) {
@@ -266,11 +254,7 @@ class Lowerer {
       for (size_t n = 0; n < m_.segments.size(); ++n) {  // preorder: parents come first
         if (item.values[n]) set_by[n] = static_cast<int32_t>(n);
         else if (m_.segments[n].parent >= 0) set_by[n] = set_by[m_.segments[n].parent];
-        if (item.values[n] && item.durations_as_text) {
-          at_node[n] = duration_text(*item.values[n]);
-        } else if (item.values[n]) {
-          at_node[n] = expr(*item.values[n]);
-        }
+        if (item.values[n]) at_node[n] = expr(*item.values[n]);
         else if (m_.segments[n].parent >= 0) at_node[n] = at_node[m_.segments[n].parent];
       }
       auto& d = p_->derived[plan_slot(static_cast<int32_t>(i)) - m_.fields.size()];
@@ -326,7 +310,7 @@ class Lowerer {
       for (const auto& [plan, value] : item.conditional) {
         eval::ConditionalSetting cs;
         cs.plan = plan;
-        cs.value = item.durations_as_text ? duration_text(*value) : expr(*value);
+        cs.value = expr(*value);
         cs.cover = coverage_point(value->span, fmt::format("plan item `{}` of plan {}", item.name, p_->plan_conditions[plan].text));
         d.conditional.push_back(cs);
       }
@@ -352,8 +336,8 @@ class Lowerer {
     switch (e.kind) {
       case ExprKind::number:
         if (is_duration(e.type)) {
-          auto w = e.number.to_int64();
-          return {w.value_or(0), {}};
+          int64_t w = e.number.to_int64().value_or(0);
+          return {e.type.base == BaseType::months ? eval::make_duration(w, 0) : eval::make_duration(0, w), {}};
         }
         return {e.number.raw(), {}};
       case ExprKind::text: return {0, p_->intern(e.text)};
@@ -639,13 +623,14 @@ class Lowerer {
       case BinaryOp::le: case BinaryOp::gt: case BinaryOp::ge:
         return binary(ta.base == BaseType::text && !ta.is_set ? Op::cmp_text : Op::cmp_num, a, b, cmp_of(e.op));
       case BinaryOp::add:
-        if (ta.base == BaseType::date) return binary(tb.base == BaseType::months ? Op::add_months : Op::add_days, a, b);
-        if (tb.base == BaseType::date) return binary(ta.base == BaseType::months ? Op::add_months : Op::add_days, b, a);
+        // a duration in days alone adds as a number; one with months by the calendar
+        if (ta.base == BaseType::date) return binary(tb.base == BaseType::days ? Op::add_days : Op::add_months, a, b);
+        if (tb.base == BaseType::date) return binary(ta.base == BaseType::days ? Op::add_days : Op::add_months, b, a);
         if (is_duration(ta)) return binary(Op::iadd, a, b);
         return binary(Op::add, a, b);
       case BinaryOp::sub:
         if (ta.base == BaseType::date && tb.base == BaseType::date) return binary(Op::date_diff, a, b);
-        if (ta.base == BaseType::date) return binary(tb.base == BaseType::months ? Op::sub_months : Op::sub_days, a, b);
+        if (ta.base == BaseType::date) return binary(tb.base == BaseType::days ? Op::sub_days : Op::sub_months, a, b);
         if (is_duration(ta)) return binary(Op::isub, a, b);
         return binary(Op::sub, a, b);
       case BinaryOp::mul:

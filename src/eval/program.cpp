@@ -36,12 +36,15 @@ int order_of(std::string_view a, std::string_view b) {
   return c < 0 ? -1 : c > 0 ? 1 : 0;
 }
 
-// Sums and multiples of durations (days or months alike) stay within the
-// calendar's range.
-int128 duration_in_range(int128 d) {
-  if (d > kMaxDurationDays || d < -kMaxDurationDays) throw EvalError("duration out of range");
-  return d;
+// Sums and multiples of durations stay within the calendar's range, months
+// and days each.
+int128 duration_parts_in_range(int128 months, int128 days) {
+  if (months > kMaxDurationMonths || months < -kMaxDurationMonths || days > kMaxDurationDays || days < -kMaxDurationDays) {
+    throw EvalError("duration out of range");
+  }
+  return make_duration(months, days);
 }
+int128 duration_in_range(int128 d) { return duration_parts_in_range(duration_months(d), duration_days(d)); }
 
 int32_t checked_days(int128 d) {
   if (d > 3'000'000 || d < -3'000'000) throw EvalError("date out of range");
@@ -88,13 +91,17 @@ bool set_text_has(std::string_view set, std::string_view item) {
 
 }  // namespace
 
-std::string format_duration(int128 n, bool months) {
-  int64_t v = static_cast<int64_t>(n);
+std::string format_duration(int128 n, BaseType base) {
+  int64_t months = static_cast<int64_t>(duration_months(n)), days = static_cast<int64_t>(duration_days(n));
   auto unit = [&](int64_t count, const char* one, const char* many) {
     return fmt::format("{} {}", count, count == 1 || count == -1 ? one : many);
   };
-  if (months) return v != 0 && v % 12 == 0 ? unit(v / 12, "year", "years") : unit(v, "month", "months");
-  return v != 0 && v % 7 == 0 ? unit(v / 7, "week", "weeks") : unit(v, "day", "days");
+  std::string m = months % 12 == 0 ? unit(months / 12, "year", "years") : unit(months, "month", "months");
+  std::string d = days % 7 == 0 ? unit(days / 7, "week", "weeks") : unit(days, "day", "days");
+  if (months == 0 && days == 0) return base == BaseType::months ? "0 months" : "0 days";
+  if (days == 0) return m;
+  if (months == 0) return d;
+  return m + " " + d;
 }
 
 std::string format_date(int32_t days) {
@@ -142,8 +149,7 @@ std::string Program::format(const Value& v, const Type& t) const {
     case BaseType::int_: case BaseType::decimal: case BaseType::money: return dec(v).to_string();
     case BaseType::text: return std::string(v.s);
     case BaseType::date: return format_date(static_cast<int32_t>(v.n));
-    case BaseType::days: return format_duration(v.n, false);
-    case BaseType::months: return format_duration(v.n, true);
+    case BaseType::days: case BaseType::months: case BaseType::duration: return format_duration(v.n, t.base);
     case BaseType::enum_:
       if (t.enum_id >= 0 && v.n >= 0 && v.n < static_cast<int128>(enums[t.enum_id].members.size()))
         return enums[t.enum_id].members[static_cast<size_t>(v.n)];
@@ -919,8 +925,15 @@ Value Program::eval(Frame& f, int32_t index) const {
       case Op::neg: return num(-dec(A()));
       case Op::add_days: return whole(checked_days(A().n + B().n));
       case Op::sub_days: return whole(checked_days(A().n - B().n));
-      case Op::add_months: return whole(add_months(static_cast<int32_t>(A().n), B().n));
-      case Op::sub_months: return whole(add_months(static_cast<int32_t>(A().n), -B().n));
+      // months by the calendar (31 January + 1 month = 28 or 29 February), then days
+      case Op::add_months: {
+        int128 d = B().n;
+        return whole(checked_days(add_months(static_cast<int32_t>(A().n), duration_months(d)) + duration_days(d)));
+      }
+      case Op::sub_months: {
+        int128 d = B().n;
+        return whole(checked_days(add_months(static_cast<int32_t>(A().n), -duration_months(d)) - duration_days(d)));
+      }
       case Op::date_diff: return whole(A().n - B().n);
       case Op::iadd: return whole(duration_in_range(A().n + B().n));
       case Op::isub: return whole(duration_in_range(A().n - B().n));
@@ -931,7 +944,7 @@ Value Program::eval(Frame& f, int32_t index) const {
         auto w = k.to_int64();
         if (!w) throw EvalError("a duration is multiplied by whole numbers only");
         if (*w > kMaxDurationDays || *w < -kMaxDurationDays) throw EvalError("duration out of range");
-        return whole(duration_in_range(a.n * *w));
+        return whole(duration_parts_in_range(duration_months(a.n) * *w, duration_days(a.n) * *w));
       }
       case Op::ineg: return whole(-A().n);
       case Op::cmp_num: return whole(compare(n.cmp, order_of(A().n, B().n)) ? 1 : 0);

@@ -408,6 +408,17 @@ class Program {
 };
 
 std::string format_date(int32_t days);
-std::string format_duration(int128 n, bool months);
+
+// A duration's parts (see kDurationMonth): months × kDurationMonth + days,
+// the days part within ±kDurationMonth / 2.
+inline int128 make_duration(int128 months, int128 days) { return months * kDurationMonth + days; }
+inline int128 duration_months(int128 n) {
+  int128 shifted = n + kDurationMonth / 2, q = shifted / kDurationMonth;
+  return shifted % kDurationMonth != 0 && shifted < 0 ? q - 1 : q;
+}
+inline int128 duration_days(int128 n) { return n - duration_months(n) * kDurationMonth; }
+// "3 months", "2 weeks", "1 year 10 days"; a zero as "0 months" when the
+// duration is in months alone, "0 days" otherwise.
+std::string format_duration(int128 n, BaseType base);
 
 }  // namespace stratum::eval

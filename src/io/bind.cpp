@@ -16,6 +16,39 @@ std::string_view trim(std::string_view s) {
 
 std::string shown(std::string_view s) { return "\"" + utf8::printable(s, 40) + "\""; }
 
+// A duration as the rules and the outputs write it: one or more parts, each
+// a whole number and a unit (`3 months`, `2 weeks`, `1 year 10 days`,
+// `6个月`, `2周`, `30天`, `3年`), at most 96,000 months and 2,920,000 days.
+bool parse_duration(std::string_view t, int128& months, int128& days) {
+  static constexpr std::pair<std::string_view, int> units[] = {
+      {"years", 12}, {"year", 12}, {"months", 1}, {"month", 1}, {"weeks", -7}, {"week", -7}, {"days", -1}, {"day", -1},
+      {"个月", 1},    {"年", 12},    {"周", -7},     {"天", -1}};
+  months = days = 0;
+  bool any = false;
+  while (true) {
+    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+    if (t.empty()) return any;
+    bool negative = t.front() == '-';
+    if (negative) t.remove_prefix(1);
+    int128 count = 0;
+    size_t digits = 0;
+    while (digits < t.size() && t[digits] >= '0' && t[digits] <= '9' && digits < 12) count = count * 10 + (t[digits++] - '0');
+    if (digits == 0 || (digits < t.size() && t[digits] >= '0' && t[digits] <= '9')) return false;
+    t.remove_prefix(digits);
+    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+    int factor = 0;
+    for (auto [word, f] : units) {
+      if (t.starts_with(word)) { t.remove_prefix(word.size()); factor = f; break; }
+    }
+    if (factor == 0 || (!t.empty() && t.front() != ' ' && t.front() != '-' && !(t.front() >= '0' && t.front() <= '9'))) return false;
+    if (negative) count = -count;
+    if (factor > 0) months += count * factor;
+    else days += count * -factor;
+    if (months > kMaxDurationMonths || months < -kMaxDurationMonths || days > kMaxDurationDays || days < -kMaxDurationDays) return false;
+    any = true;
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -154,8 +187,26 @@ bool Binder::parse_value(std::string_view text, const Type& type, eval::Value& o
     }
     case BaseType::days:
     case BaseType::months:
+    case BaseType::duration: {
+      int128 months = 0, days = 0;
+      if (!parse_duration(t, months, days)) {
+        why = fmt::format("{} is not a duration (write e.g. `3 months`, `2 weeks`, `30 days`, `1 year`, `6个月`, `1 month 2 weeks`)",
+                          shown(text));
+        return false;
+      }
+      if (type.base == BaseType::days && months != 0) {
+        why = fmt::format("{} is in months; this value is a duration in days: write it in days or weeks", shown(text));
+        return false;
+      }
+      if (type.base == BaseType::months && days != 0) {
+        why = fmt::format("{} is in days; this value is a duration in months: write it in months or years", shown(text));
+        return false;
+      }
+      out = {eval::make_duration(months, days), {}};
+      return true;
+    }
     case BaseType::error:
-      why = "durations are not read from data";
+      why = "this value has no type";
       return false;
   }
   return false;

@@ -39,6 +39,7 @@ bool plottable(const Type& t) {
 }
 double to_double(const eval::Value& v, const Type& t) {
   if (t.is_number_like()) return static_cast<double>(v.n) / static_cast<double>(Decimal::kScale);
+  if (t.base == BaseType::months) return static_cast<double>(eval::duration_months(v.n));
   return static_cast<double>(v.n);
 }
 

@@ -7,10 +7,16 @@
 
 namespace stratum {
 
-// Durations are whole days or whole months, at most about 8,000 years
-// either way (literals beyond are refused; sums beyond are errors).
+// A duration is a number of months and a number of days (`1 month`,
+// `2 weeks`, or both: `1 month 2 weeks`), each at most about 8,000 years
+// (literals beyond are refused; sums beyond are errors). A month is 28 to
+// 31 days, so the two parts are never converted into each other.
 inline constexpr int64_t kMaxDurationDays = 2'920'000;
 inline constexpr int64_t kMaxDurationMonths = 96'000;
+// At run time a duration is one integer, months × kDurationMonth + days:
+// sums, differences and equality work on it directly, and a duration in
+// days alone is its number of days.
+inline constexpr int64_t kDurationMonth = int64_t{1} << 33;
 
 enum class BaseType : uint8_t {
   error,       // already reported; suppresses follow-on errors
@@ -20,8 +26,9 @@ enum class BaseType : uint8_t {
   money,
   text,
   date,
-  days,        // a duration counted in days (weeks, days, date − date)
-  months,      // a duration counted in months (years, months)
+  days,        // a duration in days alone (weeks, days, date − date)
+  months,      // a duration in months alone (years, months)
+  duration,    // a duration that may hold months and days (`duration`)
   enum_,
 };
 
@@ -46,10 +53,15 @@ struct Type {
   bool is_numeric() const {
     return !is_set && (base == BaseType::int_ || base == BaseType::decimal);
   }
+  // A duration in one unit is ordered; one that may mix months and days is
+  // not (is 1 month more than 30 days?).
   bool is_ordered() const {
     return !is_set && (base == BaseType::int_ || base == BaseType::decimal || base == BaseType::money ||
                        base == BaseType::date || base == BaseType::days || base == BaseType::months ||
                        base == BaseType::enum_);
+  }
+  bool is_duration() const {
+    return !is_set && (base == BaseType::days || base == BaseType::months || base == BaseType::duration);
   }
   bool is_number_like() const {  // held as a Decimal at run time
     return !is_set && (base == BaseType::int_ || base == BaseType::decimal || base == BaseType::money);

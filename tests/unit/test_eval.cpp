@@ -33,6 +33,27 @@ void run_tests(const std::string& text, std::optional<int32_t> as_of = std::null
   }
 }
 
+// Runs a YAML case file with `text` against `c`: one line per case,
+// "name: passed" or "name: failed | problem | …".
+std::vector<std::string> yaml_outcomes(const Compilation& c, const char* text, std::optional<int32_t> as_of = std::nullopt) {
+  std::string path = fmt::format("/tmp/stratum-cases-{}.yaml", ::getpid());
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    REQUIRE(f);
+    std::fputs(text, f);
+    std::fclose(f);
+  }
+  auto outcomes = run_yaml_cases(c, path, as_of, nullptr);
+  std::remove(path.c_str());
+  std::vector<std::string> got;
+  for (const auto& o : outcomes) {
+    std::string line = o.name + (o.passed ? ": passed" : ": failed");
+    for (const auto& p : o.problems) line += " | " + p;
+    got.push_back(line);
+  }
+  return got;
+}
+
 }  // namespace
 
 TEST_CASE("0.1 + 0.2 == 0.3") {
@@ -99,6 +120,71 @@ test "2021-07-01 is not yet" {
   expect { 经营年限: 2, 月数: 35, 老客户: false, 近期: false }
 }
 )", as_of);
+}
+
+TEST_CASE("durations hold months and days: one type, compared, printed and expected alike") {
+  // seed 006 (政府客户): 回访周期 "A级 每周一次 … C级 每月一次" — weeks and months in one plan item
+  auto as_of = parse_iso_date("2024-06-30");
+  Compilation c = build(R"(input c { 评分 : int  开户日期 : date }
+segments 客户 { when 评分 >= 80 -> A级  when 评分 >= 60 -> C级  else -> D级 }
+plan A级 { 回访周期 = 1 weeks }
+plan C级 { 回访周期 = 1 months }
+plan D级 { 回访周期 = 3 months }
+let 宽限 = 1 month + 10 days
+let 两倍 = 宽限 * 2
+let 负 = -宽限
+let 到期 = 开户日期 + 宽限
+let 回退 = 开户日期 - 宽限
+decide 同 : bool { when 12 months == 1 year and 1 month != 4 weeks and 宽限 == 1 month + 10 days -> true  else -> false }
+test "A" { given { 评分: 90, 开户日期: 2024-01-31 } expect { plan.回访周期: 1 week, 宽限: 1 month + 10 days, 同: true,
+           两倍: 2 months + 20 days, 负: -1 month - 10 days, 到期: 2024-03-10, 回退: 2023-12-21 } }
+test "C" { given { 评分: 70, 开户日期: 2024-01-31 } expect { plan.回访周期: 1 month } }
+test "D" { given { 评分: 10, 开户日期: 2024-01-31 } expect { plan.回访周期: 3 months } }
+test "wrong" { given { 评分: 10, 开户日期: 2024-01-31 } expect { plan.回访周期: 12 weeks, 宽限: 40 days } }
+)");
+  auto outcomes = run_test_blocks(c, as_of);
+  REQUIRE(outcomes.size() == 4);
+  for (size_t i = 0; i < 3; ++i) {
+    std::string problems;
+    for (const auto& p : outcomes[i].problems) problems += p + "\n";
+    INFO(outcomes[i].name << ": " << problems);
+    CHECK(outcomes[i].passed);
+  }
+  CHECK(outcomes[3].problems == std::vector<std::string>{"plan.回访周期: expected 12 weeks, got 3 months",
+                                                         "宽限: expected 40 days, got 1 month 10 days"});
+  // the same words in a YAML case file, read by the record binder
+  std::vector<std::string> got = yaml_outcomes(c, R"(- name: words
+  given: { 评分: 90, 开户日期: 2024-01-31 }
+  expect: { plan.回访周期: 1 week, 宽限: 1 month 10 days }
+- name: chinese
+  given: { 评分: 10, 开户日期: 2024-01-31 }
+  expect: { plan.回访周期: 3个月 }
+- name: wrong
+  given: { 评分: 70, 开户日期: 2024-01-31 }
+  expect: { plan.回访周期: 30 days, 宽限: a month }
+)", as_of);
+  CHECK(got == std::vector<std::string>{
+                   "words: passed",
+                   "chinese: passed",
+                   "wrong: failed | expect: `宽限`: \"a month\" is not a duration (write e.g. `3 months`, `2 weeks`, `30 days`, "
+                   "`1 year`, `6个月`, `1 month 2 weeks`)",
+               });
+}
+
+TEST_CASE("durations beyond about 8,000 years reject the customer, months and days each") {
+  Compilation c = build(R"(input c { n : int  d : duration }
+let big = d * n
+test "months" { given { n: 2, d: 50000 months } expect { big: reject "duration out of range" } }
+test "days" { given { n: 2, d: 2000000 days } expect { big: reject "duration out of range" } }
+test "both" { given { n: 2, d: 40000 months + 1000000 days } expect { big: 80000 months + 2000000 days } }
+test "negative" { given { n: -2, d: 40000 months + 1000000 days } expect { big: -80000 months - 2000000 days } }
+)");
+  for (const auto& o : run_test_blocks(c, std::nullopt)) {
+    std::string problems;
+    for (const auto& p : o.problems) problems += p + "\n";
+    INFO(o.name << ": " << problems);
+    CHECK(o.passed);
+  }
 }
 
 TEST_CASE("decision tables: first hit, ranges, sets, negation") {
@@ -313,27 +399,6 @@ TEST_CASE("values nested deeper than the evaluator's limit reject the customer, 
   REQUIRE(outcomes.size() == 1);
   REQUIRE(outcomes[0].problems ==
           std::vector<std::string>{"top: expected 5000, but evaluation failed: the rules compute values through more than 2000 levels"});
-}
-
-// Runs a YAML case file with `text` against `c`: one line per case,
-// "name: passed" or "name: failed | problem | …".
-std::vector<std::string> yaml_outcomes(const Compilation& c, const char* text) {
-  std::string path = fmt::format("/tmp/stratum-cases-{}.yaml", ::getpid());
-  {
-    std::FILE* f = std::fopen(path.c_str(), "w");
-    REQUIRE(f);
-    std::fputs(text, f);
-    std::fclose(f);
-  }
-  auto outcomes = run_yaml_cases(c, path, std::nullopt, nullptr);
-  std::remove(path.c_str());
-  std::vector<std::string> got;
-  for (const auto& o : outcomes) {
-    std::string line = o.name + (o.passed ? ": passed" : ": failed");
-    for (const auto& p : o.problems) line += " | " + p;
-    got.push_back(line);
-  }
-  return got;
 }
 
 TEST_CASE("YAML cases give their values through the record binder, ranges and sets included") {
