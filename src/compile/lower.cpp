@@ -102,6 +102,10 @@ class Lowerer {
     }
     for (size_t i = 0; i < m_.lets.size(); ++i) {
       p_->derived[i].node = expr(*m_.lets[i].value);
+      const Expr& v = *m_.lets[i].value;
+      bool joined = v.kind == ExprKind::binary && (v.op == BinaryOp::and_ || v.op == BinaryOp::or_);
+      bool compared = v.kind == ExprKind::binary && v.op >= BinaryOp::eq && v.op <= BinaryOp::ge;
+      if (m_.lets[i].type == Type::of(BaseType::boolean) && (joined || compared)) bool_parts(v, p_->derived[i].node, p_->derived[i].parts);
     }
     for (size_t i = 0; i < m_.decisions.size(); ++i) {
       const DecisionInfo& dec = m_.decisions[i];
@@ -158,6 +162,34 @@ class Lowerer {
       if (std::find(out.begin(), out.end(), slot) == out.end()) out.push_back(slot);
     }
     for (const auto& a : e.args) referenced(*a, out);
+  }
+
+  // A decimal field compared with a percentage (`利用率 >= 90%`, a table
+  // cell `>= 90%`) is explained as one: 95%, not 0.95.
+  void mark_percent(const Expr& side, const Expr& other) {
+    const Expr* o = other.kind == ExprKind::negate && !other.args.empty() ? other.args[0].get() : &other;
+    if (side.kind == ExprKind::name && side.ref == ast::RefKind::field && o->kind == ExprKind::number && o->unit == ast::Unit::percent) {
+      p_->fields[field_slot(side.ref_index)].percent = true;
+    }
+  }
+
+  // The comparisons of a bool `let`, in the order `and`/`or` evaluate them,
+  // each with the node lowering made of it (see Program::explain_parts).
+  void bool_parts(const Expr& e, int32_t node, std::vector<std::pair<int32_t, eval::Origin>>& out) {
+    const eval::Node& n = p_->nodes[node];
+    bool joined = e.kind == ExprKind::binary && ((e.op == BinaryOp::and_ && n.op == Op::and_) || (e.op == BinaryOp::or_ && n.op == Op::or_));
+    if (joined) {
+      bool_parts(*e.args[0], n.a, out);
+      bool_parts(*e.args[1], n.b, out);
+      return;
+    }
+    if (n.op == Op::constant) return;
+    eval::Origin o;
+    o.span = e.span;
+    o.line = line_of(e.span);
+    o.text = text_of(e.span);
+    referenced(e, o.slots);
+    out.emplace_back(node, std::move(o));
   }
 
   eval::Origin origin(Span span, const Expr* condition) {
@@ -621,6 +653,8 @@ class Lowerer {
       }
       case BinaryOp::eq: case BinaryOp::ne: case BinaryOp::lt:
       case BinaryOp::le: case BinaryOp::gt: case BinaryOp::ge:
+        mark_percent(a, b);
+        mark_percent(b, a);
         return binary(ta.base == BaseType::text && !ta.is_set ? Op::cmp_text : Op::cmp_num, a, b, cmp_of(e.op));
       case BinaryOp::add:
         // a duration in days alone adds as a number; one with months by the calendar
@@ -678,6 +712,7 @@ class Lowerer {
       for (size_t c = 0; c < row.inputs.size(); ++c) {
         const ast::Cell& cell = row.inputs[c];
         if (cell.kind == ast::CellKind::any) continue;
+        for (const auto& v : cell.values) mark_percent(*t.columns[c], *v);
         r.tests.push_back(cell_test(cell, static_cast<int32_t>(c), info.column_types[c]));
       }
       for (auto& o : row.outputs) r.outputs.push_back(expr(*o));

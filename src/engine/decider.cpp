@@ -65,6 +65,7 @@ Explanation explain(Decider& decider, const io::RawRecord& raw) {
   const eval::Program& program = decider.program();
   if (program.segment_slot >= 0) {
     if (!decider.evaluate(Decider::Part::plan, e.why)) {
+      e.trace = decider.explanation();  // with what the failing item read
       e.outcome = Outcome::rejected_plan;
       return e;
     }
@@ -88,10 +89,8 @@ std::string render(const Explanation& e, const std::string& rules_path, const st
     return out;
   }
   for (const auto& line : e.trace) out += line + "\n";
-  if (e.outcome == Outcome::rejected_decision) {
+  if (e.outcome == Outcome::rejected_decision || e.outcome == Outcome::rejected_plan) {
     out += fmt::format("\nrejected at {} `{}`{}: {}\n", e.why.kind, e.why.column, e.why.at.empty() ? "" : " (" + e.why.at + ")", e.why.reason);
-  } else if (e.outcome == Outcome::rejected_plan) {
-    out += fmt::format("rejected: {}\n", e.why.reason);
   } else if (!e.plan.empty()) {
     out += "\nservice plan\n";
     for (const auto& line : e.plan) out += "  " + line + "\n";

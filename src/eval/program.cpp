@@ -182,7 +182,11 @@ void Program::append_text(std::string& out, const Value& v, const Type& t) const
 // 264763873.78元, 1200.5元), a rate written with % as a percentage.
 // Outputs use format().
 std::string Program::shown(const Value& v, const Type& t, bool percent) const {
-  if (is_missing(v) || t.is_set) return format(v, t);
+  if (is_missing(v)) return format(v, t);
+  if (t.is_set) {
+    std::string members = format(v, t);
+    return members.empty() ? "{}" : members;  // an empty set is shown, not left blank
+  }
   if (t.base == BaseType::money) {
     Decimal d = dec(v);
     std::string best = d.to_string(), unit = "元";
@@ -202,7 +206,7 @@ std::string Program::shown(const Value& v, const Type& t, bool percent) const {
 }
 
 bool Program::percent_slot(int32_t s) const {
-  return static_cast<size_t>(s) < fields.size() ? fields[s].data_scale == -2 : derived[s - fields.size()].percent;
+  return static_cast<size_t>(s) < fields.size() ? (fields[s].data_scale == -2 || fields[s].percent) : derived[s - fields.size()].percent;
 }
 
 std::string Program::value_text(Frame& f, int32_t node) const {
@@ -213,6 +217,29 @@ std::string Program::value_text(Frame& f, int32_t node) const {
 
 const std::string& Program::slot_name(int32_t s) const {
   return static_cast<size_t>(s) < fields.size() ? fields[s].name : derived[s - fields.size()].name;
+}
+
+// A bool `let`'s comparisons, as evaluation took them: ✓ true, ✗ false,
+// `·` not needed (the other side of an `and` already false, of an `or`
+// already true).
+void Program::explain_parts(Frame& f, const Derived& d, int32_t node, bool needed) const {
+  for (const auto& [at, o] : d.parts) {
+    if (at != node) continue;
+    if (!needed) {
+      note(f, fmt::format("· line {}: {}   (not needed)", o.line, o.text));
+      return;
+    }
+    bool holds = eval(f, node).n != 0;
+    std::string values = values_of(f, o.slots);
+    note(f, fmt::format("{} line {}: {}{}", holds ? "✓" : "✗", o.line, o.text, values.empty() ? "" : "   [" + values + "]"));
+    return;
+  }
+  const Node& n = nodes[node];
+  if (n.op == Op::and_ || n.op == Op::or_) {
+    explain_parts(f, d, n.a, needed);
+    bool left = needed && eval(f, n.a).n != 0;
+    explain_parts(f, d, n.b, needed && (n.op == Op::and_ ? left : !left));
+  }
 }
 
 void Program::note(Frame& f, std::string line) const {
@@ -290,14 +317,19 @@ void Program::explain_plan(Frame& f, std::vector<std::string>& out) const {
     if (setting >= 0) {
       const PlanCondition& c = plan_conditions[d.conditional[setting].plan];
       out.push_back(fmt::format("{} = {}   (plan {}, line {})", d.name, shown(v, d.type, d.percent), c.text, c.line));
-      continue;
+    } else {
+      int32_t from = d.from_node.empty() || leaf < 0 ? -1 : d.from_node[leaf];
+      if (from < 0) {
+        out.push_back(fmt::format("{}: not set for this {}", d.name, segment_slot >= 0 ? "segment" : "customer"));
+        continue;
+      }
+      out.push_back(fmt::format("{} = {}   (plan of {})", d.name, shown(v, d.type, d.percent), segment_nodes[from].name));
     }
-    int32_t from = d.from_node.empty() || leaf < 0 ? -1 : d.from_node[leaf];
-    if (from < 0) {
-      out.push_back(fmt::format("{}: not set for this {}", d.name, segment_slot >= 0 ? "segment" : "customer"));
-      continue;
+    // what the item's value read: the private tables, decisions and lets computed for it
+    size_t index = static_cast<size_t>(&d - derived.data());
+    if (index < f.plan_trace.size()) {
+      for (const auto& line : f.plan_trace[index]) out.push_back("  " + line);
     }
-    out.push_back(fmt::format("{} = {}   (plan of {})", d.name, shown(v, d.type, d.percent), segment_nodes[from].name));
   }
 }
 
@@ -315,6 +347,7 @@ void Program::reset(Frame& f) const {
   if (!f.collected.empty()) f.collected.clear();
   std::fill(f.table_hit.begin(), f.table_hit.end(), -1);
   std::fill(f.plan_conditions.begin(), f.plan_conditions.end(), -1);
+  for (auto& lines : f.plan_trace) lines.clear();
 }
 
 void Program::evaluate(Frame& f) const {
@@ -357,9 +390,38 @@ void Program::compute(Frame& f, int32_t s) const {
   } nesting(f);
   f.state[s] = 1;
   const Derived& d = derived[s - fields.size()];
-  // Constants (`let 门槛 = 3亿`) and plan items (explained with the plan) are not traced.
+  // Constants (`let 门槛 = 3亿`) are not traced; plan items are explained
+  // with the plan, what they read kept for that (see explain_plan).
   bool tracing = f.trace && d.kind != DerivedKind::plan_item &&
                  !(d.kind == DerivedKind::let && nodes[d.node].op == Op::constant);
+  if (f.trace && d.kind == DerivedKind::plan_item) {
+    size_t mark = f.trace->size();
+    int depth = f.trace_depth;
+    f.trace_depth = 0;
+    try {
+      compute_value(f, s);
+    } catch (EvalError& e) {
+      name_failure(e, d);
+      // what it read stays in the trace, under the item, before the rejection
+      for (size_t i = mark; i < f.trace->size(); ++i) (*f.trace)[i].insert(0, "    ");
+      std::vector<std::string> head = {"", "service plan", "  " + d.name + ": not decided"};
+      f.trace->insert(f.trace->begin() + static_cast<std::ptrdiff_t>(mark), head.begin(), head.end());
+      f.trace_depth = depth;
+      f.state[s] = 0;
+      throw;
+    } catch (...) {
+      f.trace_depth = depth;
+      f.state[s] = 0;
+      throw;
+    }
+    f.trace_depth = depth;
+    f.plan_trace.resize(derived.size());
+    auto& lines = f.plan_trace[s - fields.size()];
+    lines.assign(std::make_move_iterator(f.trace->begin() + static_cast<std::ptrdiff_t>(mark)), std::make_move_iterator(f.trace->end()));
+    f.trace->resize(mark);
+    f.state[s] = 2;
+    return;
+  }
   if (!tracing) {
     try {
       compute_value(f, s);
@@ -380,6 +442,7 @@ void Program::compute(Frame& f, int32_t s) const {
   ++f.trace_depth;
   try {
     compute_value(f, s);
+    if (!d.parts.empty()) explain_parts(f, d, d.node, true);
   } catch (EvalError& e) {
     name_failure(e, d);
     --f.trace_depth;

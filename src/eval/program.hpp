@@ -250,6 +250,9 @@ struct Derived {
   std::vector<int32_t> leaf_covers;  // plan item: the coverage point of that setting, per leaf
   std::vector<ConditionalSetting> conditional;  // plan item: conditional plans first, in file order
   bool percent = false;   // written as a percentage (`30%`): explained as one
+  // A bool `let` made of comparisons joined by and/or/not: each comparison's
+  // node and where it is written, so an explanation breaks the value down.
+  std::vector<std::pair<int32_t, Origin>> parts;
 };
 
 struct Field {
@@ -265,6 +268,8 @@ struct Field {
   int128 known_mask(std::string_view joined) const;
   // `in 万`, `in %`: a plain number in the data is × 10^data_scale.
   int data_scale = 0;
+  // Compared with a percentage in the rules (`利用率 >= 90%`): explained as one.
+  bool percent = false;
   // The field's range (`>= 0`, `in [0, 1]`), when it has one, and its text.
   std::optional<CellTest> domain;
   std::string domain_text;
@@ -297,6 +302,9 @@ struct Frame {
   // Explanations: when set, evaluation appends what decided each value.
   std::vector<std::string>* trace = nullptr;
   int trace_depth = 0;
+  // Explanations: what each plan item read (the private tables and lets
+  // computed for it), by derived index; shown under the item's line.
+  std::vector<std::vector<std::string>> plan_trace;
   // Coverage: when set, every branch, row, bin and plan item reached is
   // marked (`covered`), or listed for the customer at hand (`reached`, for
   // reports over a portfolio: counted once the customer is decided).
@@ -402,6 +410,7 @@ class Program {
   // A node's value, constants read directly.
   Value value(Frame& f, int32_t node) const { return nodes[node].op == Op::constant ? nodes[node].constant : eval(f, node); }
   void note(Frame& f, std::string line) const;
+  void explain_parts(Frame& f, const Derived& d, int32_t node, bool needed) const;
   std::string values_of(Frame& f, const std::vector<int32_t>& slots) const;
   const std::string& slot_name(int32_t s) const;
   std::string value_text(Frame& f, int32_t node) const;
