@@ -114,6 +114,7 @@ class Lowerer {
       for (const auto& b : m_.module.decides[dec.index].branches) {
         d.branches.push_back({b.condition ? expr(*b.condition) : -1, b.result ? expr(*b.result) : -1, b.reject,
                               origin(b.span, b.condition.get())});
+        if (b.result) link_percent(decision_slot(static_cast<int32_t>(i)), slot_of(*b.result));
       }
     }
     for (size_t i = 0; i < m_.fields.size(); ++i) {
@@ -127,12 +128,14 @@ class Lowerer {
     segments();
     conditional_plans();
     for (const auto& t : m_.module.tests) test(t);
+    spread_percent();
     return std::move(p_);
   }
 
  private:
   const Model& m_;
   const SourceSet& sources_;
+  std::vector<std::pair<int32_t, int32_t>> percent_links_;  // see mark_percent
   Diagnostics& diags_;
 
   // ---- explanations: where things were written ------------------------------
@@ -164,12 +167,41 @@ class Lowerer {
     for (const auto& a : e.args) referenced(*a, out);
   }
 
-  // A decimal field compared with a percentage (`利用率 >= 90%`, a table
-  // cell `>= 90%`) is explained as one: 95%, not 0.95.
+  // A value compared with a percentage (`利用率 >= 90%`, a table cell
+  // `>= 要求毛利率` where `let 要求毛利率 = 10%`), or a decision whose result
+  // is such a value, is explained as one: 95%, not 0.95. Links between
+  // values are recorded as lowering meets them and spread at the end.
+  int32_t slot_of(const Expr& e) const {
+    if (e.kind != ExprKind::name) return -1;
+    switch (e.ref) {
+      case ast::RefKind::field: return field_slot(e.ref_index);
+      case ast::RefKind::let: return let_slot(e.ref_index);
+      case ast::RefKind::decision: return decision_slot(e.ref_index);
+      default: return -1;
+    }
+  }
+  bool& percent_flag(int32_t slot) {
+    return static_cast<size_t>(slot) < p_->fields.size() ? p_->fields[slot].percent : p_->derived[slot - p_->fields.size()].percent;
+  }
+  void link_percent(int32_t a, int32_t b) {
+    if (a >= 0 && b >= 0) percent_links_.emplace_back(a, b);
+  }
   void mark_percent(const Expr& side, const Expr& other) {
+    int32_t slot = slot_of(side);
+    if (slot < 0 || !(side.type == Type::of(BaseType::decimal))) return;
     const Expr* o = other.kind == ExprKind::negate && !other.args.empty() ? other.args[0].get() : &other;
-    if (side.kind == ExprKind::name && side.ref == ast::RefKind::field && o->kind == ExprKind::number && o->unit == ast::Unit::percent) {
-      p_->fields[field_slot(side.ref_index)].percent = true;
+    if (o->kind == ExprKind::number && o->unit == ast::Unit::percent) percent_flag(slot) = true;
+    else link_percent(slot, slot_of(*o));
+  }
+  void spread_percent() {
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (auto [a, b] : percent_links_) {
+        if (percent_flag(a) != percent_flag(b)) {
+          percent_flag(a) = percent_flag(b) = true;
+          changed = true;
+        }
+      }
     }
   }
 
@@ -229,6 +261,9 @@ class Lowerer {
       int32_t index = info.first_factor + static_cast<int32_t>(k);
       sc.factor_slots.push_back(factor_slot(index));
       sc.weights.push_back(f.weight ? expr(*f.weight) : -1);
+      bool percent_weight = f.weight && ((f.weight->kind == ExprKind::number && f.weight->unit == ast::Unit::percent) ||
+                                         (slot_of(*f.weight) >= 0 && percent_flag(slot_of(*f.weight))));
+      sc.weight_percent.push_back(percent_weight ? 1 : 0);
       eval::ScoreFactor factor;
       int32_t else_cover = -1;
       factor.name = f.name;

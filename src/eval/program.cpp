@@ -528,7 +528,10 @@ void Program::compute_value(Frame& f, int32_t s) const {
         for (size_t k = 0; k < sc.factor_slots.size(); ++k) {
           sum += fmt::format("{}{} {}", k ? " + " : "", slot_name(sc.factor_slots[k]),
                              format(f.slots[sc.factor_slots[k]], Type::of(BaseType::decimal)));
-          if (sc.weights[k] >= 0) sum += " × " + format(eval(f, sc.weights[k]), Type::of(BaseType::decimal));
+          if (sc.weights[k] >= 0) {
+            bool percent = k < sc.weight_percent.size() && sc.weight_percent[k];
+            sum += " × " + shown(eval(f, sc.weights[k]), Type::of(BaseType::decimal), percent);
+          }
         }
         note(f, fmt::format("weighted sum: {} = {}", sum, total.to_string()));
       }

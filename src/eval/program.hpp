@@ -200,6 +200,7 @@ struct Scorecard {
   std::string name;
   std::vector<int32_t> factor_slots;
   std::vector<int32_t> weights;  // nodes; -1: weight 1
+  std::vector<uint8_t> weight_percent;  // written as a percentage (`weight 50%`): explained as one
   std::vector<ScoreAdjustment> adjustments;
 };
 
