@@ -39,7 +39,8 @@ LAYERS = [
     'engine',    # the engine's programmatic interface
     ('serve',    # the decision service (HTTP)
      'report',   # reports over a portfolio (HTML pages of charts)
-     'dmn'),     # DMN models in and out (decision tables)
+     'dmn',      # DMN models in and out (decision tables)
+     'lsp'),     # the language server (editors)
     'cli',       # the `stratum` command
 ]
 

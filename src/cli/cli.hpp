@@ -47,8 +47,6 @@ int serve(const std::vector<std::string>& argv);
 int report(const std::vector<std::string>& argv);
 int import_dmn(const std::vector<std::string>& argv);
 int export_dmn(const std::vector<std::string>& argv);
-
-// The text of a rule file with its tables and grids aligned (`stratum fmt`).
-std::string format_rule_text(const std::string& text);
+int lsp(const std::vector<std::string>& argv);
 
 }  // namespace stratum::cli

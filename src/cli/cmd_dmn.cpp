@@ -12,6 +12,7 @@
 #include "dmn/dmn.hpp"
 #include "driver/stratum.hpp"
 #include "io/record.hpp"
+#include "syntax/format.hpp"
 #include "io/writer.hpp"
 
 namespace stratum::cli {

@@ -36,6 +36,7 @@ Commands:
   report RULES --input FILE    one offline HTML page of charts over a portfolio
   import-dmn MODEL.dmn         DMN decision tables as a rule file
   export-dmn RULES             a rule file's tables as a DMN model
+  lsp                          the language server, for editors
 
 Run `stratum COMMAND --help` for a command's options.
 )";
@@ -44,7 +45,7 @@ Run `stratum COMMAND --help` for a command's options.
 // itself is full or closed there is no one left to tell.
 // The command nearest to a mistyped one (`chek` → `check`), or "".
 std::string closest_command(const std::string& typed) {
-  static const char* const commands[] = {"check", "eval", "test", "explain", "diff", "fmt", "serve", "report", "import-dmn", "export-dmn"};
+  static const char* const commands[] = {"check", "eval", "test", "explain", "diff", "fmt", "serve", "report", "import-dmn", "export-dmn", "lsp"};
   std::string best;
   size_t best_distance = 3;  // at most two edits away
   for (const char* c : commands) {
@@ -113,6 +114,7 @@ int dispatch(const std::string& command, std::vector<std::string>& args) {
   if (command == "report") return stratum::cli::report(args);
   if (command == "import-dmn") return stratum::cli::import_dmn(args);
   if (command == "export-dmn") return stratum::cli::export_dmn(args);
+  if (command == "lsp") return stratum::cli::lsp(args);
   return -1;
 }
 
