@@ -2,6 +2,7 @@
 // (names, enum values, units, sets, calls, operators), with the facts the
 // surrounding conditions establish about optional values.
 #include "check/checker.hpp"
+#include "syntax/format.hpp"
 
 #include <algorithm>
 
@@ -113,7 +114,9 @@ void Checker::compare_types(const Type& left, const Type& right, const Expr& at,
 // file's expressions are checked along with the importing file's).
 std::string Checker::source_text(const Expr& e) const {
   if (!sources_ || e.span.file == 0) return "";
-  return std::string(sources_->file(e.span.file).text().substr(e.span.begin, e.span.end - e.span.begin));
+  const std::string& text = sources_->file(e.span.file).text();
+  Span s = balanced_span(text, e.span);
+  return text.substr(s.begin, s.end - s.begin);
 }
 
 uint32_t Checker::line_of(Span span) const { return sources_ && span.file ? sources_->file(span.file).line_col(span.begin).line : 0; }

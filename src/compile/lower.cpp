@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "syntax/format.hpp"
+
 namespace stratum {
 
 namespace {
@@ -80,7 +82,9 @@ class Lowerer {
           if (static_cast<size_t>(dec.column) < r.outputs.size()) results.push_back(r.outputs[dec.column].get());
         }
       }
-      d.percent = !results.empty() && std::all_of(results.begin(), results.end(), percent);
+      // written as a percentage in any result (`0.1%`), or taking a value that is one (see mark_percent)
+      d.percent = std::any_of(results.begin(), results.end(), percent);
+      for (const ast::Expr* r : results) link_percent(decision_slot(static_cast<int32_t>(&dec - m_.decisions.data())), slot_of(*r));
       if (!dec.imported) {
         p_->outputs.push_back({dec.name, dec.type, decision_slot(static_cast<int32_t>(&dec - m_.decisions.data()))});
       }
@@ -98,13 +102,18 @@ class Lowerer {
       bool any_percent = std::any_of(item.values.begin(), item.values.end(), percent) ||
                          std::any_of(item.conditional.begin(), item.conditional.end(), [&](const auto& c) { return percent(c.second); });
       add_derived(eval::DerivedKind::plan_item, item.name, item.type).percent = any_percent;
+      int32_t slot = plan_slot(static_cast<int32_t>(&item - m_.plan_items.data()));
+      for (const ast::Expr* v : item.values) {
+        if (v) link_percent(slot, slot_of(*v));
+      }
+      for (const auto& c : item.conditional) link_percent(slot, slot_of(*c.second));
       p_->outputs.push_back({item.name, item.type, plan_slot(static_cast<int32_t>(&item - m_.plan_items.data())), true});
     }
     for (size_t i = 0; i < m_.lets.size(); ++i) {
       p_->derived[i].node = expr(*m_.lets[i].value);
       const Expr& v = *m_.lets[i].value;
       bool joined = v.kind == ExprKind::binary && (v.op == BinaryOp::and_ || v.op == BinaryOp::or_);
-      bool compared = v.kind == ExprKind::binary && v.op >= BinaryOp::eq && v.op <= BinaryOp::ge;
+      bool compared = (v.kind == ExprKind::binary && v.op >= BinaryOp::eq && v.op <= BinaryOp::ge) || v.kind == ExprKind::not_;
       if (m_.lets[i].type == Type::of(BaseType::boolean) && (joined || compared)) bool_parts(v, p_->derived[i].node, p_->derived[i].parts);
     }
     for (size_t i = 0; i < m_.decisions.size(); ++i) {
@@ -119,6 +128,7 @@ class Lowerer {
     }
     for (size_t i = 0; i < m_.fields.size(); ++i) {
       p_->fields[i].data_scale = m_.fields[i].data_scale;
+      if (m_.fields[i].data_scale == -2) p_->fields[i].percent = true;  // `in %`: shown as written
       if (!m_.fields[i].domain) continue;
       p_->fields[i].domain = cell_test(*m_.fields[i].domain, 0, m_.fields[i].type);
       p_->fields[i].domain_text = text_of(m_.fields[i].domain->span);
@@ -215,11 +225,17 @@ class Lowerer {
       bool_parts(*e.args[1], n.b, out);
       return;
     }
+    const Expr* inner = e.kind == ExprKind::not_ && !e.args.empty() ? e.args[0].get() : nullptr;
+    if (inner && n.op == Op::not_ && inner->kind == ExprKind::binary && (inner->op == BinaryOp::and_ || inner->op == BinaryOp::or_)) {
+      // `not (a and b)`: the comparisons inside, each with its own truth (`not a` stays whole)
+      bool_parts(*e.args[0], n.a, out);
+      return;
+    }
     if (n.op == Op::constant) return;
     eval::Origin o;
-    o.span = e.span;
-    o.line = line_of(e.span);
-    o.text = text_of(e.span);
+    o.span = e.span.file ? balanced_span(sources_.file(e.span.file).text(), e.span) : e.span;
+    o.line = line_of(o.span);
+    o.text = text_of(o.span);
     referenced(e, o.slots);
     out.emplace_back(node, std::move(o));
   }

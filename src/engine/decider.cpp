@@ -1,5 +1,7 @@
 #include "engine/decider.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace stratum::engine {
@@ -63,7 +65,9 @@ Explanation explain(Decider& decider, const io::RawRecord& raw) {
     return e;
   }
   const eval::Program& program = decider.program();
-  if (program.segment_slot >= 0) {
+  // Plans of segments, and conditional plans (a file without a segment tree may have those alone).
+  bool planned = std::any_of(program.outputs.begin(), program.outputs.end(), [](const eval::Output& o) { return o.plan; });
+  if (planned) {
     if (!decider.evaluate(Decider::Part::plan, e.why)) {
       e.trace = decider.explanation();  // with what the failing item read
       e.outcome = Outcome::rejected_plan;

@@ -47,7 +47,9 @@ int128 duration_parts_in_range(int128 months, int128 days) {
 int128 duration_in_range(int128 d) { return duration_parts_in_range(duration_months(d), duration_days(d)); }
 
 int32_t checked_days(int128 d) {
-  if (d > 3'000'000 || d < -3'000'000) throw EvalError("date out of range");
+  // A date is written YYYY-MM-DD: years 0000 to 9999, as data and outputs read it.
+  static const int32_t first = days_from_civil(0, 1, 1), last = days_from_civil(9999, 12, 31);
+  if (d > last || d < first) throw EvalError("date out of range");
   return static_cast<int32_t>(d);
 }
 
@@ -56,7 +58,7 @@ int32_t add_months(int32_t days, int128 months) {
   unsigned m, d;
   civil_from_days(days, y, m, d);
   int128 total = static_cast<int128>(y) * 12 + (m - 1) + months;
-  if (total > 12 * 9999 || total < 0) throw EvalError("date out of range");
+  if (total > 12 * 9999 + 11 || total < 0) throw EvalError("date out of range");
   int ny = static_cast<int>(total / 12);
   unsigned nm = static_cast<unsigned>(total % 12) + 1;
   static const unsigned month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -239,6 +241,8 @@ void Program::explain_parts(Frame& f, const Derived& d, int32_t node, bool neede
     explain_parts(f, d, n.a, needed);
     bool left = needed && eval(f, n.a).n != 0;
     explain_parts(f, d, n.b, needed && (n.op == Op::and_ ? left : !left));
+  } else if (n.op == Op::not_) {
+    explain_parts(f, d, n.a, needed);
   }
 }
 
@@ -320,10 +324,12 @@ void Program::explain_plan(Frame& f, std::vector<std::string>& out) const {
     } else {
       int32_t from = d.from_node.empty() || leaf < 0 ? -1 : d.from_node[leaf];
       if (from < 0) {
-        out.push_back(fmt::format("{}: not set for this {}", d.name, segment_slot >= 0 ? "segment" : "customer"));
-        continue;
+        out.push_back(d.conditional.empty() || segment_slot >= 0
+                          ? fmt::format("{}: not set for this {}", d.name, segment_slot >= 0 ? "segment" : "customer")
+                          : fmt::format("{}: not set (none of the plans that set it applies)", d.name));
+      } else {
+        out.push_back(fmt::format("{} = {}   (plan of {})", d.name, shown(v, d.type, d.percent), segment_nodes[from].name));
       }
-      out.push_back(fmt::format("{} = {}   (plan of {})", d.name, shown(v, d.type, d.percent), segment_nodes[from].name));
     }
     // what the item's value read: the private tables, decisions and lets computed for it
     size_t index = static_cast<size_t>(&d - derived.data());

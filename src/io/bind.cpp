@@ -18,33 +18,56 @@ std::string shown(std::string_view s) { return "\"" + utf8::printable(s, 40) + "
 
 // A duration as the rules and the outputs write it: one or more parts, each
 // a whole number and a unit (`3 months`, `2 weeks`, `1 year 10 days`,
-// `6个月`, `2周`, `30天`, `3年`), at most 96,000 months and 2,920,000 days.
-bool parse_duration(std::string_view t, int128& months, int128& days) {
+// `1 month + 10 days`, `6个月`, `2周`, `30天`, `3年`), at most 96,000 months
+// and 2,920,000 days.
+enum class DurationText { ok, not_one, out_of_range };
+DurationText parse_duration(std::string_view t, int128& months, int128& days) {
+  using R = DurationText;
   static constexpr std::pair<std::string_view, int> units[] = {
       {"years", 12}, {"year", 12}, {"months", 1}, {"month", 1}, {"weeks", -7}, {"week", -7}, {"days", -1}, {"day", -1},
       {"个月", 1},    {"年", 12},    {"周", -7},     {"天", -1}};
   months = days = 0;
-  bool any = false;
+  bool any = false, out_of_range = false;
   while (true) {
     while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
-    if (t.empty()) return any;
+    if (t.empty()) {
+      if (!any) return R::not_one;
+      if (out_of_range || months > kMaxDurationMonths || months < -kMaxDurationMonths || days > kMaxDurationDays ||
+          days < -kMaxDurationDays) {
+        return R::out_of_range;
+      }
+      return R::ok;
+    }
+    // `1 month + 10 days` and `1 month - 10 days`, as a test block writes them, read too
     bool negative = t.front() == '-';
-    if (negative) t.remove_prefix(1);
+    if (negative || (any && t.front() == '+')) {
+      t.remove_prefix(1);
+      while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+    }
     int128 count = 0;
     size_t digits = 0;
-    while (digits < t.size() && t[digits] >= '0' && t[digits] <= '9' && digits < 12) count = count * 10 + (t[digits++] - '0');
-    if (digits == 0 || (digits < t.size() && t[digits] >= '0' && t[digits] <= '9')) return false;
+    while (digits < t.size() && t[digits] >= '0' && t[digits] <= '9') {
+      if (count <= kMaxDurationDays * 10) count = count * 10 + (t[digits] - '0');  // beyond: out of range, whatever follows
+      ++digits;
+    }
+    if (digits == 0) return R::not_one;
     t.remove_prefix(digits);
     while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
     int factor = 0;
     for (auto [word, f] : units) {
       if (t.starts_with(word)) { t.remove_prefix(word.size()); factor = f; break; }
     }
-    if (factor == 0 || (!t.empty() && t.front() != ' ' && t.front() != '-' && !(t.front() >= '0' && t.front() <= '9'))) return false;
+    if (factor == 0 || (!t.empty() && t.front() != ' ' && t.front() != '-' && t.front() != '+' && !(t.front() >= '0' && t.front() <= '9'))) {
+      return R::not_one;
+    }
     if (negative) count = -count;
     if (factor > 0) months += count * factor;
     else days += count * -factor;
-    if (months > kMaxDurationMonths || months < -kMaxDurationMonths || days > kMaxDurationDays || days < -kMaxDurationDays) return false;
+    if (months > kMaxDurationMonths * 10 || months < -kMaxDurationMonths * 10 || days > kMaxDurationDays * 10 ||
+        days < -kMaxDurationDays * 10) {
+      out_of_range = true;  // still read to the end: a text that is no duration says so first
+      months = days = 0;
+    }
     any = true;
   }
 }
@@ -189,7 +212,12 @@ bool Binder::parse_value(std::string_view text, const Type& type, eval::Value& o
     case BaseType::months:
     case BaseType::duration: {
       int128 months = 0, days = 0;
-      if (!parse_duration(t, months, days)) {
+      DurationText read = parse_duration(t, months, days);
+      if (read == DurationText::out_of_range) {
+        why = fmt::format("{}: duration out of range (at most 96000 months and 2920000 days, about 8,000 years)", shown(text));
+        return false;
+      }
+      if (read != DurationText::ok) {
         why = fmt::format("{} is not a duration (write e.g. `3 months`, `2 weeks`, `30 days`, `1 year`, `6个月`, `1 month 2 weeks`)",
                           shown(text));
         return false;

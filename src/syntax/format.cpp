@@ -156,4 +156,42 @@ std::string format_text(const std::string& text) {
 
 std::string format_rule_text(const std::string& text) { return format_text(text); }
 
+Span balanced_span(std::string_view text, Span span) {
+  if (span.begin > span.end || span.end > text.size()) return span;
+  int depth = 0, lowest = 0;  // depth at the end; the lowest it went (a `)` closing what began before)
+  bool quoted = false;
+  for (uint32_t i = span.begin; i < span.end; ++i) {
+    char c = text[i];
+    if (quoted) {
+      if (c == '\\') ++i;
+      else if (c == '"') quoted = false;
+      continue;
+    }
+    if (c == '"') quoted = true;
+    else if (c == '(') ++depth;
+    else if (c == ')') lowest = std::min(lowest, --depth);
+  }
+  // `)` without its `(`: take the `(`s before the span
+  for (int open = -lowest; open > 0 && span.begin > 0;) {
+    char c = text[span.begin - 1];
+    if (c == ' ' || c == '\t') { --span.begin; continue; }
+    if (c != '(') break;
+    --span.begin;
+    --open;
+    ++depth;
+  }
+  // `(` without its `)`: take the `)`s after it
+  for (int open = depth; open > 0 && span.end < text.size();) {
+    char c = text[span.end];
+    if (c == ' ' || c == '\t') { ++span.end; continue; }
+    if (c != ')') break;
+    ++span.end;
+    --open;
+  }
+  // no blanks left hanging at either end
+  while (span.end > span.begin && (text[span.end - 1] == ' ' || text[span.end - 1] == '\t')) --span.end;
+  while (span.begin < span.end && (text[span.begin] == ' ' || text[span.begin] == '\t')) ++span.begin;
+  return span;
+}
+
 }  // namespace stratum

@@ -187,6 +187,28 @@ test "negative" { given { n: -2, d: 40000 months + 1000000 days } expect { big: 
   }
 }
 
+TEST_CASE("date arithmetic stays within years 0000 to 9999, by days or by months") {
+  Compilation c = build(R"(input c { d : date  dur : duration }
+let 前一天 = d - 1 day
+let 后一天 = d + 1 day
+let 三个月前 = d - 3 months
+let 加 = d + dur
+test "9999-12-31, a bank's no-maturity date" {
+  given { d: 9999-12-31, dur: -1 day }
+  expect { 前一天: 9999-12-30, 三个月前: 9999-09-30, 加: 9999-12-30, 后一天: reject "date out of range" }
+}
+test "9999-12-15 + 1 month" { given { d: 9999-11-15, dur: 1 month } expect { 加: 9999-12-15 } }
+test "past 9999 by months" { given { d: 9999-12-15, dur: 1 month } expect { 加: reject "date out of range" } }
+test "before 0000" { given { d: 0000-01-01, dur: 0 days } expect { 前一天: reject "date out of range", 加: 0000-01-01 } }
+)");
+  for (const auto& o : run_test_blocks(c, std::nullopt)) {
+    std::string problems;
+    for (const auto& p : o.problems) problems += p + "\n";
+    INFO(o.name << ": " << problems);
+    CHECK(o.passed);
+  }
+}
+
 TEST_CASE("decision tables: first hit, ranges, sets, negation") {
   run_tests(R"(enum 行业 { 工业, 建筑业, 零售业 }
 enum 档 { 甲, 乙, 丙, 丁 }
