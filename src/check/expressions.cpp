@@ -394,7 +394,7 @@ void Checker::membership(const Type& item, const Type& set, const Expr& e, const
     diags_.error("type-mismatch", set_expr.span, fmt::format("expected a set, this is {}", m_.type_name(set)));
     return;
   }
-  if (!(item == set.element() || (item.is_numeric() && set.element().is_numeric()))) {
+  if (!(item == set.element() || (item.is_numeric() && set.element().is_numeric()) || (item.is_duration() && set.element().is_duration()))) {
     diags_.error("type-mismatch", e.span,
                  fmt::format("type mismatch: {} cannot be in {}", m_.type_name(item), m_.type_name(set)));
   }
@@ -424,6 +424,8 @@ Typed Checker::set(Expr& e, const Type* expected, const Facts& facts) {
       elem = t.type;
       first = false;
       if (!ep && elem.base == BaseType::enum_) { elem_expected = elem; ep = &elem_expected; }
+    } else if (elem.is_duration() && t.type.is_duration()) {
+      if (!(elem == t.type)) elem = Type::of(BaseType::duration);  // `{1 month, 2 weeks}`: months and days
     } else if (!compatible(t.type, elem) && !compatible(elem, t.type)) {
       diags_.error("type-mismatch", a->span, fmt::format("set elements must have one type: {} and {}", m_.type_name(elem), m_.type_name(t.type)));
     } else if (elem.base == BaseType::int_ && t.type.base == BaseType::decimal) {

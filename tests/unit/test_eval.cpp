@@ -187,6 +187,16 @@ test "negative" { given { n: -2, d: 40000 months + 1000000 days } expect { big: 
   }
 }
 
+TEST_CASE("sets of durations mix months and days, compared as equality does") {
+  run_tests(R"(input c { dur : duration }
+decide z : bool { when dur in {1 month, 2 weeks} -> true  else -> false }
+decide y : bool { when dur in {1 month} -> true  else -> false }
+test "m" { given { dur: 1 month } expect { z: true, y: true } }
+test "w" { given { dur: 2 weeks } expect { z: true, y: false } }
+test "30 days is not 1 month" { given { dur: 30 days } expect { z: false, y: false } }
+)");
+}
+
 TEST_CASE("date arithmetic stays within years 0000 to 9999, by days or by months") {
   Compilation c = build(R"(input c { d : date  dur : duration }
 let 前一天 = d - 1 day
