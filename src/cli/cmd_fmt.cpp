@@ -1,8 +1,9 @@
-// stratum fmt RULES… — canonical layout of the tables and grids: their cells
-// aligned in columns (by display width, so Chinese text lines up). Everything
-// else in the file is left exactly as written. Idempotent; the result is
-// parsed again before it is written, and a file whose meaning would change is
-// never written.
+// stratum fmt RULES… — one layout for rule files (src/syntax/format): the
+// indentation, the spacing around operators, the blank lines, and the cells
+// of tables and grids aligned in columns (by display width, so Chinese text
+// lines up). Idempotent; the result is parsed again and compared token by
+// token, line by line, before it is written, and a file whose meaning would
+// change is never written.
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -22,8 +23,15 @@ namespace {
 
 constexpr const char* kHelp = R"(usage: stratum fmt RULES… [--check | --stdout]
 
-Aligns the columns of every table and grid. Nothing else changes: names,
-conditions and comments stay as written.
+Lays out rule files one way: two spaces of indentation per open `{`, `[`
+or `(` (a continuation line keeps a deeper indentation its author aligned
+it with), one space around `->`, `=`, `==`, `!=`, `>=`, `<=`, `??` and after
+`,` and `;` where none was written, at most one blank line in a row, no
+trailing blanks, and the columns of every table and grid aligned. Lines are
+never joined or split; names, strings and comments stay as written and
+where they are. Formatting twice changes nothing more; a result that would
+not hold the same tokens on the same lines, or would not parse, is never
+written.
 
   --check    change nothing; exit 1 when a file is not formatted
   --stdout   print the formatted text instead of rewriting the file
@@ -63,7 +71,8 @@ int fmt(const std::vector<std::string>& argv) {
       }
       std::string formatted = format_rule_text(text);
       auto after = parse(after_set, after_set.add(path, formatted), after_diags);
-      bool same_shape = after && after->tables.size() == before->tables.size();
+      // Only blanks move: the same tokens on the same lines, and it still parses.
+      bool same_shape = after && after->tables.size() == before->tables.size() && code_signature(formatted) == code_signature(text);
       for (size_t t = 0; same_shape && t < before->tables.size(); ++t) {
         same_shape = after->tables[t].rows.size() == before->tables[t].rows.size() &&
                      after->tables[t].columns.size() == before->tables[t].columns.size();

@@ -31,7 +31,7 @@ Commands:
   test RULES… [CASES.yaml…]    run the tests beside the rules
   explain RULES --record '{…}' one customer, and why
   diff OLD NEW --input FILE    how a rules change moves a portfolio's customers
-  fmt RULES…                   align the columns of tables and grids
+  fmt RULES…                   lay out rule files (indentation, spacing, tables)
   serve RULES_DIR              decide over HTTP: the decision service
   report RULES --input FILE    one offline HTML page of charts over a portfolio
   import-dmn MODEL.dmn         DMN decision tables as a rule file

@@ -50,6 +50,181 @@ std::vector<std::string> cells_of(std::string_view line, std::string& comment) {
   return cells;
 }
 
+// One line split into its code and its comment (from a `#` outside quotes).
+struct Split {
+  std::string code, comment, gap;  // gap: the blanks between code and comment
+};
+Split split_line(const std::string& line) {
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (quoted) {
+      if (c == '\\' && i + 1 < line.size()) ++i;
+      else if (c == '"') quoted = false;
+      continue;
+    }
+    if (c == '"') quoted = true;
+    else if (c == '#') {
+      Split s{line.substr(0, i), line.substr(i), ""};
+      size_t end = s.code.find_last_not_of(" \t");
+      s.gap = end == std::string::npos ? "" : s.code.substr(end + 1);
+      s.code = end == std::string::npos ? "" : s.code.substr(0, end + 1);
+      return s;
+    }
+  }
+  size_t end = line.find_last_not_of(" \t");
+  return {end == std::string::npos ? "" : line.substr(0, end + 1), "", ""};
+}
+
+size_t indent_of(const std::string& line) {
+  size_t n = 0;
+  for (char c : line) {
+    if (c == ' ') ++n;
+    else if (c == '\t') n += 2;
+    else break;
+  }
+  return n;
+}
+
+// One space on each side of `->`, `==`, `!=`, `>=`, `<=`, `??`, `=`, and
+// after `,` and `;`, where the author wrote none; nothing else in the line
+// moves (runs of blanks that align columns stay). Strings are left as written.
+std::string spaced(const std::string& code) {
+  std::string out;
+  bool quoted = false;
+  auto pad_before = [&]() {
+    if (!out.empty() && out.back() != ' ' && out.back() != '\t' && out.back() != '(' && out.back() != '[' && out.back() != '{') {
+      out += ' ';
+    }
+  };
+  for (size_t i = 0; i < code.size(); ++i) {
+    char c = code[i];
+    if (quoted) {
+      out += c;
+      if (c == '\\' && i + 1 < code.size()) out += code[++i];
+      else if (c == '"') quoted = false;
+      continue;
+    }
+    if (c == '"') {
+      quoted = true;
+      out += c;
+      continue;
+    }
+    std::string_view rest(code.data() + i, code.size() - i);
+    size_t op = 0;
+    for (std::string_view o : {"->", "==", "!=", ">=", "<=", "??"}) {
+      if (rest.starts_with(o)) { op = o.size(); break; }
+    }
+    if (!op && c == '=') op = 1;
+    if (op) {
+      bool leading = out.find_first_not_of(" \t") == std::string::npos;  // `>= 5` opening a cell or a bin stays as it is
+      if (!leading) pad_before();
+      out.append(code, i, op);
+      i += op - 1;
+      if (i + 1 < code.size() && code[i + 1] != ' ' && code[i + 1] != '\t') out += ' ';
+      continue;
+    }
+    out += c;
+    if ((c == ',' || c == ';') && i + 1 < code.size() && code[i + 1] != ' ' && code[i + 1] != '\t') out += ' ';
+  }
+  return out;
+}
+
+bool is_table_start(std::string_view line);
+
+// Indentation, spacing and blank lines, line by line (no line is joined or
+// split, and comments stay on their lines): two spaces per `{`, `[` or `(`
+// open at the line's start; a line that continues a block opened with text
+// after it on its line (`input c { a : int` … `b : int }`), or an
+// expression (a line starting with an operator, or after a line ending in
+// one), keeps the indentation its author aligned it with unless that is
+// shallower than its block's (then the block's, or two steps more for an
+// expression); at most one blank line in a row, none at the start or the
+// end. Table and grid bodies are left to the column aligner.
+void layout(std::vector<std::string>& lines) {
+  struct Open {
+    char bracket;
+    bool inline_block;  // text followed it on its line
+  };
+  std::vector<Open> open;
+  std::vector<std::string> out;
+  bool in_table = false, previous_continues = false, blank = false;
+  auto ends_with_operator = [](const std::string& code) {
+    for (std::string_view o : {"+", "-", "*", "/", "=", "->", "??", ",", "and", "or", "not", ">=", "<=", "==", "!="}) {
+      if (code.size() >= o.size() && std::string_view(code).substr(code.size() - o.size()) == o) {
+        if ((o == "and" || o == "or" || o == "not") && code.size() > o.size()) {
+          unsigned char before = static_cast<unsigned char>(code[code.size() - o.size() - 1]);
+          if (before != ' ' && before != '\t' && before != ')') continue;
+        }
+        return true;
+      }
+    }
+    return false;
+  };
+  auto starts_with_operator = [](std::string_view code) {
+    for (std::string_view o : {"+ ", "- ", "* ", "/ ", "and ", "or ", "?? ", "-> ", "×"}) {
+      if (code.starts_with(o)) return true;
+    }
+    return false;
+  };
+  for (const std::string& raw : lines) {
+    Split s = split_line(raw);
+    std::string body = s.code.substr(std::min(s.code.size(), s.code.find_first_not_of(" \t")));
+    if (s.code.find_first_not_of(" \t") == std::string::npos) body.clear();
+    if (body.empty() && s.comment.empty()) {
+      blank = !out.empty();
+      continue;
+    }
+    if (blank) out.emplace_back();
+    blank = false;
+    // depth at the line's start, less the closers it begins with
+    size_t closers = 0;
+    while (closers < body.size() && (body[closers] == '}' || body[closers] == ']' || body[closers] == ')')) ++closers;
+    size_t depth = open.size() >= closers ? open.size() - closers : 0;
+    bool table_end = in_table && body == "}";
+    std::string line;
+    if (in_table && !table_end) {
+      line = raw;  // the aligner's
+      while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    } else {
+      bool inside_inline = depth > 0 && depth <= open.size() && open[depth - 1].inline_block;
+      bool continues = !body.empty() && (starts_with_operator(body) || previous_continues);
+      size_t base = 2 * depth, have = indent_of(raw);
+      size_t indent = base;
+      if (inside_inline && closers == 0) indent = std::max(base, have);  // `{ a,` … `b }`: the block's items
+      else if (continues && closers == 0) indent = have >= base ? have : base + 4;
+      std::string code = body.empty() ? "" : spaced(body);
+      line = std::string(indent, ' ') + code;
+      if (!s.comment.empty()) line += (code.empty() ? "" : (s.gap.empty() ? std::string(" ") : s.gap)) + s.comment;
+    }
+    out.push_back(line);
+    // the brackets this line opens and closes (outside strings)
+    if (!body.empty()) {
+      bool quoted = false;
+      for (size_t i = 0; i < body.size(); ++i) {
+        char c = body[i];
+        if (quoted) {
+          if (c == '\\') ++i;
+          else if (c == '"') quoted = false;
+          continue;
+        }
+        if (c == '"') quoted = true;
+        else if (c == '{' || c == '[' || c == '(') {
+          bool more = body.find_first_not_of(" \t", i + 1) != std::string::npos;
+          open.push_back({c, more});
+        } else if ((c == '}' || c == ']' || c == ')') && !open.empty()) {
+          // a range `[0, 50%)` closes a `[` with `)`: any closer closes the innermost
+          open.pop_back();
+        }
+      }
+      if (!in_table && is_table_start(body)) in_table = true;
+      else if (table_end) in_table = false;
+      previous_continues = !in_table && ends_with_operator(body);
+    }
+  }
+  lines = std::move(out);
+}
+
 bool is_table_start(std::string_view line) {
   std::string t = trim(line);
   for (const char* kw : {"table ", "grid ", "private table ", "private grid "}) {
@@ -75,6 +250,8 @@ std::string format_text(const std::string& text) {
   for (auto& l : lines) {
     if (l.ends_with('\r')) l.pop_back();
   }
+  layout(lines);
+  final_newline = final_newline || !lines.empty();
   for (size_t i = 0; i < lines.size(); ++i) {
     if (!is_table_start(lines[i])) continue;
     // The body: up to the line that is just '}'.
@@ -155,6 +332,34 @@ std::string format_text(const std::string& text) {
 }  // namespace
 
 std::string format_rule_text(const std::string& text) { return format_text(text); }
+
+std::vector<std::string> code_signature(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line, kept;
+    bool quoted = false, comment = false;
+    for (size_t i = start; i < end; ++i) {
+      char c = text[i];
+      if (comment) { line += c; continue; }
+      if (quoted) {
+        line += c;
+        if (c == '\\' && i + 1 < end) line += text[++i];
+        else if (c == '"') quoted = false;
+        continue;
+      }
+      if (c == '"') quoted = true;
+      if (c == '#') comment = true;
+      if (c == ' ' || c == '\t' || c == '\r') continue;
+      line += c;
+    }
+    if (!line.empty()) out.push_back(std::move(line));
+    start = end + 1;
+  }
+  return out;
+}
 
 Span balanced_span(std::string_view text, Span span) {
   if (span.begin > span.end || span.end > text.size()) return span;

@@ -5,14 +5,22 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "source/source_file.hpp"
 
 namespace stratum {
 
-// The text with its tables and grids aligned; idempotent. Line ends are
-// kept (CRLF when the first line has one, then on every line).
+// The text laid out: indentation, spacing around operators, blank lines,
+// and the columns of tables and grids aligned; comments stay where they
+// are. Idempotent. Line ends are kept (CRLF when the first line has one,
+// then on every line).
 std::string format_rule_text(const std::string& text);
+
+// What formatting may not change: every non-blank line, in order, with the
+// blanks outside strings and comments removed. Two texts with the same
+// signature hold the same tokens on the same lines (a table row stays a row).
+std::vector<std::string> code_signature(const std::string& text);
 
 // An expression's span widened over the parentheses it opens or closes but
 // does not hold (the syntax tree keeps no parentheses: `not (a and b)` spans
