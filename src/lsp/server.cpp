@@ -1,18 +1,22 @@
 #include "lsp/server.hpp"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "analysis/analyze.hpp"
 #include "driver/stratum.hpp"
 #include "syntax/format.hpp"
 #include "syntax/parser.hpp"
@@ -433,9 +437,8 @@ const std::vector<std::string>& keywords() {
 struct Document {
   std::string uri, path, text;
   int version = 0;
-  std::unique_ptr<Compilation> compilation;  // the last compilation of `text`
+  std::shared_ptr<const Compilation> compilation;  // the last compilation of `text` (checked, not analysed)
   std::shared_ptr<Index> index;              // the last index that could be built (kept while the text does not parse)
-  std::set<std::string> published;           // URIs given diagnostics for this document (imports included)
   struct Fix {
     Span span;
     std::string replacement;
@@ -446,7 +449,15 @@ struct Document {
 
 class Server {
  public:
-  Server(std::FILE* out, std::FILE* log) : out_(out), log_(log) {}
+  Server(std::FILE* out, std::FILE* log) : out_(out), log_(log), worker_([this] { analyse_in_background(); }) {}
+  ~Server() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    worker_.join();
+  }
 
   // Returns the exit status once the client said `exit`, else nothing.
   std::optional<int> handle(const json& msg) {
@@ -489,7 +500,7 @@ class Server {
   }
 
   void error(const json& id, int code, const std::string& message) {
-    write_message(out_, {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}});
+    send({{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}});
   }
   void note(const std::string& line) {
     if (log_) {
@@ -499,10 +510,13 @@ class Server {
   }
 
  private:
-  void reply(const json& id, const json& result) { write_message(out_, {{"jsonrpc", "2.0"}, {"id", id}, {"result", result}}); }
-  void notify(const std::string& method, const json& params) {
-    write_message(out_, {{"jsonrpc", "2.0"}, {"method", method}, {"params", params}});
+  // Answers and notifications come from this thread and the analysing one: one writer at a time.
+  void send(const json& message) {
+    std::lock_guard lock(out_mu_);
+    write_message(out_, message);
   }
+  void reply(const json& id, const json& result) { send({{"jsonrpc", "2.0"}, {"id", id}, {"result", result}}); }
+  void notify(const std::string& method, const json& params) { send({{"jsonrpc", "2.0"}, {"method", method}, {"params", params}}); }
 
   json initialize() {
     return {{"capabilities",
@@ -545,7 +559,14 @@ class Server {
     std::string uri = p.at("textDocument").at("uri").get<std::string>();
     auto it = docs_.find(uri);
     if (it == docs_.end()) return;
-    for (const auto& u : it->second.published) notify("textDocument/publishDiagnostics", {{"uri", u}, {"diagnostics", json::array()}});
+    std::set<std::string> published;
+    {
+      std::lock_guard lock(mu_);
+      published = std::move(published_[uri]);
+      published_.erase(uri);
+      latest_.erase(uri);  // an analysis still running for it is not published
+    }
+    for (const auto& u : published) notify("textDocument/publishDiagnostics", {{"uri", u}, {"diagnostics", json::array()}});
     docs_.erase(it);
   }
 
@@ -554,65 +575,119 @@ class Server {
     return it == docs_.end() ? nullptr : &it->second;
   }
 
+  // Diagnostics in two steps, so that the editor hears at once what the
+  // checker says: the text is checked here and its diagnostics published;
+  // when it checks clean, the analysis (gaps, overlaps, unreachable rows:
+  // seconds on a large scheme) runs on the analysing thread, and its
+  // diagnostics, the checker's with the proofs', are published when it is
+  // done, unless the text has changed meanwhile.
   void analyse(Document& d) {
-    auto c = std::make_unique<Compilation>();
+    auto c = std::make_shared<Compilation>();
     std::string failure;
     try {
-      *c = compile_files(d.path, d.text, LoadOptions{}, true);
+      *c = compile_files(d.path, d.text, LoadOptions{}, false);
     } catch (const std::exception& e) {
       failure = e.what();
     }
-    std::map<std::string, json> by_uri;  // every URI gets a list, so fixed files clear
-    for (const auto& u : d.published) by_uri[u] = json::array();
-    by_uri[d.uri] = json::array();
     d.fixes.clear();
-    if (!failure.empty()) {
-      by_uri[d.uri].push_back({{"range", {{"start", {{"line", 0}, {"character", 0}}}, {"end", {{"line", 0}, {"character", 0}}}}},
-                               {"severity", 1}, {"source", "stratum"}, {"message", failure}});
-    }
     for (const auto& diag : c->diagnostics.items()) {
-      std::string uri = d.uri;
-      const std::string* text = &d.text;
-      if (diag.span.file > 1 && diag.span.file <= c->sources.size()) {
-        uri = uri_of(c->sources.file(diag.span.file).path());
-        text = &c->sources.file(diag.span.file).text();
+      if (diag.span.file > 1) continue;
+      for (const auto& n : diag.notes) {
+        static constexpr std::string_view kMean = "did you mean `";
+        if (n.message.starts_with(kMean) && n.message.ends_with("`?")) {
+          d.fixes.push_back({diag.span, n.message.substr(kMean.size(), n.message.size() - kMean.size() - 2), diag.message});
+        }
       }
-      Lines lines(*text);
-      json item = {{"range", diag.span.file ? lines.range(diag.span.begin, diag.span.end) : lines.range(0, 0)},
+    }
+    {
+      std::lock_guard lock(mu_);
+      latest_[d.uri] = d.version;
+    }
+    publish(d.uri, d.version, *c, c->diagnostics, failure);
+    if (c->model) {
+      auto index = std::make_shared<Index>();
+      IndexBuilder(*c, *index).build();
+      d.index = index;
+    }
+    d.compilation = c;
+    if (c->program) {
+      {
+        std::lock_guard lock(mu_);
+        job_ = Job{d.uri, d.version, c};
+      }
+      wake_.notify_all();
+    }
+  }
+
+  struct Job {
+    std::string uri;
+    int version;
+    std::shared_ptr<const Compilation> compilation;
+  };
+
+  void analyse_in_background() {
+    while (true) {
+      Job job;
+      {
+        std::unique_lock lock(mu_);
+        wake_.wait(lock, [this] { return stop_ || job_.has_value(); });
+        if (stop_) return;
+        job = std::move(*job_);
+        job_.reset();
+        auto it = latest_.find(job.uri);
+        if (it == latest_.end() || it->second != job.version) continue;  // edited or closed since
+      }
+      Diagnostics diags = job.compilation->diagnostics;
+      try {
+        stratum::analyse(*job.compilation->program, diags);
+      } catch (const std::exception& e) {
+        note(fmt::format("{}: the analysis failed: {}", job.uri, e.what()));
+        continue;
+      }
+      publish(job.uri, job.version, *job.compilation, diags, "");
+    }
+  }
+
+  // Publishes `diags` of compilation `c` of document `uri`, version
+  // `version`, unless a newer version exists: the main file's, and each
+  // imported file's on its own URI; a URI that had diagnostics and has none
+  // now gets an empty list, so fixed files clear.
+  void publish(const std::string& uri, int version, const Compilation& c, const Diagnostics& diags, const std::string& failure) {
+    std::map<std::string, json> by_uri;
+    by_uri[uri] = json::array();
+    if (!failure.empty()) {
+      by_uri[uri].push_back({{"range", {{"start", {{"line", 0}, {"character", 0}}}, {"end", {{"line", 0}, {"character", 0}}}}},
+                             {"severity", 1}, {"source", "stratum"}, {"message", failure}});
+    }
+    auto uri_of_file = [&](uint32_t file) { return file <= 1 || file > c.sources.size() ? uri : uri_of(c.sources.file(file).path()); };
+    for (const auto& diag : diags.items()) {
+      bool located = diag.span.file != 0 && diag.span.file <= c.sources.size();
+      std::string at = uri_of_file(diag.span.file);
+      Lines lines(located ? c.sources.file(diag.span.file).text() : std::string());
+      json item = {{"range", located ? lines.range(diag.span.begin, diag.span.end) : json{{"start", {{"line", 0}, {"character", 0}}}, {"end", {{"line", 0}, {"character", 0}}}}},
                    {"severity", diag.severity == Severity::error ? 1 : diag.severity == Severity::warning ? 2 : 3},
                    {"source", "stratum"},
                    {"code", diag.code},
                    {"message", message(diag)}};
       json related = json::array();
       for (const auto& n : diag.notes) {
-        if (n.span.file == 0 || n.span.file > c->sources.size()) continue;
-        Lines nl(c->sources.file(n.span.file).text());
-        related.push_back({{"location", {{"uri", n.span.file == 1 ? d.uri : uri_of(c->sources.file(n.span.file).path())},
-                                         {"range", nl.range(n.span.begin, n.span.end)}}},
-                           {"message", n.message}});
-        }
-      if (!related.empty()) item["relatedInformation"] = related;
-      by_uri[uri].push_back(item);
-      if (uri == d.uri) {
-        for (const auto& n : diag.notes) {
-          static constexpr std::string_view kMean = "did you mean `";
-          if (n.message.starts_with(kMean) && n.message.ends_with("`?")) {
-            d.fixes.push_back({diag.span, n.message.substr(kMean.size(), n.message.size() - kMean.size() - 2), diag.message});
-          }
-        }
+        if (n.span.file == 0 || n.span.file > c.sources.size()) continue;
+        Lines nl(c.sources.file(n.span.file).text());
+        related.push_back({{"location", {{"uri", uri_of_file(n.span.file)}, {"range", nl.range(n.span.begin, n.span.end)}}}, {"message", n.message}});
       }
+      if (!related.empty()) item["relatedInformation"] = related;
+      by_uri[at].push_back(item);
     }
-    d.published.clear();
-    for (auto& [uri, list] : by_uri) {
-      notify("textDocument/publishDiagnostics", {{"uri", uri}, {"version", d.version}, {"diagnostics", list}});
-      if (!list.empty()) d.published.insert(uri);
+    std::lock_guard lock(mu_);
+    auto latest = latest_.find(uri);
+    if (latest == latest_.end() || latest->second != version) return;
+    auto& published = published_[uri];
+    for (const auto& u : published) by_uri.emplace(u, json::array());
+    published.clear();
+    for (auto& [u, list] : by_uri) {
+      notify("textDocument/publishDiagnostics", {{"uri", u}, {"version", version}, {"diagnostics", list}});
+      if (!list.empty()) published.insert(u);
     }
-    if (c->model) {
-      auto index = std::make_shared<Index>();
-      IndexBuilder(*c, *index).build();
-      d.index = index;
-    }
-    d.compilation = std::move(c);
   }
 
   static std::string message(const Diagnostic& d) {
@@ -865,7 +940,16 @@ class Server {
   std::FILE* out_;
   std::FILE* log_;
   bool shutdown_ = false;
-  std::map<std::string, Document> docs_;
+  std::map<std::string, Document> docs_;  // this thread's only
+  std::mutex out_mu_;                     // one message on the output at a time
+  // Shared with the analysing thread:
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::optional<Job> job_;                 // the newest text to analyse (older ones are dropped)
+  std::map<std::string, int> latest_;      // per open document: its newest version
+  std::map<std::string, std::set<std::string>> published_;  // per document: the URIs it gave diagnostics to
+  bool stop_ = false;
+  std::thread worker_;                     // last: started once everything above exists
 };
 
 }  // namespace

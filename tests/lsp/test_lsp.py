@@ -60,14 +60,22 @@ class Client:
     def notify(self, method, params):
         self.send({'jsonrpc': '2.0', 'method': method, 'params': params})
 
-    def diagnostics(self, uri):
-        """The next diagnostics published for `uri` (reading until they come)."""
+    def diagnostics(self, uri, version):
+        """The next diagnostics published for `uri` at `version` (reading until they come).
+
+        The server publishes what the checker says at once, and when the text
+        checks clean, what the checker and the analysis say (gaps, overlaps)
+        once the analysis is done: the next call returns those. Other
+        versions' are passed over."""
         while True:
             for i, n in enumerate(self.notifications):
                 if n.get('method') == 'textDocument/publishDiagnostics' and n['params']['uri'] == uri:
                     del self.notifications[i]
-                    return n['params']['diagnostics']
-            self.notifications.append(self.read())
+                    if n['params'].get('version') == version:
+                        return n['params']['diagnostics']
+                    break
+            else:
+                self.notifications.append(self.read())
 
     def close(self):
         if self.proc.poll() is None:
@@ -127,12 +135,13 @@ class LanguageServer(unittest.TestCase):
     def test_shipped_file_error_then_fixed(self):
         shipped = (ROOT / 'rules' / 'sme_size.strat').read_text(encoding='utf-8')
         uri = self.open('sme_size.strat', shipped)
-        self.assertEqual(self.client.diagnostics(uri), [])
+        self.assertEqual(self.client.diagnostics(uri, 1), [])   # checked
+        self.assertEqual(self.client.diagnostics(uri, 1), [])  # and analysed
         # an error as an author makes it: a misspelt field in the table's columns
         broken = shipped.replace('| employees |', '| employes  |', 1)
         self.assertTrue(broken != shipped, 'the shipped file no longer has the column this test misspells')
         self.change(uri, broken, 2)
-        diags = self.client.diagnostics(uri)
+        diags = self.client.diagnostics(uri, 2)
         where = self.position(broken, 'employes')
         self.assertEqual([(d['range']['start'], d['severity'], d['code'], d['message'].split('\n')[0]) for d in diags],
                          [(where, 1, 'unknown-name', 'unknown name `employes`')])
@@ -143,7 +152,7 @@ class LanguageServer(unittest.TestCase):
         self.assertEqual([(a['title'], a['kind'], a['edit']['changes'][uri][0]['newText']) for a in actions],
                          [('Replace with `employees`', 'quickfix', 'employees')])
         self.change(uri, shipped, 3)
-        self.assertEqual(self.client.diagnostics(uri), [])
+        self.assertEqual(self.client.diagnostics(uri, 3), [])
 
     def test_hover_definition_references(self):
         text = ('enum 档 { 高, 低 }\n'
@@ -156,7 +165,7 @@ class LanguageServer(unittest.TestCase):
                 'plan 重点 { 服务 = "专属" }\n'
                 'test "高" { given { 存款: 60万, 利用率: 0.5 } expect { 级别: 高, segment: 重点, plan.服务: "专属" } }\n')
         uri = self.open('hover.strat', text)
-        self.assertEqual(self.client.diagnostics(uri), [])
+        self.assertEqual(self.client.diagnostics(uri, 1), [])
 
         def hover(needle, nth=0):
             r = self.client.request('textDocument/hover', {'textDocument': {'uri': uri}, 'position': self.position(text, needle, nth, 1)})
@@ -186,11 +195,11 @@ class LanguageServer(unittest.TestCase):
                 'plan 重点 { 服务 = "专属" }\n'
                 'test "t" { given { 存款: 1元 } expect { 级别: 低 } }\n')
         uri = self.open('complete.strat', text)
-        self.assertEqual(self.client.diagnostics(uri), [])
+        self.assertEqual(self.client.diagnostics(uri, 1), [])
         # after `档.`: the enum's values only
         typed = text + 'let x = 档.'
         self.change(uri, typed, 2)
-        self.client.diagnostics(uri)
+        self.client.diagnostics(uri, 2)
         items = self.client.request('textDocument/completion', {'textDocument': {'uri': uri}, 'position': self.position(typed, '档.', 0, 2)})['result']['items']
         self.assertEqual([(i['label'], i['kind']) for i in items], [('高', 20), ('低', 20)])
         items = self.client.request('textDocument/completion', {'textDocument': {'uri': uri}, 'position': self.position(typed, 'let x', 0, 0)})['result']['items']
@@ -198,7 +207,7 @@ class LanguageServer(unittest.TestCase):
         for expected in ('存款', '门槛', '级别', '档', '高', '重点', '服务', 'when', 'money'):
             self.assertIn(expected, labels)
         self.change(uri, text, 3)
-        self.client.diagnostics(uri)
+        self.client.diagnostics(uri, 3)
         symbols = self.client.request('textDocument/documentSymbol', {'textDocument': {'uri': uri}})['result']
 
         def outline(s):
@@ -222,7 +231,8 @@ class LanguageServer(unittest.TestCase):
                 '  < 10万 || 低\n'
                 '}\n')
         uri = self.open('gap.strat', text)
-        diags = self.client.diagnostics(uri)
+        self.assertEqual(self.client.diagnostics(uri, 1), [])  # the checker finds nothing
+        diags = self.client.diagnostics(uri, 1)             # the analysis finds the gap
         self.assertEqual([(d['code'], d['severity'], d['message']) for d in diags],
                          [('gap', 1, 'no row of table `级别` applies to some customers, and there is no `else` or catch-all row\n'
                                      'for example: { 存款: 100000元 }')])
@@ -235,7 +245,7 @@ class LanguageServer(unittest.TestCase):
         (self.dir / 'common.strat').write_text('enum 档 { 高, 低 }\nlet 门槛 = 50万\n', encoding='utf-8')
         text = 'import "common.strat"\ninput c { 存款 : money }\ndecide 级别 : 档 { when 存款 >= 门槛 -> 高  else -> 低 }\n'
         uri = self.open('main.strat', text)
-        self.assertEqual(self.client.diagnostics(uri), [])
+        self.assertEqual(self.client.diagnostics(uri, 1), [])
         definition = self.client.request('textDocument/definition', {'textDocument': {'uri': uri}, 'position': self.position(text, '门槛', 0, 1)})
         self.assertEqual(definition['result']['uri'], uri_of(self.dir / 'common.strat'))
         self.assertEqual(definition['result']['range']['start'], {'line': 1, 'character': 4})
