@@ -974,6 +974,70 @@ inline bool Program::test_cell(Frame* f, const CellTest& c, const Value& v) cons
   return false;
 }
 
+namespace {
+// Values worth trying to find one that two tests of a column both pass: the
+// tests' bounds, a step either side of each (the smallest step and a whole
+// unit), the sets' members, small codes (enums), and texts beside the bounds.
+void candidates_of(const CellTest& t, const std::vector<ConstSet>& sets, std::vector<Value>& out) {
+  auto around = [&](const Value& v) {
+    out.push_back(v);
+    if (t.text) return;
+    for (int128 step : {int128{1}, static_cast<int128>(Decimal::kScale), int128{kDurationMonth}}) {
+      out.push_back({v.n - step, {}});
+      out.push_back({v.n + step, {}});
+    }
+  };
+  if (t.kind != TestKind::any && t.kind != TestKind::missing && t.kind != TestKind::in_set && t.kind != TestKind::not_in_set) {
+    around(t.low);
+    if (t.kind == TestKind::range) around(t.high);
+  }
+  if ((t.kind == TestKind::in_set || t.kind == TestKind::not_in_set) && t.set >= 0) {
+    const ConstSet& s = sets[t.set];
+    for (auto text : s.texts) out.push_back({0, text});
+    for (int128 n : s.numbers) around({n, {}});
+    for (int i = 0; i < 128; ++i) {
+      if ((s.mask >> i) & 1) out.push_back({i, {}});
+    }
+  }
+}
+}  // namespace
+
+std::vector<int32_t> Program::rows_meeting(int32_t t, int32_t r) const {
+  std::vector<int32_t> out;
+  const Table& table = tables[t];
+  const Row& row = table.rows[r];
+  static const std::string_view kTexts[] = {"", "\x7f", "\xef\xbf\xbf"};
+  for (size_t other = 0; other < table.rows.size(); ++other) {
+    if (static_cast<int32_t>(other) == r) continue;
+    bool meet = true;
+    for (size_t column = 0; meet && column < table.columns.size(); ++column) {
+      const CellTest* a = nullptr;
+      const CellTest* b = nullptr;
+      for (const auto& c : row.tests) if (c.column == static_cast<int32_t>(column)) a = &c;
+      for (const auto& c : table.rows[other].tests) if (c.column == static_cast<int32_t>(column)) b = &c;
+      if (!a || !b || a->kind == TestKind::any || b->kind == TestKind::any) continue;
+      if (a->low_node >= 0 || a->high_node >= 0 || b->low_node >= 0 || b->high_node >= 0) continue;  // bounds computed per customer
+      if (a->kind == TestKind::missing || b->kind == TestKind::missing) {
+        meet = a->kind == b->kind;
+        continue;
+      }
+      std::vector<Value> tries;
+      candidates_of(*a, sets, tries);
+      candidates_of(*b, sets, tries);
+      if (a->text || b->text) {
+        for (auto s : kTexts) tries.push_back({0, s});
+      } else {
+        for (int i = 0; i < 128; ++i) tries.push_back({i, {}});
+      }
+      meet = std::any_of(tries.begin(), tries.end(), [&](const Value& v) {
+        return test_cell(nullptr, *a, v) && test_cell(nullptr, *b, v);
+      });
+    }
+    if (meet) out.push_back(static_cast<int32_t>(other));
+  }
+  return out;
+}
+
 Value Program::eval(Frame& f, int32_t index) const {
   const Node& n = nodes[index];
   auto A = [&]() { return eval(f, n.a); };

@@ -368,6 +368,11 @@ class Program {
   // Evaluates one node (lowering uses it to fold constants).
   Value evaluate_node(Frame& f, int32_t node) const { return eval(f, node); }
 
+  // The rows of table `t` that can match a customer row `r` matches, as far
+  // as each column's own tests tell (two rows over columns computed from
+  // the same value may still never meet): for editors, what may shadow a row.
+  std::vector<int32_t> rows_meeting(int32_t t, int32_t r) const;
+
   // The plan items' explanation for the customer's leaf ("服务团队 from 战略性客户").
   void explain_plan(Frame& f, std::vector<std::string>& out) const;
   // Marks the plan items of the customer's leaf as reached (for coverage).

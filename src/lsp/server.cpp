@@ -764,8 +764,9 @@ class Server {
     Document* d = doc(p);
     if (!d) return nullptr;
     Lines lines(d->text);
-    int def = at(*d, lines.offset(p.at("position")));
-    if (def < 0) return nullptr;
+    uint32_t offset = lines.offset(p.at("position"));
+    int def = at(*d, offset);
+    if (def < 0) return row_hover(*d, offset);
     const Def& x = d->index->defs[def];
     std::string value = fmt::format("**{}** `{}`", kind_word(x.kind), x.name);
     if (!x.detail.empty() && x.kind != Kind::input && x.kind != Kind::test) value += " : " + x.detail;
@@ -775,6 +776,49 @@ class Server {
     std::string comment = comment_of(*d, x.span);
     if (!comment.empty()) value += "\n\n" + comment;
     return {{"contents", {{"kind", "markdown"}, {"value", value}}}};
+  }
+
+  // A table row (or grid cell) under the cursor: the rows that can match the
+  // same customers, which for a first-hit table are those that shadow it.
+  json row_hover(const Document& d, uint32_t offset) const {
+    if (!d.compilation || !d.compilation->program) return nullptr;
+    const eval::Program& program = *d.compilation->program;
+    for (size_t t = 0; t < program.tables.size(); ++t) {
+      const eval::Table& table = program.tables[t];
+      for (size_t r = 0; r < table.rows.size(); ++r) {
+        const Span& s = table.rows[r].span;
+        if (s.file != 1 || offset < s.begin || offset > s.end) continue;
+        auto line_of = [&](size_t row) { return row < table.row_lines.size() ? table.row_lines[row] : 0u; };
+        std::vector<int32_t> meeting = program.rows_meeting(static_cast<int32_t>(t), static_cast<int32_t>(r));
+        std::string before, after;
+        size_t before_count = 0, all_count = meeting.size();
+        for (int32_t m : meeting) {
+          std::string& list = static_cast<size_t>(m) < r ? before : after;
+          before_count += static_cast<size_t>(m) < r;
+          list += fmt::format("{}{}", list.empty() ? "" : ", ", line_of(static_cast<size_t>(m)));
+        }
+        auto rows = [](size_t n, const std::string& lines) {
+          return n == 1 ? "the row at line " + lines : "the rows at lines " + lines;
+        };
+        bool ordered = table.policy == eval::HitPolicy::first || table.policy == eval::HitPolicy::priority;
+        std::string value = fmt::format("**{}** of `{}`, line {}", table.grid ? "grid cell" : "row", table.name, line_of(r));
+        if (table.policy == eval::HitPolicy::first) {
+          value += before.empty() ? "\n\nNo row before it can take any of its customers."
+                                  : "\n\nShadowed in part: " + rows(before_count, before) + (before_count == 1 ? " comes" : " come") +
+                                        " first and can take some of its customers.";
+        } else {
+          std::string all = before + (before.empty() || after.empty() ? "" : ", ") + after;
+          value += all.empty() ? "\n\nNo other row can apply to any of its customers."
+                               : "\n\n" + [&] { std::string x = rows(all_count, all); x[0] = 'T'; return x; }() +
+                                      " can apply to some of the same customers" +
+                                     (ordered ? "." : (table.policy == eval::HitPolicy::unique ? " (a unique table: an overlap)." : ", and do."));
+        }
+        value += "\n\n(Judged column by column; `stratum check` proves what can never apply.)";
+        return {{"contents", {{"kind", "markdown"}, {"value", value}}},
+                {"range", Lines(d.text).range(s.begin, s.end)}};
+      }
+    }
+    return nullptr;
   }
 
   json definition(const json& p) {

@@ -241,6 +241,28 @@ class LanguageServer(unittest.TestCase):
         self.assertEqual(edits[0]['newText'], text.replace('  存款 || 级别\n  >= 50万 || 高\n  < 10万 || 低\n',
                                                            '  存款    || 级别\n  >= 50万 || 高\n  < 10万  || 低\n'))
 
+    def test_hover_on_a_table_row_names_the_rows_that_shadow_it(self):
+        text = ('enum 档 { 高, 中, 低 }\n'
+                'input c { 存款 : money  利用率 : decimal }\n'
+                'table 档位 : 档 first {\n'
+                '  存款     | 利用率 || 档位\n'
+                '  >= 100万 | -      || 高\n'
+                '  >= 50万  | >= 50% || 中\n'
+                '  < 50万   | -      || 低\n'
+                '  -        | -      || 低\n'
+                '}\n')
+        uri = self.open('rows.strat', text)
+        self.client.diagnostics(uri, 1)
+
+        def hover(needle):
+            r = self.client.request('textDocument/hover', {'textDocument': {'uri': uri}, 'position': self.position(text, needle, 0, 1)})
+            return r['result']['contents']['value']
+        tail = '\n\n(Judged column by column; `stratum check` proves what can never apply.)'
+        self.assertEqual(hover('>= 100万'), '**row** of `档位`, line 5\n\nNo row before it can take any of its customers.' + tail)
+        self.assertEqual(hover('>= 50万'), '**row** of `档位`, line 6\n\nShadowed in part: the row at line 5 comes first and can take some of its customers.' + tail)
+        self.assertEqual(hover('< 50万'), '**row** of `档位`, line 7\n\nNo row before it can take any of its customers.' + tail)
+        self.assertEqual(hover('-        |'), '**row** of `档位`, line 8\n\nShadowed in part: the rows at lines 5, 6, 7 come first and can take some of its customers.' + tail)
+
     def test_imports_are_followed(self):
         (self.dir / 'common.strat').write_text('enum 档 { 高, 低 }\nlet 门槛 = 50万\n', encoding='utf-8')
         text = 'import "common.strat"\ninput c { 存款 : money }\ndecide 级别 : 档 { when 存款 >= 门槛 -> 高  else -> 低 }\n'
