@@ -47,18 +47,24 @@ int fmt(const std::vector<std::string>& argv) {
   if (args.flag("--help") || args.flag("-h")) { fmt::print("{}", kHelp); return kOk; }
   if (args.error()) return usage_error("fmt", *args.error());
   if (args.positionals().empty()) return usage_error("fmt", "name the rule files or directories to format");
+  if (args.flag("--check") && args.flag("--stdout")) return usage_error("fmt", "--check and --stdout exclude each other");
   int status = kOk;
   for (const auto& p : args.positionals()) {
     std::string error;
     auto paths = rule_files(p, error);
-    if (!error.empty()) { fmt::print(stderr, "stratum fmt: {}\n", error); return kUsage; }
+    if (!error.empty()) {  // said, and the other paths still formatted
+      fmt::print(stderr, "stratum fmt: {}\n", error);
+      status = kUsage;
+      continue;
+    }
     for (const auto& path : paths) {
       std::string text;
       try {
         text = io::read_file(path);
       } catch (const std::runtime_error& e) {
         fmt::print(stderr, "stratum fmt: {}\n", e.what());
-        return kUsage;
+        status = kUsage;
+        continue;
       }
       // Only well-formed files are formatted, and the result must mean the same.
       SourceSet before_set, after_set;
@@ -66,7 +72,7 @@ int fmt(const std::vector<std::string>& argv) {
       auto before = parse(before_set, before_set.add(path, text), before_diags);
       if (!before) {
         for (const auto& d : before_diags.items()) fmt::print(stderr, "{}", render_text(d, before_set));
-        status = kInputProblem;
+        status = std::max(status, kInputProblem);
         continue;
       }
       std::string formatted = format_rule_text(text);

@@ -1,5 +1,6 @@
 // stratum lsp — the language server for editors (the Language Server
 // Protocol on standard input and output).
+#include <csignal>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -46,6 +47,8 @@ int lsp(const std::vector<std::string>& argv) {
   }
   if (args.error()) return usage_error("lsp", *args.error());
   if (!args.positionals().empty()) return usage_error("lsp", "takes no arguments: the editor speaks to it on standard input");
+  // An editor that closes the pipe ends the server with a word, not a signal.
+  std::signal(SIGPIPE, SIG_IGN);
   return lsp::serve(stdin, stdout, stderr);
 }
 

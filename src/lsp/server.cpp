@@ -56,7 +56,13 @@ Read read_message(std::FILE* in, std::string& body, std::string& problem) {
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
     if (lower == kLength) {
       std::string digits = line.substr(kLength.size());
-      digits.erase(0, digits.find_first_not_of(' '));
+      digits.erase(0, digits.find_first_not_of(" \t"));
+      while (!digits.empty() && (digits.back() == ' ' || digits.back() == '\t')) digits.pop_back();
+      if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 12) {
+        problem = "a Content-Length that is not a number of bytes: " + line;
+        have_length = false;
+        continue;
+      }
       char* end = nullptr;
       errno = 0;
       unsigned long long n = std::strtoull(digits.c_str(), &end, 10);
@@ -80,7 +86,10 @@ Read read_message(std::FILE* in, std::string& body, std::string& problem) {
   }
   body.resize(length);
   size_t got = length ? std::fread(body.data(), 1, length, in) : 0;
-  if (got != length) return Read::end;
+  if (got != length) {
+    problem = fmt::format("the input ended inside a message ({} of {} bytes)", got, length);
+    return Read::end;
+  }
   return Read::message;
 }
 
@@ -468,7 +477,13 @@ class Server {
     std::string method = msg.contains("method") && msg["method"].is_string() ? msg["method"].get<std::string>() : "";
     json id = msg.contains("id") ? msg["id"] : json();
     bool request = msg.contains("id");
-    if (method.empty()) return std::nullopt;  // a response to us: we send no requests
+    if (method.empty()) {
+      if (msg.contains("method")) {
+        if (request) error(id, -32600, "the method must be a string");
+        else note("a notification whose method is not a string");
+      }
+      return std::nullopt;  // else a response to us: we send no requests
+    }
     const json params = msg.contains("params") && msg["params"].is_object() ? msg["params"] : json::object();
     if (method == "exit") return shutdown_ ? 0 : 1;
     if (shutdown_ && request) {
@@ -565,6 +580,13 @@ class Server {
       published = std::move(published_[uri]);
       published_.erase(uri);
       latest_.erase(uri);  // an analysis still running for it is not published
+      jobs_.erase(uri);
+      open_.erase(uri);
+      for (const auto& [other, theirs] : published_) {
+        for (const auto& u : theirs) published.erase(u);  // still shown for another open document
+      }
+      for (const auto& u : open_) published.erase(u);  // an open file keeps its own
+      published.insert(uri);
     }
     for (const auto& u : published) notify("textDocument/publishDiagnostics", {{"uri", u}, {"diagnostics", json::array()}});
     docs_.erase(it);
@@ -599,11 +621,13 @@ class Server {
         }
       }
     }
+    uint64_t generation;
     {
       std::lock_guard lock(mu_);
-      latest_[d.uri] = d.version;
+      generation = latest_[d.uri] = ++generations_;  // not the version: a document closed and opened again starts over
+      open_.insert(d.uri);
     }
-    publish(d.uri, d.version, *c, c->diagnostics, failure);
+    publish(d.uri, d.version, generation, *c, c->diagnostics, failure);
     if (c->model) {
       auto index = std::make_shared<Index>();
       IndexBuilder(*c, *index).build();
@@ -613,7 +637,7 @@ class Server {
     if (c->program) {
       {
         std::lock_guard lock(mu_);
-        job_ = Job{d.uri, d.version, c};
+        jobs_[d.uri] = Job{d.uri, d.version, generation, c};  // one waiting per document: the newest
       }
       wake_.notify_all();
     }
@@ -622,6 +646,7 @@ class Server {
   struct Job {
     std::string uri;
     int version;
+    uint64_t generation;
     std::shared_ptr<const Compilation> compilation;
   };
 
@@ -630,12 +655,12 @@ class Server {
       Job job;
       {
         std::unique_lock lock(mu_);
-        wake_.wait(lock, [this] { return stop_ || job_.has_value(); });
+        wake_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
         if (stop_) return;
-        job = std::move(*job_);
-        job_.reset();
+        job = std::move(jobs_.begin()->second);
+        jobs_.erase(jobs_.begin());
         auto it = latest_.find(job.uri);
-        if (it == latest_.end() || it->second != job.version) continue;  // edited or closed since
+        if (it == latest_.end() || it->second != job.generation) continue;  // edited or closed since
       }
       Diagnostics diags = job.compilation->diagnostics;
       try {
@@ -644,7 +669,7 @@ class Server {
         note(fmt::format("{}: the analysis failed: {}", job.uri, e.what()));
         continue;
       }
-      publish(job.uri, job.version, *job.compilation, diags, "");
+      publish(job.uri, job.version, job.generation, *job.compilation, diags, "");
     }
   }
 
@@ -652,7 +677,8 @@ class Server {
   // `version`, unless a newer version exists: the main file's, and each
   // imported file's on its own URI; a URI that had diagnostics and has none
   // now gets an empty list, so fixed files clear.
-  void publish(const std::string& uri, int version, const Compilation& c, const Diagnostics& diags, const std::string& failure) {
+  void publish(const std::string& uri, int version, uint64_t generation, const Compilation& c, const Diagnostics& diags,
+               const std::string& failure) {
     std::map<std::string, json> by_uri;
     by_uri[uri] = json::array();
     if (!failure.empty()) {
@@ -680,12 +706,16 @@ class Server {
     }
     std::lock_guard lock(mu_);
     auto latest = latest_.find(uri);
-    if (latest == latest_.end() || latest->second != version) return;
+    if (latest == latest_.end() || latest->second != generation) return;
     auto& published = published_[uri];
     for (const auto& u : published) by_uri.emplace(u, json::array());
     published.clear();
     for (auto& [u, list] : by_uri) {
-      notify("textDocument/publishDiagnostics", {{"uri", u}, {"version", version}, {"diagnostics", list}});
+      // An imported file open in the editor shows its own text's diagnostics, not the disk's.
+      if (u != uri && open_.count(u)) continue;
+      json params = {{"uri", u}, {"diagnostics", list}};
+      if (u == uri) params["version"] = version;
+      notify("textDocument/publishDiagnostics", params);
       if (!list.empty()) published.insert(u);
     }
   }
@@ -707,7 +737,8 @@ class Server {
 
   // The definition at or used at `offset` of the main file, or -1.
   int at(const Document& d, uint32_t offset) const {
-    if (!d.index || !d.compilation) return -1;
+    // positions only from an index of this very text (one that does not parse keeps the last for completion alone)
+    if (!d.index || !d.compilation || !d.compilation->model) return -1;
     const Index& ix = *d.index;
     int best = -1;
     uint32_t best_size = UINT32_MAX;
@@ -855,9 +886,8 @@ class Server {
     std::string qualifier;
     if (offset > 0 && d->text[offset - 1] == '.') {
       size_t b = offset - 1;
-      while (b > 0 && d->text[b - 1] != ' ' && d->text[b - 1] != '\t' && d->text[b - 1] != '\n' && d->text[b - 1] != '(' &&
-             d->text[b - 1] != '{' && d->text[b - 1] != ',')
-        --b;
+      auto ident = [](unsigned char c) { return c >= 0x80 || std::isalnum(c) || c == '_'; };  // any byte of a UTF-8 letter
+      while (b > 0 && ident(static_cast<unsigned char>(d->text[b - 1]))) --b;
       qualifier = d->text.substr(b, offset - 1 - b);
     }
     if (d->index) {
@@ -894,7 +924,7 @@ class Server {
   json symbols(const json& p) {
     Document* d = doc(p);
     json out = json::array();
-    if (!d || !d->index) return out;
+    if (!d || !d->index || !d->compilation || !d->compilation->model) return out;
     Lines lines(d->text);
     const auto& defs = d->index->defs;
     auto symbol = [&](const Def& x, int kind) {
@@ -956,7 +986,7 @@ class Server {
     Diagnostics diags;
     if (!parse(set, set.add(d->path, d->text), diags)) return edits;  // only a file that parses is formatted
     std::string formatted = format_rule_text(d->text);
-    if (formatted == d->text) return edits;
+    if (formatted == d->text || code_signature(formatted) != code_signature(d->text)) return edits;  // as `stratum fmt`: only blanks move
     Lines lines(d->text);
     edits.push_back({{"range", lines.range(0, static_cast<uint32_t>(d->text.size()))}, {"newText", formatted}});
     return edits;
@@ -989,8 +1019,10 @@ class Server {
   // Shared with the analysing thread:
   std::mutex mu_;
   std::condition_variable wake_;
-  std::optional<Job> job_;                 // the newest text to analyse (older ones are dropped)
-  std::map<std::string, int> latest_;      // per open document: its newest version
+  std::map<std::string, Job> jobs_;        // per document, the newest text to analyse (older ones are dropped)
+  std::map<std::string, uint64_t> latest_; // per open document: its newest compilation
+  std::set<std::string> open_;             // the documents open in the editor
+  uint64_t generations_ = 0;
   std::map<std::string, std::set<std::string>> published_;  // per document: the URIs it gave diagnostics to
   bool stop_ = false;
   std::thread worker_;                     // last: started once everything above exists
@@ -1004,7 +1036,10 @@ int serve(std::FILE* in, std::FILE* out, std::FILE* log) {
   while (true) {
     problem.clear();
     Read r = read_message(in, body, problem);
-    if (r == Read::end) return 1;  // the client went away without `exit`
+    if (r == Read::end) {  // the client went away without `exit`
+      if (!problem.empty()) server.note(problem);
+      return 1;
+    }
     if (r == Read::bad) {
       server.note(problem);
       continue;
@@ -1015,6 +1050,10 @@ int serve(std::FILE* in, std::FILE* out, std::FILE* log) {
       continue;
     }
     if (auto status = server.handle(msg)) return *status;
+    if (std::ferror(out)) {
+      server.note("the editor closed the server's output");
+      return 1;
+    }
   }
 }
 

@@ -196,6 +196,7 @@ void layout(std::vector<std::string>& lines) {
       std::string code = body.empty() ? "" : spaced(body);
       line = std::string(indent, ' ') + code;
       if (!s.comment.empty()) line += (code.empty() ? "" : (s.gap.empty() ? std::string(" ") : s.gap)) + s.comment;
+      while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.pop_back();
     }
     out.push_back(line);
     // the brackets this line opens and closes (outside strings)
@@ -234,6 +235,8 @@ bool is_table_start(std::string_view line) {
 }
 
 std::string format_text(const std::string& text) {
+  static constexpr std::string_view kBom = "\xEF\xBB\xBF";  // kept, and not taken for code
+  if (std::string_view(text).starts_with(kBom)) return std::string(kBom) + format_text(text.substr(kBom.size()));
   std::vector<std::string> lines;
   size_t start = 0;
   while (start <= text.size()) {
@@ -256,7 +259,7 @@ std::string format_text(const std::string& text) {
     if (!is_table_start(lines[i])) continue;
     // The body: up to the line that is just '}'.
     size_t j = i + 1;
-    while (j < lines.size() && trim(lines[j]) != "}") ++j;
+    while (j < lines.size() && trim(split_line(lines[j]).code) != "}") ++j;  // `} # end of t` closes it too
     if (j >= lines.size()) break;
     struct RowLine {
       size_t index;
@@ -343,7 +346,10 @@ std::vector<std::string> code_signature(const std::string& text) {
     bool quoted = false, comment = false;
     for (size_t i = start; i < end; ++i) {
       char c = text[i];
-      if (comment) { line += c; continue; }
+      if (comment) {
+        if (c != '\r') line += c;
+        continue;
+      }
       if (quoted) {
         line += c;
         if (c == '\\' && i + 1 < end) line += text[++i];
@@ -355,6 +361,7 @@ std::vector<std::string> code_signature(const std::string& text) {
       if (c == ' ' || c == '\t' || c == '\r') continue;
       line += c;
     }
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.pop_back();
     if (!line.empty()) out.push_back(std::move(line));
     start = end + 1;
   }

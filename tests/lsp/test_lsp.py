@@ -263,6 +263,19 @@ class LanguageServer(unittest.TestCase):
         self.assertEqual(hover('< 50万'), '**row** of `档位`, line 7\n\nNo row before it can take any of its customers.' + tail)
         self.assertEqual(hover('-        |'), '**row** of `档位`, line 8\n\nShadowed in part: the rows at lines 5, 6, 7 come first and can take some of its customers.' + tail)
 
+    def test_every_open_file_gets_its_analysis(self):
+        gap = ('input c { a : int }\n'
+               'table t : int unique {\n'
+               '  a     || t\n'
+               '  >= 10 || 1\n'
+               '  < 5   || 2\n'
+               '}\n')
+        uris = [self.open(f'gap{i}.strat', gap) for i in range(3)]
+        for uri in uris:
+            self.assertEqual(self.client.diagnostics(uri, 1), [])  # the checker's
+        for uri in uris:
+            self.assertEqual([d['code'] for d in self.client.diagnostics(uri, 1)], ['gap'])  # the analysis's, each
+
     def test_imports_are_followed(self):
         (self.dir / 'common.strat').write_text('enum 档 { 高, 低 }\nlet 门槛 = 50万\n', encoding='utf-8')
         text = 'import "common.strat"\ninput c { 存款 : money }\ndecide 级别 : 档 { when 存款 >= 门槛 -> 高  else -> 低 }\n'
