@@ -689,7 +689,9 @@ class Server {
     for (const auto& diag : diags.items()) {
       bool located = diag.span.file != 0 && diag.span.file <= c.sources.size();
       std::string at = uri_of_file(diag.span.file);
-      Lines lines(located ? c.sources.file(diag.span.file).text() : std::string());
+      static const std::string kNoText;
+      const std::string& file_text = located ? c.sources.file(diag.span.file).text() : kNoText;  // a reference: Lines keeps a pointer
+      Lines lines(file_text);
       json item = {{"range", located ? lines.range(diag.span.begin, diag.span.end) : json{{"start", {{"line", 0}, {"character", 0}}}, {"end", {{"line", 0}, {"character", 0}}}}},
                    {"severity", diag.severity == Severity::error ? 1 : diag.severity == Severity::warning ? 2 : 3},
                    {"source", "stratum"},
