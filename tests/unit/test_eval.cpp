@@ -172,19 +172,13 @@ test "wrong" { given { 评分: 10, 开户日期: 2024-01-31 } expect { plan.回�
 }
 
 TEST_CASE("durations beyond about 8,000 years reject the customer, months and days each") {
-  Compilation c = build(R"(input c { n : int  d : duration }
+  run_tests(R"(input c { n : int  d : duration }
 let big = d * n
 test "months" { given { n: 2, d: 50000 months } expect { big: reject "duration out of range" } }
 test "days" { given { n: 2, d: 2000000 days } expect { big: reject "duration out of range" } }
 test "both" { given { n: 2, d: 40000 months + 1000000 days } expect { big: 80000 months + 2000000 days } }
 test "negative" { given { n: -2, d: 40000 months + 1000000 days } expect { big: -80000 months - 2000000 days } }
 )");
-  for (const auto& o : run_test_blocks(c, std::nullopt)) {
-    std::string problems;
-    for (const auto& p : o.problems) problems += p + "\n";
-    INFO(o.name << ": " << problems);
-    CHECK(o.passed);
-  }
 }
 
 TEST_CASE("sets of durations mix months and days, compared as equality does") {
@@ -198,7 +192,7 @@ test "30 days is not 1 month" { given { dur: 30 days } expect { z: false, y: fal
 }
 
 TEST_CASE("date arithmetic stays within years 0000 to 9999, by days or by months") {
-  Compilation c = build(R"(input c { d : date  dur : duration }
+  run_tests(R"(input c { d : date  dur : duration }
 let 前一天 = d - 1 day
 let 后一天 = d + 1 day
 let 三个月前 = d - 3 months
@@ -211,12 +205,6 @@ test "9999-12-15 + 1 month" { given { d: 9999-11-15, dur: 1 month } expect { 加
 test "past 9999 by months" { given { d: 9999-12-15, dur: 1 month } expect { 加: reject "date out of range" } }
 test "before 0000" { given { d: 0000-01-01, dur: 0 days } expect { 前一天: reject "date out of range", 加: 0000-01-01 } }
 )");
-  for (const auto& o : run_test_blocks(c, std::nullopt)) {
-    std::string problems;
-    for (const auto& p : o.problems) problems += p + "\n";
-    INFO(o.name << ": " << problems);
-    CHECK(o.passed);
-  }
 }
 
 TEST_CASE("decision tables: first hit, ranges, sets, negation") {
