@@ -18,7 +18,10 @@ struct req_string : seq< string_lit > {};
 
 // ruleset "中小企业划型标准" version "2011"
 struct ruleset_version : seq< kw_version, sp, req_string > {};
-struct ruleset_decl : seq< kw_ruleset, sp, req_string, opt< sp, ruleset_version > > {};
+// ruleset "上海分行对公分层" version "2027.1" extends "corporate_segments.strat":
+// every declaration of the parent file, overridden and extended by this one.
+struct ruleset_extends : seq< kw_extends, sp, req_string > {};
+struct ruleset_decl : seq< kw_ruleset, sp, req_string, opt< sp, ruleset_version >, opt< sp, ruleset_extends > > {};
 
 // Types: bool int decimal money text date duration, an enum's name, set<T>,
 // list<T> (the result of a `rule order` or `output order` table).
@@ -233,9 +236,15 @@ struct private_mark : kw_private_ {};
 struct req_private_decl : sor< decide_decl, table_decl, scorecard_decl, grid_decl > {};
 struct private_decl : seq< private_mark, sp, req_private_decl > {};
 
+// `override let 规模以上日均存款 = 100万`: in a file that extends another, replaces the
+// parent's declaration of that name (a plan: the items it sets, on that node).
+struct override_mark : kw_override_ {};
+struct req_override_decl : sor< let_decl, decide_decl, table_decl, scorecard_decl, grid_decl, plan_decl, private_decl > {};
+struct override_decl : seq< override_mark, sp, req_override_decl > {};
+
 struct declaration
    : sor< enum_decl, input_decl, let_decl, decide_decl, table_decl, scorecard_decl, grid_decl,
-          segments_decl, plan_decl, import_decl, test_decl, private_decl > {};
+          segments_decl, plan_decl, import_decl, test_decl, private_decl, override_decl > {};
 struct req_declaration_or_end : seq< eof > {};
 
 struct file

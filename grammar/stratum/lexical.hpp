@@ -90,6 +90,8 @@ STRATUM_KEYWORD( bonus, "bonus" );
 STRATUM_KEYWORD( by, "by" );
 STRATUM_KEYWORD( private_, "private" );
 STRATUM_KEYWORD( reject, "reject" );
+STRATUM_KEYWORD( extends, "extends" );
+STRATUM_KEYWORD( override_, "override" );
 
 #undef STRATUM_KEYWORD
 

@@ -39,7 +39,12 @@ struct Linear {
 
 class Analyser {
  public:
-  Analyser(const Program& p, Diagnostics& diags, std::chrono::milliseconds budget);
+  // With `peer` (a rule set this one is compared with, over the same
+  // fields), the membership variables are those of the texts either tests,
+  // in one order (the peer's first when `peer_first`), so the two
+  // analysers' field variables are the same.
+  Analyser(const Program& p, Diagnostics& diags, std::chrono::milliseconds budget, const Program* peer = nullptr,
+           bool peer_first = false);
 
   void run();
 
@@ -48,6 +53,9 @@ class Analyser {
   Diagnostics& diags_;
   std::vector<Var> vars_;
   std::vector<int32_t> atom_;  // the membership variables
+  // Per set<text> field, the texts of its membership variables (`member`
+  // indexes these; the program's known_members come first).
+  std::vector<std::vector<std::string>> members_;
   std::vector<std::pair<int32_t, Linear>> linear_vars_;  // variable → its definition
   size_t base_vars_ = 0;       // fields and membership atoms; computed columns come after
   // A decision's values as regions of customers, computed once when a condition uses it.
@@ -130,6 +138,8 @@ class Analyser {
   void overlaps(int32_t t, const std::vector<Boxes>& rows, const std::vector<int32_t>& column_vars);
   bool same_outputs(const eval::Table& tab, size_t i, size_t j) const;
   void segment(int32_t node, Boxes region, bool exact = true, std::string why = {});
+
+  friend class Comparer;  // compare.cpp: a rule set against the one it extends
 };
 
 }  // namespace stratum::analysis

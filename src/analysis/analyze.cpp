@@ -14,6 +14,7 @@
 // order of its proofs and the entry point.
 #include "analysis/analyze.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -24,14 +25,27 @@ namespace stratum {
 
 namespace analysis {
 
-Analyser::Analyser(const Program& p, Diagnostics& diags, std::chrono::milliseconds budget)
+Analyser::Analyser(const Program& p, Diagnostics& diags, std::chrono::milliseconds budget, const Program* peer,
+                   bool peer_first)
     : p_(p), diags_(diags), budget_(budget), deadline_(std::chrono::steady_clock::now() + budget) {
   for (const auto& f : p.fields) vars_.push_back(make_var(f.name, f.type, f.optional, true, &f));
   // Membership in a set field is a yes/no variable per member the rules test.
+  members_.resize(p.fields.size());
   for (size_t i = 0; i < p.fields.size(); ++i) {
     const auto& f = p.fields[i];
     if (!f.type.is_set) continue;
-    size_t members = f.type.base == BaseType::enum_ ? p.enums[f.type.enum_id].members.size() : f.known_members.size();
+    if (f.type.base == BaseType::text) {
+      // In one order for both of two compared rule sets: one's texts, then
+      // the other's it lacks.
+      std::vector<std::string> first = f.known_members;
+      if (peer && i < peer->fields.size()) {
+        std::vector<std::string> second = peer->fields[i].known_members;
+        if (peer_first) std::swap(first, second);
+        for (auto& t : second) if (std::find(first.begin(), first.end(), t) == first.end()) first.push_back(t);
+      }
+      members_[i] = std::move(first);
+    }
+    size_t members = f.type.base == BaseType::enum_ ? p.enums[f.type.enum_id].members.size() : members_[i].size();
     for (size_t m = 0; m < members; ++m) {
       Var v = make_var(f.name, Type::of(BaseType::boolean), false, true, nullptr);
       v.set_field = static_cast<int32_t>(i);

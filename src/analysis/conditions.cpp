@@ -121,6 +121,12 @@ int32_t Analyser::linear_var_of(int32_t node) const {
 }
 
 int32_t Analyser::atom_var(int32_t field, int32_t member) const {
+  const auto& f = p_.fields[field];
+  if (f.type.base == BaseType::text && member >= 0 && static_cast<size_t>(member) < f.known_members.size()) {
+    // The program's text number → this analysis' membership variable.
+    const auto& texts = members_[field];
+    member = static_cast<int32_t>(std::find(texts.begin(), texts.end(), f.known_members[member]) - texts.begin());
+  }
   for (int32_t a : atom_) {
     if (vars_[a].set_field == field && vars_[a].member == member) return a;
   }

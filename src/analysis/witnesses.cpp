@@ -75,15 +75,16 @@ std::optional<Analyser::Example> Analyser::example(const Box& b) {
       if (v.set_field != static_cast<int32_t>(i)) continue;
       bool hold = (b[a].mask & 2) && !(b[a].mask & 1);  // only "yes" allowed
       if (!hold) continue;
-      mask |= static_cast<int128>(1) << v.member;
       if (f.type.base == BaseType::text) {
         if (!joined.empty()) joined += eval::kSetSeparator;
-        joined += f.known_members[v.member];
+        joined += members_[i][v.member];
+      } else {
+        mask |= static_cast<int128>(1) << v.member;
       }
     }
     if (f.type.base == BaseType::text) {
       texts_.push_back(joined);
-      ex.values[i] = {mask, texts_.back()};
+      ex.values[i] = {f.known_mask(texts_.back()), texts_.back()};
     } else {
       ex.values[i] = {mask, {}};
     }

@@ -29,7 +29,7 @@ int check(const std::vector<std::string>& argv) {
   if (format != "text" && format != "json") return usage_error("check", "--diagnostics is text or json");
   if (args.positionals().empty()) return usage_error("check", "name the rule files or directories to check");
   bool json = format == "json";
-  size_t files = 0, errors = 0, warnings = 0;
+  size_t files = 0, errors = 0, warnings = 0, notes = 0;
   std::set<std::string> seen;
   for (const auto& p : args.positionals()) {
     std::string error;
@@ -50,15 +50,16 @@ int check(const std::vector<std::string>& argv) {
       for (const Diagnostic* d : c.sorted_diagnostics()) {
         std::string text = json ? render_json(*d, c.sources) + "\n" : render_text(*d, c.sources);
         if (!seen.insert(text).second) continue;
-        (d->severity == Severity::error ? errors : warnings) += 1;
+        (d->severity == Severity::error ? errors : d->severity == Severity::warning ? warnings : notes) += 1;
         out += text;
       }
       if (!out.empty()) fmt::print(json ? stdout : stderr, "{}", out);
     }
   }
   if (!json && ((!args.flag("--quiet") && !args.flag("-q")) || errors > 0)) {
-    fmt::print(stderr, "checked {} file{}: {} error{}, {} warning{}\n", files, files == 1 ? "" : "s", errors,
-               errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
+    fmt::print(stderr, "checked {} file{}: {} error{}, {} warning{}{}\n", files, files == 1 ? "" : "s", errors,
+               errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s",
+               notes ? fmt::format(", {} note{}", notes, notes == 1 ? "" : "s") : "");
   }
   return errors > 0 ? kInputProblem : kOk;
 }

@@ -39,7 +39,14 @@ class Loader {
     stack_.push_back(canonical);
     fs::path dir = options_.memory ? root_ : folder_of(path);
     resolve_loads(*main, dir);
-    bool ok = import_all(*main, dir, *main);
+    bool ok = true;
+    std::optional<ast::Module> base;
+    if (!main->extends.empty()) {
+      base = load_parent(*main, dir);
+      ok = base.has_value();
+    }
+    ok = import_all(*main, dir, *main) && ok;
+    if (base) ok = extend(std::move(*base), *main) && ok;
     stack_.pop_back();
     if (!ok) return std::nullopt;
     return main;
@@ -140,6 +147,240 @@ class Loader {
       stack_.pop_back();
       ok = merge(std::move(*sub), into) && ok;
     }
+    return ok;
+  }
+
+  // The file `child` extends, with everything it imports and extends itself.
+  std::optional<ast::Module> load_parent(ast::Module& child, const fs::path& dir) {
+    auto p = inside_root(dir, child.extends, child.extends_span, "extended rule file");
+    if (!p) return std::nullopt;
+    if (std::find(stack_.begin(), stack_.end(), *p) != stack_.end()) {
+      std::string chain;
+      for (const auto& s : stack_) chain += s.lexically_relative(root_).string() + " → ";
+      chain += p->lexically_relative(root_).string();
+      diags_.error("extends-cycle", child.extends_span, fmt::format("rule sets extend each other in a cycle: {}", chain));
+      return std::nullopt;
+    }
+    if (!loaded_.insert(*p).second) {
+      diags_.error("extends-clash", child.extends_span,
+                   fmt::format("`{}` is already read through an import: a rule set extends a file it does not also import", child.extends));
+      return std::nullopt;
+    }
+    std::string text;
+    try {
+      text = read(*p);
+    } catch (const std::exception& e) {
+      diags_.error("file-not-found", child.extends_span, e.what());
+      return std::nullopt;
+    }
+    std::string shown = (fs::path(sources_.file(child.extends_span.file).path()).parent_path() / child.extends).lexically_normal().string();
+    uint32_t id = sources_.add(shown.empty() ? child.extends : shown, std::move(text));
+    auto parent = parse(sources_, id, diags_);
+    if (!parent) return std::nullopt;
+    child.parent_path = relative(*p);
+    child.parent_ruleset = parent->ruleset.empty() ? child.extends : parent->ruleset;
+    fs::path pdir = p->parent_path();
+    resolve_loads(*parent, pdir);
+    stack_.push_back(*p);
+    bool ok = true;
+    std::optional<ast::Module> grand;
+    if (!parent->extends.empty()) {
+      grand = load_parent(*parent, pdir);
+      ok = grand.has_value();
+    }
+    ok = import_all(*parent, pdir, *parent) && ok;
+    if (grand) ok = extend(std::move(*grand), *parent) && ok;
+    stack_.pop_back();
+    if (!ok) return std::nullopt;
+    return parent;
+  }
+
+  // Whether the parent declares `name` as a `let` or a decision, and where.
+  static std::optional<std::pair<const char*, Span>> declared(const ast::Module& m, const std::string& name) {
+    for (const auto& l : m.lets) if (l.name == name) return std::pair{"a `let`", l.span};
+    for (const auto& d : m.decides) if (d.name == name) return std::pair{"a decision", d.span};
+    for (const auto& t : m.tables) if (t.name == name) return std::pair{"a decision", t.span};
+    for (const auto& c : m.scorecards) if (c.name == name) return std::pair{"a decision", c.span};
+    return std::nullopt;
+  }
+
+  static ast::SegmentNode* find_segment(ast::SegmentNode* n, const std::string& name) {
+    if (n->name == name) return n;
+    for (auto& b : n->branches) {
+      if (auto* found = find_segment(b.node.get(), name)) return found;
+    }
+    return nullptr;
+  }
+
+  // Removes the parent's decision `name` (of whichever kind); returns whether
+  // it was imported into the parent.
+  static bool remove_decision(ast::Module& m, const std::string& name) {
+    bool imported = false;
+    auto drop = [&](auto& list) {
+      for (auto it = list.begin(); it != list.end(); ++it) {
+        if (it->name != name) continue;
+        imported = it->imported;
+        list.erase(it);
+        return;
+      }
+    };
+    drop(m.decides);
+    drop(m.tables);
+    drop(m.scorecards);
+    return imported;
+  }
+
+  // `child` (an extending file, its own imports merged) over `base` (its
+  // parent, whole): the parent's declarations with the child's overrides and
+  // additions; the result replaces `child`.
+  bool extend(ast::Module base, ast::Module& child) {
+    bool ok = true;
+    auto refuse = [&](const char* code, Span at, std::string message, std::optional<Span> parent = std::nullopt) {
+      auto& d = diags_.error(code, at, std::move(message));
+      if (parent) d.notes.push_back({"the parent's declaration", *parent});
+      ok = false;
+    };
+    const std::string& parent = child.extends;
+    for (auto& e : child.enums) {
+      auto it = std::find_if(base.enums.begin(), base.enums.end(), [&](auto& x) { return x.name == e.name; });
+      if (it == base.enums.end()) {
+        base.enums.push_back(std::move(e));
+        continue;
+      }
+      bool same = it->members.size() == e.members.size() &&
+                  std::equal(e.members.begin(), e.members.end(), it->members.begin(), [](auto& a, auto& b) { return a.name == b.name; });
+      if (!same) {
+        refuse("extends-enum", e.span,
+               fmt::format("enum `{}` has other values than in `{}`: a rule set that extends another cannot change an enum's values", e.name, parent),
+               it->span);
+      }
+    }
+    for (auto& in : child.inputs) {
+      for (auto& f : in.fields) {
+        const ast::FieldDecl* existing = nullptr;
+        for (const auto& target : base.inputs) {
+          for (const auto& g : target.fields) if (g.name == f.name) existing = &g;
+        }
+        if (!existing) {
+          refuse("extends-input", f.span,
+                 fmt::format("field `{}` is not in the input of `{}`: a rule set that extends another reads the parent's input and cannot add fields", f.name, parent));
+          continue;
+        }
+        std::string col_a = existing->column.empty() ? existing->name : existing->column;
+        std::string col_b = f.column.empty() ? f.name : f.column;
+        if (!same_type(existing->type, f.type) || col_a != col_b) {
+          refuse("extends-input", f.span,
+                 fmt::format("field `{}` is declared differently (type or column) than in `{}`: a rule set that extends another cannot change input fields", f.name, parent),
+                 existing->span);
+        }
+      }
+    }
+    for (auto& l : child.lets) {
+      auto it = std::find_if(base.lets.begin(), base.lets.end(), [&](auto& x) { return x.name == l.name; });
+      auto other = declared(base, l.name);
+      if (l.override_) {
+        if (it == base.lets.end()) {
+          refuse("override-unknown", l.span,
+                 other ? fmt::format("`{}` is {} of `{}`, not a `let`: override it as one", l.name, other->first, parent)
+                       : fmt::format("`override let {}`: `{}` declares no `let` of that name", l.name, parent),
+                 other ? std::optional<Span>(other->second) : std::nullopt);
+          continue;
+        }
+        child.changes.push_back({"let", l.name, l.span});
+        *it = std::move(l);
+      } else if (other) {
+        refuse("override-needed", l.span,
+               fmt::format("`{}` is declared by `{}`: write `override let {} = …` to replace it", l.name, parent, l.name), other->second);
+      } else {
+        child.changes.push_back({"let", l.name, l.span});
+        base.lets.push_back(std::move(l));
+      }
+    }
+    auto decisions = [&](auto& list, auto& into, const char* word) {
+      for (auto& d : list) {
+        auto other = declared(base, d.name);
+        if (d.override_) {
+          if (!other || std::string(other->first) != "a decision") {
+            refuse("override-unknown", d.span,
+                   other ? fmt::format("`{}` is {} of `{}`, not a decision: override it as one", d.name, other->first, parent)
+                         : fmt::format("`override {} {}`: `{}` declares no decision of that name", word, d.name, parent),
+                   other ? std::optional<Span>(other->second) : std::nullopt);
+            continue;
+          }
+          d.imported = remove_decision(base, d.name);
+        } else if (other) {
+          refuse("override-needed", d.span,
+                 fmt::format("`{}` is declared by `{}`: write `override {} {}` to replace it", d.name, parent, word, d.name), other->second);
+          continue;
+        }
+        child.changes.push_back({"decision", d.name, d.span});
+        into.push_back(std::move(d));
+      }
+    };
+    decisions(child.decides, base.decides, "decide");
+    decisions(child.tables, base.tables, "table");
+    decisions(child.scorecards, base.scorecards, "scorecard");
+    for (auto& root : child.segments) {
+      ast::SegmentNode* leaf = base.segments.empty() ? nullptr : find_segment(base.segments[0].get(), root->name);
+      if (!leaf) {
+        refuse("extends-segment", root->span,
+               base.segments.empty() ? fmt::format("`{}` has no segment tree to grow: a rule set that extends another adds segments below the parent's leaves", parent)
+                                     : fmt::format("`{}` is not a segment of `{}`: `segments NAME {{ … }}` in a rule set that extends another names a leaf of the parent's tree and adds segments below it", root->name, parent));
+        continue;
+      }
+      if (!leaf->branches.empty() || !leaf->split_by.empty()) {
+        refuse("extends-segment", root->span,
+               fmt::format("`{}` is not a leaf of the tree of `{}`: a rule set that extends another adds segments below the parent's leaves and cannot change or remove the parent's segments", root->name, parent),
+               leaf->span);
+        continue;
+      }
+      child.changes.push_back({"segments", root->name, root->span});
+      leaf->branches = std::move(root->branches);
+    }
+    std::vector<ast::PlanDecl> conditional;
+    for (auto& p : child.plans) {
+      if (p.condition) {
+        if (p.override_) {
+          refuse("override-unknown", p.span,
+                 "a conditional plan cannot be overridden: write it without `override`; the conditional plans of a rule set that extends another come before the parent's");
+          continue;
+        }
+        for (const auto& item : p.items) child.changes.push_back({"plan", item.name, item.span});
+        conditional.push_back(std::move(p));
+        continue;
+      }
+      auto it = std::find_if(base.plans.begin(), base.plans.end(), [&](auto& x) { return !x.condition && x.node == p.node; });
+      if (p.override_ && it == base.plans.end()) {
+        refuse("override-unknown", p.span, fmt::format("`override plan {}`: `{}` has no plan for `{}` (write `plan {}` to give it one)", p.node, parent, p.node, p.node));
+        continue;
+      }
+      if (!p.override_ && it != base.plans.end()) {
+        refuse("override-needed", p.span,
+               fmt::format("`{}` has a plan for `{}`: write `override plan {}` to change its items", parent, p.node, p.node), it->span);
+        continue;
+      }
+      for (const auto& item : p.items) child.changes.push_back({"plan", item.name, item.span});
+      if (it == base.plans.end()) {
+        base.plans.push_back(std::move(p));
+        continue;
+      }
+      for (auto& item : p.items) {
+        auto same = std::find_if(it->items.begin(), it->items.end(), [&](auto& x) { return x.name == item.name; });
+        if (same != it->items.end()) *same = std::move(item);
+        else it->items.push_back(std::move(item));
+      }
+    }
+    base.plans.insert(base.plans.begin(), std::make_move_iterator(conditional.begin()), std::make_move_iterator(conditional.end()));
+    base.tests = std::move(child.tests);
+    base.file = child.file;
+    base.ruleset = std::move(child.ruleset);
+    base.version = std::move(child.version);
+    base.extends = std::move(child.extends);
+    base.extends_span = child.extends_span;
+    base.parent_path = std::move(child.parent_path);
+    base.parent_ruleset = std::move(child.parent_ruleset);
+    base.changes = std::move(child.changes);
+    child = std::move(base);
     return ok;
   }
 

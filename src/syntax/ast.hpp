@@ -130,6 +130,7 @@ struct LetDecl {
   std::string name;
   Span span;
   ExprPtr value;
+  bool override_ = false;  // `override let`: replaces the parent's (an extending file)
 };
 
 struct Branch {
@@ -146,6 +147,7 @@ struct DecideDecl {
   bool is_private = false;
   TypeRef type;
   std::vector<Branch> branches;
+  bool override_ = false;
 };
 
 enum class HitPolicy { first, unique, priority, any, collect, rule_order, output_order };
@@ -188,6 +190,7 @@ struct TableDecl {
   std::vector<OutputColumn> outputs;
   std::vector<TableRow> rows;
   std::optional<TableRow> else_row;  // `else || …`: no input cells
+  bool override_ = false;
 };
 
 inline bool column_may_be_missing(const TableDecl& t, size_t c) {
@@ -230,6 +233,7 @@ struct ScorecardDecl {
   std::optional<TypeRef> type;
   std::vector<Factor> factors;
   std::vector<Adjustment> adjustments;
+  bool override_ = false;
 };
 
 struct SegmentNode;
@@ -262,6 +266,7 @@ struct PlanDecl {
   Span span;           // the node's name, else the condition
   ExprPtr condition;   // null: a plan of the node itself
   std::vector<PlanItem> items;
+  bool override_ = false;  // `override plan NODE`: its items replace the parent's on NODE
 };
 
 struct ImportDecl {
@@ -290,6 +295,20 @@ struct Module {
   uint32_t file = 0;
   std::string ruleset;
   std::string version;
+  std::string extends;  // `extends "parent.strat"`: the parent file, as written
+  Span extends_span;
+  // Set by the loader when this module extends another: the parent file
+  // (relative to the rules root), its rule set's name, and what this file
+  // overrides or adds (kind: let, decision, plan, segments; name: the
+  // declaration's, a plan's node, the leaf grown).
+  std::string parent_path;
+  std::string parent_ruleset;
+  struct Change {
+    std::string kind;
+    std::string name;
+    Span span;
+  };
+  std::vector<Change> changes;
   std::vector<EnumDecl> enums;
   std::vector<InputDecl> inputs;
   std::vector<LetDecl> lets;

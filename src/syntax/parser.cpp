@@ -33,7 +33,7 @@ using selector = pegtl::parse_tree::selector<
       g::op_eq, g::op_ne, g::op_le, g::op_ge, g::op_lt, g::op_gt,
       g::op_not, g::op_and, g::op_or, g::presence_test, g::not_in, g::in_tail,
       g::contains_tail, g::compare_tail,
-      g::ruleset_decl, g::ruleset_version, g::enum_decl, g::enum_member,
+      g::ruleset_decl, g::ruleset_version, g::ruleset_extends, g::override_mark, g::enum_decl, g::enum_member,
       g::input_decl, g::record_name, g::field_decl, g::column_alias, g::key_mark,
       g::type_ref, g::type_name, g::set_type, g::list_type, g::optional_mark, g::table_else, g::list_value,
       g::let_decl, g::decide_decl, g::when_row, g::else_row,
@@ -112,19 +112,32 @@ class Builder {
   ast::Module module(const Node& root) {
     ast::Module m;
     m.file = file_id_;
-    bool next_private = false;
+    bool next_private = false, next_override = false;
     for (const auto& child : root.children) {
       if (child->is_type<g::private_mark>()) {
         next_private = true;
         continue;
       }
+      if (child->is_type<g::override_mark>()) {
+        next_override = true;
+        continue;
+      }
       size_t decides = m.decides.size(), tables = m.tables.size(), scorecards = m.scorecards.size();
+      size_t lets = m.lets.size(), plans = m.plans.size();
       declaration(m, *child);
       if (next_private) {
         if (m.decides.size() > decides) m.decides.back().is_private = true;
         if (m.tables.size() > tables) m.tables.back().is_private = true;
         if (m.scorecards.size() > scorecards) m.scorecards.back().is_private = true;
         next_private = false;
+      }
+      if (next_override) {
+        if (m.decides.size() > decides) m.decides.back().override_ = true;
+        if (m.tables.size() > tables) m.tables.back().override_ = true;
+        if (m.scorecards.size() > scorecards) m.scorecards.back().override_ = true;
+        if (m.lets.size() > lets) m.lets.back().override_ = true;
+        if (m.plans.size() > plans) m.plans.back().override_ = true;
+        next_override = false;
       }
     }
     return m;
@@ -167,7 +180,14 @@ class Builder {
   void declaration(ast::Module& m, const Node& n) {
     if (n.is_type<g::ruleset_decl>()) {
       m.ruleset = unquote(n.children.at(0)->string_view());
-      if (n.children.size() > 1) m.version = unquote(n.children[1]->children.at(0)->string_view());
+      for (size_t i = 1; i < n.children.size(); ++i) {
+        const Node& c = *n.children[i];
+        if (c.is_type<g::ruleset_version>()) m.version = unquote(c.children.at(0)->string_view());
+        if (c.is_type<g::ruleset_extends>()) {
+          m.extends = unquote(c.children.at(0)->string_view());
+          m.extends_span = span(*c.children[0]);
+        }
+      }
     } else if (n.is_type<g::enum_decl>()) {
       ast::EnumDecl e;
       e.name = n.children.at(0)->string();
