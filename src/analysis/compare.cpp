@@ -35,9 +35,9 @@ struct Part {
 
 class Comparer {
  public:
-  Comparer(const Program& parent, const Program& child, const std::string& parent_name,
-           const std::vector<ast::Module::Change>& changes, Span at, Diagnostics& out, std::chrono::milliseconds budget)
-      : P_(parent), C_(child), parent_name_(parent_name), changes_(changes), at_(at), out_(out),
+  Comparer(const Program& parent, const Program& child, const std::string& parent_name, Span at, Diagnostics& out,
+           std::chrono::milliseconds budget)
+      : P_(parent), C_(child), parent_name_(parent_name), at_(at), out_(out),
         pa_(parent, scratch_, budget, &child, false), ca_(child, scratch_, budget, &parent, true) {}
 
   void run() {
@@ -54,7 +54,6 @@ class Comparer {
   const Program& P_;
   const Program& C_;
   const std::string& parent_name_;
-  const std::vector<ast::Module::Change>& changes_;
   Span at_;
   Diagnostics& out_;
   Diagnostics scratch_;  // the analysers' own findings (not wanted here)
@@ -516,14 +515,6 @@ class Comparer {
     return fmt::format("`{}`", o.name);
   }
 
-  // What the child overrides or adds, where it is written (for the notes).
-  void note_changes(Diagnostic& d) const {
-    for (const auto& c : changes_) {
-      const char* what = c.kind == "let" ? "`let`" : c.kind == "decision" ? "decision" : c.kind == "plan" ? "plan item" : "segments below";
-      d.notes.push_back({fmt::format("this rule set sets {} `{}` here", what, c.name), c.span});
-    }
-  }
-
   // Every finding is reported at `extends "…"`, in the order of the outputs.
   Span span_of(int32_t) const { return at_; }
 
@@ -598,19 +589,17 @@ class Comparer {
       changed(o, cslot, w->first, w->second);
       return;
     }
-    auto& d = out_.warning("override-not-proven", span_of(cslot),
+    out_.warning("override-not-proven", span_of(cslot),
                            fmt::format("whether {} differs from `{}` is not proven: {}; no customer among {} tried gets another value", shown(o),
                                        parent_name_, why, kSearchTries + 1));
-    note_changes(d);
   }
 };
 
 }  // namespace analysis
 
-void compare_with_parent(const eval::Program& parent, const eval::Program& child, const std::string& parent_name,
-                         const std::vector<ast::Module::Change>& changes, Span at, Diagnostics& diags,
-                         std::chrono::milliseconds budget) {
-  analysis::Comparer(parent, child, parent_name, changes, at, diags, budget).run();
+void compare_with_parent(const eval::Program& parent, const eval::Program& child, const std::string& parent_name, Span at,
+                         Diagnostics& diags, std::chrono::milliseconds budget) {
+  analysis::Comparer(parent, child, parent_name, at, diags, budget).run();
 }
 
 }  // namespace stratum

@@ -18,15 +18,13 @@
 #include "analysis/analyze.hpp"
 #include "diag/diagnostic.hpp"
 #include "eval/program.hpp"
-#include "syntax/ast.hpp"
 
 namespace stratum {
 
-// `changes`: what the child overrides or adds (ast::Module::changes), shown
-// beside an output not proven either way; every finding is reported `at`
-// (the child's `extends "…"`).
-void compare_with_parent(const eval::Program& parent, const eval::Program& child, const std::string& parent_name,
-                         const std::vector<ast::Module::Change>& changes, Span at, Diagnostics& diags,
+// Every finding is reported `at` (the child's `extends "…"`), in the order
+// of the child's outputs.
+void compare_with_parent(const eval::Program& parent, const eval::Program& child, const std::string& parent_name, Span at,
+                         Diagnostics& diags,
                          std::chrono::milliseconds budget = kAnalysisBudget);
 
 }  // namespace stratum

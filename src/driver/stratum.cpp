@@ -26,9 +26,10 @@ std::vector<const Diagnostic*> Compilation::sorted_diagnostics() const {
   return sorted;
 }
 
-std::string Compilation::render(bool json) const {
+std::string Compilation::render(bool json, bool notes) const {
   std::string out;
   for (const Diagnostic* d : sorted_diagnostics()) {
+    if (d->severity == Severity::note && !notes) continue;
     out += json ? render_json(*d, sources) + "\n" : render_text(*d, sources);
   }
   return out;
@@ -108,7 +109,7 @@ void compare_with_parent(Compilation& c, const std::string& path, const LoadOpti
     }
   }
   if (c.diagnostics.has_errors()) return;
-  stratum::compare_with_parent(*parent.program, *c.program, m.parent_ruleset, m.changes, m.extends_span, c.diagnostics);
+  stratum::compare_with_parent(*parent.program, *c.program, m.parent_ruleset, m.extends_span, c.diagnostics);
 }
 
 }  // namespace

@@ -21,7 +21,9 @@ struct Compilation {
   std::vector<RuleFile> files;             // every file read, the main file first
 
   bool ok() const { return program != nullptr; }
-  std::string render(bool json = false) const;  // every diagnostic, in order
+  // Every error and warning, in order; notes (the proof of an extending rule
+  // set, which `stratum check` prints) only when asked for.
+  std::string render(bool json = false, bool notes = false) const;
   std::vector<const Diagnostic*> sorted_diagnostics() const;  // in source order
 };
 

@@ -82,6 +82,24 @@ TEST_CASE("golden: check diagnostics") {
   }
 }
 
+// The shipped branch rule sets (rules/*.strat that extend another): check's
+// proof of what each can change of the head office's scheme.
+TEST_CASE("golden: branch proofs") {
+  fs::path rules = fs::path(STRATUM_SOURCE_DIR) / "rules";
+  size_t branches = 0;
+  for (const auto& strat : stems(rules)) {
+    if (slurp(strat).find(" extends \"") == std::string::npos) continue;
+    ++branches;
+    std::string stem = strat.stem().string();
+    DYNAMIC_SECTION(stem) {
+      Run r = run(rules, "check " + strat.filename().string());
+      compare(kGolden / "branches" / (stem + ".expected"), r.out + r.err + "exit " + std::to_string(r.status) + "\n");
+      CHECK(r.status == 0);
+    }
+  }
+  CHECK(branches == 2);
+}
+
 TEST_CASE("golden: evaluation") {
   for (const auto& strat : stems(kGolden / "eval")) {
     std::string stem = strat.stem().string();
