@@ -432,7 +432,7 @@ class IndexBuilder {
 
 const std::vector<std::string>& keywords() {
   static const std::vector<std::string> words = {
-      "ruleset", "version", "import", "load", "enum", "input", "let", "decide", "private", "table", "grid",
+      "ruleset", "version", "extends", "import", "load", "enum", "input", "let", "decide", "private", "override", "table", "grid",
       "scorecard", "factor", "weight", "multiply", "bonus", "segments", "plan", "when", "else", "reject", "by",
       "test", "given", "expect", "today", "and", "or", "not", "in", "is", "present", "missing", "empty",
       "contains", "startswith", "true", "false", "first", "unique", "priority", "any", "collect", "sum", "min",
