@@ -242,9 +242,30 @@ struct override_mark : kw_override_ {};
 struct req_override_decl : sor< let_decl, decide_decl, table_decl, scorecard_decl, grid_decl, plan_decl, private_decl > {};
 struct override_decl : seq< override_mark, sp, req_override_decl > {};
 
+// capacity 战略性客户 {            at most 30 customers at this node (and below it),
+//   limit 30 per 所属分行         each value of 所属分行 its own 30 places
+//   rank by 信贷余额              the largest keep them (ties: the smaller key)
+//   overflow plan 大型客户        the others get 大型客户's plan (`overflow -> 大型客户`: its segment too)
+// }
+struct capacity_count : seq< number_lit > {};
+struct req_capacity_count : capacity_count {};
+struct capacity_per : seq< kw_per, sp, req_ident > {};
+struct capacity_limit : seq< kw_limit, sp, req_capacity_count, opt< sp, capacity_per > > {};
+struct capacity_ascending : kw_ascending {};
+struct capacity_rank : seq< kw_rank, sp, req_kw_by, sp, req_ident, opt< sp, capacity_ascending > > {};
+struct overflow_segment : seq< req_arrow, sp, req_ident > {};
+struct overflow_plan : seq< kw_plan, sp, req_ident > {};
+struct req_overflow_target : sor< overflow_plan, overflow_segment > {};
+struct capacity_overflow : seq< kw_overflow, sp, req_overflow_target > {};
+// The three parts in any order; the checker says which is missing or repeated.
+struct req_capacity_end : one< '}' > {};
+struct capacity_decl
+   : seq< kw_capacity, sp, req_ident, sp, req_lbrace, sp,
+          star< sor< capacity_limit, capacity_rank, capacity_overflow >, sp, opt< one< ';' >, sp > >, req_capacity_end > {};
+
 struct declaration
    : sor< enum_decl, input_decl, let_decl, decide_decl, table_decl, scorecard_decl, grid_decl,
-          segments_decl, plan_decl, import_decl, test_decl, private_decl, override_decl > {};
+          segments_decl, plan_decl, import_decl, test_decl, private_decl, override_decl, capacity_decl > {};
 struct req_declaration_or_end : seq< eof > {};
 
 struct file

@@ -92,6 +92,12 @@ STRATUM_KEYWORD( private_, "private" );
 STRATUM_KEYWORD( reject, "reject" );
 STRATUM_KEYWORD( extends, "extends" );
 STRATUM_KEYWORD( override_, "override" );
+STRATUM_KEYWORD( capacity, "capacity" );
+STRATUM_KEYWORD( limit, "limit" );
+STRATUM_KEYWORD( per, "per" );
+STRATUM_KEYWORD( rank, "rank" );
+STRATUM_KEYWORD( overflow, "overflow" );
+STRATUM_KEYWORD( ascending, "ascending" );
 
 #undef STRATUM_KEYWORD
 

@@ -214,6 +214,7 @@ class Comparer {
                all_same(a.bins, b.bins, [&](auto& s, auto& t) { return same_cell(s.first, t.first) && same_node(s.second, t.second); });
       }
       case eval::DerivedKind::segment: return same_tree(0, 0);
+      case eval::DerivedKind::capacity: return true;  // set over a portfolio, never compared (compare_output)
       case eval::DerivedKind::plan_item: {
         if ((P_.segment_slot < 0) != (C_.segment_slot < 0)) return false;
         if (P_.segment_slot >= 0 && !same_slot(P_.segment_slot, C_.segment_slot)) return false;
@@ -536,6 +537,12 @@ class Comparer {
 
   void compare_output(const eval::Output& o) {
     int32_t cslot = o.slot;
+    if (cslot == C_.capacity_slot) {
+      auto& d = out_.warning("override-not-compared", at_,
+                             "`capacity` depends on the whole portfolio (who else competes for the places), not on one customer: it is not compared");
+      d.severity = Severity::note;
+      return;
+    }
     const auto it = std::find_if(P_.outputs.begin(), P_.outputs.end(), [&](const eval::Output& x) { return x.name == o.name && x.plan == o.plan; });
     if (it == P_.outputs.end()) {
       auto& d = out_.warning("override-changes", span_of(cslot), fmt::format("{} is new: `{}` has no such output", shown(o), parent_name_));

@@ -117,6 +117,7 @@ void Checker::run() {
   for (size_t i = 0; i < m_.scorecards.size(); ++i) check_scorecard(static_cast<int32_t>(i));
   check_segments();
   check_plans();
+  check_capacities();
   find_cycles();
   for (auto& t : m_.module.tests) check_test(t);
   bool decides_something = !m_.segments.empty() || !m_.plan_items.empty() ||

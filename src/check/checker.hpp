@@ -110,6 +110,7 @@ class Checker {
   Facts check_when(Expr& condition, const Facts& facts);
   void check_segment_node(ast::SegmentNode& n, const Facts& inherited);
   void check_plans();
+  void check_capacities();
   void expand_splits(ast::SegmentNode& n);
   void overridden_plan_items();
 

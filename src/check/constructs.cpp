@@ -649,3 +649,108 @@ void Checker::find_cycles() {
 }
 
 }  // namespace stratum::checking
+
+namespace stratum::checking {
+
+// `capacity NODE { limit N [per X]; rank by Y; overflow -> LEAF | overflow plan LEAF }`.
+void Checker::check_capacities() {
+  if (m_.module.capacities.empty()) return;
+  auto segment = [&](const std::string& name, Span at) -> int32_t {
+    auto it = segment_index_.find(name);
+    if (it != segment_index_.end()) return it->second;
+    std::vector<std::string> names;
+    for (auto& n : m_.segments) names.push_back(n.name);
+    auto& d = diags_.error("unknown-name", at, fmt::format("`{}` is not a segment of the tree", name));
+    if (auto hint = closest(name, names); !hint.empty()) d.notes.push_back({fmt::format("did you mean `{}`?", hint), {}});
+    return -1;
+  };
+  auto under = [&](int32_t n, int32_t ancestor) {
+    for (; n >= 0; n = m_.segments[n].parent) {
+      if (n == ancestor) return true;
+    }
+    return false;
+  };
+  // A value every customer at the node has: a field, `let` or decision.
+  auto value = [&](const std::string& name, Span at, ast::RefKind& kind, int32_t& index, const char* role) -> const Type* {
+    auto it = symbols_.find(name);
+    if (it == symbols_.end()) {
+      std::vector<std::string> names;
+      for (auto& [n, _] : symbols_) names.push_back(n);
+      std::sort(names.begin(), names.end());
+      auto& d = diags_.error("unknown-name", at, fmt::format("`{}` is not a field, `let` or decision ({})", name, role));
+      if (auto hint = closest(name, names); !hint.empty()) d.notes.push_back({fmt::format("did you mean `{}`?", hint), {}});
+      return nullptr;
+    }
+    index = it->second.index;
+    switch (it->second.kind) {
+      case SymbolKind::field: kind = RefKind::field; return &m_.fields[index].type;
+      case SymbolKind::let: kind = RefKind::let; return &m_.lets[index].type;
+      case SymbolKind::decision: kind = RefKind::decision; return &m_.decisions[index].type;
+    }
+    return nullptr;
+  };
+  if (m_.segments.empty()) {
+    diags_.error("capacity", m_.module.capacities.front().span, "a capacity limits the customers of a segment: there is no `segments` tree");
+    return;
+  }
+  if (m_.key_field < 0) {
+    diags_.error("capacity", m_.module.capacities.front().span,
+                 "a capacity breaks ties between customers by their key: mark the input's key field `key`");
+  }
+  for (const auto& c : m_.module.capacities) {
+    CapacityInfo info;
+    info.decl = &c;
+    info.node = segment(c.node, c.span);
+    const ast::Expr& n = *c.limit;
+    auto whole = n.kind == ExprKind::number && (n.unit == ast::Unit::none || n.unit == ast::Unit::count) ? n.number.to_int64() : std::nullopt;
+    if (!whole || *whole < 0 || *whole > 1'000'000'000) {
+      diags_.error("capacity", n.span, "a capacity's limit is a whole number of customers, from 0 to 1000000000");
+    } else {
+      info.limit = *whole;
+    }
+    if (!c.per.empty()) {
+      if (const Type* t = value(c.per, c.per_span, info.per_kind, info.per_index, "what the places are per"); t && (t->is_set || t->is_list)) {
+        diags_.error("capacity", c.per_span, fmt::format("places are per one value: `{}` is {}", c.per, m_.type_name(*t)));
+      }
+    }
+    if (const Type* t = value(c.rank, c.rank_span, info.rank_kind, info.rank_index, "what ranks the customers")) {
+      bool ordered = !t->is_set && !t->is_list &&
+                     (t->is_number_like() || t->base == BaseType::date || t->base == BaseType::enum_ || t->base == BaseType::boolean);
+      if (!ordered) {
+        diags_.error("capacity", c.rank_span,
+                     fmt::format("customers are ranked by a number, a date, an enum or a bool: `{}` is {}", c.rank, m_.type_name(*t)));
+      }
+    }
+    info.overflow = segment(c.overflow, c.overflow_span);
+    if (info.overflow >= 0) {
+      if (m_.segments[info.overflow].leaf < 0) {
+        diags_.error("capacity", c.overflow_span, fmt::format("`{}` is not a leaf: the customers beyond the limit go to a leaf", c.overflow));
+      } else if (info.node >= 0 && under(info.overflow, info.node)) {
+        diags_.error("capacity", c.overflow_span,
+                     fmt::format("`{}` is below `{}`: the customers beyond the limit go to a leaf outside it", c.overflow, c.node));
+      }
+    }
+    m_.capacities.push_back(info);
+  }
+  // One capacity per customer: no node under another's (and none overflowing into one).
+  for (size_t i = 0; i < m_.capacities.size(); ++i) {
+    const auto& a = m_.capacities[i];
+    for (size_t j = 0; j < m_.capacities.size(); ++j) {
+      const auto& b = m_.capacities[j];
+      if (i != j && a.node >= 0 && b.node >= 0 && under(a.node, b.node) && (a.node != b.node || i > j)) {
+        diags_.error("capacity", a.decl->span,
+                     fmt::format("`{}` is at or below `{}`, which has a capacity: a customer competes for one capacity", a.decl->node, b.decl->node));
+      }
+      if (a.overflow >= 0 && b.node >= 0 && i != j && under(a.overflow, b.node)) {
+        diags_.error("capacity", a.decl->overflow_span,
+                     fmt::format("not yet supported: an overflow into `{}`, which has a capacity of its own (`{}`)", a.decl->overflow, b.decl->node));
+      }
+    }
+  }
+  if (symbols_.count("capacity")) {
+    diags_.error("duplicate-name", m_.module.capacities.front().span,
+                 "a rule file with a capacity has an output `capacity` (why a customer was moved): no field, `let` or decision may be called so");
+  }
+}
+
+}  // namespace stratum::checking

@@ -83,6 +83,19 @@ struct ConditionalPlanInfo {
   const ast::Expr* condition = nullptr;
 };
 
+// `capacity NODE { … }`: at most `limit` customers at NODE or below it (per
+// value of `per`), ranked by `rank`; the others go to `overflow`.
+struct CapacityInfo {
+  const ast::CapacityDecl* decl = nullptr;
+  int32_t node = -1;      // segment node
+  int64_t limit = 0;
+  ast::RefKind per_kind = ast::RefKind::unresolved;  // field, let or decision; unresolved: one group
+  int32_t per_index = -1;
+  ast::RefKind rank_kind = ast::RefKind::unresolved;
+  int32_t rank_index = -1;
+  int32_t overflow = -1;  // segment node: a leaf outside NODE
+};
+
 struct TableInfo {
   ast::TableDecl* decl = nullptr;
   std::vector<Type> column_types;
@@ -106,6 +119,7 @@ struct Model {
   int32_t segment_enum = -1;          // the enum whose values are the leaves' paths
   std::vector<PlanItemInfo> plan_items;
   std::vector<ConditionalPlanInfo> conditional_plans;  // in file order: the first that applies wins
+  std::vector<CapacityInfo> capacities;
   int32_t key_field = -1;
   bool uses_today = false;
 

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli.hpp"
+#include "engine/capacity.hpp"
 #include "engine/stream.hpp"
 #include "io/bind.hpp"
 #include "io/readers.hpp"
@@ -190,6 +191,10 @@ int eval(const std::vector<std::string>& argv) {
     }
   }
 
+  if (!program.capacities.empty() && *input == "-") {
+    return usage_error("eval", "the rules have capacity limits, which read the input twice (to rank the customers, then to decide them): give --input a file, not standard input");
+  }
+
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   if (auto t = args.value("--threads")) threads = static_cast<unsigned>(std::stoul(*t));
   try {
@@ -218,6 +223,20 @@ int eval(const std::vector<std::string>& argv) {
       writer.header();
       out.write(header);
     }
+    // Capacity limits: a first pass ranks the customers they concern.
+    std::optional<engine::CapacityPlan> capacity;
+    if (!program.capacities.empty()) {
+      auto first = io::open_reader(*input, *in_format);
+      first->set_limits(limits);
+      if (auto problem = first->open(header_binder.columns(), header_binder.required())) {
+        fmt::print(stderr, "stratum eval: {}: {}\n", *input, *problem);
+        return kInputProblem;
+      }
+      capacity = engine::CapacityPlan::make(*rules, *first, options);
+      options.adjust = [&capacity](engine::Decider& d, const io::RawRecord& raw, engine::Rejection& why) {
+        return capacity->apply(d, raw.number, why);
+      };
+    }
     engine::Tally tally(program);
     Progress progress(*input);
     engine::stream(*rules, *reader, options, [&](engine::Block& b) {
@@ -230,7 +249,10 @@ int eval(const std::vector<std::string>& argv) {
     progress.finish();
     out.commit();
     if (errors) errors->commit();
-    if (args.flag("--summary") || ::isatty(STDERR_FILENO)) print_distribution(program, tally);
+    if (args.flag("--summary") || ::isatty(STDERR_FILENO)) {
+      print_distribution(program, tally);
+      if (capacity) fmt::print(stderr, "{}", capacity->summary(program));
+    }
     fmt::print(stderr, "read {}, decided {}, rejected {}\n", tally.read, tally.decided, tally.rejected);
     return tally.rejected > 0 ? kInputProblem : kOk;
   } catch (const std::runtime_error& e) {

@@ -109,6 +109,11 @@ class Lowerer {
       for (const auto& c : item.conditional) link_percent(slot, slot_of(*c.second));
       p_->outputs.push_back({item.name, item.type, plan_slot(static_cast<int32_t>(&item - m_.plan_items.data())), true});
     }
+    if (!m_.capacities.empty()) {
+      add_derived(eval::DerivedKind::capacity, "capacity", Type::of(BaseType::text));
+      p_->capacity_slot = static_cast<int32_t>(p_->fields.size() + p_->derived.size() - 1);
+      p_->outputs.push_back({"capacity", Type::of(BaseType::text), p_->capacity_slot});
+    }
     for (size_t i = 0; i < m_.lets.size(); ++i) {
       p_->derived[i].node = expr(*m_.lets[i].value);
       const Expr& v = *m_.lets[i].value;
@@ -137,6 +142,7 @@ class Lowerer {
     for (const ScorecardInfo& sc : m_.scorecards) scorecard(sc);
     segments();
     conditional_plans();
+    capacities();
     for (const auto& t : m_.module.tests) test(t);
     spread_percent();
     return std::move(p_);
@@ -305,6 +311,39 @@ class Lowerer {
       sc.adjustments.push_back({a.multiply, expr(*a.amount), expr(*a.condition), origin(a.span, a.condition.get())});
     }
     p_->scorecards.push_back(std::move(sc));
+  }
+
+  int32_t value_slot(ast::RefKind kind, int32_t index) const {
+    switch (kind) {
+      case ast::RefKind::field: return field_slot(index);
+      case ast::RefKind::let: return let_slot(index);
+      case ast::RefKind::decision: return decision_slot(index);
+      default: return -1;
+    }
+  }
+
+  void capacities() {
+    for (const CapacityInfo& c : m_.capacities) {
+      eval::Capacity cap;
+      cap.node = c.decl->node;
+      cap.limit = c.limit;
+      cap.per_slot = value_slot(c.per_kind, c.per_index);
+      cap.per_name = c.decl->per;
+      cap.rank_slot = value_slot(c.rank_kind, c.rank_index);
+      cap.rank_name = c.decl->rank;
+      cap.ascending = c.decl->ascending;
+      cap.overflow_leaf = m_.segments[c.overflow].leaf;
+      cap.overflow_name = c.decl->overflow;
+      cap.plan_only = c.decl->plan_only;
+      for (size_t i = 0; i < m_.segments.size(); ++i) {
+        if (m_.segments[i].leaf < 0) continue;
+        if (cap.leaves.size() <= static_cast<size_t>(m_.segments[i].leaf)) cap.leaves.resize(m_.segments[i].leaf + 1, 0);
+        for (int32_t n = static_cast<int32_t>(i); n >= 0; n = m_.segments[n].parent) {
+          if (n == c.node) cap.leaves[m_.segments[i].leaf] = 1;
+        }
+      }
+      p_->capacities.push_back(std::move(cap));
+    }
   }
 
   void segments() {

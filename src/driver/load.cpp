@@ -371,6 +371,10 @@ class Loader {
       }
     }
     base.plans.insert(base.plans.begin(), std::make_move_iterator(conditional.begin()), std::make_move_iterator(conditional.end()));
+    for (auto& cap : child.capacities) {
+      child.changes.push_back({"capacity", cap.node, cap.span});
+      base.capacities.push_back(std::move(cap));
+    }
     base.tests = std::move(child.tests);
     base.file = child.file;
     base.ruleset = std::move(child.ruleset);

@@ -56,7 +56,7 @@ class Worker {
     }
     ++b.read;
     Rejection why;
-    if (!decider_.decide(raw, why)) {
+    if (!decider_.decide(raw, why) || (s_.adjust && !s_.adjust(decider_, raw, why))) {
       reject({raw.number, raw.line, decider_.key_text(raw), std::move(why)}, b);
       return;
     }

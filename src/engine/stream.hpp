@@ -45,6 +45,9 @@ struct StreamOptions {
   bool write = true;            // format the decided customers and the rejections (Block::out, err)
   // Makes each worker's observer, given the worker's decider (null: none).
   std::function<std::unique_ptr<Observer>(Decider&)> observe;
+  // Called for each decided customer before it is counted, observed or
+  // written (capacity limits move some); false rejects it with `why`.
+  std::function<bool(Decider&, const io::RawRecord&, Rejection&)> adjust;
 };
 
 // A run of records, once decided: the decided customers formatted for the

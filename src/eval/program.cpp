@@ -470,6 +470,9 @@ void Program::compute(Frame& f, int32_t s) const {
 void Program::compute_value(Frame& f, int32_t s) const {
   const Derived& d = derived[s - fields.size()];
   switch (d.kind) {
+    case DerivedKind::capacity:  // set over the whole portfolio (engine/capacity), when a limit moves the customer
+      f.slots[s] = missing_value();
+      break;
     case DerivedKind::let:
       f.slots[s] = eval(f, d.node);
       break;

@@ -187,7 +187,7 @@ struct Table {
 inline constexpr int32_t kMaxNesting = 2000;
 
 
-enum class DerivedKind : uint8_t { let, decide, table, scorecard, factor, segment, plan_item };
+enum class DerivedKind : uint8_t { let, decide, table, scorecard, factor, segment, plan_item, capacity };
 
 struct ScoreAdjustment {
   bool multiply = true;
@@ -234,6 +234,24 @@ struct ConditionalSetting {
   int32_t plan = -1;   // index into Program::plan_conditions
   int32_t value = -1;  // node
   int32_t cover = -1;  // coverage point
+};
+
+// `capacity NODE { … }`: at most `limit` customers at NODE or below it (per
+// value of `per_slot`), the first by `rank_slot` (descending unless
+// `ascending`; ties by key); the others go to `overflow_leaf` (its plan
+// only, with `plan_only`). Applied over a whole portfolio (engine/capacity).
+struct Capacity {
+  std::string node;
+  std::vector<uint8_t> leaves;  // per leaf: 1 when it is NODE or below it
+  int64_t limit = 0;
+  int32_t per_slot = -1;        // -1: one group
+  std::string per_name;
+  int32_t rank_slot = -1;
+  std::string rank_name;
+  bool ascending = false;
+  int32_t overflow_leaf = -1;
+  std::string overflow_name;
+  bool plan_only = false;
 };
 
 struct Derived {
@@ -350,6 +368,8 @@ class Program {
   std::vector<SegmentNode> segment_nodes;  // node 0 is the root
   int32_t segment_slot = -1;               // -1: the rules have no segment tree
   std::vector<PlanCondition> plan_conditions;  // conditional plans, in file order
+  std::vector<Capacity> capacities;
+  int32_t capacity_slot = -1;  // the `capacity` output: why a limit moved the customer (missing: it did not)
   std::vector<TestCase> tests;
   int32_t key_field = -1;
   bool uses_today = false;

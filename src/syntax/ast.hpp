@@ -269,6 +269,21 @@ struct PlanDecl {
   bool override_ = false;  // `override plan NODE`: its items replace the parent's on NODE
 };
 
+// `capacity NODE { limit N [per X]; rank by Y [ascending]; overflow -> LEAF | overflow plan LEAF }`
+struct CapacityDecl {
+  std::string node;
+  Span span;
+  ExprPtr limit;        // a whole number
+  std::string per;      // empty: one group
+  Span per_span;
+  std::string rank;
+  Span rank_span;
+  bool ascending = false;
+  std::string overflow;  // a leaf
+  Span overflow_span;
+  bool plan_only = false;  // `overflow plan LEAF`: the leaf's plan, the segment kept
+};
+
 struct ImportDecl {
   std::string path;
   Span span;
@@ -317,6 +332,7 @@ struct Module {
   std::vector<ScorecardDecl> scorecards;
   std::vector<std::unique_ptr<SegmentNode>> segments;  // at most one tree
   std::vector<PlanDecl> plans;
+  std::vector<CapacityDecl> capacities;
   std::vector<ImportDecl> imports;
   std::vector<TestDecl> tests;
 };

@@ -46,6 +46,7 @@ using selector = pegtl::parse_tree::selector<
       g::multiply_decl, g::bonus_decl,
       g::grid_decl, g::grid_dimension, g::grid_header, g::grid_row,
       g::segments_decl, g::segment_when, g::segment_else, g::segment_name,
+      g::capacity_decl, g::req_capacity_count, g::capacity_per, g::capacity_rank, g::capacity_ascending, g::overflow_segment, g::overflow_plan,
       g::plan_decl, g::plan_node, g::plan_condition, g::plan_item, g::reject_result, g::private_mark, g::binding_today >,
    pegtl::parse_tree::fold_one::on<
       g::or_expr, g::and_expr, g::not_expr, g::compare_expr, g::coalesce_expr,
@@ -228,6 +229,36 @@ class Builder {
       m.scorecards.push_back(scorecard(n));
     } else if (n.is_type<g::grid_decl>()) {
       m.tables.push_back(grid(n));
+    } else if (n.is_type<g::capacity_decl>()) {
+      ast::CapacityDecl c;
+      c.node = n.children.at(0)->string();
+      c.span = span(*n.children[0]);
+      int limits = 0, ranks = 0, overflows = 0;
+      for (size_t i = 1; i < n.children.size(); ++i) {
+        const Node& part = *n.children[i];
+        if (part.is_type<g::req_capacity_count>() && ++limits > 1) fail(part, "a capacity has one `limit`");
+        if (part.is_type<g::capacity_rank>() && ++ranks > 1) fail(part, "a capacity has one `rank by`");
+        if ((part.is_type<g::overflow_segment>() || part.is_type<g::overflow_plan>()) && ++overflows > 1) fail(part, "a capacity has one `overflow`");
+        if (part.is_type<g::req_capacity_count>()) {
+          c.limit = expr(*part.children.at(0));
+        } else if (part.is_type<g::capacity_per>()) {
+          c.per = part.children.at(0)->string();
+          c.per_span = span(*part.children[0]);
+        } else if (part.is_type<g::capacity_rank>()) {
+          c.rank = part.children.at(0)->string();
+          c.rank_span = span(*part.children[0]);
+          c.ascending = part.children.size() > 1;
+        } else if (part.is_type<g::overflow_segment>() || part.is_type<g::overflow_plan>()) {
+          c.overflow = part.children.at(0)->string();
+          c.overflow_span = span(*part.children[0]);
+          c.plan_only = part.is_type<g::overflow_plan>();
+        }
+      }
+      const char* missing = !limits ? "`limit N` (how many customers keep their place)"
+                            : !ranks ? "`rank by NAME` (who keeps a place: the largest first)"
+                            : !overflows ? "`overflow -> SEGMENT` or `overflow plan SEGMENT` (where the others go)" : nullptr;
+      if (missing) fail(*n.children[0], fmt::format("the capacity of `{}` needs {}", c.node, missing));
+      m.capacities.push_back(std::move(c));
     } else if (n.is_type<g::segments_decl>()) {
       auto root = std::make_unique<ast::SegmentNode>();
       root->name = n.children.at(0)->string();

@@ -100,6 +100,34 @@ TEST_CASE("golden: branch proofs") {
   CHECK(branches == 2);
 }
 
+// The eastern branch's capacity (30 战略性客户 on the 总行专属团队) over the
+// corporate example portfolio: the summary, and each moved customer's key
+// and reason; the same bytes on one thread and on three.
+TEST_CASE("golden: capacity on the corporate portfolio") {
+  fs::path root = fs::path(STRATUM_SOURCE_DIR);
+  std::string first;
+  for (const char* threads : {"1", "3"}) {
+    Run r = run(root, std::string("eval rules/corporate_segments_east.strat --input examples/corporate_portfolio.csv --format csv --summary --threads ") + threads);
+    std::string moved;
+    size_t start = 0;
+    while (start < r.out.size()) {
+      size_t end = r.out.find('\n', start);
+      if (end == std::string::npos) end = r.out.size();
+      std::string line = r.out.substr(start, end - start);
+      size_t reason = line.find(",\"容量已满");
+      if (reason != std::string::npos) moved += line.substr(0, line.find(',')) + " " + line.substr(reason + 2, line.size() - reason - 3) + "\n";
+      start = end + 1;
+    }
+    std::string text = "# moved\n" + moved + "# stderr\n" + r.err + "# exit " + std::to_string(r.status) + "\n";
+    if (first.empty()) {
+      compare(kGolden / "capacity" / "corporate_segments_east.expected", text);
+      first = r.out;
+    } else {
+      CHECK(r.out == first);
+    }
+  }
+}
+
 TEST_CASE("golden: evaluation") {
   for (const auto& strat : stems(kGolden / "eval")) {
     std::string stem = strat.stem().string();
