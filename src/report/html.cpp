@@ -265,6 +265,23 @@ constexpr const char* kScript = R"js(
     none('migration', 'No previous run (--previous) or previous rules (--previous-rules) given.');
   }
 
+  // Capacity limits: the places used, and the customers beyond them.
+  if (data.capacity && data.capacity.length) {
+    const cs = data.capacity;
+    const labels = cs.map(x => x.capacity + (x.per !== null ? ' (' + x.per + ' ' + x.group + ')' : ''));
+    const [f, c] = figure('capacity', 'capacity', 'Places used per capacity, and the customers beyond the limit', false, Math.max(160, 40 + 30 * cs.length));
+    chart(c, {
+      type: 'bar',
+      data: {labels: labels, datasets: [{label: 'places used', data: cs.map(x => x.used), backgroundColor: palette[0]},
+                                        {label: 'beyond the limit', data: cs.map(x => x.beyond), backgroundColor: palette[1]}]},
+      options: {indexAxis: 'y', scales: {x: {stacked: true}, y: {stacked: true}}}
+    });
+    numbers(f, ['capacity', 'places', 'used', 'beyond the limit', 'beyond the limit go to'],
+            cs.map((x, i) => [labels[i], x.places, x.used, x.beyond, x.overflow]));
+  } else {
+    none('capacity', 'These rules set no capacity limits.');
+  }
+
   // Rule coverage on this portfolio.
   {
     const cv = data.coverage;
@@ -325,7 +342,7 @@ std::string render_html(const nlohmann::ordered_json& data) {
     out += std::string("<div>") + k + "<b id=\"" + k + "\" data-value=\"" + h[k].dump() + "\">" + h[k].dump() + "</b></div>";
   }
   out += "</div>\n</header>\n";
-  for (auto [id, heading] : {std::pair{"decisions", "Segments and decisions"}, {"plan", "Service plan"},
+  for (auto [id, heading] : {std::pair{"decisions", "Segments and decisions"}, {"plan", "Service plan"}, {"capacity", "Capacity limits"},
                              {"grids", "Grids"}, {"scorecards", "Scorecards"}, {"migration", "Migration since the previous run"},
                              {"coverage", "Rule coverage"}, {"rejections", "Rejected records"}}) {
     out += std::string("<section><h2>") + heading + "</h2><div class=\"charts\" id=\"" + id + "\"></div></section>\n";

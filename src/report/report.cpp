@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/capacity.hpp"
 #include "engine/decider.hpp"
 #include "engine/stream.hpp"
 #include "io/readers.hpp"
@@ -516,12 +517,22 @@ json build(const engine::RuleSet& rules, const Options& options) {
   }
 
   // Decide, and sum up block by block.
+  if (!program.capacities.empty() && options.input == "-") {
+    throw InputProblem("the rules have capacity limits, which read the input twice (to rank the customers, then to decide them): give a file, not standard input");
+  }
   auto reader = open_input(program, options);
   engine::StreamOptions so;
   so.decide.as_of = options.as_of;
   so.threads = options.threads;
   so.write = false;
   so.observe = [&](engine::Decider& d) { return std::make_unique<Collector>(plan, d); };
+  // Capacity limits: ranked in a first pass over the input, as `stratum eval` does.
+  std::optional<engine::CapacityPlan> capacity;
+  if (!program.capacities.empty()) {
+    auto first = open_input(program, options);
+    capacity = engine::CapacityPlan::make(rules, *first, so);
+    so.adjust = [&capacity](engine::Decider& d, const io::RawRecord& raw, engine::Rejection& why) { return capacity->apply(d, raw.number, why); };
+  }
   engine::Tally tally(program);
   BlockFindings all;
   std::vector<bool> plan_overflow(plan.plan_outputs.size(), false);
@@ -754,6 +765,19 @@ json build(const engine::RuleSet& rules, const Options& options) {
                         {"previous_without_key", previous.without_key}};
   } else {
     doc["migration"] = nullptr;
+  }
+  if (capacity) {
+    json places = json::array();
+    for (const auto& use : capacity->usage()) {
+      const auto& cap = program.capacities[use.capacity];
+      places.push_back({{"capacity", cap.node}, {"per", cap.per_slot >= 0 ? json(cap.per_name) : json(nullptr)},
+                        {"group", cap.per_slot >= 0 ? json(use.group) : json(nullptr)}, {"places", cap.limit}, {"used", use.kept},
+                        {"beyond", use.competing - use.kept},
+                        {"overflow", cap.plan_only ? "the plan of " + cap.overflow_name : cap.overflow_name}});
+    }
+    doc["capacity"] = places;
+  } else {
+    doc["capacity"] = nullptr;
   }
 
   json unreached = json::array();

@@ -245,6 +245,8 @@ def render(page, screenshot):
 
 def figures_expected(data):
     names = ['decision:' + d['name'] for d in data['decisions']] + ['plan:' + p['name'] for p in data['plan'] if 'distinct' not in p]
+    if data['capacity']:
+        names.append('capacity')
     names += ['grid:' + g['name'] for g in data['grids']]
     for s in data['scorecards']:
         names += ['scorecard:' + s['name'], 'reasons:' + s['name']]
@@ -288,6 +290,9 @@ def check_page(page, data, screenshot):
     if data['migration']:
         m = data['migration']
         assert by_name['migration'][1] == fmt(m['counts'][0][0])
+    if data['capacity']:
+        c = data['capacity'][0]
+        assert by_name['capacity'] == [c['capacity'], fmt(c['places']), fmt(c['used']), fmt(c['beyond']), c['overflow']]
     if data['rejections']:
         assert by_name['rejections'][1] == fmt(data['rejections'][0]['count'])
     return d
@@ -299,6 +304,25 @@ def test_the_corporate_page_renders_in_chromium(corporate):
 
 def test_the_government_page_renders_in_chromium(government):
     check_page(government['page'], government['data'], BUILD / 'report-government.png')
+
+
+def test_capacity_places_are_in_the_data_and_on_the_page(tmp_path):
+    """The eastern branch's 30 places on the 总行专属团队: the report counts
+    what eval's summary counts, and draws them."""
+    out = tmp_path / 'east.html'
+    r = run('report', 'rules/corporate_segments_east.strat', '--input', 'examples/corporate_portfolio.csv',
+            '--output', out, '--data', tmp_path / 'data.json')
+    assert r.stderr == 'read 10000, decided 10000, rejected 0\nreport written to %s\n' % out
+    data = json.loads((tmp_path / 'data.json').read_text(encoding='utf-8'))
+    assert data['capacity'] == [{'capacity': '战略性客户', 'per': None, 'group': None, 'places': 30, 'used': 30,
+                                 'beyond': 224, 'overflow': 'the plan of 大型客户'}]
+    summary = run('eval', 'rules/corporate_segments_east.strat', '--input', 'examples/corporate_portfolio.csv',
+                  '--summary', '--output', tmp_path / 'east.jsonl').stderr
+    assert '战略性客户          30          30         224  the plan of 大型客户\n' in summary
+    check_page(out, data, tmp_path / 'east.png')
+    r = run('report', 'rules/corporate_segments_east.strat', '--input', '-', '--input-format', 'csv',
+            '--output', tmp_path / 'stdin.html', ok=False)
+    assert r.returncode == 1 and 'capacity limits, which read the input twice' in r.stderr
 
 
 def test_previous_rules_migrate_the_same_portfolio_from_old_to_new_decisions(tmp_path):

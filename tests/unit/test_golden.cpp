@@ -128,6 +128,16 @@ TEST_CASE("golden: capacity on the corporate portfolio") {
   }
 }
 
+TEST_CASE("capacity limits read the input twice: standard input is refused, with the reason") {
+  fs::path root = fs::path(STRATUM_SOURCE_DIR);
+  Run r = run(root, "eval rules/corporate_segments_east.strat --input - --input-format csv < examples/corporate_portfolio.csv");
+  CHECK(r.out.empty());
+  CHECK(r.err ==
+        "stratum eval: the rules have capacity limits, which read the input twice (to rank the customers, then to decide them): "
+        "give --input a file, not standard input\nRun `stratum eval --help` for usage.\n");
+  CHECK(r.status == 2);
+}
+
 TEST_CASE("golden: evaluation") {
   for (const auto& strat : stems(kGolden / "eval")) {
     std::string stem = strat.stem().string();
