@@ -677,7 +677,8 @@ void Checker::check_capacities() {
       std::vector<std::string> names;
       for (auto& [n, _] : symbols_) names.push_back(n);
       std::sort(names.begin(), names.end());
-      auto& d = diags_.error("unknown-name", at, fmt::format("`{}` is not a field, `let` or decision ({})", name, role));
+      auto& d = diags_.error("unknown-name", at, fmt::format("`{}` is not a field, `let` or decision{} ({})", name,
+                                                              std::string(role).starts_with("what the places") ? " or plan item" : "", role));
       if (auto hint = closest(name, names); !hint.empty()) d.notes.push_back({fmt::format("did you mean `{}`?", hint), {}});
       return nullptr;
     }
@@ -709,7 +710,16 @@ void Checker::check_capacities() {
       info.limit = *whole;
     }
     if (!c.per.empty()) {
-      if (const Type* t = value(c.per, c.per_span, info.per_kind, info.per_index, "what the places are per"); t && (t->is_set || t->is_list)) {
+      // A plan item (`per 服务团队`: so many customers per team), else a field, `let` or decision.
+      auto item = std::find_if(m_.plan_items.begin(), m_.plan_items.end(), [&](const PlanItemInfo& p) { return p.name == c.per; });
+      const Type* t = nullptr;
+      if (item != m_.plan_items.end() && !symbols_.count(c.per)) {
+        info.per_plan_item = static_cast<int32_t>(item - m_.plan_items.begin());
+        t = &item->type;
+      } else {
+        t = value(c.per, c.per_span, info.per_kind, info.per_index, "what the places are per");
+      }
+      if (t && (t->is_set || t->is_list)) {
         diags_.error("capacity", c.per_span, fmt::format("places are per one value: `{}` is {}", c.per, m_.type_name(*t)));
       }
     }
@@ -741,7 +751,7 @@ void Checker::check_capacities() {
         diags_.error("capacity", a.decl->span,
                      fmt::format("`{}` is at or below `{}`, which has a capacity: a customer competes for one capacity", a.decl->node, b.decl->node));
       }
-      if (a.overflow >= 0 && b.node >= 0 && i != j && under(a.overflow, b.node)) {
+      if (a.overflow >= 0 && b.node >= 0 && i != j && !a.decl->plan_only && under(a.overflow, b.node)) {
         diags_.error("capacity", a.decl->overflow_span,
                      fmt::format("not yet supported: an overflow into `{}`, which has a capacity of its own (`{}`)", a.decl->overflow, b.decl->node));
       }

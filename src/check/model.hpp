@@ -91,6 +91,7 @@ struct CapacityInfo {
   int64_t limit = 0;
   ast::RefKind per_kind = ast::RefKind::unresolved;  // field, let or decision; unresolved: one group
   int32_t per_index = -1;
+  int32_t per_plan_item = -1;  // or a plan item (`per 服务团队`): its value before any move
   ast::RefKind rank_kind = ast::RefKind::unresolved;
   int32_t rank_index = -1;
   int32_t overflow = -1;  // segment node: a leaf outside NODE

@@ -327,7 +327,7 @@ class Lowerer {
       eval::Capacity cap;
       cap.node = c.decl->node;
       cap.limit = c.limit;
-      cap.per_slot = value_slot(c.per_kind, c.per_index);
+      cap.per_slot = c.per_plan_item >= 0 ? plan_slot(c.per_plan_item) : value_slot(c.per_kind, c.per_index);
       cap.per_name = c.decl->per;
       cap.rank_slot = value_slot(c.rank_kind, c.rank_index);
       cap.rank_name = c.decl->rank;

@@ -433,7 +433,7 @@ class IndexBuilder {
 const std::vector<std::string>& keywords() {
   static const std::vector<std::string> words = {
       "ruleset", "version", "extends", "import", "load", "enum", "input", "let", "decide", "private", "override", "table", "grid",
-      "scorecard", "factor", "weight", "multiply", "bonus", "segments", "plan", "when", "else", "reject", "by",
+      "scorecard", "factor", "weight", "multiply", "bonus", "segments", "plan", "capacity", "limit", "per", "rank", "overflow", "ascending", "when", "else", "reject", "by",
       "test", "given", "expect", "today", "and", "or", "not", "in", "is", "present", "missing", "empty",
       "contains", "startswith", "true", "false", "first", "unique", "priority", "any", "collect", "sum", "min",
       "max", "count", "list", "rule order", "output order", "key", "as", "bool", "int", "decimal", "money", "text",
