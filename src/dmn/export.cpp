@@ -101,6 +101,7 @@ class Exporter {
     }
     if (!m_.module.segments.empty()) notes_.push_back("the segment tree not exported: DMN has no segment trees");
     if (!m_.module.plans.empty()) notes_.push_back("the service plans not exported: DMN has no service plans");
+    if (!m_.module.capacities.empty()) notes_.push_back("the capacity limits not exported: DMN has no capacity limits");
     if (!m_.module.tests.empty()) notes_.push_back("the tests not exported: DMN test cases are separate files");
     if (std::find(ok.begin(), ok.end(), true) == ok.end()) return std::nullopt;
     if (m_.key_field >= 0) notes_.push_back(fmt::format("the key field `{}` not exported: DMN has no record key", m_.fields[m_.key_field].name));
