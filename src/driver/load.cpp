@@ -38,15 +38,7 @@ class Loader {
     loaded_.insert(canonical);
     stack_.push_back(canonical);
     fs::path dir = options_.memory ? root_ : folder_of(path);
-    resolve_loads(*main, dir);
-    bool ok = true;
-    std::optional<ast::Module> base;
-    if (!main->extends.empty()) {
-      base = load_parent(*main, dir);
-      ok = base.has_value();
-    }
-    ok = import_all(*main, dir, *main) && ok;
-    if (base) ok = extend(std::move(*base), *main) && ok;
+    bool ok = complete(*main, dir);
     stack_.pop_back();
     if (!ok) return std::nullopt;
     return main;
@@ -141,6 +133,12 @@ class Loader {
       uint32_t id = sources_.add(shown, std::move(text));
       auto sub = parse(sources_, id, diags_);
       if (!sub) { ok = false; continue; }
+      if (!sub->extends.empty()) {
+        diags_.error("extends-import", imp.span,
+                     fmt::format("`{}` extends `{}`: import a rule set that stands alone (or extend this one)", imp.path, sub->extends));
+        ok = false;
+        continue;
+      }
       resolve_loads(*sub, p->parent_path());
       stack_.push_back(*p);
       ok = import_all(*sub, p->parent_path(), into) && ok;
@@ -179,20 +177,26 @@ class Loader {
     if (!parent) return std::nullopt;
     child.parent_path = relative(*p);
     child.parent_ruleset = parent->ruleset.empty() ? child.extends : parent->ruleset;
-    fs::path pdir = p->parent_path();
-    resolve_loads(*parent, pdir);
     stack_.push_back(*p);
-    bool ok = true;
-    std::optional<ast::Module> grand;
-    if (!parent->extends.empty()) {
-      grand = load_parent(*parent, pdir);
-      ok = grand.has_value();
-    }
-    ok = import_all(*parent, pdir, *parent) && ok;
-    if (grand) ok = extend(std::move(*grand), *parent) && ok;
+    bool ok = complete(*parent, p->parent_path());
     stack_.pop_back();
     if (!ok) return std::nullopt;
     return parent;
+  }
+
+  // The rest of a parsed rule file (the main one or one extended): its
+  // reference data, the file it extends and the files it imports.
+  bool complete(ast::Module& m, const fs::path& dir) {
+    resolve_loads(m, dir);
+    bool ok = true;
+    std::optional<ast::Module> base;
+    if (!m.extends.empty()) {
+      base = load_parent(m, dir);
+      ok = base.has_value();
+    }
+    ok = import_all(m, dir, m) && ok;
+    if (base) ok = extend(std::move(*base), m) && ok;
+    return ok;
   }
 
   // Whether the parent declares `name` as a `let` or a decision, and where.
