@@ -1,6 +1,7 @@
 # The two entry commands. Both install what is missing (Debian packages,
 # apt-get as root), build in Release and then run.
-#   make run   — check rules/, evaluate the example portfolios, print the distributions,
+#   make run   — check rules/, evaluate the example portfolios (and the eastern branch's,
+#                with its capacity limit), print the distributions,
 #                write the corporate portfolio's report (build/report.html);
 #                decide a generated portfolio on a local Dask cluster through the Python module
 #   make test  — build and run every test (ctest), including the rule files' own
@@ -31,6 +32,9 @@ run: build
 	$(STRATUM) eval rules/corporate_segments.strat --input examples/corporate_portfolio.csv --format csv \
 	  --output $(BUILD)/corporate-decided.csv --summary
 	@echo "the decided corporate portfolio is in $(BUILD)/corporate-decided.csv"
+	$(STRATUM) eval rules/corporate_segments_east.strat --input examples/corporate_portfolio.csv --format csv \
+	  --output $(BUILD)/corporate-east-decided.csv --summary
+	@echo "the eastern branch's decisions (with its capacity limit) are in $(BUILD)/corporate-east-decided.csv"
 	$(STRATUM) report rules/corporate_segments.strat --input examples/corporate_portfolio.csv \
 	  --output $(BUILD)/report.html
 	@echo "the corporate portfolio's report is $(abspath $(BUILD))/report.html (open it in a browser)"
