@@ -268,6 +268,59 @@ class Comparer {
     return out;
   }
 
+  // The decisions node `n` reads (through `let`s), by slot.
+  void decisions_read(const Program& p, int32_t n, std::set<int32_t>& out, std::set<int32_t>& lets) const {
+    if (n < 0) return;
+    const eval::Node& x = p.nodes[n];
+    if (x.op == Op::derived && x.index >= static_cast<int32_t>(p.fields.size())) {
+      const auto& d = p.derived[x.index - p.fields.size()];
+      if (d.kind == eval::DerivedKind::let) {
+        if (lets.insert(x.index).second) decisions_read(p, d.node, out, lets);
+      } else {
+        out.insert(x.index);
+      }
+    }
+    decisions_read(p, x.a, out, lets);
+    decisions_read(p, x.b, out, lets);
+    if (x.op == Op::min || x.op == Op::max) {
+      for (int32_t k = 0; k < x.count; ++k) decisions_read(p, p.args[x.index + k], out, lets);
+    }
+  }
+
+  // Whether decision `slot` of `a`'s rule set is defined alike in the other.
+  bool alike(const Analyser& a, int32_t slot) {
+    bool child = &a == &ca_;
+    const Program& here = child ? C_ : P_;
+    const Program& there = child ? P_ : C_;
+    const std::string& name = here.derived[slot - here.fields.size()].name;
+    for (size_t d = 0; d < there.derived.size(); ++d) {
+      if (there.derived[d].name != name) continue;
+      int32_t other = static_cast<int32_t>(there.fields.size() + d);
+      return child ? same_slot(other, slot) : same_slot(slot, other);
+    }
+    return false;
+  }
+
+  // The customers for whom condition `node` cannot be evaluated: a decision
+  // it reads rejects them. Where that decision's regions are not known, the
+  // rejections are the same in both rule sets when it is defined alike in
+  // both (and then left out); otherwise the analysis gives up.
+  Boxes rejected_by(Analyser& a, int32_t node) {
+    std::set<int32_t> slots, lets;
+    decisions_read(a.p_, node, slots, lets);
+    Boxes out;
+    for (int32_t slot : slots) {
+      try {
+        Boxes rest{a.universe()};
+        for (const auto& [region, value] : a.partition(slot, 0)) rest = a.subtract(rest, region);
+        out.insert(out.end(), rest.begin(), rest.end());
+      } catch (const Unknown& u) {
+        if (!alike(a, slot)) throw;
+      }
+    }
+    return out;
+  }
+
   void segment_parts(Analyser& a, int32_t node, Boxes region, std::vector<Part>& out) {
     const Program& p = a.p_;
     const auto& n = p.segment_nodes[node];
@@ -279,6 +332,11 @@ class Comparer {
       if (cond < 0) {
         segment_parts(a, child, region, out);
         return;
+      }
+      Boxes rejected = a.intersect(region, rejected_by(a, cond));
+      if (!rejected.empty()) {
+        region = a.subtract(region, rejected);
+        out.push_back({std::move(rejected), kRejected});
       }
       Boxes c = a.condition(cond);
       segment_parts(a, child, a.intersect(region, c), out);
@@ -323,6 +381,11 @@ class Comparer {
     };
     for (const auto& setting : der.conditional) {
       const auto& plan = p.plan_conditions[setting.plan];
+      Boxes rejected = a.intersect(left, rejected_by(a, plan.condition));
+      if (!rejected.empty()) {
+        left = a.subtract(left, rejected);
+        out.push_back({std::move(rejected), kRejected});
+      }
       Boxes where = a.condition(plan.condition);
       if (!plan.leaves.empty()) {
         Boxes under;
@@ -428,7 +491,21 @@ class Comparer {
         for (int c = 0; c < 128; ++c) if ((d.mask >> c) & 1) codes.push_back(c);
         d.mask = static_cast<unsigned __int128>(1) << codes[rng_() % codes.size()];
         d.missing = false;
-      } else if (v.kind == Kind::interval && v.type.base != BaseType::date) {
+      } else if (v.kind == Kind::interval && v.type.base == BaseType::date) {
+        // A day near the examples' today (2024-01-01), a whole number of years or months before it, or a bound.
+        static constexpr int32_t kDaysBefore[] = {0, 1, 30, 31, 182, 365, 366, 730, 1095, 1096, 1460, 1826, 1827, 3652};
+        std::vector<int128> picks;
+        if (d.lo > kLow) picks.push_back(d.lo);
+        if (d.hi < kHigh) picks.push_back(d.hi);
+        for (int32_t k : kDaysBefore) {
+          for (int128 day : {int128{19723} - k, int128{19723} + k}) {
+            if (day >= d.lo && day <= d.hi) picks.push_back(day);
+          }
+        }
+        if (picks.empty()) continue;
+        d.lo = d.hi = picks[rng_() % picks.size()];
+        d.missing = false;
+      } else if (v.kind == Kind::interval) {
         std::vector<int128> picks;
         auto consider = [&](int128 x) {
           x = ceil_to(x, kScale);
@@ -530,7 +607,7 @@ class Comparer {
   void unchanged(const eval::Output& o, int32_t cslot, bool by_construction) {
     auto& d = out_.warning("override-unchanged", span_of(cslot),
                            by_construction
-                               ? fmt::format("{} is the same as in `{}` for every customer: neither it nor anything it uses is overridden", shown(o), parent_name_)
+                               ? fmt::format("{} is the same as in `{}` for every customer: it and everything it uses are defined as there", shown(o), parent_name_)
                                : fmt::format("{} is the same as in `{}` for every customer: proven, although it uses what this rule set overrides", shown(o), parent_name_));
     d.severity = Severity::note;
   }

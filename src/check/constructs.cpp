@@ -757,6 +757,12 @@ void Checker::check_capacities() {
       }
     }
   }
+  for (const auto& item : m_.plan_items) {
+    if (item.name == "capacity") {
+      diags_.error("duplicate-name", item.span,
+                   "a rule file with a capacity has an output `capacity` (why a customer was moved): no plan item may be called so");
+    }
+  }
   if (symbols_.count("capacity")) {
     diags_.error("duplicate-name", m_.module.capacities.front().span,
                  "a rule file with a capacity has an output `capacity` (why a customer was moved): no field, `let` or decision may be called so");

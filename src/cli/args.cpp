@@ -64,6 +64,15 @@ std::vector<std::string> Args::values(const std::string& name) const {
   return out;
 }
 
+std::optional<std::string> not_rereadable(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (path == "-") return std::string("standard input");
+  std::error_code ec;
+  fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st) || fs::is_regular_file(st)) return std::nullopt;
+  return fmt::format("{} ({})", path, fs::is_fifo(st) ? "a pipe" : fs::is_directory(st) ? "a folder" : "not a regular file");
+}
+
 int usage_error(const std::string& command, const std::string& message) {
   fmt::print(stderr, "stratum {}: {}\nRun `stratum {} --help` for usage.\n", command, message, command);
   return kUsage;

@@ -32,6 +32,10 @@ class Args {
 };
 
 int usage_error(const std::string& command, const std::string& message);
+// Why `path` cannot be read twice (standard input, a pipe, a FIFO, a
+// device), or nothing when it is a regular file (or does not exist: the
+// reader says so).
+std::optional<std::string> not_rereadable(const std::string& path);
 
 // The .strat files a RULES argument names: the file itself, or every .strat
 // file under a directory (sorted, so runs are reproducible).

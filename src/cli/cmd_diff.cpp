@@ -3,10 +3,12 @@
 // migrations old → new are counted, largest first, with sample keys.
 #include <algorithm>
 #include <map>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "cli/cli.hpp"
+#include "engine/capacity.hpp"
 #include "engine/decider.hpp"
 #include "io/bind.hpp"
 #include "io/readers.hpp"
@@ -83,6 +85,9 @@ int diff(const std::vector<std::string>& argv) {
     }
     samples = std::stoul(*n);
   }
+  if (auto once = not_rereadable(*input)) {
+    return usage_error("diff", fmt::format("diff reads the input once for each rule file: give --input a file, not {}", *once));
+  }
   Side sides[2];
   for (int k = 0; k < 2; ++k) {
     try {
@@ -111,6 +116,7 @@ int diff(const std::vector<std::string>& argv) {
   try {
     std::unique_ptr<io::Reader> readers[2];
     std::unique_ptr<engine::Decider> deciders[2];
+    std::optional<engine::CapacityPlan> capacities[2];
     engine::Options options;
     options.as_of = as_of;
     for (int k = 0; k < 2; ++k) {
@@ -122,6 +128,18 @@ int diff(const std::vector<std::string>& argv) {
         return kInputProblem;
       }
       deciders[k] = std::make_unique<engine::Decider>(*sides[k].rules, options);
+      // Capacity limits, as `eval` applies them: ranked in a pass of their own.
+      if (!p.capacities.empty()) {
+        auto first = io::open_reader(*input, *format);
+        if (auto problem = first->open(binder.columns(), binder.required())) {
+          fmt::print(stderr, "stratum diff: {}: {} (for {})\n", *input, *problem, args.positionals()[k]);
+          return kInputProblem;
+        }
+        engine::StreamOptions so;
+        so.decide = options;
+        so.threads = std::max(1u, std::thread::hardware_concurrency());
+        capacities[k] = engine::CapacityPlan::make(*sides[k].rules, *first, so);
+      }
     }
     struct Change {
       uint64_t count = 0;
@@ -137,7 +155,7 @@ int diff(const std::vector<std::string>& argv) {
       std::string outcome[2];
       for (int k = 0; k < 2; ++k) {
         engine::Rejection why;
-        if (!deciders[k]->decide(raws[k], why)) {
+        if (!deciders[k]->decide(raws[k], why) || (capacities[k] && !capacities[k]->apply(*deciders[k], raws[k].number, why))) {
           outcome[k] = "(rejected)";
           continue;
         }

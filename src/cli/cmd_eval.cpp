@@ -191,8 +191,8 @@ int eval(const std::vector<std::string>& argv) {
     }
   }
 
-  if (!program.capacities.empty() && *input == "-") {
-    return usage_error("eval", "the rules have capacity limits, which read the input twice (to rank the customers, then to decide them): give --input a file, not standard input");
+  if (auto once = not_rereadable(*input); once && !program.capacities.empty()) {
+    return usage_error("eval", fmt::format("the rules have capacity limits, which read the input twice (to rank the customers, then to decide them): give --input a file, not {}", *once));
   }
 
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());

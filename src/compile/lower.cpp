@@ -98,6 +98,10 @@ class Lowerer {
       add_derived(eval::DerivedKind::segment, "segment", Type::enum_of(m_.segment_enum));
       p_->segment_slot = segment_slot();
     }
+    // `capacity` (why a limit moved the customer) comes before the plan's
+    // items among the outputs (JSON Lines nest those in "plan"); its slot
+    // comes after theirs (see plan_slot).
+    if (!m_.capacities.empty()) p_->outputs.push_back({"capacity", Type::of(BaseType::text), -1});
     for (const PlanItemInfo& item : m_.plan_items) {
       bool any_percent = std::any_of(item.values.begin(), item.values.end(), percent) ||
                          std::any_of(item.conditional.begin(), item.conditional.end(), [&](const auto& c) { return percent(c.second); });
@@ -112,7 +116,9 @@ class Lowerer {
     if (!m_.capacities.empty()) {
       add_derived(eval::DerivedKind::capacity, "capacity", Type::of(BaseType::text));
       p_->capacity_slot = static_cast<int32_t>(p_->fields.size() + p_->derived.size() - 1);
-      p_->outputs.push_back({"capacity", Type::of(BaseType::text), p_->capacity_slot});
+      for (auto& o : p_->outputs) {
+        if (o.name == "capacity" && !o.plan) o.slot = p_->capacity_slot;
+      }
     }
     for (size_t i = 0; i < m_.lets.size(); ++i) {
       p_->derived[i].node = expr(*m_.lets[i].value);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <unordered_map>
 
@@ -139,6 +140,7 @@ class Loader {
         ok = false;
         continue;
       }
+      if (!stray_overrides(*sub)) { ok = false; continue; }
       resolve_loads(*sub, p->parent_path());
       stack_.push_back(*p);
       ok = import_all(*sub, p->parent_path(), into) && ok;
@@ -184,11 +186,28 @@ class Loader {
     return parent;
   }
 
+  // `override` in a file that extends nothing.
+  bool stray_overrides(const ast::Module& m) {
+    if (!m.extends.empty()) return true;
+    bool ok = true;
+    auto refuse = [&](Span at, const std::string& what) {
+      diags_.error("override-unknown", at,
+                   fmt::format("`override {}`: this file extends no rule set (`ruleset \"…\" extends \"parent.strat\"`), so there is nothing to override", what));
+      ok = false;
+    };
+    for (const auto& l : m.lets) if (l.override_) refuse(l.span, "let " + l.name);
+    for (const auto& d : m.decides) if (d.override_) refuse(d.span, "decide " + d.name);
+    for (const auto& t : m.tables) if (t.override_) refuse(t.span, (t.is_grid ? "grid " : "table ") + t.name);
+    for (const auto& c : m.scorecards) if (c.override_) refuse(c.span, "scorecard " + c.name);
+    for (const auto& p : m.plans) if (p.override_) refuse(p.span, "plan " + p.node);
+    return ok;
+  }
+
   // The rest of a parsed rule file (the main one or one extended): its
   // reference data, the file it extends and the files it imports.
   bool complete(ast::Module& m, const fs::path& dir) {
     resolve_loads(m, dir);
-    bool ok = true;
+    bool ok = stray_overrides(m);
     std::optional<ast::Module> base;
     if (!m.extends.empty()) {
       base = load_parent(m, dir);
@@ -212,6 +231,16 @@ class Loader {
     if (n->name == name) return n;
     for (auto& b : n->branches) {
       if (auto* found = find_segment(b.node.get(), name)) return found;
+    }
+    return nullptr;
+  }
+
+  // The node split by an enum (`-> N by X`) whose children's names `name`
+  // is one of (N_value), if any.
+  static const ast::SegmentNode* split_parent(const ast::SegmentNode* n, const std::string& name) {
+    if (!n->split_by.empty() && name.starts_with(n->name + "_")) return n;
+    for (const auto& b : n->branches) {
+      if (auto* found = split_parent(b.node.get(), name)) return found;
     }
     return nullptr;
   }
@@ -245,6 +274,17 @@ class Loader {
       ok = false;
     };
     const std::string& parent = child.extends;
+    // A name declared twice by the branch itself (its `let`s and decisions
+    // share one namespace; plans are by node, segments by leaf).
+    std::map<std::string, Span> seen;
+    auto twice = [&](const std::string& key, const std::string& name, Span at) {
+      auto [it, fresh] = seen.emplace(key, at);
+      if (fresh) return false;
+      auto& d = diags_.error("duplicate-name", at, fmt::format("`{}` is declared twice in this rule set", name));
+      d.notes.push_back({"the first declaration", it->second});
+      ok = false;
+      return true;
+    };
     for (auto& e : child.enums) {
       auto it = std::find_if(base.enums.begin(), base.enums.end(), [&](auto& x) { return x.name == e.name; });
       if (it == base.enums.end()) {
@@ -280,6 +320,7 @@ class Loader {
       }
     }
     for (auto& l : child.lets) {
+      if (twice(l.name, l.name, l.span)) continue;
       auto it = std::find_if(base.lets.begin(), base.lets.end(), [&](auto& x) { return x.name == l.name; });
       auto other = declared(base, l.name);
       if (l.override_) {
@@ -302,6 +343,7 @@ class Loader {
     }
     auto decisions = [&](auto& list, auto& into, const char* word) {
       for (auto& d : list) {
+        if (twice(d.name, d.name, d.span)) continue;
         auto other = declared(base, d.name);
         if (d.override_) {
           if (!other || std::string(other->first) != "a decision") {
@@ -325,7 +367,21 @@ class Loader {
     decisions(child.tables, base.tables, "table");
     decisions(child.scorecards, base.scorecards, "scorecard");
     for (auto& root : child.segments) {
+      if (twice("segments " + root->name, "segments " + root->name, root->span)) continue;
       ast::SegmentNode* leaf = base.segments.empty() ? nullptr : find_segment(base.segments[0].get(), root->name);
+      if (const ast::SegmentNode* split = base.segments.empty() || leaf ? nullptr : split_parent(base.segments[0].get(), root->name)) {
+        refuse("extends-segment", root->span,
+               fmt::format("`{}` is a child made by `-> {} by {}`: adding segments below the children of a split is not yet supported",
+                           root->name, split->name, split->split_by),
+               split->span);
+        continue;
+      }
+      auto overflow = std::find_if(base.capacities.begin(), base.capacities.end(), [&](auto& c) { return c.overflow == root->name; });
+      if (leaf && overflow != base.capacities.end()) {
+        refuse("extends-segment", root->span,
+               fmt::format("`{}` is where the capacity of `{}` sends its overflow: it stays a leaf", root->name, overflow->node), overflow->overflow_span);
+        continue;
+      }
       if (!leaf) {
         refuse("extends-segment", root->span,
                base.segments.empty() ? fmt::format("`{}` has no segment tree to grow: a rule set that extends another adds segments below the parent's leaves", parent)
@@ -353,6 +409,7 @@ class Loader {
         conditional.push_back(std::move(p));
         continue;
       }
+      if (twice("plan " + p.node, "plan " + p.node, p.span)) continue;
       auto it = std::find_if(base.plans.begin(), base.plans.end(), [&](auto& x) { return !x.condition && x.node == p.node; });
       if (p.override_ && it == base.plans.end()) {
         refuse("override-unknown", p.span, fmt::format("`override plan {}`: `{}` has no plan for `{}` (write `plan {}` to give it one)", p.node, parent, p.node, p.node));

@@ -75,7 +75,7 @@ void compare_with_parent(Compilation& c, const std::string& path, const LoadOpti
   const Model& cm = *c.model;
   auto check_type = [&](const std::string& name, Span at, const Type& t, const char* what) {
     auto same = [&](const Type& u) {
-      return pm.type_name(u) == cm.type_name(t);
+      return pm.type_name(u) == cm.type_name(t) || (u.is_duration() && t.is_duration());
     };
     for (const auto& l : pm.lets) {
       if (l.name == name && !same(l.type)) {
@@ -99,7 +99,13 @@ void compare_with_parent(Compilation& c, const std::string& path, const LoadOpti
       for (const auto& item : cm.plan_items) {
         if (item.name != ch.name) continue;
         for (const auto& pitem : pm.plan_items) {
-          if (pitem.name == item.name && pm.type_name(pitem.type) != cm.type_name(item.type)) {
+          // An item's type is what all its settings share: durations of any
+          // units, and whole numbers with decimals, are one type.
+          bool numbers = !pitem.type.is_set && !item.type.is_set &&
+                         (pitem.type.base == BaseType::int_ || pitem.type.base == BaseType::decimal) &&
+                         (item.type.base == BaseType::int_ || item.type.base == BaseType::decimal);
+          bool durations = pitem.type.is_duration() && item.type.is_duration();
+          if (pitem.name == item.name && pm.type_name(pitem.type) != cm.type_name(item.type) && !numbers && !durations) {
             c.diagnostics.error("override-type", ch.span,
                                 fmt::format("plan item `{}` is `{}` here and `{}` in `{}`: an item keeps one type", item.name,
                                             cm.type_name(item.type), pm.type_name(pitem.type), m.extends));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -14,10 +15,15 @@ namespace {
 struct Competitor {
   uint64_t record = 0;
   int32_t capacity = -1;
-  std::string group, key;
+  bool grouped = true;  // false: no value of `per` (missing, or it could not be computed)
+  std::string group;
+  std::string key;      // a text key as bound
+  int128 key_number = 0;  // a numeric or date key as bound (compared as a number)
   bool ranked = false;  // false: no rank value (missing, or it could not be computed): last
   int128 rank = 0;
 };
+
+constexpr const char* kNoGroup = "(no value)";
 
 struct Competitors : Findings {
   std::vector<Competitor> list;
@@ -40,12 +46,20 @@ class Collector : public Observer {
       Competitor x;
       x.record = raw.number;
       x.capacity = static_cast<int32_t>(c);
-      x.key = decider.key_text(raw);
-      try {
-        if (cap.per_slot >= 0) {
+      // The key as bound, so that `09` and `9` are one number.
+      const eval::Value& key = f.slots[p.key_field];
+      if (p.fields[p.key_field].type.base == BaseType::text) x.key = std::string(key.s);
+      else x.key_number = key.n;
+      if (cap.per_slot >= 0) {
+        try {
           const eval::Value& v = p.slot(f, cap.per_slot);
-          x.group = eval::is_missing(v) ? "(none)" : p.format(v, type_of(cap.per_slot));
+          x.grouped = !eval::is_missing(v);
+          if (x.grouped) x.group = p.format(v, type_of(cap.per_slot));
+        } catch (const eval::EvalError&) {
+          x.grouped = false;  // the customers without a value compete together
         }
+      }
+      try {
         const eval::Value& r = p.slot(f, cap.rank_slot);
         x.ranked = !eval::is_missing(r);
         x.rank = r.n;
@@ -87,21 +101,30 @@ CapacityPlan CapacityPlan::make(const RuleSet& rules, io::Reader& reader, const 
       all.insert(all.end(), std::make_move_iterator(c->list.begin()), std::make_move_iterator(c->list.end()));
     }
   });
-  // The groups, per capacity in declaration order, each by its text.
-  std::map<std::pair<int32_t, std::string>, std::vector<size_t>> groups;
-  for (size_t i = 0; i < all.size(); ++i) groups[{all[i].capacity, all[i].group}].push_back(i);
+  // The groups, per capacity in declaration order, each by its text (the
+  // customers without a value of `per` last, apart).
+  std::map<std::tuple<int32_t, bool, std::string>, std::vector<size_t>> groups;
+  for (size_t i = 0; i < all.size(); ++i) groups[{all[i].capacity, !all[i].grouped, all[i].group}].push_back(i);
+  for (size_t c = 0; c < p.capacities.size(); ++c) {
+    // A capacity nobody competed for still shows its places.
+    auto first = groups.lower_bound({static_cast<int32_t>(c), false, std::string()});
+    if (first == groups.end() || std::get<0>(first->first) != static_cast<int32_t>(c)) groups[{static_cast<int32_t>(c), false, std::string()}];
+  }
   CapacityPlan plan;
   for (auto& [id, members] : groups) {
-    const auto& cap = p.capacities[id.first];
+    const auto& cap = p.capacities[std::get<0>(id)];
     std::stable_sort(members.begin(), members.end(), [&](size_t a, size_t b) {
       const Competitor& x = all[a];
       const Competitor& y = all[b];
       if (x.ranked != y.ranked) return x.ranked;
       if (x.ranked && x.rank != y.rank) return cap.ascending ? x.rank < y.rank : x.rank > y.rank;
+      if (x.key_number != y.key_number) return x.key_number < y.key_number;
       if (x.key != y.key) return x.key < y.key;
       return x.record < y.record;
     });
-    CapacityUse use{id.first, id.second, members.size(), std::min<uint64_t>(members.size(), static_cast<uint64_t>(cap.limit))};
+    CapacityUse use{std::get<0>(id), std::get<1>(id) ? kNoGroup : std::get<2>(id), members.size(),
+                    std::min<uint64_t>(members.size(), static_cast<uint64_t>(cap.limit))};
+    use.grouped = !std::get<1>(id);
     int32_t index = static_cast<int32_t>(plan.usage_.size());
     for (size_t k = use.kept; k < members.size(); ++k) plan.moved_[all[members[k]].record] = {index, k + 1};
     plan.usage_.push_back(std::move(use));
@@ -156,7 +179,7 @@ std::string CapacityPlan::summary(const eval::Program& p) const {
   size_t width = utf8::cell_width("capacity");
   for (const auto& use : usage_) {
     const auto& cap = p.capacities[use.capacity];
-    names.push_back(cap.node + (cap.per_slot >= 0 ? fmt::format(" ({} {})", cap.per_name, use.group) : ""));
+    names.push_back(cap.node + (cap.per_slot >= 0 ? fmt::format(" ({} {})", cap.per_name, use.competing ? use.group : "-") : ""));
     width = std::max(width, utf8::cell_width(names.back()));
   }
   std::string out = fmt::format("\ncapacity{}  {:>10}  {:>10}  {:>10}  beyond the limit go to\n", std::string(width - utf8::cell_width("capacity"), ' '),

@@ -20,8 +20,9 @@ namespace stratum::engine {
 // One capacity's places for one group (one value of `per`).
 struct CapacityUse {
   int32_t capacity = -1;
-  std::string group;  // the value of `per` as text; empty without `per`
+  std::string group;  // the value of `per` as text; empty without `per` (and for a capacity nobody competed for)
   uint64_t competing = 0, kept = 0;
+  bool grouped = true;  // false: the customers without a value of `per` ("(no value)")
 };
 
 class CapacityPlan {
@@ -36,7 +37,8 @@ class CapacityPlan {
   // when its plan then cannot be evaluated.
   bool apply(Decider& decider, uint64_t record, Rejection& why) const;
 
-  // Per capacity and group, in declaration order, groups by their text.
+  // Per capacity and group: capacities in declaration order (each at least
+  // once), groups by their text, the customers without a value last.
   const std::vector<CapacityUse>& usage() const { return usage_; }
   // The usage as `stratum eval --summary` prints it.
   std::string summary(const eval::Program& program) const;

@@ -397,8 +397,9 @@ void Program::compute(Frame& f, int32_t s) const {
   f.state[s] = 1;
   const Derived& d = derived[s - fields.size()];
   // Constants (`let 门槛 = 3亿`) are not traced; plan items are explained
-  // with the plan, what they read kept for that (see explain_plan).
-  bool tracing = f.trace && d.kind != DerivedKind::plan_item &&
+  // with the plan, what they read kept for that (see explain_plan); a
+  // capacity's note is set over a portfolio, and explained there.
+  bool tracing = f.trace && d.kind != DerivedKind::plan_item && d.kind != DerivedKind::capacity &&
                  !(d.kind == DerivedKind::let && nodes[d.node].op == Op::constant);
   if (f.trace && d.kind == DerivedKind::plan_item) {
     size_t mark = f.trace->size();

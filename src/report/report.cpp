@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <queue>
 #include <stdexcept>
@@ -517,8 +518,13 @@ json build(const engine::RuleSet& rules, const Options& options) {
   }
 
   // Decide, and sum up block by block.
-  if (!program.capacities.empty() && options.input == "-") {
-    throw InputProblem("the rules have capacity limits, which read the input twice (to rank the customers, then to decide them): give a file, not standard input");
+  if (!program.capacities.empty()) {
+    std::error_code ec;
+    auto st = std::filesystem::status(options.input, ec);
+    if (options.input == "-" || (!ec && std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))) {
+      throw std::runtime_error(fmt::format("the rules have capacity limits, which read the input twice (to rank the customers, then to decide them): give a file, not {}",
+                                           options.input == "-" ? "standard input" : options.input));
+    }
   }
   auto reader = open_input(program, options);
   engine::StreamOptions so;
@@ -771,7 +777,8 @@ json build(const engine::RuleSet& rules, const Options& options) {
     for (const auto& use : capacity->usage()) {
       const auto& cap = program.capacities[use.capacity];
       places.push_back({{"capacity", cap.node}, {"per", cap.per_slot >= 0 ? json(cap.per_name) : json(nullptr)},
-                        {"group", cap.per_slot >= 0 ? json(use.group) : json(nullptr)}, {"places", cap.limit}, {"used", use.kept},
+                        {"group", cap.per_slot >= 0 ? json(use.competing ? use.group : "-") : json(nullptr)},
+                        {"places", cap.limit}, {"used", use.kept},
                         {"beyond", use.competing - use.kept},
                         {"overflow", cap.plan_only ? "the plan of " + cap.overflow_name : cap.overflow_name}});
     }

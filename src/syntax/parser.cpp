@@ -186,6 +186,7 @@ class Builder {
         if (c.is_type<g::ruleset_version>()) m.version = unquote(c.children.at(0)->string_view());
         if (c.is_type<g::ruleset_extends>()) {
           m.extends = unquote(c.children.at(0)->string_view());
+          if (m.extends.empty()) fail(*c.children[0], "expected the rule file this rule set extends, e.g. \"corporate_segments.strat\"");
           m.extends_span = span(*c.children[0]);
         }
       }

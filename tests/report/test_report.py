@@ -322,7 +322,7 @@ def test_capacity_places_are_in_the_data_and_on_the_page(tmp_path):
     check_page(out, data, tmp_path / 'east.png')
     r = run('report', 'rules/corporate_segments_east.strat', '--input', '-', '--input-format', 'csv',
             '--output', tmp_path / 'stdin.html', ok=False)
-    assert r.returncode == 1 and 'capacity limits, which read the input twice' in r.stderr
+    assert r.returncode == 2 and 'capacity limits, which read the input twice' in r.stderr
 
 
 def test_previous_rules_migrate_the_same_portfolio_from_old_to_new_decisions(tmp_path):

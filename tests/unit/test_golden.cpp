@@ -115,7 +115,10 @@ TEST_CASE("golden: capacity on the corporate portfolio") {
       if (end == std::string::npos) end = r.out.size();
       std::string line = r.out.substr(start, end - start);
       size_t reason = line.find(",\"容量已满");
-      if (reason != std::string::npos) moved += line.substr(0, line.find(',')) + " " + line.substr(reason + 2, line.size() - reason - 3) + "\n";
+      if (reason != std::string::npos) {
+        size_t close = line.find('"', reason + 2);
+        moved += line.substr(0, line.find(',')) + " " + line.substr(reason + 2, close - reason - 2) + "\n";
+      }
       start = end + 1;
     }
     std::string text = "# moved\n" + moved + "# stderr\n" + r.err + "# exit " + std::to_string(r.status) + "\n";
