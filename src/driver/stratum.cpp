@@ -130,8 +130,22 @@ Compilation compile_files(const std::string& path, std::string text, const LoadO
   with.read = &c.files;
   auto module = load_module(path, std::move(text), c.sources, c.diagnostics, with);
   if (!module || c.diagnostics.has_errors()) return c;
+  std::vector<ast::Module::Change> changes = module->changes;
+  uint32_t main_file = module->file;
   c.model = std::make_unique<Model>(check(std::move(*module), c.sources, c.diagnostics));
-  if (c.diagnostics.has_errors()) return c;
+  if (c.diagnostics.has_errors()) {
+    // An error in a parent's file about what this rule set overrides (a
+    // threshold of another type, say) points at the override too.
+    for (auto& d : c.diagnostics.items()) {
+      if (d.span.file == main_file) continue;
+      for (const auto& ch : changes) {
+        if (ch.kind != "segments" && d.message.find("`" + ch.name + "`") != std::string::npos) {
+          d.notes.push_back({fmt::format("`{}` is overridden here", ch.name), ch.span});
+        }
+      }
+    }
+    return c;
+  }
   c.program = lower(*c.model, c.sources, c.diagnostics);
   if (!c.diagnostics.has_errors() && analyse_rules) {
     analyse(*c.program, c.diagnostics);
