@@ -120,8 +120,13 @@ struct output_column : seq< ident, opt< isp, one< ':' >, isp, req_type > > {};
 struct req_output_column : seq< output_column > {};
 struct table_header
    : seq< list< req_input_column, column_sep >, req_io_sep, list< req_output_column, column_sep >, req_row_end > {};
+// `[工业大型] 工业 | >= 1000 | >= 4亿 || 大型`: a row may carry a name, by which a
+// rule set that extends this one replaces it (`override rows of …`).
+struct row_label_name : ident {};
+// (Not a range cell: `[低, 高)` has a comma where a name has its `]`.)
+struct row_label : seq< one< '[' >, isp, row_label_name, isp, one< ']' > > {};
 struct table_row
-   : seq< not_at< one< '}' > >, list< req_input_cell, column_sep >, req_io_sep,
+   : seq< not_at< one< '}' > >, opt< row_label, isp >, list< req_input_cell, column_sep >, req_io_sep,
           list< req_output_cell, column_sep >, req_row_end > {};
 // `else || 丁 | "每季"`: the results when no row matches (last).
 struct table_else : seq< kw_else_, req_io_sep, list< req_output_cell, column_sep >, req_row_end > {};
@@ -236,10 +241,17 @@ struct private_mark : kw_private_ {};
 struct req_private_decl : sor< decide_decl, table_decl, scorecard_decl, grid_decl > {};
 struct private_decl : seq< private_mark, sp, req_private_decl > {};
 
+// override rows of 规模 {          the parent's rows named here, replaced one by one
+//   industry | employees | revenue || 规模
+//   [工业大型] 工业 | >= 1000 | >= 3亿 || 大型
+// }
+struct req_kw_of : kw_of {};
+struct rows_decl : seq< kw_rows, sp, req_kw_of, sp, req_ident, isp, req_lbrace, table_body > {};
+
 // `override let 规模以上日均存款 = 100万`: in a file that extends another, replaces the
 // parent's declaration of that name (a plan: the items it sets, on that node).
 struct override_mark : kw_override_ {};
-struct req_override_decl : sor< let_decl, decide_decl, table_decl, scorecard_decl, grid_decl, plan_decl, private_decl > {};
+struct req_override_decl : sor< let_decl, decide_decl, table_decl, scorecard_decl, grid_decl, plan_decl, private_decl, rows_decl > {};
 struct override_decl : seq< override_mark, sp, req_override_decl > {};
 
 // capacity 战略性客户 {            at most 30 customers at this node (and below it),

@@ -79,11 +79,12 @@ template<> inline constexpr auto error_message< req_segment_name > = "expected t
 template<> inline constexpr auto error_message< req_segment_end > = "expected `when … -> 名称`, `else -> 名称` or '}'";
 template<> inline constexpr auto error_message< req_plan_head > = "expected the segment the plan is for, or `when` and a condition";
 template<> inline constexpr auto error_message< req_plan_end > = "expected a plan item (`名称 = 值`) or '}'";
+template<> inline constexpr auto error_message< req_kw_of > = "expected `of` and the table: `override rows of TABLE { … }`";
 template<> inline constexpr auto error_message< req_rank_by > = "expected `by` and what ranks the customers: `rank by NAME`";
 template<> inline constexpr auto error_message< req_capacity_count > = "expected how many places: a whole number";
 template<> inline constexpr auto error_message< req_overflow_target > = "expected `-> SEGMENT` or `plan SEGMENT`";
 template<> inline constexpr auto error_message< req_capacity_end > = "expected `limit N [per NAME]`, `rank by NAME [ascending]`, `overflow -> SEGMENT`, `overflow plan SEGMENT` or `}` in a capacity";
-template<> inline constexpr auto error_message< req_override_decl > = "expected a declaration after `override`: let, decide, table, scorecard, grid or plan";
+template<> inline constexpr auto error_message< req_override_decl > = "expected a declaration after `override`: let, decide, table, scorecard, grid, plan or `rows of TABLE`";
 template<> inline constexpr auto error_message< req_private_decl > = "expected a decision after `private`: decide, table, scorecard or grid";
 template<> inline constexpr auto error_message< req_declaration_or_end > = "expected a declaration: enum, input, let, decide, table, scorecard, grid, segments, plan, capacity, import or test (`private` before a decision; `override` before a let, decision or plan in a rule set that extends another)";
 // clang-format on

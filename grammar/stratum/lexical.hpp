@@ -98,6 +98,8 @@ STRATUM_KEYWORD( per, "per" );
 STRATUM_KEYWORD( rank, "rank" );
 STRATUM_KEYWORD( overflow, "overflow" );
 STRATUM_KEYWORD( ascending, "ascending" );
+STRATUM_KEYWORD( rows, "rows" );
+STRATUM_KEYWORD( of, "of" );
 
 #undef STRATUM_KEYWORD
 

@@ -126,6 +126,17 @@ void Checker::check_table(int32_t index) {
   TableInfo& info = m_.tables[index];
   ast::TableDecl& t = *info.decl;
   for (auto& row : t.rows) info.row_lines.push_back(line_of(row.span));
+  // Row names (`[名称]`) are unique in their table.
+  for (size_t r = 0; r < t.rows.size(); ++r) {
+    if (t.rows[r].label.empty()) continue;
+    for (size_t q = 0; q < r; ++q) {
+      if (t.rows[q].label != t.rows[r].label) continue;
+      auto& d = diags_.error("duplicate-name", t.rows[r].label_span,
+                             fmt::format("two rows of `{}` are named `{}`: a row's name is unique in its table", t.name, t.rows[r].label));
+      d.notes.push_back({"the other one", t.rows[q].label_span});
+      break;
+    }
+  }
   // What the result cells hold, per hit policy.
   bool lists = t.policy == ast::HitPolicy::rule_order || t.policy == ast::HitPolicy::output_order;
   const char* list_policy = t.policy == ast::HitPolicy::rule_order ? "rule order" : "output order";

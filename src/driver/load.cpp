@@ -197,7 +197,7 @@ class Loader {
     };
     for (const auto& l : m.lets) if (l.override_) refuse(l.span, "let " + l.name);
     for (const auto& d : m.decides) if (d.override_) refuse(d.span, "decide " + d.name);
-    for (const auto& t : m.tables) if (t.override_) refuse(t.span, (t.is_grid ? "grid " : "table ") + t.name);
+    for (const auto& t : m.tables) if (t.override_) refuse(t.span, (t.rows_only ? "rows of " : t.is_grid ? "grid " : "table ") + t.name);
     for (const auto& c : m.scorecards) if (c.override_) refuse(c.span, "scorecard " + c.name);
     for (const auto& p : m.plans) if (p.override_) refuse(p.span, "plan " + p.node);
     return ok;
@@ -363,6 +363,50 @@ class Loader {
         into.push_back(std::move(d));
       }
     };
+    // `override rows of T`: each named row replaces the parent's row of that name.
+    for (auto it = child.tables.begin(); it != child.tables.end();) {
+      if (!it->rows_only) { ++it; continue; }
+      ast::TableDecl rows = std::move(*it);
+      it = child.tables.erase(it);
+      if (twice("rows of " + rows.name, "override rows of " + rows.name, rows.span)) continue;
+      auto target = std::find_if(base.tables.begin(), base.tables.end(), [&](auto& t) { return t.name == rows.name && !t.is_grid; });
+      if (target == base.tables.end()) {
+        auto other = declared(base, rows.name);
+        refuse("override-unknown", rows.span, fmt::format("`override rows of {}`: `{}` declares no table of that name", rows.name, parent),
+               other ? std::optional<Span>(other->second) : std::nullopt);
+        continue;
+      }
+      auto names = [](const ast::TableDecl& t) {
+        std::vector<std::string> out;
+        for (const auto& c : t.columns) out.push_back(c->qualifier.empty() ? c->text : c->qualifier + "." + c->text);
+        out.push_back("||");
+        for (const auto& o : t.outputs) out.push_back(o.name);
+        return out;
+      };
+      if (names(rows) != names(*target) || rows.column_may_be_missing != target->column_may_be_missing) {
+        refuse("override-rows", rows.span,
+               fmt::format("the header of `override rows of {}` must be the parent's table's, column for column", rows.name), target->span);
+        continue;
+      }
+      if (rows.else_row) refuse("override-rows", rows.else_row->span, "an `else` row cannot be overridden by name: override the whole table");
+      for (auto& row : rows.rows) {
+        if (row.label.empty()) {
+          refuse("override-rows", row.span,
+                 fmt::format("a row of `override rows of {}` names the parent's row it replaces: `[名称] …`", rows.name));
+          continue;
+        }
+        auto same = std::find_if(target->rows.begin(), target->rows.end(), [&](auto& r) { return r.label == row.label; });
+        if (same == target->rows.end()) {
+          refuse("override-rows", row.label_span,
+                 fmt::format("the table `{}` of `{}` has no row named `{}` (a row is named by `[名称]` before its cells)", rows.name, parent, row.label),
+                 target->span);
+          continue;
+        }
+        if (twice("row " + rows.name + "/" + row.label, "[" + row.label + "]", row.label_span)) continue;
+        child.changes.push_back({"decision", rows.name, row.label_span});
+        *same = std::move(row);
+      }
+    }
     decisions(child.decides, base.decides, "decide");
     decisions(child.tables, base.tables, "table");
     decisions(child.scorecards, base.scorecards, "scorecard");

@@ -171,6 +171,8 @@ struct OutputColumn {
 
 struct TableRow {
   Span span;
+  std::string label;  // `[名称]`: the row's name, or empty
+  Span label_span;
   std::vector<Cell> inputs;
   std::vector<ExprPtr> outputs;
 };
@@ -191,6 +193,7 @@ struct TableDecl {
   std::vector<TableRow> rows;
   std::optional<TableRow> else_row;  // `else || …`: no input cells
   bool override_ = false;
+  bool rows_only = false;  // `override rows of NAME { … }`: named rows of the parent's table
 };
 
 inline bool column_may_be_missing(const TableDecl& t, size_t c) {

@@ -228,6 +228,8 @@ void layout(std::vector<std::string>& lines) {
 
 bool is_table_start(std::string_view line) {
   std::string t = trim(line);
+  if (t.starts_with("override ")) t = trim(t.substr(9));
+  if (t.starts_with("rows ") && t.find('{') != std::string::npos) return true;  // `override rows of T {`
   for (const char* kw : {"table ", "grid ", "private table ", "private grid "}) {
     if (t.starts_with(kw) && t.find('{') != std::string::npos) return true;
   }

@@ -38,7 +38,7 @@ using selector = pegtl::parse_tree::selector<
       g::type_ref, g::type_name, g::set_type, g::list_type, g::optional_mark, g::table_else, g::list_value,
       g::let_decl, g::decide_decl, g::when_row, g::else_row,
       g::table_decl, g::table_type, g::hit_policy, g::table_header, g::input_column, g::column_may_be_missing,
-      g::output_column, g::table_row, g::input_cell, g::output_cell, g::cell_value,
+      g::output_column, g::table_row, g::row_label_name, g::rows_decl, g::input_cell, g::output_cell, g::cell_value,
       g::cell_any, g::cell_compare, g::cell_range, g::cell_set, g::cell_not_set,
       g::test_decl, g::given_block, g::expect_block, g::binding,
       g::load_expr, g::import_decl, g::field_domain, g::data_unit, g::segment_split, g::segment_split_value,
@@ -306,6 +306,10 @@ class Builder {
         d.branches.push_back(std::move(b));
       }
       m.decides.push_back(std::move(d));
+    } else if (n.is_type<g::rows_decl>()) {
+      ast::TableDecl t = table(n);
+      t.rows_only = true;
+      m.tables.push_back(std::move(t));
     } else if (n.is_type<g::table_decl>()) {
       m.tables.push_back(table(n));
     } else if (n.is_type<g::test_decl>()) {
@@ -547,7 +551,10 @@ class Builder {
         ast::TableRow row;
         row.span = span(c);
         for (const auto& cell : c.children) {
-          if (cell->is_type<g::input_cell>()) {
+          if (cell->is_type<g::row_label_name>()) {
+            row.label = cell->string();
+            row.label_span = span(*cell);
+          } else if (cell->is_type<g::input_cell>()) {
             row.inputs.push_back(input_cell(*cell->children.at(0)));
           } else {
             row.outputs.push_back(cell_value(*cell->children.at(0)));
