@@ -457,6 +457,9 @@ def test_sighup_reloads_and_a_version_with_errors_is_refused(service, rules_dir)
     assert (r['version'], r['hash'], r['serving']) == ('2011b', changed, True)
     diagnostics = r['last_reload_error']['diagnostics']
     assert 'error: unknown name `nope`' in diagnostics and diagnostics.count(' error: ') == 1
+    # The listing changes as soon as sme_size is refused; the events of a
+    # reload are logged once every rule set of the folder is reloaded.
+    assert service.wait_for(lambda: any(e['ruleset'] == 'sme_size' for e in service.events('reload_refused')))
     refusal = [e for e in service.events('reload_refused') if e['ruleset'] == 'sme_size'][-1]
     assert refusal['diagnostics'] == diagnostics and refusal['serving_hash'] == changed
     status, _, text = service.request('POST', '/v1/rulesets/sme_size/decide', SME, JSON)
