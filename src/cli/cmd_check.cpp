@@ -38,7 +38,7 @@ int check(const std::vector<std::string>& argv) {
     for (const auto& path : paths) {
       Compilation c;
       try {
-        c = compile(path);
+        c = compile(path, /*compare_parent=*/true);
       } catch (const std::runtime_error& e) {
         fmt::print(stderr, "stratum check: {}\n", e.what());
         return kUsage;

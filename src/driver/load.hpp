@@ -28,6 +28,10 @@ struct LoadOptions {
   const std::map<std::string, std::string>* memory = nullptr;
   // When set, receives every file read (the main file first, each once).
   std::vector<RuleFile>* read = nullptr;
+  // A rule set that extends another is proven against it, output by output
+  // (analysis/compare.hpp): what `stratum check` shows. Off, only the types
+  // of its overrides are checked against the parent.
+  bool compare_parent = false;
 };
 
 std::optional<ast::Module> load_module(const std::string& path, std::string text, SourceSet& sources,

@@ -38,9 +38,9 @@ std::string Compilation::render(bool json, bool notes) const {
 namespace {
 
 // A rule set that extends another, against it: the parent is compiled on
-// its own (from the same files), each override keeps its type, and every
-// output is compared (analysis/compare.hpp).
-void compare_with_parent(Compilation& c, const std::string& path, const LoadOptions& options) {
+// its own (from the same files), each override keeps its type, and, when
+// `prove`, every output is compared (analysis/compare.hpp).
+void compare_with_parent(Compilation& c, const std::string& path, const LoadOptions& options, bool prove) {
   namespace fs = std::filesystem;
   const ast::Module& m = c.model->module;
   fs::path rel(m.parent_path);
@@ -114,7 +114,7 @@ void compare_with_parent(Compilation& c, const std::string& path, const LoadOpti
       }
     }
   }
-  if (c.diagnostics.has_errors()) return;
+  if (c.diagnostics.has_errors() || !prove) return;
   stratum::compare_with_parent(*parent.program, *c.program, m.parent_ruleset, m.extends_span, c.diagnostics);
 }
 
@@ -149,12 +149,16 @@ Compilation compile_files(const std::string& path, std::string text, const LoadO
   c.program = lower(*c.model, c.sources, c.diagnostics);
   if (!c.diagnostics.has_errors() && analyse_rules) {
     analyse(*c.program, c.diagnostics);
-    if (!c.model->module.parent_path.empty() && !c.diagnostics.has_errors()) compare_with_parent(c, path, options);
+    if (!c.model->module.parent_path.empty() && !c.diagnostics.has_errors()) compare_with_parent(c, path, options, options.compare_parent);
   }
   if (c.diagnostics.has_errors()) c.program.reset();
   return c;
 }
 
-Compilation compile(const std::string& path) { return compile_text(path, io::read_file(path)); }
+Compilation compile(const std::string& path, bool compare_parent) {
+  LoadOptions options;
+  options.compare_parent = compare_parent;
+  return compile_files(path, io::read_file(path), options);
+}
 
 }  // namespace stratum

@@ -27,8 +27,10 @@ struct Compilation {
   std::vector<const Diagnostic*> sorted_diagnostics() const;  // in source order
 };
 
-// Compiles the rule file at `path`. I/O errors throw std::runtime_error.
-Compilation compile(const std::string& path);
+// Compiles the rule file at `path`; with `compare_parent`, a rule set that
+// extends another is proven against it (see LoadOptions). I/O errors throw
+// std::runtime_error.
+Compilation compile(const std::string& path, bool compare_parent = false);
 // Compiles rule text given directly; `path` names it in diagnostics. Without
 // `analyse`, the proofs (gaps, overlaps, unreachable rows) are skipped.
 Compilation compile_text(const std::string& path, std::string text, bool analyse = true);
