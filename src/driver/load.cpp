@@ -291,9 +291,7 @@ class Loader {
         base.enums.push_back(std::move(e));
         continue;
       }
-      bool same = it->members.size() == e.members.size() &&
-                  std::equal(e.members.begin(), e.members.end(), it->members.begin(), [](auto& a, auto& b) { return a.name == b.name; });
-      if (!same) {
+      if (!same_values(*it, e)) {
         refuse("extends-enum", e.span,
                fmt::format("enum `{}` has other values than in `{}`: a rule set that extends another cannot change an enum's values", e.name, parent),
                it->span);
@@ -310,9 +308,7 @@ class Loader {
                  fmt::format("field `{}` is not in the input of `{}`: a rule set that extends another reads the parent's input and cannot add fields", f.name, parent));
           continue;
         }
-        std::string col_a = existing->column.empty() ? existing->name : existing->column;
-        std::string col_b = f.column.empty() ? f.name : f.column;
-        if (!same_type(existing->type, f.type) || col_a != col_b) {
+        if (!same_field(*existing, f)) {
           refuse("extends-input", f.span,
                  fmt::format("field `{}` is declared differently (type or column) than in `{}`: a rule set that extends another cannot change input fields", f.name, parent),
                  existing->span);
@@ -497,6 +493,16 @@ class Loader {
     return a.name == b.name && a.is_set == b.is_set && a.optional == b.optional;
   }
 
+  // Two declarations of one enum (or field) in two files agree: the same
+  // values in the same order (the same type and data column).
+  static bool same_values(const ast::EnumDecl& a, const ast::EnumDecl& b) {
+    return a.members.size() == b.members.size() &&
+           std::equal(a.members.begin(), a.members.end(), b.members.begin(), [](auto& x, auto& y) { return x.name == y.name; });
+  }
+  static bool same_field(const ast::FieldDecl& a, const ast::FieldDecl& b) {
+    return same_type(a.type, b.type) && (a.column.empty() ? a.name : a.column) == (b.column.empty() ? b.name : b.column);
+  }
+
   bool merge(ast::Module from, ast::Module& into) {
     bool ok = true;
     for (auto& e : from.enums) {
@@ -505,10 +511,7 @@ class Loader {
         into.enums.push_back(std::move(e));
         continue;
       }
-      bool same = it->members.size() == e.members.size() &&
-                  std::equal(e.members.begin(), e.members.end(), it->members.begin(),
-                             [](auto& a, auto& b) { return a.name == b.name; });
-      if (!same) {
+      if (!same_values(*it, e)) {
         auto& d = diags_.error("import-clash", e.span,
                                fmt::format("enum `{}` is declared here with other values than in the importing file", e.name));
         d.notes.push_back({"the other declaration", it->span});
@@ -529,9 +532,7 @@ class Loader {
           into.inputs[0].fields.push_back(std::move(f));
           continue;
         }
-        std::string col_a = existing->column.empty() ? existing->name : existing->column;
-        std::string col_b = f.column.empty() ? f.name : f.column;
-        if (!same_type(existing->type, f.type) || col_a != col_b) {
+        if (!same_field(*existing, f)) {
           auto& d = diags_.error("import-clash", f.span,
                                  fmt::format("field `{}` is declared here differently (type or column) than in the importing file", f.name));
           d.notes.push_back({"the other declaration", existing->span});

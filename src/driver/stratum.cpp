@@ -77,18 +77,13 @@ void compare_with_parent(Compilation& c, const std::string& path, const LoadOpti
     auto same = [&](const Type& u) {
       return pm.type_name(u) == cm.type_name(t) || (u.is_duration() && t.is_duration());
     };
-    for (const auto& l : pm.lets) {
-      if (l.name == name && !same(l.type)) {
-        c.diagnostics.error("override-type", at, fmt::format("{} `{}` is `{}` here and `{}` in `{}`: an override keeps the type of what it replaces",
-                                                             what, name, cm.type_name(t), pm.type_name(l.type), m.extends));
-      }
-    }
-    for (const auto& d : pm.decisions) {
-      if (d.name == name && !same(d.type)) {
-        c.diagnostics.error("override-type", at, fmt::format("{} `{}` is `{}` here and `{}` in `{}`: an override keeps the type of what it replaces",
-                                                             what, name, cm.type_name(t), pm.type_name(d.type), m.extends));
-      }
-    }
+    auto compare = [&](const std::string& other, const Type& u) {
+      if (other != name || same(u)) return;
+      c.diagnostics.error("override-type", at, fmt::format("{} `{}` is `{}` here and `{}` in `{}`: an override keeps the type of what it replaces",
+                                                           what, name, cm.type_name(t), pm.type_name(u), m.extends));
+    };
+    for (const auto& l : pm.lets) compare(l.name, l.type);
+    for (const auto& d : pm.decisions) compare(d.name, d.type);
   };
   for (const auto& ch : m.changes) {
     if (ch.kind == "let") {
