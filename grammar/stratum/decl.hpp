@@ -21,7 +21,12 @@ struct ruleset_version : seq< kw_version, sp, req_string > {};
 // ruleset "上海分行对公分层" version "2027.1" extends "corporate_segments.strat":
 // every declaration of the parent file, overridden and extended by this one.
 struct ruleset_extends : seq< kw_extends, sp, req_string > {};
-struct ruleset_decl : seq< kw_ruleset, sp, req_string, opt< sp, ruleset_version >, opt< sp, ruleset_extends > > {};
+// ruleset "对公客户分层细分" version "2027.1" effective 2027-01-01: the day this
+// version takes effect (a rules folder may hold several versions of one rule set).
+struct req_date : seq< date_lit > {};
+struct ruleset_effective : seq< kw_effective, sp, req_date > {};
+struct ruleset_decl : seq< kw_ruleset, sp, req_string, opt< sp, ruleset_version >, opt< sp, ruleset_effective >,
+                           opt< sp, ruleset_extends > > {};
 
 // Types: bool int decimal money text date duration, an enum's name, set<T>,
 // list<T> (the result of a `rule order` or `output order` table).

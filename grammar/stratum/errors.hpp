@@ -33,6 +33,7 @@ template<> inline constexpr auto error_message< req_arrow > = "expected '->' bef
 template<> inline constexpr auto error_message< req_lbrace > = "expected '{'";
 template<> inline constexpr auto error_message< req_rbrace > = "expected '}'";
 template<> inline constexpr auto error_message< req_string > = "expected text in double quotes";
+template<> inline constexpr auto error_message< req_date > = "expected the date the version takes effect, YYYY-MM-DD (e.g. `effective 2027-01-01`)";
 template<> inline constexpr auto error_message< req_type_name > = "expected a type name";
 template<> inline constexpr auto error_message< req_rangle > = "expected '>' to close set<…> or list<…>";
 template<> inline constexpr auto error_message< req_type > = "expected a type: bool, int, decimal, money, text, date, duration, an enum name, set<…> or list<…>";

@@ -56,6 +56,7 @@ STRATUM_KEYWORD( false_, "false" );
 STRATUM_KEYWORD( today, "today" );
 STRATUM_KEYWORD( ruleset, "ruleset" );
 STRATUM_KEYWORD( version, "version" );
+STRATUM_KEYWORD( effective, "effective" );
 STRATUM_KEYWORD( enum_, "enum" );
 STRATUM_KEYWORD( input, "input" );
 STRATUM_KEYWORD( let, "let" );

@@ -22,6 +22,7 @@
 #include "engine/batch.hpp"
 #include "engine/decider.hpp"
 #include "engine/rule_set.hpp"
+#include "engine/versions.hpp"
 #include "io/writer.hpp"
 #include "report/report.hpp"
 #include "value/date.hpp"
@@ -836,6 +837,25 @@ PYBIND11_MODULE(_stratum, m) {
       .def_property_readonly("ok", [](const Rules& r) { return r.set->ok(); })
       .def_property_readonly("hash", [](const Rules& r) { return r.set->hash(); })
       .def_property_readonly("path", [](const Rules& r) { return r.set->path(); })
+      .def_static("choose", [](const std::string& path, const std::optional<std::string>& as_of, const std::string& ruleset) {
+            engine::Selection s;
+            s.ruleset = ruleset;
+            if (as_of) {
+              s.as_of = parse_iso_date(*as_of);
+              if (!s.as_of) throw py::value_error(fmt::format("as_of {}: expected a date YYYY-MM-DD", *as_of));
+            }
+            try {
+              return engine::choose_rule_file(path, s);
+            } catch (const std::runtime_error& e) {
+              throw py::value_error(e.what());
+            }
+          }, py::arg("path"), py::arg("as_of"), py::arg("ruleset"))
+      .def_property_readonly("version_info", [](const Rules& rules) -> py::object {
+        const engine::RuleSet& r = *rules.set;
+        if (!r.ok()) return py::none();
+        const auto& p = r.program();
+        return py::make_tuple(p.ruleset, p.version, p.effective ? py::object(py::str(format_date(*p.effective))) : py::object(py::none()));
+      })
       .def("bundle", [](const Rules& rules) { const engine::RuleSet& r = *rules.set;
         py::list files;
         for (const auto& f : r.bundle().files) files.append(py::make_tuple(f.path, py::bytes(f.text)));
@@ -916,7 +936,7 @@ PYBIND11_MODULE(_stratum, m) {
         }
         out["trace"] = e.trace;
         out["plan"] = e.plan;
-        out["text"] = engine::render(e, r.path(), as_of.value_or(""));
+        out["text"] = engine::render(e, r, r.path(), as_of.value_or(""));
         return out;
       }, py::arg("record"), py::arg("as_of") = py::none())
       .def("decide_columns", [](const Rules& rules, py::list columns, size_t rows, std::optional<std::string> as_of,

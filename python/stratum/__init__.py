@@ -66,6 +66,19 @@ class InputError(ValueError):
     """The data cannot be read at all (a required column is absent)."""
 
 
+def _checked_as_of(as_of) -> str | None:
+    """`as_of` as 'YYYY-MM-DD' (None stays None); ValueError when it is no date."""
+    text = _as_of_text(as_of)
+    if text is not None:
+        try:
+            if len(text) != 10:
+                raise ValueError
+            _datetime.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"as_of {text}: expected a date YYYY-MM-DD") from None
+    return text
+
+
 def _as_of_text(as_of) -> str | None:
     if as_of is None:
         return None
@@ -88,14 +101,7 @@ class RuleSet:
 
     def __init__(self, native, as_of=None):
         self._native = native
-        self.as_of = _as_of_text(as_of)
-        if self.as_of is not None:
-            try:
-                if len(self.as_of) != 10:
-                    raise ValueError
-                _datetime.date.fromisoformat(self.as_of)
-            except ValueError:
-                raise ValueError(f"as_of {self.as_of}: expected a date YYYY-MM-DD") from None
+        self.as_of = _checked_as_of(as_of)
         self.warnings = [d for d in self.diagnostics if d.get("severity") != "error"]
         fields = native.fields()
         self.fields = [
@@ -115,7 +121,22 @@ class RuleSet:
 
     @property
     def hash(self) -> str:
+        """The SHA-256 of every file the rules were compiled from (as `@hash` in `stratum eval`'s output)."""
         return self._native.hash
+
+    @property
+    def ruleset(self) -> str:
+        """The rule set's name (its `ruleset` line)."""
+        return self._native.version_info[0]
+
+    @property
+    def version(self) -> str:
+        return self._native.version_info[1]
+
+    @property
+    def effective(self) -> str | None:
+        """The day this version takes effect ('YYYY-MM-DD'), or None."""
+        return self._native.version_info[2]
 
     @property
     def diagnostics(self) -> list:
@@ -206,15 +227,20 @@ def _checked(native, as_of) -> RuleSet:
     return RuleSet(native, as_of)
 
 
-def load(path_or_dir, as_of=None) -> RuleSet:
-    """Loads and checks a rule file (a folder: its one rule file, or
-    main.strat). Raises RulesError when the rules have errors, OSError when
-    the file cannot be read. `as_of` (date or 'YYYY-MM-DD') is the day
-    `today` stands for."""
+def load(path_or_dir, as_of=None, ruleset: str | None = None) -> RuleSet:
+    """Loads and checks a rule file. A folder stands for the version in force
+    on `as_of` when its files declare `effective` dates (`ruleset` names the
+    rule set when it holds versions of several), else for its one rule file
+    (or main.strat). Raises RulesError when the rules have errors, OSError
+    when the file cannot be read or no version is in force. `as_of` (date or
+    'YYYY-MM-DD') is the evaluation date: the day `today` stands for, and
+    which version is in force."""
     path = _os.fspath(path_or_dir)
     if not _os.path.exists(path):
         raise FileNotFoundError(2, "No such file or directory", path)
+    as_of = _checked_as_of(as_of)
     try:
+        path = _stratum.RuleSet.choose(path, as_of, ruleset or "")
         native = _stratum.RuleSet.load(path)
     except ValueError as e:
         raise OSError(str(e)) from None

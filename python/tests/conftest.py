@@ -36,6 +36,9 @@ def cli_eval_csv(rules, input_path, *extra):
     rows = list(csv.reader(io.StringIO(r.stdout)))
     rejections = [json.loads(line) for line in errors.read_text(encoding="utf-8").splitlines()]
     errors.unlink()
+    # The module's batches carry the decisions; the rule set's provenance is the RuleSet's (hash, version).
+    keep = [i for i, name in enumerate(rows[0]) if not name.startswith("@")]
+    rows = [[row[i] for i in keep] for row in rows]
     return rows[0], rows[1:], rejections
 
 

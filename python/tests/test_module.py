@@ -219,7 +219,7 @@ def test_explain_a_rejection(edge):
     assert e["rejected"] == {"stage": "fields", "column": "rate",
                              "reason": '"x" is not a number (write plain digits, e.g. 12345.67)'}
     assert e["text"] == (
-        f"customer A  ({edge.path})\n\nrejected: column rate: \"x\" is not a number (write plain digits, e.g. 12345.67)\n"
+        f"customer A  ({edge.path})\nrules (unnamed rule set), hash {edge.hash}\n\nrejected: column rate: \"x\" is not a number (write plain digits, e.g. 12345.67)\n"
     )
 
 

@@ -136,6 +136,7 @@ Model check(ast::Module module, const SourceSet& sources, Diagnostics& diags) {
   model.module = std::move(module);
   model.ruleset = model.module.ruleset;
   model.version = model.module.version;
+  model.effective = model.module.effective;
   checking::Checker checker(model, diags);
   checker.sources_ = &sources;
   checker.run();

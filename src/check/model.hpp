@@ -109,6 +109,7 @@ struct Model {
   ast::Module module;
   std::string ruleset;
   std::string version;
+  std::optional<int32_t> effective;  // days since 1970-01-01
   std::vector<EnumInfo> enums;
   std::vector<FieldInfo> fields;
   std::vector<LetInfo> lets;

@@ -46,6 +46,7 @@ int eval(const std::vector<std::string>& argv);
 int test(const std::vector<std::string>& argv);
 int explain(const std::vector<std::string>& argv);
 int diff(const std::vector<std::string>& argv);
+int replay(const std::vector<std::string>& argv);
 int fmt(const std::vector<std::string>& argv);
 int serve(const std::vector<std::string>& argv);
 int report(const std::vector<std::string>& argv);

@@ -13,6 +13,7 @@
 #include "cli/cli.hpp"
 #include "engine/capacity.hpp"
 #include "engine/stream.hpp"
+#include "engine/versions.hpp"
 #include "io/bind.hpp"
 #include "io/readers.hpp"
 #include "io/writer.hpp"
@@ -24,7 +25,10 @@ namespace {
 
 constexpr const char* kHelp = R"(usage: stratum eval RULES --input FILE [options]
 
-Evaluates every customer record of FILE against the rule file RULES.
+Evaluates every customer record of FILE against the rule file RULES. RULES
+may be a folder holding several versions of a rule set (each with
+`effective DATE` on its ruleset line): the version in force on --as-of is
+used, and named on standard error.
 
   --input FILE          the records: .csv, .jsonl or .yaml ("-" for standard input)
   --input-format F      csv, jsonl or yaml, when the file name does not tell
@@ -33,7 +37,13 @@ Evaluates every customer record of FILE against the rule file RULES.
   --format jsonl|csv    output format (default jsonl)
   --errors FILE         rejected records as JSON Lines (record, line, key,
                         column, reason); default: listed on standard error
-  --as-of YYYY-MM-DD    the evaluation date `today` stands for
+  --as-of YYYY-MM-DD    the evaluation date: what `today` stands for, and which
+                        version of the rules is in force
+  --ruleset NAME        the rule set to use when the folder RULES holds versions
+                        of several
+  --keep-input          each decided record also carries the input fields the
+                        rules read, as they were read: what `stratum replay`
+                        needs to decide it again
   --summary             print the distribution of each decision on standard
                         error (automatic when standard error is a terminal)
   --explain             add each customer's explanation (`explain` in JSON
@@ -44,6 +54,9 @@ Evaluates every customer record of FILE against the rule file RULES.
   --max-record-bytes N  the longest record accepted (default 8388608, 8 MiB);
                         a longer one is rejected and reading goes on after it
   --max-field-bytes N   the longest value accepted (default 1048576, 1 MiB)
+
+Every decided record ends with @ruleset, @version, @hash (SHA-256 of the
+rule files and data it was compiled from) and @as_of.
 
 Exit status: 0 every record decided; 1 rule errors or rejected records;
 2 usage or I/O error.
@@ -113,9 +126,9 @@ class Progress {
 }  // namespace
 
 int eval(const std::vector<std::string>& argv) {
-  Args args(argv, {"--help", "-h", "--summary", "--explain"},
+  Args args(argv, {"--help", "-h", "--summary", "--explain", "--keep-input"},
             {"--input", "--input-format", "--output", "--format", "--errors", "--as-of", "--threads", "--diagnostics",
-             "--max-record-bytes", "--max-field-bytes"});
+             "--max-record-bytes", "--max-field-bytes", "--ruleset"});
   if (args.flag("--help") || args.flag("-h")) { fmt::print("{}", kHelp); return kOk; }
   if (args.error()) return usage_error("eval", *args.error());
   if (args.positionals().size() != 1) return usage_error("eval", "name one rule file: stratum eval RULES --input FILE");
@@ -163,6 +176,7 @@ int eval(const std::vector<std::string>& argv) {
   std::string rules_path = args.positionals()[0];
   std::shared_ptr<const engine::RuleSet> rules;
   try {
+    rules_path = engine::choose_rule_file(rules_path, {as_of, args.value("--ruleset").value_or("")});
     rules = engine::RuleSet::load(rules_path);
   } catch (const std::runtime_error& e) {
     fmt::print(stderr, "stratum eval: {}\n", e.what());
@@ -177,6 +191,10 @@ int eval(const std::vector<std::string>& argv) {
   const eval::Program& program = rules->program();
   if (program.uses_today && !as_of) {
     return usage_error("eval", "the rules use `today`: give the evaluation date with --as-of YYYY-MM-DD");
+  }
+  if (rules_path != args.positionals()[0]) {
+    fmt::print(stderr, "rules in force on {}: {} ({})\n", format_date(*as_of),
+               engine::describe(program.ruleset, program.version, program.effective), rules_path);
   }
   // Nor may an output replace a file the rules were compiled from (an import, reference data).
   std::filesystem::path root = std::filesystem::path(rules->path()).parent_path();
@@ -216,10 +234,12 @@ int eval(const std::vector<std::string>& argv) {
     options.format = out_format == "csv" ? io::OutputFormat::csv : io::OutputFormat::jsonl;
     options.errors_as_json = errors != nullptr;
     options.threads = threads;
+    options.keep_input = args.flag("--keep-input");
+    options.provenance = io::Provenance{program.ruleset, program.version, rules->hash(), as_of};
     {
       std::string header;
       io::RecordWriter writer(program, options.format, header);
-      writer.set_explain(options.decide.explain);
+      engine::configure(writer, options);
       writer.header();
       out.write(header);
     }

@@ -6,6 +6,7 @@
 
 #include "cli/cli.hpp"
 #include "engine/decider.hpp"
+#include "engine/versions.hpp"
 #include "io/bind.hpp"
 #include "io/readers.hpp"
 #include "value/date.hpp"
@@ -13,15 +14,19 @@
 namespace stratum::cli {
 
 namespace {
-constexpr const char* kHelp = R"(usage: stratum explain RULES --record RECORD [--as-of YYYY-MM-DD]
+constexpr const char* kHelp = R"(usage: stratum explain RULES --record RECORD [--as-of YYYY-MM-DD] [--ruleset NAME]
 
-Evaluates one customer and prints why each result came out as it did.
+Evaluates one customer and prints why each result came out as it did. RULES
+may be a folder of versions of a rule set: the one in force on --as-of is used.
 
   --record RECORD     the customer as JSON or YAML, e.g.
                       '{"id": "C1", "loan_balance": 1500000, "market": "公司", …}'
                       (a file name is read when it ends in .json or .yaml)
-  --as-of YYYY-MM-DD  the date `today` stands for
+  --as-of YYYY-MM-DD  the evaluation date: what `today` stands for, and which
+                      version of the rules is in force
+  --ruleset NAME      the rule set, when the folder RULES holds several
 
+The heading names the rule set, its version and its content hash.
 In the trace, ✓ marks the branch or row taken and ✗ one tried and passed
 over, each with its line in the rule file and the values it looked at.
 
@@ -30,7 +35,7 @@ Exit status: 0 decided; 1 the record is rejected or the rules have errors; 2 usa
 }  // namespace
 
 int explain(const std::vector<std::string>& argv) {
-  Args args(argv, {"--help", "-h"}, {"--record", "--as-of"});
+  Args args(argv, {"--help", "-h"}, {"--record", "--as-of", "--ruleset"});
   if (args.flag("--help") || args.flag("-h")) { fmt::print("{}", kHelp); return kOk; }
   if (args.error()) return usage_error("explain", *args.error());
   if (args.positionals().size() != 1) return usage_error("explain", "name one rule file: stratum explain RULES --record '{…}'");
@@ -42,8 +47,10 @@ int explain(const std::vector<std::string>& argv) {
     if (!as_of) return usage_error("explain", fmt::format("--as-of {}: expected a date YYYY-MM-DD", *d));
   }
   std::shared_ptr<const engine::RuleSet> rules;
+  std::string rules_path;
   try {
-    rules = engine::RuleSet::load(args.positionals()[0]);
+    rules_path = engine::choose_rule_file(args.positionals()[0], {as_of, args.value("--ruleset").value_or("")});
+    rules = engine::RuleSet::load(rules_path);
   } catch (const std::runtime_error& e) {
     fmt::print(stderr, "stratum explain: {}\n", e.what());
     return kUsage;
@@ -68,7 +75,7 @@ int explain(const std::vector<std::string>& argv) {
     options.explain = true;
     engine::Decider decider(*rules, options);
     engine::Explanation e = engine::explain(decider, raw);
-    fmt::print("{}", engine::render(e, args.positionals()[0], as_of ? *args.value("--as-of") : std::string()));
+    fmt::print("{}", engine::render(e, *rules, rules_path, as_of ? *args.value("--as-of") : std::string()));
     return e.outcome == engine::Explanation::Outcome::decided ? kOk : kInputProblem;
   } catch (const std::runtime_error& e) {
     fmt::print(stderr, "stratum explain: {}\n", e.what());

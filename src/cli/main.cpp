@@ -31,6 +31,7 @@ Commands:
   test RULES… [CASES.yaml…]    run the tests beside the rules
   explain RULES --record '{…}' one customer, and why
   diff OLD NEW --input FILE    how a rules change moves a portfolio's customers
+  replay DECIDED --rules DIR   decide an earlier run's records again: the audit
   fmt RULES…                   lay out rule files (indentation, spacing, tables)
   serve RULES_DIR              decide over HTTP: the decision service
   report RULES --input FILE    one offline HTML page of charts over a portfolio
@@ -45,7 +46,7 @@ Run `stratum COMMAND --help` for a command's options.
 // itself is full or closed there is no one left to tell.
 // The command nearest to a mistyped one (`chek` → `check`), or "".
 std::string closest_command(const std::string& typed) {
-  static const char* const commands[] = {"check", "eval", "test", "explain", "diff", "fmt", "serve", "report", "import-dmn", "export-dmn", "lsp"};
+  static const char* const commands[] = {"check", "eval", "test", "explain", "diff", "replay", "fmt", "serve", "report", "import-dmn", "export-dmn", "lsp"};
   std::string best;
   size_t best_distance = 3;  // at most two edits away
   for (const char* c : commands) {
@@ -109,6 +110,7 @@ int dispatch(const std::string& command, std::vector<std::string>& args) {
   if (command == "test") return stratum::cli::test(args);
   if (command == "explain") return stratum::cli::explain(args);
   if (command == "diff") return stratum::cli::diff(args);
+  if (command == "replay") return stratum::cli::replay(args);
   if (command == "fmt") return stratum::cli::fmt(args);
   if (command == "serve") return stratum::cli::serve(args);
   if (command == "report") return stratum::cli::report(args);

@@ -49,6 +49,7 @@ class Lowerer {
   std::unique_ptr<eval::Program> run() {
     p_->ruleset = m_.ruleset;
     p_->version = m_.version;
+    p_->effective = m_.effective;
     p_->enums = m_.enums;
     p_->key_field = m_.key_field;
     p_->uses_today = m_.uses_today;

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/versions.hpp"
+
 namespace stratum::engine {
 
 Decider::Decider(const RuleSet& rules, const Options& options) : Decider(rules.program(), options) {}
@@ -84,10 +86,12 @@ Explanation explain(Decider& decider, const io::RawRecord& raw) {
   return e;
 }
 
-std::string render(const Explanation& e, const std::string& rules_path, const std::string& as_of) {
+std::string render(const Explanation& e, const RuleSet& rules, const std::string& rules_path, const std::string& as_of) {
   using Outcome = Explanation::Outcome;
-  std::string out = fmt::format("customer {}  ({}{})\n\n", e.key.empty() ? "(no key)" : e.key, rules_path,
-                                as_of.empty() ? "" : ", as of " + as_of);
+  const eval::Program& p = rules.program();
+  std::string out = fmt::format("customer {}  ({}{})\nrules {}, hash {}\n\n", e.key.empty() ? "(no key)" : e.key, rules_path,
+                                as_of.empty() ? "" : ", as of " + as_of, describe(p.ruleset, p.version, p.effective),
+                                rules.hash());
   if (e.outcome == Outcome::rejected_binding) {
     out += fmt::format("rejected: {}{}\n", e.why.column.empty() ? "" : "column " + e.why.column + ": ", e.why.reason);
     return out;

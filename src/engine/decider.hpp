@@ -80,7 +80,8 @@ struct Explanation {
 Explanation explain(Decider& decider, const io::RawRecord& raw);
 
 // The explanation as `stratum explain` prints it: the heading names the
-// customer, the rule file and the evaluation date (`as_of`, may be empty).
-std::string render(const Explanation& e, const std::string& rules_path, const std::string& as_of);
+// customer, the rule file and the evaluation date (`as_of`, may be empty),
+// then the rule set's name, version and content hash.
+std::string render(const Explanation& e, const RuleSet& rules, const std::string& rules_path, const std::string& as_of);
 
 }  // namespace stratum::engine

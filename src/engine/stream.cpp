@@ -30,12 +30,22 @@ struct Chunk {
   Block block;
 };
 
+}  // namespace
+
+void configure(io::RecordWriter& writer, const StreamOptions& s) {
+  writer.set_explain(s.decide.explain);
+  writer.set_keep_input(s.keep_input);
+  if (s.provenance) writer.set_provenance(*s.provenance);
+}
+
+namespace {
+
 // Decides and formats records: one per thread.
 class Worker {
  public:
   Worker(const RuleSet& rules, const StreamOptions& s)
       : s_(s), program_(rules.program()), decider_(rules, s.decide), writer_(program_, s.format, scratch_) {
-    writer_.set_explain(s.decide.explain);
+    configure(writer_, s);
     for (const auto& o : program_.outputs) {
       if (tallied(o)) tallied_.push_back(o);
     }

@@ -43,12 +43,17 @@ struct StreamOptions {
   bool errors_as_json = false;  // rejections as JSON Lines, else as lines of text
   unsigned threads = 1;
   bool write = true;            // format the decided customers and the rejections (Block::out, err)
+  bool keep_input = false;      // each decided record carries its input fields (io::RecordWriter::set_keep_input)
+  std::optional<io::Provenance> provenance;  // each decided record says which rules decided it
   // Makes each worker's observer, given the worker's decider (null: none).
   std::function<std::unique_ptr<Observer>(Decider&)> observe;
   // Called for each decided customer before it is counted, observed or
   // written (capacity limits move some); false rejects it with `why`.
   std::function<bool(Decider&, const io::RawRecord&, Rejection&)> adjust;
 };
+
+// Sets a writer up as the options say (explanations, input fields, provenance).
+void configure(io::RecordWriter& writer, const StreamOptions& s);
 
 // A run of records, once decided: the decided customers formatted for the
 // output, the rejections formatted for the errors, and the counts.

@@ -106,13 +106,6 @@ std::string format_duration(int128 n, BaseType base) {
   return m + " " + d;
 }
 
-std::string format_date(int32_t days) {
-  int y;
-  unsigned m, d;
-  civil_from_days(days, y, m, d);
-  return fmt::format("{:04}-{:02}-{:02}", y, m, d);
-}
-
 int128 Field::known_mask(std::string_view joined) const {
   int128 mask = 0;
   size_t start = 0;

@@ -355,6 +355,7 @@ struct TestCase {
 class Program {
  public:
   std::string ruleset, version;
+  std::optional<int32_t> effective;  // `effective DATE`: days since 1970-01-01
   std::vector<EnumInfo> enums;
   std::vector<Field> fields;     // slots [0, fields.size())
   std::vector<Derived> derived;  // slots [fields.size(), …)
@@ -441,8 +442,6 @@ class Program {
   const std::string& slot_name(int32_t s) const;
   std::string value_text(Frame& f, int32_t node) const;
 };
-
-std::string format_date(int32_t days);
 
 // A duration's parts (see kDurationMonth): months × kDurationMonth + days,
 // the days part within ±kDurationMonth / 2.

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "diag/diagnostic.hpp"
+#include "value/date.hpp"
 
 namespace stratum::io {
 
@@ -189,6 +190,49 @@ RecordWriter::RecordWriter(const eval::Program& program, OutputFormat format, st
     : program_(program), format_(format), buf_(&buffer) {
   for (const auto& o : program_.outputs) json_names_.push_back("\"" + json_escape(o.name) + "\":");
   if (program_.key_field >= 0) json_key_ = "{\"" + json_escape(program_.fields[program_.key_field].name) + "\":\"";
+  for (const auto& f : program_.fields) json_inputs_.push_back(",\"" + json_escape(f.column) + "\":");
+}
+
+void RecordWriter::set_provenance(const Provenance& p) {
+  std::string as_of = p.as_of ? format_date(*p.as_of) : std::string();
+  std::string& b = provenance_;
+  b.clear();
+  if (format_ == OutputFormat::jsonl) {
+    for (auto [name, value] : {std::pair<const char*, const std::string*>{"@ruleset", &p.ruleset}, {"@version", &p.version}, {"@hash", &p.hash}}) {
+      b += fmt::format(",\"{}\":\"", name);
+      append_json_escaped(b, *value);
+      b += '"';
+    }
+    b += p.as_of ? fmt::format(",\"@as_of\":\"{}\"", as_of) : std::string(",\"@as_of\":null");
+  } else {
+    for (const std::string* value : {&p.ruleset, &p.version, &p.hash, static_cast<const std::string*>(&as_of)}) {
+      b += ',';
+      append_csv_field(b, *value);
+    }
+  }
+}
+
+void RecordWriter::input_value(std::string& b, size_t field, const eval::Value& v) {
+  const eval::Field& f = program_.fields[field];
+  bool json = format_ == OutputFormat::jsonl;
+  if (eval::is_missing(v)) {
+    if (json) b += "null";
+    return;
+  }
+  // A field read `in 万` or `in %` is written with its unit, so that it reads back as it was.
+  if (!f.type.is_set && f.data_scale != 0 && (f.type.base == BaseType::money || f.type.base == BaseType::decimal)) {
+    std::string text;
+    if (f.data_scale == -2) {
+      text = (Decimal::from_raw(v.n) * Decimal::from_int(100)).to_string() + "%";
+    } else {
+      text = Decimal::from_raw(v.n).to_string() + "元";
+    }
+    if (json) b += '"';
+    b += text;
+    if (json) b += '"';
+    return;
+  }
+  value(b, v, f.type);
 }
 
 void RecordWriter::header() {
@@ -207,6 +251,14 @@ void RecordWriter::header() {
     append_csv_field(b, o.name);
     first = false;
   }
+  if (keep_input_) {
+    for (size_t i = 0; i < program_.fields.size(); ++i) {
+      if (static_cast<int32_t>(i) == program_.key_field) continue;
+      b += ',';
+      append_csv_field(b, program_.fields[i].column);
+    }
+  }
+  if (!provenance_.empty()) b += ",@ruleset,@version,@hash,@as_of";
   if (explain_) b += ",explain";
   b += '\n';
 }
@@ -285,6 +337,14 @@ void RecordWriter::record(const eval::Frame& frame, uint64_t record_number, cons
     }
   }
   if (in_plan) b += '}';
+  if (keep_input_) {
+    for (size_t i = 0; i < program_.fields.size(); ++i) {
+      if (static_cast<int32_t>(i) == program_.key_field) continue;
+      b += json ? json_inputs_[i] : std::string(",");
+      input_value(b, i, frame.slots[i]);
+    }
+  }
+  b += provenance_;
   if (explain_) {
     if (json) {
       b += ",\"explain\":[";

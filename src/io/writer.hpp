@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "eval/program.hpp"
@@ -47,6 +48,13 @@ class OutputFile {
 
 enum class OutputFormat { jsonl, csv };
 
+// Which rules decided a record, written with it (`@ruleset`, `@version`,
+// `@hash`, `@as_of`): what `stratum replay` re-decides it with.
+struct Provenance {
+  std::string ruleset, version, hash;
+  std::optional<int32_t> as_of;  // days since 1970-01-01
+};
+
 // Formats decided records into a text buffer (the caller writes it out).
 class RecordWriter {
  public:
@@ -54,6 +62,12 @@ class RecordWriter {
   void set_buffer(std::string& buffer) { buf_ = &buffer; }
   void header();
   void set_explain(bool on) { explain_ = on; }
+  // Each record also carries the rules' input fields (but the key) after the
+  // decisions, under their column names, written so that the readers read
+  // them back to the same values (`stratum replay` decides them again).
+  void set_keep_input(bool on) { keep_input_ = on; }
+  // Each record carries where its decisions come from.
+  void set_provenance(const Provenance& p);
   // Writes the key and every output of an evaluated frame (and its
   // explanation, when given).
   void record(const eval::Frame& frame, uint64_t record_number, const std::vector<std::string>* explanation = nullptr);
@@ -63,6 +77,10 @@ class RecordWriter {
   OutputFormat format_;
   std::string* buf_;
   bool explain_ = false;
+  bool keep_input_ = false;
+  std::string provenance_;  // the record's closing fields, formatted once
+  std::vector<std::string> json_inputs_;  // `,"column":` per kept input field
+  void input_value(std::string& b, size_t field, const eval::Value& v);
   std::vector<std::string> json_names_;  // `,"name":` per output, escaped once
   std::string json_key_;                 // `{"id":"` for the key field
   void value(std::string& b, const eval::Value& v, const Type& t);

@@ -450,13 +450,6 @@ Interval interval_of(const eval::Program& p, const eval::Row& row, int32_t colum
 
 json number_or_null(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 
-std::string iso_date(int32_t days) {
-  int y;
-  unsigned m, d;
-  civil_from_days(days, y, m, d);
-  return fmt::format("{:04}-{:02}-{:02}", y, m, d);
-}
-
 // The text after " → " in a grid cell's row text: its result.
 std::string cell_result(const std::string& text) {
   size_t at = text.rfind(" → ");
@@ -591,7 +584,7 @@ json build(const engine::RuleSet& rules, const Options& options) {
                    {"version", program.version.empty() ? json(nullptr) : json(program.version)},
                    {"hash", rules.hash()},
                    {"rules", rules.path()},
-                   {"as_of", options.as_of ? json(iso_date(*options.as_of)) : json(nullptr)},
+                   {"as_of", options.as_of ? json(format_date(*options.as_of)) : json(nullptr)},
                    {"input", options.input},
                    {"previous", options.previous.empty() ? json(nullptr) : json(options.previous)},
                    {"previous_rules", options.previous_rules.empty() ? json(nullptr) : json(options.previous_rules)},

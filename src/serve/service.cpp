@@ -65,13 +65,6 @@ std::string iso_time(Clock::time_point t) {
                      utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(ms % 1000));
 }
 
-std::string iso_date(int32_t days) {
-  int y;
-  unsigned m, d;
-  civil_from_days(days, y, m, d);
-  return fmt::format("{:04}-{:02}-{:02}", y, m, d);
-}
-
 int32_t today_local() {
   time_t now = std::time(nullptr);
   struct tm local;
@@ -711,7 +704,7 @@ class Service {
     body += ",\"title\":" + (program.ruleset.empty() ? std::string("null") : dump(program.ruleset));
     body += ",\"version\":" + (program.version.empty() ? std::string("null") : dump(program.version));
     body += ",\"hash\":\"" + rules.hash() + "\"";
-    body += ",\"as_of\":\"" + iso_date(as_of) + "\"";
+    body += ",\"as_of\":\"" + format_date(as_of) + "\"";
     bool batch = array || lines || records > 1;
     if (batch) {
       body += fmt::format(",\"records\":{},\"decided\":{},\"rejected\":{},\"results\":[", records, decided, rejected);

@@ -313,6 +313,8 @@ struct Module {
   uint32_t file = 0;
   std::string ruleset;
   std::string version;
+  std::optional<int32_t> effective;  // `effective 2027-01-01`: days since 1970-01-01
+  Span effective_span;
   std::string extends;  // `extends "parent.strat"`: the parent file, as written
   Span extends_span;
   // Set by the loader when this module extends another: the parent file

@@ -33,7 +33,7 @@ using selector = pegtl::parse_tree::selector<
       g::op_eq, g::op_ne, g::op_le, g::op_ge, g::op_lt, g::op_gt,
       g::op_not, g::op_and, g::op_or, g::presence_test, g::not_in, g::in_tail,
       g::contains_tail, g::compare_tail,
-      g::ruleset_decl, g::ruleset_version, g::ruleset_extends, g::override_mark, g::enum_decl, g::enum_member,
+      g::ruleset_decl, g::ruleset_version, g::ruleset_effective, g::ruleset_extends, g::override_mark, g::enum_decl, g::enum_member,
       g::input_decl, g::record_name, g::field_decl, g::column_alias, g::key_mark,
       g::type_ref, g::type_name, g::set_type, g::list_type, g::optional_mark, g::table_else, g::list_value,
       g::let_decl, g::decide_decl, g::when_row, g::else_row,
@@ -184,6 +184,13 @@ class Builder {
       for (size_t i = 1; i < n.children.size(); ++i) {
         const Node& c = *n.children[i];
         if (c.is_type<g::ruleset_version>()) m.version = unquote(c.children.at(0)->string_view());
+        if (c.is_type<g::ruleset_effective>()) {
+          const Node& d = *c.children.at(0);
+          auto days = parse_iso_date(d.string_view());
+          if (!days) fail(d, fmt::format("`{}` is not a calendar date", d.string_view()));
+          m.effective = *days;
+          m.effective_span = span(d);
+        }
         if (c.is_type<g::ruleset_extends>()) {
           m.extends = unquote(c.children.at(0)->string_view());
           if (m.extends.empty()) fail(*c.children[0], "expected the rule file this rule set extends, e.g. \"corporate_segments.strat\"");

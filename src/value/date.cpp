@@ -2,6 +2,7 @@
 #include "value/date.hpp"
 
 #include <cctype>
+#include <cstdio>
 
 namespace stratum {
 
@@ -41,6 +42,15 @@ std::optional<int32_t> parse_iso_date(std::string_view s) {
   unsigned max_day = month_days[m - 1] + (m == 2 && leap ? 1 : 0);
   if (d > max_day) return std::nullopt;
   return days_from_civil(y, m, d);
+}
+
+std::string format_date(int32_t days) {
+  int y;
+  unsigned m, d;
+  civil_from_days(days, y, m, d);
+  char out[32];
+  std::snprintf(out, sizeof out, "%04d-%02u-%02u", y, m, d);
+  return out;
 }
 
 }  // namespace stratum

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace stratum {
@@ -13,5 +14,7 @@ int32_t days_from_civil(int y, unsigned m, unsigned d);
 void civil_from_days(int32_t z, int& y, unsigned& m, unsigned& d);
 // Parses YYYY-MM-DD (a real calendar date) into days since 1970-01-01.
 std::optional<int32_t> parse_iso_date(std::string_view text);
+// Days since 1970-01-01 as YYYY-MM-DD.
+std::string format_date(int32_t days);
 
 }  // namespace stratum

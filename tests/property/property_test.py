@@ -2998,7 +2998,7 @@ def compare_eval(prog, rmap, results, recs, rows, errors, summary, fail, notes, 
                     ', '.join('%s=%s' % (o, show_value(v)) for o, v in rr.outs.items())))
             continue
         row = row[0]
-        keys = set(row.keys())
+        keys = {k for k in row.keys() if not k.startswith('@')}  # @ruleset, @version, @hash, @as_of: provenance
         if keys != expected_keys:
             once('output-keys', 'keys', 'record %d: output keys %s, expected %s' % (i, sorted(keys), sorted(expected_keys)))
         for o, v in rr.outs.items():

@@ -166,6 +166,8 @@ def eval_lines(rules, records, *args, tmp):
     errors = tmp / 'errors.jsonl'
     subprocess.run([STRATUM, 'eval', str(rules), '--input', str(src), '--as-of', AS_OF, '--errors', str(errors), *args],
                    stdout=open(tmp / 'decided.jsonl', 'wb'), stderr=subprocess.DEVNULL, check=False)
-    decided = (tmp / 'decided.jsonl').read_text(encoding='utf-8').splitlines()
+    # eval ends each record with its provenance (@ruleset … @as_of); the service says it once, in the answer's head
+    decided = [re.sub(r',"@ruleset":.*,"@as_of":(null|"[0-9-]+")(?=[,}])', '', line)
+               for line in (tmp / 'decided.jsonl').read_text(encoding='utf-8').splitlines()]
     rejected = errors.read_text(encoding='utf-8').splitlines()
     return decided, rejected

@@ -309,7 +309,7 @@ TEST_CASE("analysis counter-examples hold when evaluated") {
 }
 
 TEST_CASE("each command's usage line names every option its help lists, or says [options]") {
-  for (const char* command : {"check", "eval", "test", "explain", "diff", "fmt", "report", "serve", "import-dmn", "export-dmn", "lsp"}) {
+  for (const char* command : {"check", "eval", "test", "explain", "diff", "replay", "fmt", "report", "serve", "import-dmn", "export-dmn", "lsp"}) {
     DYNAMIC_SECTION(command) {
       Run r = run(kGolden, std::string(command) + " --help");
       REQUIRE(r.status == 0);
