@@ -110,4 +110,10 @@ const DecidedFile::Row* DecidedFile::find(std::string_view key) const {
   return it == by_key_.end() ? nullptr : &rows_[it->second];
 }
 
+std::optional<size_t> DecidedFile::position(std::string_view key) const {
+  auto it = by_key_.find(key);
+  if (it == by_key_.end()) return std::nullopt;
+  return it->second;
+}
+
 }  // namespace stratum::io

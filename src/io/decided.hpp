@@ -54,6 +54,8 @@ class DecidedFile {
   uint64_t line(size_t i) const { return lines_[i]; }  // where the record starts
   // The row of `key`, or nullptr.
   const Row* find(std::string_view key) const;
+  // The index of `key`'s row (for `row`, `line`), or none.
+  std::optional<size_t> position(std::string_view key) const;
 
  private:
   struct KeyHash {
