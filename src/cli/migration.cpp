@@ -108,31 +108,53 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+// The matrix's labels: segment paths by their leaf alone when no two
+// leaves share a name (the change list above shows the whole paths).
+std::vector<std::string> labels(const std::vector<std::string>& axis) {
+  std::vector<std::string> out;
+  for (const auto& v : axis) {
+    size_t slash = v.rfind('/');
+    out.push_back(slash == std::string::npos || slash + 1 == v.size() ? v : v.substr(slash + 1));
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (std::count(out.begin(), out.end(), out[i]) > 1) return axis;
+  }
+  return out;
+}
+
 // One of the matrix's three views: counts, shares of all, shares of the row.
 enum class View { customers, share, row_share };
 
 std::string matrix(const Migration& m, View view) {
-  std::vector<std::string> axis = m.axis();
+  // (new) is only ever a row, (gone) only a column.
+  std::vector<std::string> all = m.axis(), axis, to_axis;
+  for (const auto& v : all) {
+    if (v != kGone) axis.push_back(v);
+    if (v != kNew) to_axis.push_back(v);
+  }
+  std::vector<std::string> label = labels(all);
+  auto label_of = [&](const std::string& v) { return label[std::find(all.begin(), all.end(), v) - all.begin()]; };
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> head{"old \\ new"};
-  for (const auto& v : axis) head.push_back(v);
+  for (const auto& v : to_axis) head.push_back(label_of(v));
   head.push_back(view == View::row_share ? "customers" : "total");
   rows.push_back(head);
   auto cell = [&](uint64_t n, uint64_t of) {
     if (view == View::customers) return n ? std::to_string(n) : std::string("-");
     return n ? percent(n, of) : std::string("-");
   };
-  for (const auto& from : axis) {
+  for (size_t i = 0; i < axis.size(); ++i) {
+    const std::string& from = axis[i];
     uint64_t row_total = m.row_total(from);
-    std::vector<std::string> r{from};
-    for (const auto& to : axis) r.push_back(cell(m.customers(from, to), view == View::row_share ? row_total : m.total()));
+    std::vector<std::string> r{label_of(from)};
+    for (const auto& to : to_axis) r.push_back(cell(m.customers(from, to), view == View::row_share ? row_total : m.total()));
     if (view == View::share) r.push_back(cell(row_total, m.total()));
     else r.push_back(row_total ? std::to_string(row_total) : "-");
     rows.push_back(r);
   }
   if (view != View::row_share) {
     std::vector<std::string> r{"total"};
-    for (const auto& to : axis) r.push_back(cell(m.column_total(to), m.total()));
+    for (const auto& to : to_axis) r.push_back(cell(m.column_total(to), m.total()));
     r.push_back(view == View::share ? (m.total() ? "100.0" : "-") : std::to_string(m.total()));
     rows.push_back(r);
   }
