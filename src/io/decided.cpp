@@ -44,6 +44,8 @@ DecidedFile DecidedFile::read(const std::string& path, Format format, const std:
   auto reader = open_reader(path, format);
   reader->set_limits(limits);
   if (auto problem = reader->open_all()) {
+    constexpr std::string_view header = "line 1 (header): ";
+    if (problem->starts_with(header)) throw DecidedFileError(fmt::format("{}:1: {}", path, problem->substr(header.size())));
     throw DecidedFileError(fmt::format("{}: {}", path, *problem));
   }
   DecidedFile out;

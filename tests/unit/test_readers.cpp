@@ -292,7 +292,7 @@ TEST_CASE("decided file: each problem names the file and line") {
         "data: FILE:2: invalid JSON at character 11: expected a key in double quotes");
   CHECK(decided(Format::jsonl, "plan-twice.jsonl", "{\"id\":\"A\",\"x\":1,\"plan\":{\"x\":2}}\n", &p) ==
         "data: FILE:1: invalid JSON at character 25: key \"x\" appears twice");
-  CHECK(decided(Format::csv, "header-twice.csv", "id,s,s\n", &p) == "data: FILE: line 1 (header): the header names column `s` twice");
+  CHECK(decided(Format::csv, "header-twice.csv", "id,s,s\n", &p) == "data: FILE:1: the header names column `s` twice");
   CHECK(decided(Format::csv, "empty.csv", "", &p) == "data: FILE: the input is empty: expected a header row");
   CHECK(decided(Format::jsonl, "empty.jsonl", "", &p) ==
         "data: FILE: the file holds no records (a decided file has one per customer)");
