@@ -40,19 +40,8 @@ class CsvReader final : public Reader {
   std::optional<std::string> open(const std::vector<std::string>& columns,
                                   const std::vector<bool>& required) override {
     wanted_ = columns.size();
-    // A UTF-8 byte order mark before the header (whether or not its first
-    // name is quoted) is not part of the data.
-    while (in_.end() - in_.pos() < 3 && !in_.at_eof()) {
-      size_t shift;
-      if (!in_.refill(shift)) break;
-    }
-    if (in_.end() - in_.pos() >= 3 && std::memcmp(in_.data() + in_.pos(), "\xEF\xBB\xBF", 3) == 0) in_.consume_to(in_.pos() + 3);
-    if (!parse_record()) return std::string("the input is empty: expected a header row");
-    if (!error_.empty()) return fmt::format("line 1 (header): {}", error_);
-    // Strip a UTF-8 BOM from the first header name.
     std::vector<std::string> header;
-    for (auto& f : fields_) header.emplace_back(view(f));
-    header_size_ = header.size();
+    if (auto problem = read_header(header)) return problem;
     std::unordered_map<std::string, size_t> index;
     for (size_t i = 0; i < header.size(); ++i) {
       if (!index.emplace(header[i], i).second) {
@@ -78,6 +67,22 @@ class CsvReader final : public Reader {
     }
     return std::nullopt;
   }
+
+  std::optional<std::string> open_all() override {
+    if (auto problem = read_header(all_)) return problem;
+    std::unordered_map<std::string_view, size_t> index;
+    for (const auto& name : all_) {
+      if (!index.emplace(name, index.size()).second) {
+        return fmt::format("line 1 (header): the header names column `{}` twice", utf8::printable(name, 60));
+      }
+    }
+    wanted_ = all_.size();
+    column_of_field_.resize(wanted_);
+    for (size_t f = 0; f < wanted_; ++f) column_of_field_[f] = f;
+    return std::nullopt;
+  }
+
+  const std::vector<std::string>& all_columns() const override { return all_; }
 
   bool next(RawRecord& r) override {
     for (;;) {
@@ -125,6 +130,24 @@ class CsvReader final : public Reader {
   uint64_t records_ = 0;
   uint64_t line_ = 1, record_line_ = 1;
   size_t record_start_ = 0;
+
+  std::vector<std::string> all_;  // every column, when opened by open_all
+
+  // Reads the header row (after a UTF-8 byte order mark, which is not part
+  // of the data, whether or not the first name is quoted).
+  std::optional<std::string> read_header(std::vector<std::string>& header) {
+    while (in_.end() - in_.pos() < 3 && !in_.at_eof()) {
+      size_t shift;
+      if (!in_.refill(shift)) break;
+    }
+    if (in_.end() - in_.pos() >= 3 && std::memcmp(in_.data() + in_.pos(), "\xEF\xBB\xBF", 3) == 0) in_.consume_to(in_.pos() + 3);
+    if (!parse_record()) return std::string("the input is empty: expected a header row");
+    if (!error_.empty()) return fmt::format("line 1 (header): {}", error_);
+    header.clear();
+    for (auto& f : fields_) header.emplace_back(view(f));
+    header_size_ = header.size();
+    return std::nullopt;
+  }
 
   std::string_view view(const FieldRef& f) const {
     return f.in_scratch ? std::string_view(scratch_).substr(f.off, f.len)

@@ -34,6 +34,14 @@ class ObjectParser {
     index();
   }
 
+  // Every key met becomes a column (see Reader::open_all).
+  void open_all() {
+    open({});
+    grow_ = true;
+  }
+  bool grows() const { return grow_; }
+  const std::vector<std::string>& columns() const { return columns_; }
+
   // Clears `r`'s fields for a record of at most `bytes` bytes.
   void start(RawRecord& r, size_t bytes) {
     r.fields.resize(wanted_);
@@ -88,6 +96,14 @@ class ObjectParser {
         c.fail("expected ',' or '}'");
       }
     }
+  }
+
+  // Parses the object at c.i (its '{') into r's fields, every key a column:
+  // a key not met before adds one; an object value's members are columns of
+  // their own (one level: deeper objects are values of kind object).
+  void parse_any(Cursor& c, RawRecord& r) {
+    std::vector<bool> seen(wanted_, false);
+    members(c, r, seen, 0);
   }
 
   void value(Cursor& c, RawField& f) {
@@ -237,6 +253,48 @@ class ObjectParser {
   std::unordered_map<std::string_view, size_t> index_;  // views into columns_
   std::string scratch_;
 
+  bool grow_ = false;
+
+  void members(Cursor& c, RawRecord& r, std::vector<bool>& seen, int depth) {
+    ++c.i;
+    c.ws();
+    if (c.peek() == '}') { ++c.i; return; }
+    for (;;) {
+      c.ws();
+      if (c.peek() != '"') c.fail("expected a key in double quotes");
+      size_t key_at = c.i;
+      std::string_view key = string(c);
+      c.expect(':', "':' after the key");
+      c.ws();
+      if (depth == 0 && c.peek() == '{') {
+        members(c, r, seen, 1);
+      } else {
+        auto it = index_.find(key);
+        size_t column;
+        if (it != index_.end()) {
+          column = it->second;
+        } else {
+          column = columns_.size();
+          columns_.emplace_back(key);
+          index();  // the views move with the strings
+          wanted_ = columns_.size();
+          r.fields.resize(wanted_);
+          seen.resize(wanted_, false);
+        }
+        if (seen[column]) {
+          r.error_column = columns_[column];
+          throw JsonError{key_at, fmt::format("key \"{}\" appears twice", columns_[column])};
+        }
+        seen[column] = true;
+        value(c, r.fields[column]);
+      }
+      c.ws();
+      if (c.peek() == ',') { ++c.i; continue; }
+      if (c.peek() == '}') { ++c.i; return; }
+      c.fail("expected ',' or '}'");
+    }
+  }
+
   void index() {
     index_.clear();
     for (size_t i = 0; i < columns_.size(); ++i) index_.emplace(columns_[i], i);
@@ -261,6 +319,13 @@ class JsonlReader final : public Reader {
     parser_.open(columns);
     return std::nullopt;
   }
+
+  std::optional<std::string> open_all() override {
+    parser_.open_all();
+    return std::nullopt;
+  }
+
+  const std::vector<std::string>& all_columns() const override { return parser_.columns(); }
 
   bool next(RawRecord& r) override {
     std::string_view line;
@@ -292,7 +357,8 @@ class JsonlReader final : public Reader {
       ObjectParser::Cursor c{line};
       c.ws();
       if (c.peek() != '{') c.fail("expected a JSON object `{…}` on each line");
-      parser_.parse_object(c, r);
+      if (parser_.grows()) parser_.parse_any(c, r);
+      else parser_.parse_object(c, r);
       c.ws();
       if (c.i != line.size()) c.fail("unexpected text after the object");
     } catch (const JsonError& e) {

@@ -44,6 +44,19 @@ class Reader {
   virtual ~Reader() = default;
   virtual std::optional<std::string> open(const std::vector<std::string>& columns,
                                           const std::vector<bool>& required) = 0;
+  // Binds every column the input has, for a file whose columns are not
+  // known ahead (an earlier run's output): a CSV header's, in order; in JSON
+  // Lines each key as the records name it (a key met first on a later
+  // record is a new column, absent from the records before), the members of
+  // an object value (`"plan":{…}`) as columns of their own. An error message
+  // when the input cannot be read so (or this reader cannot).
+  virtual std::optional<std::string> open_all() { return std::string("this input cannot list its columns"); }
+  // The columns bound by `open_all`, so far (JSON Lines: they grow as keys
+  // are met); each record's fields follow them.
+  virtual const std::vector<std::string>& all_columns() const {
+    static const std::vector<std::string> none;
+    return none;
+  }
   // Fills `r` with the next record; false at the end of the input.
   virtual bool next(RawRecord& r) = 0;
   // A reader of the same kind and columns over `data`, whole records as

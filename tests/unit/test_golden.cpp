@@ -241,14 +241,32 @@ TEST_CASE("golden: fmt") {
   }
 }
 
+// golden/diff/NAME.old.strat + NAME.new.strat + NAME.csv → NAME.expected, or
+// NAME.args (the arguments after `diff`, e.g. another --format, --previous,
+// a redirection of standard input) → NAME.expected. An `error` stem must
+// exit non-zero.
 TEST_CASE("golden: diff") {
   fs::path dir = kGolden / "diff";
-  for (const auto& e : fs::directory_iterator(dir)) {
-    std::string name = e.path().filename().string();
-    if (!name.ends_with(".old.strat")) continue;
-    std::string stem = name.substr(0, name.size() - std::string(".old.strat").size());
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    std::string stem;
+    std::string args;
+    if (name.ends_with(".args")) {
+      stem = name.substr(0, name.size() - std::string(".args").size());
+      args = slurp(dir / name);
+      while (!args.empty() && (args.back() == '\n' || args.back() == '\r')) args.pop_back();
+    } else if (name.ends_with(".old.strat")) {
+      stem = name.substr(0, name.size() - std::string(".old.strat").size());
+      if (fs::exists(dir / (stem + ".args"))) continue;
+      args = stem + ".old.strat " + stem + ".new.strat --input " + stem + ".csv";
+    } else {
+      continue;
+    }
     DYNAMIC_SECTION(stem) {
-      Run r = run(dir, "diff " + stem + ".old.strat " + stem + ".new.strat --input " + stem + ".csv");
+      Run r = run(dir, "diff " + args);
+      if (stem.starts_with("error")) CHECK(r.status != 0);
       compare(dir / (stem + ".expected"), r.out + r.err + "exit " + std::to_string(r.status) + "\n");
     }
   }

@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <unistd.h>
 #include <fstream>
+#include <regex>
 
+#include "io/decided.hpp"
 #include "io/readers.hpp"
 
 using namespace stratum::io;
@@ -217,4 +219,99 @@ TEST_CASE("YAML: a sequence of maps") {
   CHECK(got[0].values == std::vector<std::string>{"C1", "12.5", "[a][b]"});
   CHECK(got[1].values == std::vector<std::string>{"C2", "<null>", "<absent>"});
   CHECK(got[2].error == "expected a map of field names to values");
+}
+
+namespace {
+
+// A decided file's whole contents, or the message it fails with ("io: …" for
+// an I/O error, "data: …" for a problem in the file).
+std::string decided(Format f, const std::string& name, const std::string& content, std::string* out_path = nullptr) {
+  auto path = temp_file(name, content);
+  if (out_path) *out_path = path;
+  std::string shown;
+  try {
+    DecidedFile file = DecidedFile::read(path, f, "id");
+    for (const auto& c : file.columns()) shown += (shown.empty() ? "" : "|") + c;
+    shown += "\n";
+    for (size_t i = 0; i < file.size(); ++i) {
+      shown += std::to_string(file.line(i)) + ":";
+      for (const auto& v : file.row(i)) shown += " " + (v ? *v : std::string("<none>"));
+      shown += "\n";
+    }
+  } catch (const DecidedFileError& e) {
+    shown = std::string("data: ") + e.what();
+  } catch (const std::runtime_error& e) {
+    shown = std::string("io: ") + e.what();
+  }
+  std::remove(path.c_str());
+  if (out_path) shown = std::regex_replace(shown, std::regex(path), "FILE");
+  return shown;
+}
+
+}  // namespace
+
+TEST_CASE("decided file: CSV and JSON Lines of one run give the same columns and values") {
+  std::string csv = decided(Format::csv, "run.csv",
+                            "\xEF\xBB\xBFid,segment,flag,服务,@version\r\n"
+                            "C1,大型,true,\"综合, 定制\",v1\r\n"
+                            "C2,,false,,v1\r\n");
+  CHECK(csv == "id|segment|flag|服务|@version\n2: C1 大型 true 综合, 定制 v1\n3: C2 <none> false <none> v1\n");
+  std::string jsonl = decided(Format::jsonl, "run.jsonl",
+                              "\xEF\xBB\xBF{\"id\":\"C1\",\"segment\":\"大型\",\"flag\":true,\"plan\":{\"服务\":\"综合, 定制\"},\"@version\":\"v1\"}\r\n"
+                              "\n"
+                              "{\"id\":\"C2\",\"segment\":null,\"flag\":false,\"plan\":{\"服务\":null},\"@version\":\"v1\",\"利率\":-0.1}\n");
+  CHECK(jsonl == "id|segment|flag|服务|@version|利率\n1: C1 大型 true 综合, 定制 v1 <none>\n3: C2 <none> false <none> v1 -0.1\n");
+  auto path = temp_file("find.jsonl", "{\"id\":\"A\\u4e2d\",\"x\":1}\n{\"id\":7,\"x\":2}\n");
+  DecidedFile file = DecidedFile::read(path, Format::jsonl, "id");
+  REQUIRE(file.find("A中"));
+  CHECK(*(*file.find("A中"))[1] == "1");
+  REQUIRE(file.find("7"));
+  CHECK(file.find("8") == nullptr);
+  CHECK(file.column("x") == 1u);
+  CHECK(file.column("y") == std::nullopt);
+  CHECK(file.key(1) == "7");
+  std::remove(path.c_str());
+  // A header only: no customers.
+  CHECK(decided(Format::csv, "header.csv", "id,segment\n") == "id|segment\n");
+}
+
+TEST_CASE("decided file: each problem names the file and line") {
+  std::string p;
+  CHECK(decided(Format::csv, "twice.csv", "id,s\nA,1\nB,2\nA,3\n", &p) ==
+        "data: FILE:4: the key `A` appears twice (first on line 2)");
+  CHECK(decided(Format::jsonl, "twice.jsonl", "{\"id\":\"A\"}\n\n{\"id\":\"A\"}\n", &p) ==
+        "data: FILE:3: the key `A` appears twice (first on line 1)");
+  CHECK(decided(Format::csv, "nokey.csv", "ident,s\nA,1\n", &p) ==
+        "data: FILE:1: the header has no column `id`, the key (its columns are: ident, s)");
+  CHECK(decided(Format::jsonl, "nokey.jsonl", "{\"id\":\"A\"}\n{\"s\":1}\n", &p) ==
+        "data: FILE:2: the record has no `id`, the key");
+  CHECK(decided(Format::jsonl, "nullkey.jsonl", "{\"id\":null}\n", &p) == "data: FILE:1: the key `id` has no value");
+  CHECK(decided(Format::csv, "emptykey.csv", "id,s\n,1\n", &p) == "data: FILE:2: the key `id` has no value");
+  CHECK(decided(Format::csv, "short.csv", "id,s\nA,1\nB\n", &p) == "data: FILE:3: the record has 1 field, the header has 2");
+  CHECK(decided(Format::jsonl, "bad.jsonl", "{\"id\":\"A\"}\n{\"id\":\"B\",}\n", &p) ==
+        "data: FILE:2: invalid JSON at character 11: expected a key in double quotes");
+  CHECK(decided(Format::jsonl, "plan-twice.jsonl", "{\"id\":\"A\",\"x\":1,\"plan\":{\"x\":2}}\n", &p) ==
+        "data: FILE:1: invalid JSON at character 25: key \"x\" appears twice");
+  CHECK(decided(Format::csv, "header-twice.csv", "id,s,s\n", &p) == "data: FILE:1: the header names column `s` twice");
+  CHECK(decided(Format::csv, "empty.csv", "", &p) == "data: FILE: the input is empty: expected a header row");
+  CHECK(decided(Format::jsonl, "empty.jsonl", "", &p) ==
+        "data: FILE: the file holds no records (a decided file has one per customer)");
+  CHECK(decided(Format::jsonl, "binary.jsonl", std::string("\x7f" "ELF\x02\x01\x00\x00\n\xff\xfe", 11), &p).starts_with("data: FILE:1: invalid JSON"));
+  CHECK(decided(Format::csv, "binary.csv", std::string("\x7f" "ELF\x02\x01\x00\x00\n\xff\xfe", 11), &p).starts_with("data: FILE:1: the header has no column `id`"));
+  try {
+    DecidedFile::read("/nonexistent/prev.csv", Format::csv, "id");
+    FAIL("no error for a missing file");
+  } catch (const DecidedFileError&) {
+    FAIL("a missing file is an I/O error");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()) == "cannot open /nonexistent/prev.csv: No such file or directory");
+  }
+  try {
+    DecidedFile::read(std::filesystem::temp_directory_path().string(), Format::csv, "id");
+    FAIL("no error for a folder");
+  } catch (const DecidedFileError&) {
+    FAIL("a folder is an I/O error");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()).ends_with(": it is a folder"));
+  }
 }
