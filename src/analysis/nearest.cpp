@@ -92,6 +92,7 @@ class NearestSearch {
     bool present = true;
     int128 distance = 0;
     std::string required, condition;
+    bool strict = false;  // the condition is a strict bound: the text names the value evaluated too
   };
 
   const Program& p_;
@@ -358,7 +359,14 @@ class NearestSearch {
     }
   }
 
-  std::string show(int32_t f, const Value& v) const { return p_.shown(v, p_.fields[f].type, p_.percent_slot(f)); }
+  // A value of field `f` as explanations show values; a set's members in braces.
+  std::string show(int32_t f, const Value& v) const {
+    std::string text = p_.shown(v, p_.fields[f].type, p_.percent_slot(f));
+    if (!p_.fields[f].type.is_set || text == "{}") return text;
+    std::string members;
+    for (char c : text) members += c == ';' ? std::string(", ") : std::string(1, c);
+    return "{" + members + "}";
+  }
 
   // The value of field `f` nearest the customer's inside interval `d`.
   std::optional<Move> number_move(const Dom& d, int32_t f) const {
@@ -398,10 +406,13 @@ class NearestSearch {
       m.condition = fmt::format("{} = {}", name, at);
     } else if (up && !hi_bounded) {
       m.condition = fmt::format("{} {} {}", name, strict_lo ? ">" : "≥", lo_text);
+      m.strict = strict_lo;
     } else if (!up && !lo_bounded) {
       m.condition = fmt::format("{} {} {}", name, strict_hi ? "<" : "≤", hi_text);
+      m.strict = strict_hi;
     } else {
       m.condition = fmt::format("{} in {}{}, {}{}", name, strict_lo ? "(" : "[", lo_text, hi_text, strict_hi ? ")" : "]");
+      m.strict = up ? strict_lo : strict_hi;
     }
     return m;
   }
@@ -573,6 +584,20 @@ class NearestSearch {
     return true;
   }
 
+  // The moved value as a record gives it: money with its unit, a rate of a
+  // field `in %` as a percentage, so that the field's own unit does not scale it.
+  std::string data(const Move& m) const {
+    if (!m.present) return "";
+    const auto& field = p_.fields[m.field];
+    std::string text = p_.format(m.value, field.type);
+    if (field.type.is_set) return text;
+    if (field.type.base == BaseType::money) return text + "元";
+    if (field.type.base == BaseType::decimal && field.data_scale != 0) {
+      return (Decimal::from_raw(m.value.n) * Decimal::from_int(100)).to_string() + "%";
+    }
+    return text;
+  }
+
   Counterfactual shown(const OutputRegions& o, const Target& t, const Move& m, const std::string& rejected) const {
     Counterfactual c;
     c.output = o.name;
@@ -581,10 +606,12 @@ class NearestSearch {
     c.field = p_.fields[m.field].name;
     c.now = customer_->state[m.field] ? show(m.field, customer_->slots[m.field]) : "missing";
     c.required = m.required;
+    c.data = data(m);
     c.condition = m.condition;
     c.rejected = rejected;
-    c.text = o.segment ? fmt::format("would be {} if {} (now {})", t.shown, m.condition, c.now)
-                       : fmt::format("{} would be {} if {} (now {})", o.name, t.shown, m.condition, c.now);
+    std::string now = m.strict ? fmt::format("now {}; nearest {}", c.now, m.required) : "now " + c.now;
+    c.text = o.segment ? fmt::format("would be {} if {} ({})", t.shown, m.condition, now)
+                       : fmt::format("{} would be {} if {} ({})", o.name, t.shown, m.condition, now);
     if (!rejected.empty()) c.text += fmt::format("; then rejected at {}", rejected);
     return c;
   }

@@ -30,6 +30,9 @@ struct Counterfactual {
   std::string field;      // the one input field changed
   std::string now;        // its value now, as the rules write values (`2.6亿`, `12%`, `missing`)
   std::string required;   // the value evaluated (`3亿`, `公司`, `{制造, 互联网}`)
+  std::string data;       // the same as a data file gives it, in any unit the field declares
+                          // (`300000000元`, `12%`, a set's members joined by `;` —
+                          // empty for the empty set; for any other field: missing)
   std::string condition;  // `revenue ≥ 3亿`, `所属市场 = 公司`, `业务标签 contains "互联网"`
   std::string rejected;   // non-empty: the changed customer is rejected elsewhere, with this reason
   std::string text;       // `would be 大型客户 if revenue ≥ 3亿 (now 2.6亿)`
