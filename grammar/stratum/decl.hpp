@@ -281,9 +281,16 @@ struct capacity_decl
    : seq< kw_capacity, sp, req_ident, sp, req_lbrace, sp,
           star< sor< capacity_limit, capacity_rank, capacity_overflow >, sp, opt< one< ';' >, sp > >, req_capacity_end > {};
 
+// fixed industry, 所属市场        input fields no counterfactual may move
+// (`stratum explain --nearest`): a customer's industry is not a lever.
+struct fixed_field : ident {};
+struct req_fixed_field : seq< fixed_field > {};
+struct fixed_decl : seq< kw_fixed, sp, req_fixed_field, star< sp, one< ',' >, sp, req_fixed_field > > {};
+
 struct declaration
    : sor< enum_decl, input_decl, let_decl, decide_decl, table_decl, scorecard_decl, grid_decl,
-          segments_decl, plan_decl, import_decl, test_decl, private_decl, override_decl, capacity_decl > {};
+          segments_decl, plan_decl, import_decl, test_decl, private_decl, override_decl, capacity_decl,
+          fixed_decl > {};
 struct req_declaration_or_end : seq< eof > {};
 
 struct file

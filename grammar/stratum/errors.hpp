@@ -80,6 +80,7 @@ template<> inline constexpr auto error_message< req_segment_name > = "expected t
 template<> inline constexpr auto error_message< req_segment_end > = "expected `when … -> 名称`, `else -> 名称` or '}'";
 template<> inline constexpr auto error_message< req_plan_head > = "expected the segment the plan is for, or `when` and a condition";
 template<> inline constexpr auto error_message< req_plan_end > = "expected a plan item (`名称 = 值`) or '}'";
+template<> inline constexpr auto error_message< req_fixed_field > = "expected an input field's name: `fixed FIELD, FIELD …`";
 template<> inline constexpr auto error_message< req_kw_of > = "expected `of` and the table: `override rows of TABLE { … }`";
 template<> inline constexpr auto error_message< req_rank_by > = "expected `by` and what ranks the customers: `rank by NAME`";
 template<> inline constexpr auto error_message< req_capacity_count > = "expected how many places: a whole number";

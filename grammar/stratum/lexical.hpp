@@ -101,6 +101,7 @@ STRATUM_KEYWORD( overflow, "overflow" );
 STRATUM_KEYWORD( ascending, "ascending" );
 STRATUM_KEYWORD( rows, "rows" );
 STRATUM_KEYWORD( of, "of" );
+STRATUM_KEYWORD( fixed, "fixed" );
 
 #undef STRATUM_KEYWORD
 

@@ -902,8 +902,22 @@ PYBIND11_MODULE(_stratum, m) {
         if (!decider.decide(in.raw, why)) return py::make_tuple(false, decider.key_text(in.raw), why.column, why.reason);
         return py::make_tuple(true, decided_dict(p, decider.frame(), record));
       }, py::arg("record"), py::arg("as_of") = py::none())
-      .def("explain", [](const Rules& rules, py::handle record, std::optional<std::string> as_of) -> py::dict { const engine::RuleSet& r = *rules.set;
+      .def("explain", [](const Rules& rules, py::handle record, std::optional<std::string> as_of, bool nearest,
+                         std::vector<std::string> fixed) -> py::dict { const engine::RuleSet& r = *rules.set;
         const auto& p = r.program();
+        std::vector<uint8_t> fixed_slots;
+        if (nearest) {
+          if (!has_counterfactual_targets(p)) {
+            throw py::value_error("nearest: the rules have no segment tree and no enum or bool decision: there is nothing to move the customer to");
+          }
+          try {
+            fixed_slots = engine::fixed_fields(p, fixed);
+          } catch (const std::invalid_argument& e) {
+            throw py::value_error(fmt::format("fixed: {}", e.what()));
+          }
+        } else if (!fixed.empty()) {
+          throw py::value_error("fixed goes with nearest=True");
+        }
         engine::Options options;
         options.as_of = as_of_day(as_of);
         options.explain = true;
@@ -917,6 +931,7 @@ PYBIND11_MODULE(_stratum, m) {
           e.why = *problem;
         } else {
           e = engine::explain(decider, in.raw);
+          if (nearest) engine::add_nearest(decider, e, fixed_slots);
         }
         py::dict out;
         out["key"] = e.key.empty() ? py::object(py::none()) : py::object(py::str(e.key));
@@ -936,9 +951,40 @@ PYBIND11_MODULE(_stratum, m) {
         }
         out["trace"] = e.trace;
         out["plan"] = e.plan;
+        if (nearest) {
+          py::list moves;
+          if (e.nearest) {
+            for (const auto& m : e.nearest->moves) {
+              py::dict d;
+              d["output"] = m.output;
+              d["target"] = m.target;
+              d["field"] = m.field;
+              d["now"] = m.now;
+              d["required"] = m.required;
+              d["data"] = m.data;
+              d["condition"] = m.condition;
+              d["rejected"] = m.rejected.empty() ? py::object(py::none()) : py::object(py::str(m.rejected));
+              d["text"] = m.text;
+              moves.append(d);
+            }
+          }
+          py::dict reach;
+          py::list notes;
+          if (e.nearest) {
+            for (const auto& o : e.nearest->out_of_reach) reach[py::str(o.output)] = o.values;
+            for (const auto& n : e.nearest->notes) notes.append(n);
+          }
+          py::dict n;
+          n["counterfactuals"] = moves;
+          n["out_of_reach"] = reach;
+          n["notes"] = notes;
+          n["fixed"] = e.fixed;
+          out["nearest"] = n;
+        }
         out["text"] = engine::render(e, r, r.path(), as_of.value_or(""));
         return out;
-      }, py::arg("record"), py::arg("as_of") = py::none())
+      }, py::arg("record"), py::arg("as_of") = py::none(), py::arg("nearest") = false,
+         py::arg("fixed") = std::vector<std::string>{})
       .def("decide_columns", [](const Rules& rules, py::list columns, size_t rows, std::optional<std::string> as_of,
                                 unsigned threads) { const engine::RuleSet& r = *rules.set; return decide_columns(r, columns, rows, as_of, threads); },
            py::arg("columns"), py::arg("rows"), py::arg("as_of") = py::none(), py::arg("threads") = 1)

@@ -167,11 +167,21 @@ class RuleSet:
             raise Rejected(result[1] or None, result[2], result[3])
         return result[1]
 
-    def explain(self, record: dict) -> dict:
+    def explain(self, record: dict, nearest: bool = False, fixed=()) -> dict:
         """Decides one customer and says why: `decided`, `decisions` (as
         decide() returns them), `rejected` (stage, column, reason) or None,
-        `trace` and `plan` (lines), and `text`, what `stratum explain` prints."""
-        return self._native.explain(record, self.as_of)
+        `trace` and `plan` (lines), and `text`, what `stratum explain` prints.
+
+        With `nearest=True`, also `nearest`: what one changed input field
+        would move a decided customer to (`stratum explain --nearest`):
+        `counterfactuals`, a list of dicts (output, target, field, now,
+        required, data, condition, rejected, text), each evaluated before it
+        is given; `out_of_reach`, per output the values no one field reaches;
+        `notes`, what was not searched and why; `fixed`, the fields not moved
+        (the rules' `fixed` ones and those of `fixed`, a list of field
+        names). Raises ValueError for an unknown field in `fixed`, or rules
+        with no segment tree and no enum or bool decision."""
+        return self._native.explain(record, self.as_of, nearest, list(fixed))
 
     def decide_batch(self, df, threads: int | None = None):
         """Decides every row of a pandas DataFrame on `threads` threads

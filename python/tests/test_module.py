@@ -223,6 +223,39 @@ def test_explain_a_rejection(edge):
     )
 
 
+def test_explain_nearest_gives_the_counterfactuals_as_data(corporate):
+    path = ROOT / "tests" / "golden" / "explain" / "nearest-corporate.record.yaml"
+    record = __import__("yaml").safe_load(path.read_text(encoding="utf-8"))
+    cli = run_cli("explain", corporate.path, "--record", path, "--nearest")
+    assert cli.returncode == 0
+    e = corporate.explain(record, nearest=True)
+    assert e["text"] == cli.stdout
+    n = e["nearest"]
+    assert n["fixed"] == []
+    large = [c for c in n["counterfactuals"] if c["field"] == "revenue"]
+    assert large == [{
+        "output": "segment", "target": "对公客户/有贷户/公司类客户/传统公司客户/大型客户", "field": "revenue",
+        "now": "274336857.11元", "required": "3亿", "data": "300000000元", "condition": "revenue ≥ 3亿",
+        "rejected": None, "text": "would be 大型客户 if revenue ≥ 3亿 (now 274336857.11元)",
+    }]
+    assert n["out_of_reach"]["segment"] == ["机构类无贷户", "规模以下客户"]
+    # Each counterfactual, made to the record, decides as promised.
+    for c in n["counterfactuals"]:
+        if c["rejected"] is None and c["output"] == "segment":
+            moved = dict(record, **{c["field"]: c["data"]})
+            if c["field"] == "业务标签":
+                moved[c["field"]] = c["data"].split(";") if c["data"] else []
+            assert corporate.decide(moved)["segment"] == c["target"]
+    # Fixed fields are never moved; an unknown one is an error.
+    fixed = corporate.explain(record, nearest=True, fixed=["industry", "所属市场"])["nearest"]
+    assert fixed["fixed"] == ["所属市场", "industry"]
+    assert all(c["field"] not in ("industry", "所属市场") for c in fixed["counterfactuals"])
+    with pytest.raises(ValueError, match="`行业` is not an input field"):
+        corporate.explain(record, nearest=True, fixed=["行业"])
+    # Without nearest, no such key.
+    assert "nearest" not in corporate.explain(record)
+
+
 # ------------------------------------------------------------------ batches
 
 

@@ -140,6 +140,7 @@ class Analyser {
   void segment(int32_t node, Boxes region, bool exact = true, std::string why = {});
 
   friend class Comparer;  // compare.cpp: a rule set against the one it extends
+  friend class NearestSearch;  // nearest.cpp: counterfactuals for one customer
 };
 
 }  // namespace stratum::analysis

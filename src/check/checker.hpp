@@ -111,6 +111,7 @@ class Checker {
   void check_segment_node(ast::SegmentNode& n, const Facts& inherited);
   void check_plans();
   void check_capacities();
+  void check_fixed();
   void expand_splits(ast::SegmentNode& n);
   void overridden_plan_items();
 

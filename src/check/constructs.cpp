@@ -780,4 +780,20 @@ void Checker::check_capacities() {
   }
 }
 
+// `fixed F1, F2`: each an input field, which explanations' counterfactuals
+// never move (`stratum explain --nearest`).
+void Checker::check_fixed() {
+  for (const auto& f : m_.module.fixed) {
+    auto it = std::find_if(m_.fields.begin(), m_.fields.end(), [&](const FieldInfo& x) { return x.name == f.field; });
+    if (it != m_.fields.end()) {
+      it->fixed = true;
+      continue;
+    }
+    std::vector<std::string> names;
+    for (const auto& x : m_.fields) names.push_back(x.name);
+    auto& d = diags_.error("unknown-name", f.span, fmt::format("`{}` is not an input field: only input fields can be fixed", f.field));
+    if (auto hint = closest(f.field, names); !hint.empty()) d.notes.push_back({fmt::format("did you mean `{}`?", hint), {}});
+  }
+}
+
 }  // namespace stratum::checking

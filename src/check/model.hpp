@@ -21,6 +21,7 @@ struct FieldInfo {
   int data_scale = 0;           // `in 万`: plain numbers in the data are × 10^data_scale (万 4, 亿 8, % −2)
   bool optional = false;
   bool key = false;
+  bool fixed = false;           // `fixed F`: no counterfactual moves it
 };
 
 struct LetInfo {

@@ -1,7 +1,8 @@
 // stratum explain RULES --record JSON|YAML — one customer, a readable trace
 // of why: the path through the segment tree, each condition with the values
 // that decided it, the table rows and grid cells that matched, the scorecard's
-// reason codes, and which node's plan each service item comes from.
+// reason codes, and which node's plan each service item comes from; with
+// --nearest, what one changed field would move the customer to.
 #include <fmt/format.h>
 
 #include "cli/cli.hpp"
@@ -14,7 +15,7 @@
 namespace stratum::cli {
 
 namespace {
-constexpr const char* kHelp = R"(usage: stratum explain RULES --record RECORD [--as-of YYYY-MM-DD] [--ruleset NAME]
+constexpr const char* kHelp = R"(usage: stratum explain RULES --record RECORD [--as-of YYYY-MM-DD] [--ruleset NAME] [--nearest [--fixed F1,F2]]
 
 Evaluates one customer and prints why each result came out as it did. RULES
 may be a folder of versions of a rule set: the one in force on --as-of is used.
@@ -25,6 +26,12 @@ may be a folder of versions of a rule set: the one in force on --as-of is used.
   --as-of YYYY-MM-DD  the evaluation date: what `today` stands for, and which
                       version of the rules is in force
   --ruleset NAME      the rule set, when the folder RULES holds several
+  --nearest           then, for each other segment and each other value of an enum
+                      or bool decision, the smallest change of ONE input field that
+                      gets it (each change evaluated before it is shown), e.g.
+                      `would be 大型客户 if revenue ≥ 3亿 (now 2.6亿)`
+  --fixed F1,F2       with --nearest: fields never changed, besides those the
+                      rules declare `fixed`
 
 The heading names the rule set, its version and its content hash.
 In the trace, ✓ marks the branch or row taken and ✗ one tried and passed
@@ -35,7 +42,7 @@ Exit status: 0 decided; 1 the record is rejected or the rules have errors; 2 usa
 }  // namespace
 
 int explain(const std::vector<std::string>& argv) {
-  Args args(argv, {"--help", "-h"}, {"--record", "--as-of", "--ruleset"});
+  Args args(argv, {"--help", "-h", "--nearest"}, {"--record", "--as-of", "--ruleset", "--fixed"});
   if (args.flag("--help") || args.flag("-h")) { fmt::print("{}", kHelp); return kOk; }
   if (args.error()) return usage_error("explain", *args.error());
   if (args.positionals().size() != 1) return usage_error("explain", "name one rule file: stratum explain RULES --record '{…}'");
@@ -62,6 +69,32 @@ int explain(const std::vector<std::string>& argv) {
   if (program.uses_today && !as_of) {
     return usage_error("explain", "the rules use `today`: give the evaluation date with --as-of YYYY-MM-DD");
   }
+  bool nearest = args.flag("--nearest");
+  if (args.value("--fixed") && !nearest) return usage_error("explain", "--fixed goes with --nearest");
+  std::vector<uint8_t> fixed;
+  if (nearest) {
+    if (!has_counterfactual_targets(program)) {
+      return usage_error("explain", "--nearest: the rules have no segment tree and no enum or bool decision: there is nothing to move the customer to");
+    }
+    std::vector<std::string> names;
+    if (auto list = args.value("--fixed")) {
+      size_t start = 0;
+      while (start <= list->size()) {
+        size_t end = list->find(',', start);
+        if (end == std::string::npos) end = list->size();
+        std::string name = list->substr(start, end - start);
+        while (!name.empty() && name.front() == ' ') name.erase(name.begin());
+        while (!name.empty() && name.back() == ' ') name.pop_back();
+        if (!name.empty()) names.push_back(name);
+        start = end + 1;
+      }
+    }
+    try {
+      fixed = engine::fixed_fields(program, names);
+    } catch (const std::invalid_argument& e) {
+      return usage_error("explain", fmt::format("--fixed: {}", e.what()));
+    }
+  }
   std::string text = *record;
   try {
     if (text.ends_with(".json") || text.ends_with(".yaml") || text.ends_with(".yml")) text = io::read_file(text);
@@ -75,6 +108,7 @@ int explain(const std::vector<std::string>& argv) {
     options.explain = true;
     engine::Decider decider(*rules, options);
     engine::Explanation e = engine::explain(decider, raw);
+    if (nearest) engine::add_nearest(decider, e, fixed);
     fmt::print("{}", engine::render(e, *rules, rules_path, as_of ? *args.value("--as-of") : std::string()));
     return e.outcome == engine::Explanation::Outcome::decided ? kOk : kInputProblem;
   } catch (const std::runtime_error& e) {

@@ -140,6 +140,7 @@ class Lowerer {
     }
     for (size_t i = 0; i < m_.fields.size(); ++i) {
       p_->fields[i].data_scale = m_.fields[i].data_scale;
+      p_->fields[i].fixed = m_.fields[i].fixed;
       if (m_.fields[i].data_scale == -2) p_->fields[i].percent = true;  // `in %`: shown as written
       if (!m_.fields[i].domain) continue;
       p_->fields[i].domain = cell_test(*m_.fields[i].domain, 0, m_.fields[i].type);

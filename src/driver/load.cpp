@@ -476,6 +476,7 @@ class Loader {
       child.changes.push_back({"capacity", cap.node, cap.span});
       base.capacities.push_back(std::move(cap));
     }
+    for (auto& f : child.fixed) base.fixed.push_back(std::move(f));  // the parent's fixed fields stay fixed
     base.tests = std::move(child.tests);
     base.file = child.file;
     base.ruleset = std::move(child.ruleset);

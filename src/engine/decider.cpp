@@ -1,6 +1,7 @@
 #include "engine/decider.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -86,6 +87,31 @@ Explanation explain(Decider& decider, const io::RawRecord& raw) {
   return e;
 }
 
+std::vector<uint8_t> fixed_fields(const eval::Program& program, const std::vector<std::string>& names) {
+  std::vector<uint8_t> out(program.fields.size(), 0);
+  for (const auto& name : names) {
+    auto it = std::find_if(program.fields.begin(), program.fields.end(), [&](const eval::Field& f) { return f.name == name; });
+    if (it == program.fields.end()) {
+      std::string fields;
+      for (size_t i = 0; i < program.fields.size(); ++i) fields += (i ? ", " : "") + program.fields[i].name;
+      throw std::invalid_argument(fmt::format("`{}` is not an input field (the fields: {})", name, fields));
+    }
+    out[it - program.fields.begin()] = 1;
+  }
+  return out;
+}
+
+void add_nearest(Decider& decider, Explanation& e, const std::vector<uint8_t>& fixed) {
+  const eval::Program& program = decider.program();
+  e.fixed.clear();
+  for (size_t i = 0; i < program.fields.size(); ++i) {
+    if (program.fields[i].fixed || (i < fixed.size() && fixed[i])) e.fixed.push_back(program.fields[i].name);
+  }
+  if (e.outcome != Explanation::Outcome::decided) return;  // a rejected customer: the rejection, as without
+  Nearest search(program);
+  e.nearest = search.find(decider.frame(), fixed);
+}
+
 std::string render(const Explanation& e, const RuleSet& rules, const std::string& rules_path, const std::string& as_of) {
   using Outcome = Explanation::Outcome;
   const eval::Program& p = rules.program();
@@ -102,6 +128,26 @@ std::string render(const Explanation& e, const RuleSet& rules, const std::string
   } else if (!e.plan.empty()) {
     out += "\nservice plan\n";
     for (const auto& line : e.plan) out += "  " + line + "\n";
+  }
+  if (e.nearest) {
+    std::string fixed;
+    for (const auto& f : e.fixed) fixed += (fixed.empty() ? "" : ", ") + f;
+    out += fmt::format("\nnearest: one field changed{}\n", fixed.empty() ? "" : " (fixed: " + fixed + ")");
+    const Counterfactuals& n = *e.nearest;
+    std::vector<std::string> outputs;
+    for (const auto& m : n.moves) if (std::find(outputs.begin(), outputs.end(), m.output) == outputs.end()) outputs.push_back(m.output);
+    for (const auto& r : n.out_of_reach) if (std::find(outputs.begin(), outputs.end(), r.output) == outputs.end()) outputs.push_back(r.output);
+    if (outputs.empty()) out += "  no other segment or decision value is reached by changing one field\n";
+    for (const auto& name : outputs) {
+      for (const auto& m : n.moves) if (m.output == name) out += "  " + m.text + "\n";
+      for (const auto& r : n.out_of_reach) {
+        if (r.output != name) continue;
+        std::string values;
+        for (const auto& v : r.values) values += (values.empty() ? "" : ", ") + v;
+        out += fmt::format("  {}out of reach in one change: {}\n", name == "segment" ? "" : name + " ", values);
+      }
+    }
+    for (const auto& note : n.notes) out += "  (" + note + ")\n";
   }
   return out;
 }

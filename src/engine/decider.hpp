@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/nearest.hpp"
 #include "engine/rule_set.hpp"
 #include "io/bind.hpp"
 #include "io/record.hpp"
@@ -74,10 +75,23 @@ struct Explanation {
   Rejection why;
   std::vector<std::string> trace;  // the decisions, line by line
   std::vector<std::string> plan;   // the service plan's items
+  // With add_nearest(): what one changed field would move the customer to.
+  std::optional<Counterfactuals> nearest;
+  std::vector<std::string> fixed;  // the fields not moved (the rules' `fixed` and those asked for)
 };
 
 // Decides `raw` and explains it. `decider` must have Options::explain set.
 Explanation explain(Decider& decider, const io::RawRecord& raw);
+
+// Per field slot, 1 for the fields named (for add_nearest). Throws
+// std::invalid_argument naming one that is not an input field.
+std::vector<uint8_t> fixed_fields(const eval::Program& program, const std::vector<std::string>& names);
+
+// After explain(): for a decided customer (the decider still holds it), each
+// other segment and value of an enum or bool decision one changed field
+// reaches, with the smallest change (analysis/nearest.hpp). `fixed` (per
+// field slot, may be empty) adds fields not to move to the rules' own.
+void add_nearest(Decider& decider, Explanation& e, const std::vector<uint8_t>& fixed = {});
 
 // The explanation as `stratum explain` prints it: the heading names the
 // customer, the rule file and the evaluation date (`as_of`, may be empty),

@@ -292,6 +292,8 @@ struct Field {
   // The field's range (`>= 0`, `in [0, 1]`), when it has one, and its text.
   std::optional<CellTest> domain;
   std::string domain_text;
+  // `fixed F`: a counterfactual never moves it (analysis/nearest.hpp).
+  bool fixed = false;
 };
 
 struct Output {

@@ -287,6 +287,12 @@ struct CapacityDecl {
   bool plan_only = false;  // `overflow plan LEAF`: the leaf's plan, the segment kept
 };
 
+// `fixed F1, F2`: one input field a counterfactual may not move.
+struct FixedDecl {
+  std::string field;
+  Span span;
+};
+
 struct ImportDecl {
   std::string path;
   Span span;
@@ -340,6 +346,7 @@ struct Module {
   std::vector<CapacityDecl> capacities;
   std::vector<ImportDecl> imports;
   std::vector<TestDecl> tests;
+  std::vector<FixedDecl> fixed;  // the main file's (and the parents' it extends), not an import's
 };
 
 }  // namespace stratum::ast

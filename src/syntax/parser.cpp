@@ -47,6 +47,7 @@ using selector = pegtl::parse_tree::selector<
       g::grid_decl, g::grid_dimension, g::grid_header, g::grid_row,
       g::segments_decl, g::segment_when, g::segment_else, g::segment_name,
       g::capacity_decl, g::req_capacity_count, g::capacity_per, g::capacity_rank, g::capacity_ascending, g::overflow_segment, g::overflow_plan,
+      g::fixed_decl, g::fixed_field,
       g::plan_decl, g::plan_node, g::plan_condition, g::plan_item, g::reject_result, g::private_mark, g::binding_today >,
    pegtl::parse_tree::fold_one::on<
       g::or_expr, g::and_expr, g::not_expr, g::compare_expr, g::coalesce_expr,
@@ -231,6 +232,8 @@ class Builder {
         l.value = expr(v);
       }
       m.lets.push_back(std::move(l));
+    } else if (n.is_type<g::fixed_decl>()) {
+      for (const auto& f : n.children) m.fixed.push_back({f->string(), span(*f)});
     } else if (n.is_type<g::import_decl>()) {
       m.imports.push_back({unquote(n.children.at(0)->string_view()), span(*n.children[0])});
     } else if (n.is_type<g::scorecard_decl>()) {
