@@ -104,6 +104,54 @@ def test_a_missing_file():
         stratum.load(ROOT / "no-such.strat")
 
 
+VERSIONS = ROOT / "tests" / "golden" / "time" / "versions"
+
+
+@pytest.mark.parametrize(
+    "as_of, version, effective",
+    [("2026-01-01", "2026.1", "2026-01-01"), ("2026-12-31", "2026.1", "2026-01-01"),
+     ("2027-01-01", "2027.1", "2027-01-01"), (datetime.date(2030, 6, 30), "2027.1", "2027-01-01")],
+)
+def test_a_versions_folder_gives_the_version_in_force(as_of, version, effective):
+    rs = stratum.load(VERSIONS, as_of=as_of)
+    assert (rs.ruleset, rs.version, rs.effective) == ("存款分层", version, effective)
+    assert rs.path == str(VERSIONS / f"deposit_tiers_{version[:4]}.strat")
+    assert rs.hash == stratum.load(rs.path).hash
+    # 79.99万 is 金卡 from 50万 (2026.1), 普通 below 80万 (2027.1).
+    tier = rs.decide({"id": "D03", "日均存款": "79.99", "理财占比": 5, "产品": ["存款"]})["层级"]
+    assert tier == ("金卡" if version == "2026.1" else "普通")
+
+
+def test_a_versions_folder_needs_as_of():
+    with pytest.raises(OSError) as caught:
+        stratum.load(VERSIONS)
+    assert str(caught.value) == (
+        f'the folder {VERSIONS} holds 2 versions of "存款分层" (2026.1 (2026-01-01, deposit_tiers_2026.strat); '
+        "2027.1 (2027-01-01, deposit_tiers_2027.strat)): give the evaluation date with --as-of YYYY-MM-DD "
+        "to choose the one in force"
+    )
+    with pytest.raises(OSError, match=r'no version of "存款分层" .* is in force on 2025-12-31: the earliest takes effect on 2026-01-01'):
+        stratum.load(VERSIONS, as_of="2025-12-31")
+
+
+def test_ruleset_chooses_among_several(tmp_path):
+    for f in VERSIONS.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    (tmp_path / "wealth.strat").write_bytes((VERSIONS.parent / "wealth.strat").read_bytes())
+    with pytest.raises(OSError, match=r'holds versions of 2 rule sets \("存款分层", "理财分层"\): choose one with --ruleset NAME'):
+        stratum.load(tmp_path, as_of="2026-07-01")
+    rs = stratum.load(tmp_path, as_of="2026-07-01", ruleset="理财分层")
+    assert (rs.ruleset, rs.version, rs.effective) == ("理财分层", "1", "2026-06-01")
+    with pytest.raises(OSError, match='has no version of a rule set named "无此"'):
+        stratum.load(tmp_path, as_of="2026-07-01", ruleset="无此")
+
+
+def test_a_file_before_its_effective_date():
+    with pytest.raises(OSError, match="takes effect after the evaluation date 2026-12-31: not in force yet"):
+        stratum.load(VERSIONS / "deposit_tiers_2027.strat", as_of="2026-12-31")
+    assert stratum.load(RULES / "sme_size.strat").effective is None
+
+
 @pytest.mark.parametrize("name", ["error-analysis-json", "error-analysis-gap", "error-analysis-overlap"])
 def test_rules_error_carries_the_diagnostics_of_check(name):
     path = ROOT / "tests" / "golden" / "check" / f"{name}.strat"
