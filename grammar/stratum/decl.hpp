@@ -287,10 +287,33 @@ struct fixed_field : ident {};
 struct req_fixed_field : seq< fixed_field > {};
 struct fixed_decl : seq< kw_fixed, sp, req_fixed_field, star< sp, one< ',' >, sp, req_fixed_field > > {};
 
+// stability 客户等级 {               a customer does not move on one period's noise
+//   order 普通 < 潜力 < 重要 < 核心     which values are higher (the lowest first)
+//   down after 3 periods              降级须连续3期满足较低条件
+//   down from 核心 after 6 periods     leaving 核心 takes 6
+//   up after 1 period                 升级即时 (the default)
+// }
+struct stability_value : ident {};
+struct req_stability_value : seq< stability_value > {};
+struct stability_order : seq< kw_order, sp, req_stability_value, plus< sp, one< '<' >, sp, req_stability_value > > {};
+struct stability_down : kw_down {};
+struct stability_up : kw_up {};
+struct stability_from : seq< kw_from, sp, req_stability_value > {};
+struct stability_count : seq< number_lit > {};
+struct req_stability_count : stability_count {};
+struct req_after : seq< kw_after > {};
+struct stability_rule
+   : seq< sor< stability_down, stability_up >, sp, opt< stability_from, sp >, req_after, sp, req_stability_count,
+          opt< sp, sor< kw_periods, kw_period > > > {};
+struct req_stability_end : one< '}' > {};
+struct stability_decl
+   : seq< kw_stability, sp, req_ident, sp, req_lbrace, sp,
+          star< sor< stability_order, stability_rule >, sp, opt< one< ';' >, sp > >, req_stability_end > {};
+
 struct declaration
    : sor< enum_decl, input_decl, let_decl, decide_decl, table_decl, scorecard_decl, grid_decl,
           segments_decl, plan_decl, import_decl, test_decl, private_decl, override_decl, capacity_decl,
-          fixed_decl > {};
+          fixed_decl, stability_decl > {};
 struct req_declaration_or_end : seq< eof > {};
 
 struct file

@@ -80,6 +80,10 @@ template<> inline constexpr auto error_message< req_segment_name > = "expected t
 template<> inline constexpr auto error_message< req_segment_end > = "expected `when … -> 名称`, `else -> 名称` or '}'";
 template<> inline constexpr auto error_message< req_plan_head > = "expected the segment the plan is for, or `when` and a condition";
 template<> inline constexpr auto error_message< req_plan_end > = "expected a plan item (`名称 = 值`) or '}'";
+template<> inline constexpr auto error_message< req_stability_value > = "expected a value of the decision (for `segment`, a segment's name)";
+template<> inline constexpr auto error_message< req_after > = "expected `after N periods`: how many periods in a row the customer's value must be lower (higher) before it moves";
+template<> inline constexpr auto error_message< req_stability_count > = "expected a whole number of periods";
+template<> inline constexpr auto error_message< req_stability_end > = "expected `}` or a part of the stability rule: `order A < B < C`, `down after N periods`, `down from V after N periods`, `up after N periods`";
 template<> inline constexpr auto error_message< req_fixed_field > = "expected an input field's name: `fixed FIELD, FIELD …`";
 template<> inline constexpr auto error_message< req_kw_of > = "expected `of` and the table: `override rows of TABLE { … }`";
 template<> inline constexpr auto error_message< req_rank_by > = "expected `by` and what ranks the customers: `rank by NAME`";

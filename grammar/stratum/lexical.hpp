@@ -102,6 +102,13 @@ STRATUM_KEYWORD( ascending, "ascending" );
 STRATUM_KEYWORD( rows, "rows" );
 STRATUM_KEYWORD( of, "of" );
 STRATUM_KEYWORD( fixed, "fixed" );
+STRATUM_KEYWORD( stability, "stability" );
+STRATUM_KEYWORD( down, "down" );
+STRATUM_KEYWORD( up, "up" );
+STRATUM_KEYWORD( from, "from" );
+STRATUM_KEYWORD( after, "after" );
+STRATUM_KEYWORD( period, "period" );
+STRATUM_KEYWORD( periods, "periods" );
 
 #undef STRATUM_KEYWORD
 

@@ -186,8 +186,18 @@ class Comparer {
     return true;
   }
 
+  // The same stability rule (or none) on both sides.
+  bool same_stability(int32_t a, int32_t b) {
+    if ((a < 0) != (b < 0)) return false;
+    if (a < 0) return true;
+    const auto& s = P_.stabilities[a];
+    const auto& t = C_.stabilities[b];
+    return s.rank == t.rank && s.down == t.down && s.up == t.up;
+  }
+
   bool same_derived(const eval::Derived& x, const eval::Derived& y) {
     if (x.kind != y.kind || x.name != y.name) return false;
+    if (!same_stability(x.stability, y.stability)) return false;
     if (x.kind != eval::DerivedKind::segment && !same_type(x.type, y.type)) return false;
     auto node = [&](int32_t a, int32_t b) { return same_node(a, b); };
     switch (x.kind) {
@@ -215,6 +225,8 @@ class Comparer {
       }
       case eval::DerivedKind::segment: return same_tree(0, 0);
       case eval::DerivedKind::capacity: return true;  // set over a portfolio, never compared (compare_output)
+      case eval::DerivedKind::held:  // what the stable value's rules gave, and the periods in a row
+        return same_slot(P_.stabilities[x.stability].slot, C_.stabilities[y.stability].slot);
       case eval::DerivedKind::plan_item: {
         if ((P_.segment_slot < 0) != (C_.segment_slot < 0)) return false;
         if (P_.segment_slot >= 0 && !same_slot(P_.segment_slot, C_.segment_slot)) return false;

@@ -354,6 +354,8 @@ bool Analyser::holds(Cmp c, int128 a, int128 b) {
 Boxes Analyser::decision_where(int32_t slot, const std::function<bool(const Value&)>& pred, int depth) {
   const std::vector<std::pair<Boxes, Value>>* parts = nullptr;
   try {
+    // A value held by a stability rule may be the previous period's: any value, whatever the fields.
+    if (p_.derived[slot - p_.fields.size()].stability >= 0) throw Unknown{"it is held by its stability rule"};
     parts = &partition(slot, depth);
   } catch (const Unknown&) {
     // Its regions are not known: its value, as a variable of its own.
@@ -387,6 +389,7 @@ std::vector<std::pair<Boxes, Value>> Analyser::node_partition(int32_t node, cons
   if (n.op == Op::constant) return {{Boxes{universe()}, n.constant}};
   if (n.op == Op::derived && n.index >= static_cast<int32_t>(p_.fields.size())) {
     const auto& der = p_.derived[n.index - p_.fields.size()];
+    if (der.stability >= 0) throw Unknown{fmt::format("`{}` is held by its stability rule: any of its values, whatever the fields", der.name)};
     if (!der.type.is_set && (der.type.base == BaseType::enum_ || der.type.base == BaseType::boolean)) return partition(n.index, depth);
   }
   if ((n.op == Op::min || n.op == Op::max) && n.count > 0) {

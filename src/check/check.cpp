@@ -119,6 +119,7 @@ void Checker::run() {
   check_plans();
   check_capacities();
   check_fixed();
+  check_stabilities();
   find_cycles();
   for (auto& t : m_.module.tests) check_test(t);
   bool decides_something = !m_.segments.empty() || !m_.plan_items.empty() ||

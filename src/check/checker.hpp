@@ -112,6 +112,7 @@ class Checker {
   void check_plans();
   void check_capacities();
   void check_fixed();
+  void check_stabilities();
   void expand_splits(ast::SegmentNode& n);
   void overridden_plan_items();
 

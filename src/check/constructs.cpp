@@ -782,6 +782,149 @@ void Checker::check_capacities() {
 
 // `fixed F1, F2`: each an input field, which explanations' counterfactuals
 // never move (`stratum explain --nearest`).
+void Checker::check_stabilities() {
+  std::set<std::string> seen;
+  for (const auto& s : m_.module.stabilities) {
+    StabilityInfo info;
+    info.decl = &s;
+    bool segment = s.target == "segment";
+    if (segment) {
+      if (m_.segments.empty()) {
+        diags_.error("stability", s.span, "`segment` has no stability without a `segments` tree");
+        continue;
+      }
+      info.enum_id = m_.segment_enum;
+    } else {
+      auto it = symbols_.find(s.target);
+      if (it == symbols_.end() || it->second.kind != SymbolKind::decision) {
+        std::vector<std::string> names = {"segment"};
+        for (const auto& d : m_.decisions) {
+          if (!d.imported) names.push_back(d.name);
+        }
+        auto& d = diags_.error(it == symbols_.end() ? "unknown-name" : "stability", s.span,
+                               fmt::format("`{}` is not a decision: a stability rule holds an enum decision or `segment`", s.target));
+        if (auto hint = closest(s.target, names); !hint.empty()) d.notes.push_back({fmt::format("did you mean `{}`?", hint), {}});
+        continue;
+      }
+      const DecisionInfo& dec = m_.decisions[it->second.index];
+      if (dec.type.is_set || dec.type.base != BaseType::enum_) {
+        diags_.error("stability", s.span, fmt::format("a stability rule holds an enum decision, whose values are ordered: `{}` is {}",
+                                                      s.target, m_.type_name(dec.type)));
+        continue;
+      }
+      if (dec.imported) {
+        diags_.error("stability", s.span, fmt::format("`{}` is imported: hold it in the rule file that decides it", s.target));
+        continue;
+      }
+      info.decision = it->second.index;
+      info.enum_id = dec.type.enum_id;
+    }
+    if (!seen.insert(s.target).second) {
+      diags_.error("duplicate-name", s.span, fmt::format("`{}` has a stability rule already: one per decision", s.target));
+      continue;
+    }
+    const auto& members = m_.enums[info.enum_id].members;
+    // A value by its name: an enum member, or a leaf of the tree (by its name or path).
+    auto value = [&](const std::string& name, Span at) -> int32_t {
+      if (segment) {
+        auto it = segment_index_.find(name);
+        if (it != segment_index_.end() && m_.segments[it->second].leaf >= 0) return m_.segments[it->second].leaf;
+        if (it != segment_index_.end()) {
+          diags_.error("stability", at, fmt::format("`{}` is not a leaf of the tree: customers are held at the segments they end in", name));
+          return -1;
+        }
+      } else {
+        for (size_t k = 0; k < members.size(); ++k) {
+          if (members[k] == name) return static_cast<int32_t>(k);
+        }
+      }
+      std::vector<std::string> names;
+      if (segment) {
+        for (const auto& n : m_.segments) {
+          if (n.leaf >= 0) names.push_back(n.name);
+        }
+      } else {
+        names = members;
+      }
+      auto& d = diags_.error("unknown-name", at, fmt::format("`{}` is not a {} of `{}`", name, segment ? "segment" : "value", s.target));
+      if (auto hint = closest(name, names); !hint.empty()) d.notes.push_back({fmt::format("did you mean `{}`?", hint), {}});
+      return -1;
+    };
+    info.rank.assign(members.size(), -1);
+    bool ok = true;
+    for (size_t k = 0; k < s.order.size(); ++k) {
+      int32_t v = value(s.order[k].first, s.order[k].second);
+      if (v < 0) {
+        ok = false;
+      } else if (info.rank[v] >= 0) {
+        diags_.error("stability", s.order[k].second, fmt::format("`{}` is in the order twice", s.order[k].first));
+        ok = false;
+      } else {
+        info.rank[v] = static_cast<int32_t>(k);
+      }
+    }
+    int32_t down = 1, up = 1;
+    std::vector<int32_t> down_from(members.size(), 0), up_from(members.size(), 0);
+    bool any_down = false, any_up = false;
+    for (const auto& r : s.rules) {
+      const ast::Expr& n = *r.periods;
+      auto whole = n.kind == ExprKind::number && n.unit == ast::Unit::none ? n.number.to_int64() : std::nullopt;
+      if (!whole || *whole < 1 || *whole > 1000) {
+        diags_.error("stability", n.span, "a stability rule counts whole periods, from 1 to 1000");
+        ok = false;
+        continue;
+      }
+      int32_t periods = static_cast<int32_t>(*whole);
+      const char* way = r.down ? "down" : "up";
+      if (r.from.empty()) {
+        bool& twice = r.down ? any_down : any_up;
+        if (twice) {
+          diags_.error("stability", r.span, fmt::format("`{} after` is given twice", way));
+          ok = false;
+        }
+        twice = true;
+        (r.down ? down : up) = periods;
+        continue;
+      }
+      int32_t v = value(r.from, r.from_span);
+      if (v < 0) {
+        ok = false;
+        continue;
+      }
+      if (info.rank[v] < 0) {
+        diags_.error("stability", r.from_span, fmt::format("`{}` is not in the order: there is nothing {} from it", r.from, r.down ? "below" : "above"));
+        ok = false;
+        continue;
+      }
+      int32_t& slot = (r.down ? down_from : up_from)[v];
+      if (slot) {
+        diags_.error("stability", r.span, fmt::format("`{} from {} after` is given twice", way, r.from));
+        ok = false;
+      }
+      slot = periods;
+    }
+    if (!ok) continue;
+    info.down.assign(members.size(), down);
+    info.up.assign(members.size(), up);
+    for (size_t k = 0; k < members.size(); ++k) {
+      if (down_from[k]) info.down[k] = down_from[k];
+      if (up_from[k]) info.up[k] = up_from[k];
+    }
+    bool holds = false;
+    for (size_t k = 0; k < members.size(); ++k) holds = holds || (info.rank[k] >= 0 && (info.down[k] > 1 || info.up[k] > 1));
+    if (!holds) {
+      diags_.warning("stability", s.span, fmt::format("the stability of `{}` holds nobody: every move takes 1 period (write `down after N periods` with N above 1)", s.target));
+    }
+    Diagnostic note;
+    note.severity = Severity::note;
+    note.code = "stability-previous";
+    note.span = s.span;
+    note.message = fmt::format("`{}` is held by the previous period's value only when `stratum eval --previous` gives the previous run's output; without it every customer is decided as new", s.target);
+    diags_.add(std::move(note));
+    m_.stabilities.push_back(std::move(info));
+  }
+}
+
 void Checker::check_fixed() {
   for (const auto& f : m_.module.fixed) {
     auto it = std::find_if(m_.fields.begin(), m_.fields.end(), [&](const FieldInfo& x) { return x.name == f.field; });

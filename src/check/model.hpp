@@ -98,6 +98,17 @@ struct CapacityInfo {
   int32_t overflow = -1;  // segment node: a leaf outside NODE
 };
 
+// `stability NAME { … }`, resolved: per value of the decision (or of the
+// segment: per leaf), its place in the order and the periods in a row it
+// takes to move down or up out of it.
+struct StabilityInfo {
+  const ast::StabilityDecl* decl = nullptr;
+  int32_t decision = -1;  // index into decisions; -1: the segment
+  int32_t enum_id = -1;
+  std::vector<int32_t> rank;      // per value: 0 the lowest in `order`; -1 not in it (moves at once)
+  std::vector<int32_t> down, up;  // per value: periods in a row before leaving it downwards / upwards
+};
+
 struct TableInfo {
   ast::TableDecl* decl = nullptr;
   std::vector<Type> column_types;
@@ -123,6 +134,7 @@ struct Model {
   std::vector<PlanItemInfo> plan_items;
   std::vector<ConditionalPlanInfo> conditional_plans;  // in file order: the first that applies wins
   std::vector<CapacityInfo> capacities;
+  std::vector<StabilityInfo> stabilities;
   int32_t key_field = -1;
   bool uses_today = false;
 

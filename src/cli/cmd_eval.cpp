@@ -12,9 +12,11 @@
 
 #include "cli/cli.hpp"
 #include "engine/capacity.hpp"
+#include "engine/previous.hpp"
 #include "engine/stream.hpp"
 #include "engine/versions.hpp"
 #include "io/bind.hpp"
+#include "io/decided.hpp"
 #include "io/readers.hpp"
 #include "io/writer.hpp"
 #include "value/date.hpp"
@@ -41,6 +43,11 @@ used, and named on standard error.
                         version of the rules is in force
   --ruleset NAME        the rule set to use when the folder RULES holds versions
                         of several
+  --previous PREV       the previous period's output of these rules (JSON Lines
+                        or CSV, as eval wrote it), joined by key: stability
+                        rules hold a customer at its previous value for as
+                        many periods as they say (a customer not in PREV is new)
+  --previous-format F   csv or jsonl, when the name of PREV does not tell
   --keep-input          each decided record also carries the input fields the
                         rules read, as they were read: what `stratum replay`
                         needs to decide it again
@@ -128,7 +135,7 @@ class Progress {
 int eval(const std::vector<std::string>& argv) {
   Args args(argv, {"--help", "-h", "--summary", "--explain", "--keep-input"},
             {"--input", "--input-format", "--output", "--format", "--errors", "--as-of", "--threads", "--diagnostics",
-             "--max-record-bytes", "--max-field-bytes", "--ruleset"});
+             "--max-record-bytes", "--max-field-bytes", "--ruleset", "--previous", "--previous-format"});
   if (args.flag("--help") || args.flag("-h")) { fmt::print("{}", kHelp); return kOk; }
   if (args.error()) return usage_error("eval", *args.error());
   if (args.positionals().size() != 1) return usage_error("eval", "name one rule file: stratum eval RULES --input FILE");
@@ -209,6 +216,39 @@ int eval(const std::vector<std::string>& argv) {
     }
   }
 
+  // The previous period's run, for stability rules.
+  std::shared_ptr<const engine::PreviousRun> previous;
+  if (auto prev = args.value("--previous")) {
+    std::optional<io::Format> format;
+    if (auto f = args.value("--previous-format")) {
+      if (*f == "csv") format = io::Format::csv;
+      else if (*f == "jsonl") format = io::Format::jsonl;
+      else return usage_error("eval", "--previous-format is csv or jsonl");
+    } else {
+      format = io::format_from_name(*prev);
+      if (!format || *format == io::Format::yaml) {
+        return usage_error("eval", fmt::format("cannot tell the format of {}: add --previous-format csv|jsonl", *prev));
+      }
+    }
+    if (*prev == "-" && *input == "-") return usage_error("eval", "--input and --previous cannot both be standard input");
+    if (program.stabilities.empty()) {
+      fmt::print(stderr, "stratum eval: the rules have no stability rule: --previous {} changes nothing\n", *prev);
+    } else {
+      try {
+        previous = engine::PreviousRun::read(program, *prev, *format);
+      } catch (const io::DecidedFileError& e) {
+        fmt::print(stderr, "stratum eval: --previous {}\n", e.what());
+        return kInputProblem;
+      } catch (const std::runtime_error& e) {
+        fmt::print(stderr, "stratum eval: --previous: {}\n", e.what());
+        return kUsage;
+      }
+      for (const auto& w : previous->warnings()) fmt::print(stderr, "stratum eval: --previous {}: {}\n", *prev, w);
+    }
+  } else if (args.value("--previous-format")) {
+    return usage_error("eval", "--previous-format goes with --previous PREV");
+  }
+
   if (auto once = not_rereadable(*input); once && !program.capacities.empty()) {
     return usage_error("eval", fmt::format("the rules have capacity limits, which read the input twice (to rank the customers, then to decide them): give --input a file, not {}", *once));
   }
@@ -231,6 +271,7 @@ int eval(const std::vector<std::string>& argv) {
     options.decide.as_of = as_of;
     options.decide.explain = args.flag("--explain");
     options.decide.max_field = limits.max_field;
+    options.decide.previous = previous;
     options.format = out_format == "csv" ? io::OutputFormat::csv : io::OutputFormat::jsonl;
     options.errors_as_json = errors != nullptr;
     options.threads = threads;

@@ -121,6 +121,29 @@ class Lowerer {
         if (o.name == "capacity" && !o.plan) o.slot = p_->capacity_slot;
       }
     }
+    // Stable values: each with its candidate and periods in a row, outputs right after it.
+    for (const StabilityInfo& info : m_.stabilities) {
+      eval::Stability st;
+      st.slot = info.decision >= 0 ? decision_slot(info.decision) : segment_slot();
+      st.name = info.decision >= 0 ? m_.decisions[info.decision].name : "segment";
+      st.rank = info.rank;
+      st.down = info.down;
+      st.up = info.up;
+      st.line = line_of(info.decl->span);
+      auto index = static_cast<int32_t>(p_->stabilities.size());
+      Type type = Type::enum_of(info.enum_id);
+      add_derived(eval::DerivedKind::held, st.name + "@candidate", type).stability = index;
+      st.candidate_slot = static_cast<int32_t>(p_->fields.size() + p_->derived.size() - 1);
+      add_derived(eval::DerivedKind::held, st.name + "@periods", Type::of(BaseType::int_)).stability = index;
+      st.periods_slot = st.candidate_slot + 1;
+      p_->derived[st.slot - p_->fields.size()].stability = index;
+      auto at = std::find_if(p_->outputs.begin(), p_->outputs.end(), [&](const eval::Output& o) { return o.slot == st.slot; });
+      if (at != p_->outputs.end()) {
+        at = p_->outputs.insert(at + 1, {st.name + "@candidate", type, st.candidate_slot});
+        p_->outputs.insert(at + 1, {st.name + "@periods", Type::of(BaseType::int_), st.periods_slot});
+      }
+      p_->stabilities.push_back(std::move(st));
+    }
     for (size_t i = 0; i < m_.lets.size(); ++i) {
       p_->derived[i].node = expr(*m_.lets[i].value);
       const Expr& v = *m_.lets[i].value;

@@ -476,11 +476,20 @@ class Loader {
       child.changes.push_back({"capacity", cap.node, cap.span});
       base.capacities.push_back(std::move(cap));
     }
+    // A branch's stability rule for a value replaces the parent's for it.
+    for (auto& st : child.stabilities) {
+      child.changes.push_back({"stability", st.target, st.span});
+      auto same = std::find_if(base.stabilities.begin(), base.stabilities.end(), [&](auto& x) { return x.target == st.target; });
+      if (same != base.stabilities.end()) *same = std::move(st);
+      else base.stabilities.push_back(std::move(st));
+    }
     for (auto& f : child.fixed) base.fixed.push_back(std::move(f));  // the parent's fixed fields stay fixed
     base.tests = std::move(child.tests);
     base.file = child.file;
     base.ruleset = std::move(child.ruleset);
     base.version = std::move(child.version);
+    base.effective = child.effective;
+    base.effective_span = child.effective_span;
     base.extends = std::move(child.extends);
     base.extends_span = child.extends_span;
     base.parent_path = std::move(child.parent_path);

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/previous.hpp"
 #include "engine/versions.hpp"
 
 namespace stratum::engine {
@@ -24,7 +25,9 @@ Decider::Decider(const eval::Program& program, const Options& options)
 bool Decider::bind(const io::RawRecord& raw, Rejection& why) {
   program_.reset(frame_);
   trace_.clear();
-  return binder_.bind(raw, frame_, why);
+  if (!binder_.bind(raw, frame_, why)) return false;
+  if (options_.previous) options_.previous->fill(frame_);
+  return true;
 }
 
 bool Decider::evaluate(Part part, Rejection& why) {

@@ -5,6 +5,7 @@
 // (eval, explain, diff, the Python module) decides through it.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,10 +17,14 @@
 
 namespace stratum::engine {
 
+class PreviousRun;
+
 struct Options {
   std::optional<int32_t> as_of;  // the day `today` stands for (days since 1970-01-01)
   bool explain = false;          // keep each customer's explanation
   size_t max_field = io::RecordLimits{}.max_field;  // the longest value accepted, in bytes
+  // The previous period's run, for stability rules (none: every customer is new).
+  std::shared_ptr<const PreviousRun> previous;
 };
 
 // Why a record was not decided: the column (empty: the whole record) and the reason.

@@ -332,12 +332,58 @@ void Program::explain_plan(Frame& f, std::vector<std::string>& out) const {
   }
 }
 
+// The stable value of slot `s`, just computed (the candidate): kept at the
+// previous period's while the candidate has been on one side of it for fewer
+// periods in a row than the rule asks, else the candidate.
+void Program::hold(Frame& f, int32_t s, const Derived& d) const {
+  const Stability& st = stabilities[d.stability];
+  const Value candidate = f.slots[s];
+  f.slots[st.candidate_slot] = candidate;
+  f.state[st.candidate_slot] = 2;
+  int64_t periods = 0;
+  const Previous prev = static_cast<size_t>(d.stability) < f.previous.size() ? f.previous[d.stability] : Previous{};
+  std::string why;
+  if (is_missing(candidate)) {
+    why = "no value: nothing to hold";
+  } else if (prev.value < 0) {
+    why = "no previous period given: decided as a new customer";
+  } else if (prev.value == candidate.n) {
+    why = "as the previous period";
+  } else {
+    auto c = static_cast<size_t>(candidate.n), p = static_cast<size_t>(prev.value);
+    const auto& names = enums[d.type.enum_id].members;
+    if (p >= st.rank.size() || st.rank[p] < 0 || st.rank[c] < 0) {
+      why = fmt::format("moved to {} at once: not both it and the previous value are in the order", names[c]);
+    } else {
+      bool down = st.rank[c] < st.rank[p];
+      int32_t need = down ? st.down[p] : st.up[p];
+      // the previous period's candidate on the same side of the value held: the run goes on
+      bool same_side = prev.periods > 0 && prev.candidate >= 0 && static_cast<size_t>(prev.candidate) < st.rank.size() &&
+                       st.rank[prev.candidate] >= 0 && prev.candidate != prev.value &&
+                       (st.rank[prev.candidate] < st.rank[p]) == down;
+      int64_t run = same_side ? prev.periods + 1 : 1;
+      if (run < need) {
+        f.slots[s] = {prev.value, {}};
+        periods = run;
+        why = fmt::format("held at {}: {} is {}, {} of {} periods in a row", names[p], names[c], down ? "lower" : "higher", run, need);
+      } else {
+        why = fmt::format("moved {} from {}: {} period{} in a row {}", down ? "down" : "up", names[p], run, run == 1 ? "" : "s",
+                          down ? "lower" : "higher");
+      }
+    }
+  }
+  f.slots[st.periods_slot] = num(Decimal::from_int(periods));
+  f.state[st.periods_slot] = 2;
+  if (f.trace) note(f, fmt::format("stability (line {}): {}", st.line, why));
+}
+
 Frame Program::make_frame() const {
   Frame f;
   f.slots.assign(slot_count(), Value{});
   f.state.assign(slot_count(), 0);
   f.table_hit.assign(tables.size(), -1);
   f.plan_conditions.assign(plan_conditions.size(), -1);
+  f.previous.assign(stabilities.size(), Previous{});
   return f;
 }
 
@@ -425,6 +471,7 @@ void Program::compute(Frame& f, int32_t s) const {
   if (!tracing) {
     try {
       compute_value(f, s);
+      if (d.stability >= 0 && d.kind != DerivedKind::held) hold(f, s, d);
     } catch (EvalError& e) {
       name_failure(e, d);  // the innermost value that failed
       f.state[s] = 0;
@@ -443,6 +490,7 @@ void Program::compute(Frame& f, int32_t s) const {
   try {
     compute_value(f, s);
     if (!d.parts.empty()) explain_parts(f, d, d.node, true);
+    if (d.stability >= 0 && d.kind != DerivedKind::held) hold(f, s, d);
   } catch (EvalError& e) {
     name_failure(e, d);
     --f.trace_depth;
@@ -467,6 +515,11 @@ void Program::compute_value(Frame& f, int32_t s) const {
     case DerivedKind::capacity:  // set over the whole portfolio (engine/capacity), when a limit moves the customer
       f.slots[s] = missing_value();
       break;
+    case DerivedKind::held: {  // set when the stable value is (see hold)
+      const Stability& st = stabilities[d.stability];
+      if (f.state[st.slot] != 2) slot(f, st.slot);
+      break;
+    }
     case DerivedKind::let:
       f.slots[s] = eval(f, d.node);
       break;

@@ -187,7 +187,8 @@ struct Table {
 inline constexpr int32_t kMaxNesting = 2000;
 
 
-enum class DerivedKind : uint8_t { let, decide, table, scorecard, factor, segment, plan_item, capacity };
+// held: a stable value's candidate (`NAME@candidate`) or its periods in a row (`NAME@periods`).
+enum class DerivedKind : uint8_t { let, decide, table, scorecard, factor, segment, plan_item, capacity, held };
 
 struct ScoreAdjustment {
   bool multiply = true;
@@ -240,6 +241,26 @@ struct ConditionalSetting {
 // value of `per_slot`), the first by `rank_slot` (descending unless
 // `ascending`; ties by key); the others go to `overflow_leaf` (its plan
 // only, with `plan_only`). Applied over a whole portfolio (engine/capacity).
+// `stability NAME { … }`: the value of `slot` a customer gets is the
+// previous period's while the rules' value (the candidate) has not been
+// lower (higher) for `down` (`up`) periods in a row, counted per value left.
+struct Stability {
+  std::string name;
+  int32_t slot = -1;            // the decision or the segment
+  int32_t candidate_slot = -1;  // `NAME@candidate`: the rules' value this period
+  int32_t periods_slot = -1;    // `NAME@periods`: periods in a row the candidate has been on one side (0: not held)
+  std::vector<int32_t> rank;    // per value: 0 the lowest; -1 not ordered (moves at once)
+  std::vector<int32_t> down, up;
+  uint32_t line = 0;
+};
+
+// The previous period's output for one stable value of one customer.
+struct Previous {
+  int32_t value = -1;      // the value decided then; -1: no previous period (a new customer)
+  int32_t candidate = -1;  // the candidate then
+  int64_t periods = 0;     // the periods in a row counted then
+};
+
 struct Capacity {
   std::string node;
   std::vector<uint8_t> leaves;  // per leaf: 1 when it is NODE or below it
@@ -269,6 +290,7 @@ struct Derived {
   std::vector<int32_t> leaf_covers;  // plan item: the coverage point of that setting, per leaf
   std::vector<ConditionalSetting> conditional;  // plan item: conditional plans first, in file order
   bool percent = false;   // written as a percentage (`30%`): explained as one
+  int32_t stability = -1; // a decision or the segment held by Program::stabilities[stability]; held: whose
   // A bool `let` made of comparisons joined by and/or/not: each comparison's
   // node and where it is written, so an explanation breaks the value down.
   std::vector<std::pair<int32_t, Origin>> parts;
@@ -315,6 +337,9 @@ struct Frame {
   std::deque<std::string> collected;  // texts built by `collect list` tables, per customer
   int32_t today = 0;
   bool has_today = false;
+  // Per stability rule, this customer's previous period (see Stability);
+  // set by the engine before each customer when a previous run is given.
+  std::vector<Previous> previous;
   int32_t nesting = 0;         // derived values being computed, one inside another
   // Per conditional plan, this customer's condition: -1 not yet evaluated,
   // else 0/1. Several plan items share one plan's condition.
@@ -372,7 +397,8 @@ class Program {
   int32_t segment_slot = -1;               // -1: the rules have no segment tree
   std::vector<PlanCondition> plan_conditions;  // conditional plans, in file order
   std::vector<Capacity> capacities;
-  int32_t capacity_slot = -1;  // the `capacity` output: why a limit moved the customer (missing: it did not)
+  int32_t capacity_slot = -1;
+  std::vector<Stability> stabilities;  // the `capacity` output: why a limit moved the customer (missing: it did not)
   std::vector<TestCase> tests;
   int32_t key_field = -1;
   bool uses_today = false;
@@ -436,6 +462,7 @@ class Program {
   [[gnu::always_inline]] inline bool test_cell(Frame* f, const CellTest& t, const Value& v) const;
   void compute(Frame& f, int32_t s) const;
   void compute_value(Frame& f, int32_t s) const;
+  void hold(Frame& f, int32_t s, const Derived& d) const;
   // A node's value, constants read directly.
   Value value(Frame& f, int32_t node) const { return nodes[node].op == Op::constant ? nodes[node].constant : eval(f, node); }
   void note(Frame& f, std::string line) const;

@@ -293,6 +293,24 @@ struct FixedDecl {
   Span span;
 };
 
+// `stability 客户等级 { order 普通 < 重要 < 核心; down after 3 periods; … }`:
+// how many periods in a row a customer's value must be lower (higher) than
+// the previous period's before it moves down (up); `from V`: out of V.
+struct StabilityDecl {
+  std::string target;  // a decision, or `segment`
+  Span span;
+  std::vector<std::pair<std::string, Span>> order;  // the lowest first
+  Span order_span;
+  struct Rule {
+    bool down = true;
+    std::string from;  // empty: every value
+    Span from_span;
+    ExprPtr periods;   // a whole number
+    Span span;
+  };
+  std::vector<Rule> rules;
+};
+
 struct ImportDecl {
   std::string path;
   Span span;
@@ -346,6 +364,7 @@ struct Module {
   std::vector<CapacityDecl> capacities;
   std::vector<ImportDecl> imports;
   std::vector<TestDecl> tests;
+  std::vector<StabilityDecl> stabilities;
   std::vector<FixedDecl> fixed;  // the main file's (and the parents' it extends), not an import's
 };
 

@@ -47,7 +47,8 @@ using selector = pegtl::parse_tree::selector<
       g::grid_decl, g::grid_dimension, g::grid_header, g::grid_row,
       g::segments_decl, g::segment_when, g::segment_else, g::segment_name,
       g::capacity_decl, g::req_capacity_count, g::capacity_per, g::capacity_rank, g::capacity_ascending, g::overflow_segment, g::overflow_plan,
-      g::fixed_decl, g::fixed_field,
+      g::fixed_decl, g::fixed_field, g::stability_decl, g::stability_value, g::stability_order, g::stability_down,
+      g::stability_up, g::stability_from, g::req_stability_count, g::stability_rule,
       g::plan_decl, g::plan_node, g::plan_condition, g::plan_item, g::reject_result, g::private_mark, g::binding_today >,
    pegtl::parse_tree::fold_one::on<
       g::or_expr, g::and_expr, g::not_expr, g::compare_expr, g::coalesce_expr,
@@ -232,6 +233,34 @@ class Builder {
         l.value = expr(v);
       }
       m.lets.push_back(std::move(l));
+    } else if (n.is_type<g::stability_decl>()) {
+      ast::StabilityDecl s;
+      s.target = n.children.at(0)->string();
+      s.span = span(*n.children[0]);
+      for (size_t i = 1; i < n.children.size(); ++i) {
+        const Node& part = *n.children[i];
+        if (part.is_type<g::stability_order>()) {
+          if (!s.order.empty()) fail(part, "a stability rule has one `order`");
+          s.order_span = span(part);
+          for (const auto& v : part.children) s.order.push_back({v->string(), span(*v)});
+          continue;
+        }
+        ast::StabilityDecl::Rule r;
+        r.span = span(part);
+        r.down = part.children.at(0)->is_type<g::stability_down>();
+        for (size_t k = 1; k < part.children.size(); ++k) {
+          const Node& c = *part.children[k];
+          if (c.is_type<g::stability_from>()) {
+            r.from = c.children.at(0)->string();
+            r.from_span = span(*c.children[0]);
+          } else if (c.is_type<g::req_stability_count>()) {
+            r.periods = expr(*c.children.at(0));
+          }
+        }
+        s.rules.push_back(std::move(r));
+      }
+      if (s.order.empty()) fail(*n.children[0], fmt::format("the stability of `{}` needs `order A < B < C`: which values are higher", s.target));
+      m.stabilities.push_back(std::move(s));
     } else if (n.is_type<g::fixed_decl>()) {
       for (const auto& f : n.children) m.fixed.push_back({f->string(), span(*f)});
     } else if (n.is_type<g::import_decl>()) {
