@@ -847,7 +847,12 @@ PYBIND11_MODULE(_stratum, m) {
             try {
               return engine::choose_rule_file(path, s);
             } catch (const std::runtime_error& e) {
-              throw py::value_error(e.what());
+              // The command line's options are the module's arguments here.
+              std::string message = e.what();
+              for (auto [cli, python] : {std::pair<std::string, std::string>{"--as-of YYYY-MM-DD", "as_of="}, {"--ruleset NAME", "ruleset="}}) {
+                for (size_t at; (at = message.find(cli)) != std::string::npos;) message.replace(at, cli.size(), python);
+              }
+              throw py::value_error(message);
             }
           }, py::arg("path"), py::arg("as_of"), py::arg("ruleset"))
       .def_property_readonly("version_info", [](const Rules& rules) -> py::object {

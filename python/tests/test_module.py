@@ -127,7 +127,7 @@ def test_a_versions_folder_needs_as_of():
         stratum.load(VERSIONS)
     assert str(caught.value) == (
         f'the folder {VERSIONS} holds 2 versions of "存款分层" (2026.1 (2026-01-01, deposit_tiers_2026.strat); '
-        "2027.1 (2027-01-01, deposit_tiers_2027.strat)): give the evaluation date with --as-of YYYY-MM-DD "
+        "2027.1 (2027-01-01, deposit_tiers_2027.strat)): give the evaluation date with as_of= "
         "to choose the one in force"
     )
     with pytest.raises(OSError, match=r'no version of "存款分层" .* is in force on 2025-12-31: the earliest takes effect on 2026-01-01'):
@@ -138,7 +138,7 @@ def test_ruleset_chooses_among_several(tmp_path):
     for f in VERSIONS.iterdir():
         (tmp_path / f.name).write_bytes(f.read_bytes())
     (tmp_path / "wealth.strat").write_bytes((VERSIONS.parent / "wealth.strat").read_bytes())
-    with pytest.raises(OSError, match=r'holds versions of 2 rule sets \("存款分层", "理财分层"\): choose one with --ruleset NAME'):
+    with pytest.raises(OSError, match=r'holds versions of 2 rule sets \("存款分层", "理财分层"\): choose one with ruleset='):
         stratum.load(tmp_path, as_of="2026-07-01")
     rs = stratum.load(tmp_path, as_of="2026-07-01", ruleset="理财分层")
     assert (rs.ruleset, rs.version, rs.effective) == ("理财分层", "1", "2026-06-01")

@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 
 #include "cli/cli.hpp"
+#include "engine/previous.hpp"
+#include "io/decided.hpp"
+#include "io/readers.hpp"
 
 namespace stratum::cli {
 
@@ -100,6 +103,41 @@ std::vector<std::string> rule_files(const std::string& path, std::string& error)
   }
   out.push_back(path);
   return out;
+}
+
+int previous_run(const Args& args, const std::string& command, const eval::Program& program, const std::string& input,
+                 std::shared_ptr<const engine::PreviousRun>& out) {
+  if (auto prev = args.value("--previous")) {
+    std::optional<io::Format> format;
+    if (auto f = args.value("--previous-format")) {
+      if (*f == "csv") format = io::Format::csv;
+      else if (*f == "jsonl") format = io::Format::jsonl;
+      else return usage_error(command, "--previous-format is csv or jsonl");
+    } else {
+      format = io::format_from_name(*prev);
+      if (!format || *format == io::Format::yaml) {
+        return usage_error(command, fmt::format("cannot tell the format of {}: add --previous-format csv|jsonl", *prev));
+      }
+    }
+    if (*prev == "-" && input == "-") return usage_error(command, "--input and --previous cannot both be standard input");
+    if (program.stabilities.empty()) {
+      fmt::print(stderr, "stratum {}: the rules have no stability rule: --previous {} changes nothing\n", command, *prev);
+    } else {
+      try {
+        out = engine::PreviousRun::read(program, *prev, *format);
+      } catch (const io::DecidedFileError& e) {
+        fmt::print(stderr, "stratum {}: --previous {}\n", command, e.what());
+        return kInputProblem;
+      } catch (const std::runtime_error& e) {
+        fmt::print(stderr, "stratum {}: --previous: {}\n", command, e.what());
+        return kUsage;
+      }
+      for (const auto& w : out->warnings()) fmt::print(stderr, "stratum {}: --previous {}: {}\n", command, *prev, w);
+    }
+  } else if (args.value("--previous-format")) {
+    return usage_error(command, "--previous-format goes with --previous PREV");
+  }
+  return kOk;
 }
 
 }  // namespace stratum::cli

@@ -3,9 +3,17 @@
 // errors, rejected records, failing tests); 2 usage or I/O errors.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace stratum::eval {
+class Program;
+}
+namespace stratum::engine {
+class PreviousRun;
+}
 
 namespace stratum::cli {
 
@@ -40,6 +48,12 @@ std::optional<std::string> not_rereadable(const std::string& path);
 // The .strat files a RULES argument names: the file itself, or every .strat
 // file under a directory (sorted, so runs are reproducible).
 std::vector<std::string> rule_files(const std::string& path, std::string& error);
+
+// `--previous PREV [--previous-format csv|jsonl]`: the previous period's run
+// for the rules' stability rules (`out` stays null when not given). Any other
+// status than kOk: the problem is printed and the command ends with it.
+int previous_run(const Args& args, const std::string& command, const eval::Program& program, const std::string& input,
+                 std::shared_ptr<const engine::PreviousRun>& out);
 
 int check(const std::vector<std::string>& argv);
 int eval(const std::vector<std::string>& argv);

@@ -12,6 +12,7 @@
 #include "cli/migration.hpp"
 #include "engine/capacity.hpp"
 #include "engine/decider.hpp"
+#include "engine/previous.hpp"
 #include "io/bind.hpp"
 #include "io/decided.hpp"
 #include "io/readers.hpp"
@@ -317,6 +318,8 @@ int diff(const std::vector<std::string>& argv) {
     auto old_value = [](const io::DecidedFile::Row& row, size_t column) {
       return row[column] ? *row[column] : std::string(kNone);
     };
+    // Stability rules hold customers at the earlier run's values, as `eval --previous` does.
+    if (!p.stabilities.empty()) options.previous = engine::PreviousRun::from(p, before);
     Decision run;
     if (auto problem = open(run, *sides[0].rules, *input, *format, options)) {
       fmt::print(stderr, "stratum diff: {}: {}\n", *input, *problem);

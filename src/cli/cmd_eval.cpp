@@ -199,7 +199,7 @@ int eval(const std::vector<std::string>& argv) {
   if (program.uses_today && !as_of) {
     return usage_error("eval", "the rules use `today`: give the evaluation date with --as-of YYYY-MM-DD");
   }
-  if (rules_path != args.positionals()[0]) {
+  if (as_of && program.effective && rules_path != args.positionals()[0]) {
     fmt::print(stderr, "rules in force on {}: {} ({})\n", format_date(*as_of),
                engine::describe(program.ruleset, program.version, program.effective), rules_path);
   }
@@ -218,36 +218,7 @@ int eval(const std::vector<std::string>& argv) {
 
   // The previous period's run, for stability rules.
   std::shared_ptr<const engine::PreviousRun> previous;
-  if (auto prev = args.value("--previous")) {
-    std::optional<io::Format> format;
-    if (auto f = args.value("--previous-format")) {
-      if (*f == "csv") format = io::Format::csv;
-      else if (*f == "jsonl") format = io::Format::jsonl;
-      else return usage_error("eval", "--previous-format is csv or jsonl");
-    } else {
-      format = io::format_from_name(*prev);
-      if (!format || *format == io::Format::yaml) {
-        return usage_error("eval", fmt::format("cannot tell the format of {}: add --previous-format csv|jsonl", *prev));
-      }
-    }
-    if (*prev == "-" && *input == "-") return usage_error("eval", "--input and --previous cannot both be standard input");
-    if (program.stabilities.empty()) {
-      fmt::print(stderr, "stratum eval: the rules have no stability rule: --previous {} changes nothing\n", *prev);
-    } else {
-      try {
-        previous = engine::PreviousRun::read(program, *prev, *format);
-      } catch (const io::DecidedFileError& e) {
-        fmt::print(stderr, "stratum eval: --previous {}\n", e.what());
-        return kInputProblem;
-      } catch (const std::runtime_error& e) {
-        fmt::print(stderr, "stratum eval: --previous: {}\n", e.what());
-        return kUsage;
-      }
-      for (const auto& w : previous->warnings()) fmt::print(stderr, "stratum eval: --previous {}: {}\n", *prev, w);
-    }
-  } else if (args.value("--previous-format")) {
-    return usage_error("eval", "--previous-format goes with --previous PREV");
-  }
+  if (int status = previous_run(args, "eval", program, *input, previous); status != kOk) return status;
 
   if (auto once = not_rereadable(*input); once && !program.capacities.empty()) {
     return usage_error("eval", fmt::format("the rules have capacity limits, which read the input twice (to rank the customers, then to decide them): give --input a file, not {}", *once));

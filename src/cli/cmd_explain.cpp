@@ -15,7 +15,7 @@
 namespace stratum::cli {
 
 namespace {
-constexpr const char* kHelp = R"(usage: stratum explain RULES --record RECORD [--as-of YYYY-MM-DD] [--ruleset NAME] [--nearest [--fixed F1,F2]]
+constexpr const char* kHelp = R"(usage: stratum explain RULES --record RECORD [--as-of YYYY-MM-DD] [--ruleset NAME] [--previous PREV [--previous-format F]] [--nearest [--fixed F1,F2]]
 
 Evaluates one customer and prints why each result came out as it did. RULES
 may be a folder of versions of a rule set: the one in force on --as-of is used.
@@ -26,6 +26,9 @@ may be a folder of versions of a rule set: the one in force on --as-of is used.
   --as-of YYYY-MM-DD  the evaluation date: what `today` stands for, and which
                       version of the rules is in force
   --ruleset NAME      the rule set, when the folder RULES holds several
+  --previous PREV     the previous period's output of these rules (as `eval`
+                      wrote it): stability rules hold the customer as there
+  --previous-format F csv or jsonl, when the name of PREV does not tell
   --nearest           then, for each other segment and each other value of an enum
                       or bool decision, the smallest change of ONE input field that
                       gets it (each change evaluated before it is shown), e.g.
@@ -42,7 +45,7 @@ Exit status: 0 decided; 1 the record is rejected or the rules have errors; 2 usa
 }  // namespace
 
 int explain(const std::vector<std::string>& argv) {
-  Args args(argv, {"--help", "-h", "--nearest"}, {"--record", "--as-of", "--ruleset", "--fixed"});
+  Args args(argv, {"--help", "-h", "--nearest"}, {"--record", "--as-of", "--ruleset", "--fixed", "--previous", "--previous-format"});
   if (args.flag("--help") || args.flag("-h")) { fmt::print("{}", kHelp); return kOk; }
   if (args.error()) return usage_error("explain", *args.error());
   if (args.positionals().size() != 1) return usage_error("explain", "name one rule file: stratum explain RULES --record '{…}'");
@@ -66,6 +69,12 @@ int explain(const std::vector<std::string>& argv) {
   if (!diags.empty()) fmt::print(stderr, "{}", diags);
   if (!rules->ok()) return kInputProblem;
   const eval::Program& program = rules->program();
+  if (as_of && program.effective && rules_path != args.positionals()[0]) {
+    fmt::print(stderr, "rules in force on {}: {} ({})\n", format_date(*as_of),
+               engine::describe(program.ruleset, program.version, program.effective), rules_path);
+  }
+  std::shared_ptr<const engine::PreviousRun> previous;
+  if (int status = previous_run(args, "explain", program, "", previous); status != kOk) return status;
   if (program.uses_today && !as_of) {
     return usage_error("explain", "the rules use `today`: give the evaluation date with --as-of YYYY-MM-DD");
   }
@@ -106,6 +115,7 @@ int explain(const std::vector<std::string>& argv) {
     engine::Options options;
     options.as_of = as_of;
     options.explain = true;
+    options.previous = previous;
     engine::Decider decider(*rules, options);
     engine::Explanation e = engine::explain(decider, raw);
     if (nearest) engine::add_nearest(decider, e, fixed);

@@ -337,8 +337,13 @@ int replay(const std::vector<std::string>& argv) {
                  g.as_of.empty() ? "" : " on " + g.as_of, rules->path(), edited ? " (edited since)" : "", group_differ);
       if (group_differ && status == kOk) status = kInputProblem;
     }
-    if (shown > show) fmt::print("({} more differing records not listed: --show N)\n", shown - show);
-    if (groups.size() > 1) fmt::print("{} records replayed, {} differ\n", total, differ);
+    if (shown > show) fmt::print("({} more differing record{} not listed: --show N)\n", shown - show, shown - show == 1 ? "" : "s");
+    uint64_t records = 0;
+    for (const Group& g : groups) records += g.records;
+    if (groups.size() > 1 || total < records) {
+      fmt::print("{} records replayed, {} differ{}\n", total, differ,
+                 total < records ? fmt::format("; {} not replayed (their rules are not under {})", records - total, *dir) : "");
+    }
     return status;
   } catch (const std::runtime_error& e) {
     std::fflush(stdout);

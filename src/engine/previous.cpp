@@ -23,8 +23,11 @@ std::shared_ptr<const PreviousRun> PreviousRun::read(const eval::Program& progra
   if (program.key_field < 0) {
     throw io::DecidedFileError("the rules have no key field: a previous run is joined to this one by key (mark the input's key field `key`)");
   }
-  const std::string& key = program.fields[program.key_field].name;
-  io::DecidedFile file = io::DecidedFile::read(path, format, key);
+  return from(program, io::DecidedFile::read(path, format, program.fields[program.key_field].name));
+}
+
+std::shared_ptr<const PreviousRun> PreviousRun::from(const eval::Program& program, const io::DecidedFile& file) {
+  const std::string& path = file.path();
   auto run = std::make_shared<PreviousRun>();
   run->program_ = &program;
   struct Columns {

@@ -13,6 +13,10 @@
 #include "eval/program.hpp"
 #include "io/record.hpp"
 
+namespace stratum::io {
+class DecidedFile;
+}
+
 namespace stratum::engine {
 
 class PreviousRun {
@@ -21,6 +25,8 @@ class PreviousRun {
   // Throws io::DecidedFileError for a malformed file or one without the
   // stable values' columns, std::runtime_error when it cannot be read.
   static std::shared_ptr<const PreviousRun> read(const eval::Program& program, const std::string& path, io::Format format);
+  // The same, from a file already read (keyed by the rules' key field).
+  static std::shared_ptr<const PreviousRun> from(const eval::Program& program, const io::DecidedFile& file);
 
   // Sets frame.previous for the customer just bound in `frame` (by its key):
   // a customer absent from the previous run is new.

@@ -232,6 +232,34 @@ void RecordWriter::input_value(std::string& b, size_t field, const eval::Value& 
     if (json) b += '"';
     return;
   }
+  // A set in JSON Lines: an array, so that a member holding `;` stays one member.
+  if (json && f.type.is_set) {
+    b += '[';
+    bool first = true;
+    auto item = [&](std::string_view s) {
+      if (!first) b += ',';
+      first = false;
+      b += '"';
+      append_json_escaped(b, s);
+      b += '"';
+    };
+    if (f.type.base == BaseType::enum_ && !f.type.is_list) {
+      const auto& members = program_.enums[f.type.enum_id].members;
+      for (size_t i = 0; i < members.size(); ++i) {
+        if (v.n & (static_cast<int128>(1) << i)) item(members[i]);
+      }
+    } else {
+      std::string_view s = v.s;
+      while (!s.empty()) {
+        size_t end = s.find(eval::kSetSeparator);
+        item(s.substr(0, end));
+        if (end == std::string_view::npos) break;
+        s.remove_prefix(end + 1);
+      }
+    }
+    b += ']';
+    return;
+  }
   value(b, v, f.type);
 }
 
