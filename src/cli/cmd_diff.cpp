@@ -13,6 +13,7 @@
 #include "engine/capacity.hpp"
 #include "engine/decider.hpp"
 #include "engine/previous.hpp"
+#include "engine/versions.hpp"
 #include "io/bind.hpp"
 #include "io/decided.hpp"
 #include "io/readers.hpp"
@@ -216,7 +217,8 @@ int diff(const std::vector<std::string>& argv) {
   for (size_t k = 0; k < side_count; ++k) {
     const std::string& path = args.positionals()[k];
     try {
-      sides[k].rules = engine::RuleSet::load(path);
+      // A folder of versions stands for the one in force on --as-of.
+      sides[k].rules = engine::RuleSet::load(engine::choose_rule_file(path, {as_of, ""}));
     } catch (const std::runtime_error& e) {
       fmt::print(stderr, "stratum diff: {}\n", e.what());
       return kUsage;

@@ -73,7 +73,7 @@ if (golden !== rendered) {
 
 // 2. every rule file, against an independent scan
 const KEYWORDS = ['ruleset', 'version', 'extends', 'import', 'load', 'enum', 'input', 'let', 'decide', 'private', 'override', 'table', 'grid',
-  'scorecard', 'segments', 'plan', 'capacity', 'test', 'when', 'else', 'reject', 'given', 'expect', 'factor', 'weight', 'multiply',
+  'scorecard', 'segments', 'plan', 'capacity', 'stability', 'fixed', 'effective', 'test', 'when', 'else', 'reject', 'given', 'expect', 'factor', 'weight', 'multiply',
   'bonus', 'and', 'or', 'not', 'in', 'is', 'present', 'missing', 'contains', 'true', 'false', 'today', 'first', 'unique',
   'priority', 'collect'];
 const identChar = /[\p{L}\p{N}_]/u;
