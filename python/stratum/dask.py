@@ -83,8 +83,10 @@ def _write_partition(part: pd.DataFrame, shipped: Shipped, threads: int, folder:
     number = partition_info["number"] if partition_info else 0
     decided, rejected = rs.decide_batch(part, threads=threads)
     target = os.path.join(folder, f"decided-{number:05}.csv")
+    # Each record says which rules decided it, as `stratum eval` writes it.
+    provenance = {"@ruleset": rs.ruleset, "@version": rs.version, "@hash": rs.hash, "@as_of": rs.as_of}
     with open(target + ".tmp", "wb") as out:
-        out.write(_cli_csv(decided))
+        out.write(_cli_csv(decided.assign(**provenance)))
     os.replace(target + ".tmp", target)
     target = os.path.join(folder, f"rejected-{number:05}.jsonl")
     with open(target + ".tmp", "w", encoding="utf-8") as out:
@@ -104,7 +106,7 @@ def _write_partition(part: pd.DataFrame, shipped: Shipped, threads: int, folder:
 def write_csv(ddf, rules, folder, as_of=None, threads: int = 1) -> pd.DataFrame:
     """Decides every row of `ddf` and writes, in one pass and partition by
     partition, `decided-NNNNN.csv` (as `stratum eval --format csv` writes
-    them) and `rejected-NNNNN.jsonl` (record within the partition, key,
+    them, provenance columns @ruleset, @version, @hash and @as_of included) and `rejected-NNNNN.jsonl` (record within the partition, key,
     column, reason) into `folder`, each file written whole or not at all.
     Returns one row per partition: its number, the decided and rejected
     counts, and the count of each value of every enum decision."""

@@ -165,12 +165,13 @@ def test_write_csv_writes_what_the_cli_writes_in_one_pass(client, tmp_path):
     assert int(summary["decided"].sum()) == len(rows) == 2998
     assert int(summary["rejected"].sum()) == len(rejections) == 2
     written = []
+    cli = run_cli("eval", rules, "--input", src, "--format", "csv").stdout.splitlines()
+    assert cli[0] == ",".join(header + ["@ruleset", "@version", "@hash", "@as_of"])
     for k in range(3):
         lines = (tmp_path / "out" / f"decided-{k:05}.csv").read_text(encoding="utf-8").splitlines()
-        assert lines[0] == ",".join(header)
+        assert lines[0] == cli[0]
         written += lines[1:]
-    cli_lines = [line for line in run_cli("eval", rules, "--input", src, "--format", "csv").stdout.splitlines()[1:]]
-    assert written == cli_lines
+    assert written == cli[1:]
     got = []
     for k in range(3):
         got += [json.loads(l) for l in (tmp_path / "out" / f"rejected-{k:05}.jsonl").read_text(encoding="utf-8").splitlines()]
