@@ -195,9 +195,11 @@ class Comparer {
     return s.rank == t.rank && s.down == t.down && s.up == t.up;
   }
 
-  bool same_derived(const eval::Derived& x, const eval::Derived& y) {
+  // `with_stability` false: the rules' value alone (a stable value's candidate).
+  bool same_derived(const eval::Derived& x, const eval::Derived& y, bool with_stability = true) {
     if (x.kind != y.kind || x.name != y.name) return false;
-    if (!same_stability(x.stability, y.stability)) return false;
+    // (a held value's own kind compares its stability rule as it needs)
+    if (with_stability && x.kind != eval::DerivedKind::held && !same_stability(x.stability, y.stability)) return false;
     if (x.kind != eval::DerivedKind::segment && !same_type(x.type, y.type)) return false;
     auto node = [&](int32_t a, int32_t b) { return same_node(a, b); };
     switch (x.kind) {
@@ -225,8 +227,11 @@ class Comparer {
       }
       case eval::DerivedKind::segment: return same_tree(0, 0);
       case eval::DerivedKind::capacity: return true;  // set over a portfolio, never compared (compare_output)
-      case eval::DerivedKind::held:  // what the stable value's rules gave, and the periods in a row
-        return same_slot(P_.stabilities[x.stability].slot, C_.stabilities[y.stability].slot);
+      case eval::DerivedKind::held: {  // the candidate: the rules' value; the periods: that and the stability rule
+        int32_t a = P_.stabilities[x.stability].slot, b = C_.stabilities[y.stability].slot;
+        bool rules_same = same_derived(P_.derived[a - P_.fields.size()], C_.derived[b - C_.fields.size()], false);
+        return rules_same && (x.name.ends_with("@candidate") || same_stability(x.stability, y.stability));
+      }
       case eval::DerivedKind::plan_item: {
         if ((P_.segment_slot < 0) != (C_.segment_slot < 0)) return false;
         if (P_.segment_slot >= 0 && !same_slot(P_.segment_slot, C_.segment_slot)) return false;
@@ -641,6 +646,20 @@ class Comparer {
     int32_t pslot = it->slot;
     if (same_slot(pslot, cslot)) {
       unchanged(o, cslot, true);
+      return;
+    }
+    // A stable value whose stability rule differs: the same previous period holds a customer in one and moves him in the other.
+    auto stability_of = [](const eval::Program& p, int32_t slot) {
+      return slot >= static_cast<int32_t>(p.fields.size()) ? p.derived[slot - p.fields.size()].stability : -1;
+    };
+    bool candidate = o.slot >= static_cast<int32_t>(C_.fields.size()) &&
+                     C_.derived[o.slot - C_.fields.size()].kind == eval::DerivedKind::held && o.name.ends_with("@candidate");
+    if (!candidate && (stability_of(C_, cslot) >= 0 || stability_of(P_, pslot) >= 0) && !same_stability(stability_of(P_, pslot), stability_of(C_, cslot))) {
+      auto& d = out_.warning("override-changes", span_of(cslot),
+                             fmt::format("{} differs from `{}`'s: its stability rule is not the parent's, so a customer with the same previous "
+                                         "period can be held by one and moved by the other",
+                                         shown(o), parent_name_));
+      d.severity = Severity::note;
       return;
     }
     std::string why;

@@ -819,6 +819,10 @@ void Checker::check_stabilities() {
       info.decision = it->second.index;
       info.enum_id = dec.type.enum_id;
     }
+    if (m_.key_field < 0) {
+      diags_.error("stability", s.span, "a stability rule finds a customer's previous period by key: mark the input's key field `key`");
+      continue;
+    }
     if (!seen.insert(s.target).second) {
       diags_.error("duplicate-name", s.span, fmt::format("`{}` has a stability rule already: one per decision", s.target));
       continue;
@@ -892,7 +896,7 @@ void Checker::check_stabilities() {
         continue;
       }
       if (info.rank[v] < 0) {
-        diags_.error("stability", r.from_span, fmt::format("`{}` is not in the order: there is nothing {} from it", r.from, r.down ? "below" : "above"));
+        diags_.error("stability", r.from_span, fmt::format("`{}` is not in the order: `{} from` names a value of the order", r.from, r.down ? "down" : "up"));
         ok = false;
         continue;
       }

@@ -12,9 +12,11 @@
 #include "cli/cli.hpp"
 #include "engine/capacity.hpp"
 #include "engine/decider.hpp"
+#include "engine/previous.hpp"
 #include "engine/stream.hpp"
 #include "engine/versions.hpp"
 #include "io/bind.hpp"
+#include "io/decided.hpp"
 #include "io/readers.hpp"
 #include "io/writer.hpp"
 #include "value/date.hpp"
@@ -31,7 +33,9 @@ and the rules that decided it (@ruleset, @version, @hash, @as_of). Every
 record is decided again with the rule file of DIR (searched with its
 sub-folders) whose content hash is the record's @hash, on its @as_of date,
 and compared with what was recorded: decisions, plan items, capacity moves
-and, when recorded, explanations.
+and, when recorded, explanations. Stability rules read the previous period as
+the record kept it (NAME@previous, NAME@previous_candidate,
+NAME@previous_periods).
 
   --rules DIR           where the rule files are kept (a folder, or one file)
   --input-format F      jsonl or csv, when the name of DECIDED does not tell
@@ -273,6 +277,22 @@ int replay(const std::vector<std::string>& argv) {
       options.keep_input = true;
       options.provenance = io::Provenance{program.ruleset, program.version, g.hash, as_of};
       options.threads = std::max(1u, std::thread::hardware_concurrency());
+      // Stability rules: each record kept what it read of its previous period.
+      if (!program.stabilities.empty()) {
+        if (program.key_field < 0) {
+          std::fflush(stdout);
+          fmt::print(stderr, "stratum replay: {} has stability rules but no key field\n", rules->path());
+          return kUsage;
+        }
+        try {
+          options.decide.previous =
+              engine::PreviousRun::kept(program, io::DecidedFile::read(decided, format, program.fields[program.key_field].name));
+        } catch (const std::runtime_error& e) {
+          std::fflush(stdout);
+          fmt::print(stderr, "stratum replay: {}\n", e.what());
+          return kUsage;
+        }
+      }
       // Capacity limits rank the whole file, as `eval` ranked its whole input.
       std::optional<engine::CapacityPlan> capacity;
       if (!program.capacities.empty()) {

@@ -27,6 +27,15 @@ std::shared_ptr<const PreviousRun> PreviousRun::read(const eval::Program& progra
 }
 
 std::shared_ptr<const PreviousRun> PreviousRun::from(const eval::Program& program, const io::DecidedFile& file) {
+  return read_columns(program, file, {"", "@candidate", "@periods"});
+}
+
+std::shared_ptr<const PreviousRun> PreviousRun::kept(const eval::Program& program, const io::DecidedFile& file) {
+  return read_columns(program, file, {"@previous", "@previous_candidate", "@previous_periods"});
+}
+
+std::shared_ptr<const PreviousRun> PreviousRun::read_columns(const eval::Program& program, const io::DecidedFile& file,
+                                                             const Suffixes& suffix) {
   const std::string& path = file.path();
   auto run = std::make_shared<PreviousRun>();
   run->program_ = &program;
@@ -35,9 +44,12 @@ std::shared_ptr<const PreviousRun> PreviousRun::from(const eval::Program& progra
   };
   std::vector<Columns> columns;
   for (const auto& st : program.stabilities) {
-    Columns c{file.column(st.name), file.column(st.name + "@candidate"), file.column(st.name + "@periods")};
+    Columns c{file.column(st.name + suffix.value), file.column(st.name + suffix.candidate), file.column(st.name + suffix.periods)};
     if (!c.value) {
-      throw io::DecidedFileError(fmt::format("{}: no column `{}`: the previous run did not decide it, so nobody can be held at its value", path, st.name));
+      throw io::DecidedFileError(
+          *suffix.value ? fmt::format("{}: no column `{}{}`: it was not decided with `stratum eval --keep-input` by rules with this stability rule",
+                                      path, st.name, suffix.value)
+                        : fmt::format("{}: no column `{}`: the previous run did not decide it, so nobody can be held at its value", path, st.name));
     }
     columns.push_back(c);
   }
@@ -49,7 +61,8 @@ std::shared_ptr<const PreviousRun> PreviousRun::from(const eval::Program& progra
     for (size_t k = 0; k < members.size(); ++k) {
       if (members[k] == *text) return static_cast<int32_t>(k);
     }
-    ++problems[fmt::format("{} `{}` ({}) is not a value of it now: decided as new", st.name, *text, what)];
+    ++problems[fmt::format("{} `{}` ({}) is not a value of it now: {}", st.name, *text, what,
+                           std::string_view(what) == "the value" ? "decided as new" : "the periods in a row start again")];
     return -1;
   };
   run->by_key_.reserve(file.size());
@@ -67,7 +80,8 @@ std::shared_ptr<const PreviousRun> PreviousRun::from(const eval::Program& progra
         int64_t n = 0;
         auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
         if (ec != std::errc() || end != t.data() + t.size() || n < 0) {
-          throw io::DecidedFileError(fmt::format("{}:{}: `{}@periods` is {}: expected a whole number of periods", path, file.line(i), st.name, t));
+          throw io::DecidedFileError(fmt::format("{}:{}: `{}{}` is {}: expected a number of periods in a row, a whole number from 0 to {}",
+                                                 path, file.line(i), st.name, suffix.periods, t, INT64_MAX));
         }
         p.periods = n;
       }
@@ -81,6 +95,7 @@ std::shared_ptr<const PreviousRun> PreviousRun::from(const eval::Program& progra
 }
 
 void PreviousRun::fill(eval::Frame& frame) const {
+  frame.previous_run = true;
   auto it = by_key_.find(key_of(*program_, frame));
   if (it == by_key_.end()) {
     std::fill(frame.previous.begin(), frame.previous.end(), eval::Previous{});

@@ -27,6 +27,10 @@ class PreviousRun {
   static std::shared_ptr<const PreviousRun> read(const eval::Program& program, const std::string& path, io::Format format);
   // The same, from a file already read (keyed by the rules' key field).
   static std::shared_ptr<const PreviousRun> from(const eval::Program& program, const io::DecidedFile& file);
+  // What a decided file kept of its own previous period (`eval --keep-input`
+  // writes NAME@previous, NAME@previous_candidate, NAME@previous_periods):
+  // the previous period as that run saw it, for `stratum replay`.
+  static std::shared_ptr<const PreviousRun> kept(const eval::Program& program, const io::DecidedFile& file);
 
   // Sets frame.previous for the customer just bound in `frame` (by its key):
   // a customer absent from the previous run is new.
@@ -37,6 +41,12 @@ class PreviousRun {
   const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
+  struct Suffixes {
+    const char* value;
+    const char* candidate;
+    const char* periods;
+  };
+  static std::shared_ptr<const PreviousRun> read_columns(const eval::Program& program, const io::DecidedFile& file, const Suffixes& suffix);
   const eval::Program* program_ = nullptr;
   std::unordered_map<std::string, std::vector<eval::Previous>> by_key_;
   std::vector<std::string> warnings_;

@@ -346,7 +346,7 @@ void Program::hold(Frame& f, int32_t s, const Derived& d) const {
   if (is_missing(candidate)) {
     why = "no value: nothing to hold";
   } else if (prev.value < 0) {
-    why = "no previous period given: decided as a new customer";
+    why = f.previous_run ? "not in the previous period: a new customer" : "no previous period given: decided as a new customer";
   } else if (prev.value == candidate.n) {
     why = "as the previous period";
   } else {

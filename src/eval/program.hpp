@@ -340,6 +340,7 @@ struct Frame {
   // Per stability rule, this customer's previous period (see Stability);
   // set by the engine before each customer when a previous run is given.
   std::vector<Previous> previous;
+  bool previous_run = false;  // a previous run was given (a customer absent from it is new)
   int32_t nesting = 0;         // derived values being computed, one inside another
   // Per conditional plan, this customer's condition: -1 not yet evaluated,
   // else 0/1. Several plan items share one plan's condition.

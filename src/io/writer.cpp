@@ -285,6 +285,12 @@ void RecordWriter::header() {
       b += ',';
       append_csv_field(b, program_.fields[i].column);
     }
+    for (const auto& st : program_.stabilities) {
+      for (const char* part : {"@previous", "@previous_candidate", "@previous_periods"}) {
+        b += ',';
+        append_csv_field(b, st.name + part);
+      }
+    }
   }
   if (!provenance_.empty()) b += ",@ruleset,@version,@hash,@as_of";
   if (explain_) b += ",explain";
@@ -370,6 +376,41 @@ void RecordWriter::record(const eval::Frame& frame, uint64_t record_number, cons
       if (static_cast<int32_t>(i) == program_.key_field) continue;
       b += json ? json_inputs_[i] : std::string(",");
       input_value(b, i, frame.slots[i]);
+    }
+    // What a stability rule read of the previous period: replay needs it too.
+    for (size_t k = 0; k < program_.stabilities.size(); ++k) {
+      const eval::Stability& st = program_.stabilities[k];
+      eval::Previous p = k < frame.previous.size() ? frame.previous[k] : eval::Previous{};
+      const auto& members = program_.enums[program_.derived[st.slot - program_.fields.size()].type.enum_id].members;
+      auto name = [&](int32_t code) -> std::string_view {
+        return code >= 0 && static_cast<size_t>(code) < members.size() ? std::string_view(members[code]) : std::string_view();
+      };
+      std::string_view texts[2] = {name(p.value), name(p.value >= 0 ? p.candidate : -1)};
+      for (int part = 0; part < 2; ++part) {
+        if (json) {
+          b += ",\"";
+          append_json_escaped(b, st.name);
+          b += part == 0 ? "@previous\":" : "@previous_candidate\":";
+          if (texts[part].empty()) {
+            b += "null";
+          } else {
+            b += '"';
+            append_json_escaped(b, texts[part]);
+            b += '"';
+          }
+        } else {
+          b += ',';
+          append_csv_field(b, texts[part]);
+        }
+      }
+      if (json) {
+        b += ",\"";
+        append_json_escaped(b, st.name);
+        b += "@previous_periods\":";
+      } else {
+        b += ',';
+      }
+      b += std::to_string(p.value >= 0 ? p.periods : 0);
     }
   }
   b += provenance_;

@@ -402,3 +402,43 @@ def test_a_branch_replaces_the_parents_stability(tmp_path):
     previous = FOLDER + '/chain-0.csv'
     case('branch-eval', 'eval', FOLDER + '/branch.strat', '--input', FOLDER + '/chain-1-input.csv',
          '--previous', previous, '--format', 'csv', exit=0)
+
+
+def test_check_of_the_branch_says_its_stability_differs():
+    """The branch's own stability rule: `check` says the held value and its periods
+    can differ from the parent's, and that the candidate cannot (the rules are the parent's)."""
+    case('branch-check', 'check', FOLDER + '/branch.strat', exit=0)
+
+
+@pytest.mark.parametrize('fmt', ['csv', 'jsonl'])
+def test_replay_of_months_decided_with_previous(fmt, tmp_path):
+    """A month decided with --previous and --keep-input keeps what it read of the
+    previous month (NAME@previous, …): replay decides it again alike, held
+    customers included; a kept previous value edited by hand shows as a difference."""
+    rules = tmp_path / 'rules'
+    rules.mkdir()
+    (rules / 'tiers.strat').write_bytes((ROOT / TIERS).read_bytes())
+    previous = FOLDER + '/chain-0.csv'
+    for m in (1, 2, 3):
+        out = tmp_path / ('month-%d.%s' % (m, fmt))
+        decide('eval', rules / 'tiers.strat', '--input', '%s/chain-%d-input.csv' % (FOLDER, m), '--previous', previous,
+               '--keep-input', '--as-of', '2027-0%d-28' % m, '--format', fmt, '--output', out)
+        case('replay-month-%d-%s' % (m, fmt), 'replay', out, '--rules', rules, tmp=tmp_path, exit=0)
+        previous = out
+    # H is held at 高净值客户 in month 3 by what it kept of month 2: change that, and it is moved instead.
+    text = previous.read_text(encoding='utf-8')
+    if fmt == 'csv':
+        lines = text.splitlines()
+        header = lines[0].split(',')
+        at = header.index(NAME + '@previous_periods')
+        lines = [','.join(f if i != at or not line.startswith('H,') else '5' for i, f in enumerate(line.split(',')))
+                 for line in lines]
+        previous.write_text('\n'.join(lines) + '\n', encoding='utf-8')
+    else:
+        rows = [json.loads(line) for line in text.splitlines()]
+        for row in rows:
+            if row['id'] == 'H':
+                row[NAME + '@previous_periods'] = 5
+        previous.write_text(''.join(json.dumps(r, ensure_ascii=False, separators=(',', ':')) + '\n' for r in rows),
+                            encoding='utf-8')
+    case('replay-edited-previous-%s' % fmt, 'replay', previous, '--rules', rules, tmp=tmp_path, exit=1)
