@@ -47,7 +47,9 @@ each plan item both sides have, the customers whose item changed.
   --format F            text (default), csv (one line per non-empty cell:
                         what,old,new,customers,share,share_of_old; `what` is
                         the decision or plan.ITEM) or json (one object)
-  --as-of YYYY-MM-DD    the date `today` stands for
+  --as-of YYYY-MM-DD    the date `today` stands for; a folder of versions (OLD,
+                        NEW or RULES) stands for the one in force on it
+  --ruleset NAME        the rule set, when such a folder holds several
   --samples N           sample keys per change (default 3)
 
 A customer a side rejects shows as (rejected); a missing value as (none).
@@ -156,7 +158,7 @@ void print(const DiffReport& report, const std::string& format) {
 
 int diff(const std::vector<std::string>& argv) {
   Args args(argv, {"--help", "-h"},
-            {"--input", "--input-format", "--by", "--as-of", "--samples", "--format", "--previous", "--previous-format"});
+            {"--input", "--input-format", "--by", "--as-of", "--samples", "--format", "--previous", "--previous-format", "--ruleset"});
   if (args.flag("--help") || args.flag("-h")) { fmt::print("{}", kHelp); return kOk; }
   if (args.error()) return usage_error("diff", *args.error());
   auto previous = args.value("--previous");
@@ -218,7 +220,7 @@ int diff(const std::vector<std::string>& argv) {
     const std::string& path = args.positionals()[k];
     try {
       // A folder of versions stands for the one in force on --as-of.
-      sides[k].rules = engine::RuleSet::load(engine::choose_rule_file(path, {as_of, ""}));
+      sides[k].rules = engine::RuleSet::load(engine::choose_rule_file(path, {as_of, args.value("--ruleset").value_or("")}));
     } catch (const std::runtime_error& e) {
       fmt::print(stderr, "stratum diff: {}\n", e.what());
       return kUsage;
@@ -321,7 +323,14 @@ int diff(const std::vector<std::string>& argv) {
       return row[column] ? *row[column] : std::string(kNone);
     };
     // Stability rules hold customers at the earlier run's values, as `eval --previous` does.
-    if (!p.stabilities.empty()) options.previous = engine::PreviousRun::from(p, before);
+    if (!p.stabilities.empty()) {
+      try {
+        options.previous = engine::PreviousRun::from(p, before);
+      } catch (const io::DecidedFileError& e) {
+        fmt::print(stderr, "stratum diff: {}\n", e.what());
+        return kInputProblem;
+      }
+    }
     Decision run;
     if (auto problem = open(run, *sides[0].rules, *input, *format, options)) {
       fmt::print(stderr, "stratum diff: {}: {}\n", *input, *problem);

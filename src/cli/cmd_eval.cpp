@@ -174,6 +174,9 @@ int eval(const std::vector<std::string>& argv) {
     }
   }
 
+  if (auto e = args.value("--errors"), prev = args.value("--previous"); e && prev && io::same_file(*e, *prev)) {
+    return usage_error("eval", fmt::format("--errors {} is the previous period's output (--previous): it would be replaced; write elsewhere", *e));
+  }
   for (const char* flag : {"--output", "--errors"}) {
     if (auto o = args.value(flag); o && io::same_file(*o, *input)) {
       return usage_error("eval", fmt::format("{} {} is the input: it would be replaced by what is read from it; write elsewhere", flag, *o));

@@ -40,6 +40,8 @@ NAME@previous_periods).
   --rules DIR           where the rule files are kept (a folder, or one file)
   --input-format F      jsonl or csv, when the name of DECIDED does not tell
   --show N              differing records listed (default 20; all are counted)
+  --max-record-bytes N  the longest record read (default 8388608, 8 MiB), as eval
+  --max-field-bytes N   the longest value read (default 1048576, 1 MiB), as eval
 
 Exit status: 0 every record decided as recorded; 1 some records differ;
 2 usage or I/O error, or a record's rules are not in DIR (no rule file has its
@@ -113,7 +115,7 @@ struct Group {
 }  // namespace
 
 int replay(const std::vector<std::string>& argv) {
-  Args args(argv, {"--help", "-h"}, {"--rules", "--input-format", "--show"});
+  Args args(argv, {"--help", "-h"}, {"--rules", "--input-format", "--show", "--max-record-bytes", "--max-field-bytes"});
   if (args.flag("--help") || args.flag("-h")) { fmt::print("{}", kHelp); return kOk; }
   if (args.error()) return usage_error("replay", *args.error());
   if (args.positionals().size() != 1) return usage_error("replay", "name one decided file: stratum replay DECIDED --rules DIR");
@@ -139,6 +141,15 @@ int replay(const std::vector<std::string>& argv) {
     }
     show = std::stoul(*n);
   }
+  io::RecordLimits limits;
+  for (auto [flag, target] : {std::pair{"--max-record-bytes", &limits.max_record}, std::pair{"--max-field-bytes", &limits.max_field}}) {
+    if (auto v = args.value(flag)) {
+      if (v->empty() || v->size() > 12 || v->find_first_not_of("0123456789") != std::string::npos || std::stoull(*v) == 0) {
+        return usage_error("replay", fmt::format("{} takes a whole number of bytes from 1 to 999999999999", flag));
+      }
+      *target = static_cast<size_t>(std::stoull(*v));
+    }
+  }
   if (auto once = not_rereadable(decided)) {
     return usage_error("replay", fmt::format("replay reads the decided file more than once: give a file, not {}", *once));
   }
@@ -152,6 +163,7 @@ int replay(const std::vector<std::string>& argv) {
     std::map<std::pair<std::string, std::string>, size_t> group_of;
     {
       auto reader = io::open_reader(decided, format);
+      reader->set_limits(limits);
       if (auto problem = reader->open(kMeta, std::vector<bool>(kMeta.size(), true))) {
         std::fflush(stdout);
           fmt::print(stderr, "stratum replay: {}: {}: it was not written by `stratum eval` with provenance (@ruleset, @version, @hash, @as_of)\n",
@@ -240,6 +252,17 @@ int replay(const std::vector<std::string>& argv) {
         return kUsage;
       }
 
+      // Rules not in force on the records' date cannot have decided them.
+      if (as_of && program.effective && *as_of < *program.effective) {
+        fmt::print("{} record{} decided by {} (hash {}) on {}: {} takes effect on {}, after that date: eval would not have "
+                   "used it then; all differ\n",
+                   g.records, g.records == 1 ? "" : "s", engine::describe(g.ruleset, g.version, std::nullopt), g.hash.substr(0, 12),
+                   g.as_of, rules->path(), format_date(*program.effective));
+        total += g.records;
+        differ += g.records;
+        if (status == kOk) status = kInputProblem;
+        continue;
+      }
       // The file's own header: its column names (CSV), whether explanations were recorded.
       io::Binder binder(program);
       std::vector<std::string> columns = binder.columns();
@@ -261,9 +284,18 @@ int replay(const std::vector<std::string>& argv) {
           size_t start = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
           size_t end = text.find('\n', start);
           header = csv_fields(chomp(std::string_view(text).substr(start, end == std::string::npos ? std::string::npos : end - start)));
+          std::set<std::string> names;
+          for (const auto& h : header) {
+            if (!names.insert(h).second) {
+              std::fflush(stdout);
+              fmt::print(stderr, "stratum replay: {}:1: the header names `{}` twice: not a file `stratum eval` wrote\n", decided, h);
+              return kUsage;
+            }
+          }
         }
       }
       auto reader = io::open_reader(decided, format);
+      reader->set_limits(limits);
       if (auto problem = reader->open(columns, required)) {
         std::fflush(stdout);
           fmt::print(stderr, "stratum replay: {}: {}: the records do not carry the input fields of {} (decide with `stratum eval --keep-input` to keep what replay needs)\n",
@@ -273,6 +305,7 @@ int replay(const std::vector<std::string>& argv) {
       engine::StreamOptions options;
       options.decide.as_of = as_of;
       options.decide.explain = explained;
+      options.decide.max_field = limits.max_field;
       options.format = format == io::Format::csv ? io::OutputFormat::csv : io::OutputFormat::jsonl;
       options.keep_input = true;
       options.provenance = io::Provenance{program.ruleset, program.version, g.hash, as_of};
@@ -286,7 +319,7 @@ int replay(const std::vector<std::string>& argv) {
         }
         try {
           options.decide.previous =
-              engine::PreviousRun::kept(program, io::DecidedFile::read(decided, format, program.fields[program.key_field].name));
+              engine::PreviousRun::kept(program, io::DecidedFile::read(decided, format, program.fields[program.key_field].name, limits));
         } catch (const std::runtime_error& e) {
           std::fflush(stdout);
           fmt::print(stderr, "stratum replay: {}\n", e.what());
@@ -297,6 +330,7 @@ int replay(const std::vector<std::string>& argv) {
       std::optional<engine::CapacityPlan> capacity;
       if (!program.capacities.empty()) {
         auto first = io::open_reader(decided, format);
+        first->set_limits(limits);
         first->open(binder.columns(), std::vector<bool>(binder.columns().size(), true));
         capacity = engine::CapacityPlan::make(*rules, *first, options);
       }
@@ -335,13 +369,23 @@ int replay(const std::vector<std::string>& argv) {
         Fields now = fields_of(fresh, format, fresh_header);
         Fields then = fields_of(raw.source, format, header);
         std::map<std::string, std::string> recorded(then.begin(), then.end());
+        std::set<std::string> written;
         std::vector<std::string> changes;
         for (const auto& [name, value] : now) {
+          written.insert(name);
           auto it = recorded.find(name);
           if (it == recorded.end()) changes.push_back(fmt::format("{}: not recorded, now {}", name, value));
           else if (it->second == value) continue;
           else if (name == "explain") changes.push_back("explain: the explanation differs");
           else changes.push_back(fmt::format("{}: recorded {}, now {}", name, it->second, value));
+        }
+        for (const auto& [name, value] : then) {
+          if (!written.count(name)) changes.push_back(fmt::format("{}: recorded {}, which eval does not write", name, value));
+        }
+        // JSON Lines as eval writes them has one text per record: any other (a field twice,
+        // re-encoded) is an alteration. A CSV's columns may have been reordered.
+        if (changes.empty() && format == io::Format::jsonl) {
+          changes.push_back("the record's text is not what eval writes (a field given twice, or re-encoded)");
         }
         if (changes.empty()) continue;
         ++group_differ;

@@ -16,14 +16,22 @@ namespace stratum::engine {
 
 namespace fs = std::filesystem;
 
-std::optional<VersionInfo> read_version(const std::string& path) {
+namespace {
+// The header of `path`, or the first syntax error's text.
+std::optional<VersionInfo> parse_version(const std::string& path, std::string* error) {
   SourceSet sources;
   Diagnostics diags;
   uint32_t id = sources.add(path, io::read_file(path));
   auto module = parse(sources, id, diags);
-  if (!module) return std::nullopt;
+  if (!module) {
+    if (error && !diags.items().empty()) *error = render_text(diags.items().front(), sources);
+    return std::nullopt;
+  }
   return VersionInfo{path, module->ruleset, module->version, module->effective};
 }
+}  // namespace
+
+std::optional<VersionInfo> read_version(const std::string& path) { return parse_version(path, nullptr); }
 
 std::vector<VersionInfo> versions_in(const std::string& folder) {
   std::vector<std::string> files;
@@ -35,7 +43,14 @@ std::vector<VersionInfo> versions_in(const std::string& folder) {
   std::sort(files.begin(), files.end());
   std::vector<VersionInfo> out;
   for (const auto& f : files) {
-    if (auto v = read_version(f)) out.push_back(std::move(*v));
+    std::string error;
+    auto v = parse_version(f, &error);
+    if (!v) {
+      throw std::runtime_error(fmt::format("{} cannot be read as a rule file, so the version in force cannot be chosen in {} "
+                                           "(fix it, or move it out of the folder):\n{}",
+                                           f, folder, error));
+    }
+    out.push_back(std::move(*v));
   }
   return out;
 }

@@ -26,8 +26,10 @@ struct VersionInfo {
 // cannot be read.
 std::optional<VersionInfo> read_version(const std::string& path);
 
-// The rule files directly in `folder` (sorted by name) that parse, with their
-// headers. Throws std::runtime_error when the folder cannot be read.
+// The rule files directly in `folder` (sorted by name), with their headers.
+// Throws std::runtime_error when the folder cannot be read, or a rule file
+// in it cannot be parsed (a version that cannot be read must not let another
+// decide in its place).
 std::vector<VersionInfo> versions_in(const std::string& folder);
 
 // Which version to load.

@@ -361,7 +361,8 @@ void Program::hold(Frame& f, int32_t s, const Derived& d) const {
       bool same_side = prev.periods > 0 && prev.candidate >= 0 && static_cast<size_t>(prev.candidate) < st.rank.size() &&
                        st.rank[prev.candidate] >= 0 && prev.candidate != prev.value &&
                        (st.rank[prev.candidate] < st.rank[p]) == down;
-      int64_t run = same_side ? prev.periods + 1 : 1;
+      // (a count beyond any rule's 1000 periods counts as 1000: no overflow)
+      int64_t run = same_side ? std::min<int64_t>(prev.periods, 1000) + 1 : 1;
       if (run < need) {
         f.slots[s] = {prev.value, {}};
         periods = run;

@@ -339,3 +339,44 @@ def test_replay_a_run_whose_rules_are_gone(three_runs, tmp_path):
     lines[7] = lines[7].replace('"层级":"金卡"', '"层级":"钻石"')
     three_runs.write_text(''.join(lines), encoding='utf-8')
     case('replay-rules-gone', 'replay', three_runs, '--rules', kept, tmp=tmp_path, exit=2)
+
+
+# ------------------------------------------------------------ what an audit must not let pass
+
+
+def test_a_version_that_does_not_parse_stops_the_choice(tmp_path):
+    """A broken 2027.1 must not let 2026.1 decide in its place."""
+    folder = tmp_path / 'versions'
+    shutil.copytree(ROOT / VERSIONS, folder)
+    with open(folder / 'deposit_tiers_2027.strat', 'a', encoding='utf-8') as f:
+        f.write('garbage {{{\n')
+    case('version-does-not-parse', 'eval', folder, '--input', PORTFOLIO, '--as-of', '2027-06-01', tmp=tmp_path, exit=2)
+
+
+def altered(decided, path, edit):
+    lines = decided.read_text(encoding='utf-8').splitlines()
+    path.write_text('\n'.join(edit(i, line) for i, line in enumerate(lines)) + '\n', encoding='utf-8')
+
+
+def test_replay_finds_a_field_given_twice_and_a_date_before_the_version(tmp_path):
+    decided = tmp_path / 'decided.jsonl'
+    decide('eval', VERSIONS, '--input', PORTFOLIO, '--as-of', '2027-06-01', '--keep-input', '--output', decided)
+    twice = tmp_path / 'twice.jsonl'
+    altered(decided, twice, lambda i, line: line.replace('"层级":"钻石",', '"层级":"普通","层级":"钻石",') if i == 0 else line)
+    case('replay-field-twice', 'replay', twice, '--rules', VERSIONS, tmp=tmp_path, exit=1)
+    early = tmp_path / 'early.jsonl'
+    altered(decided, early, lambda i, line: line.replace('"@as_of":"2027-06-01"', '"@as_of":"2026-06-01"') if i == 1 else line)
+    case('replay-before-effective', 'replay', early, '--rules', VERSIONS, tmp=tmp_path, exit=1)
+    extra = tmp_path / 'extra.jsonl'
+    altered(decided, extra, lambda i, line: line.replace('{"id":"D03",', '{"id":"D03","VIP":"yes",'))
+    case('replay-extra-field', 'replay', extra, '--rules', VERSIONS, tmp=tmp_path, exit=1)
+
+
+def test_errors_may_not_replace_the_previous_period(tmp_path):
+    previous = tmp_path / 'previous.csv'
+    previous.write_text(decide('eval', 'tests/golden/time/stability/tiers.strat', '--input',
+                               'tests/golden/time/stability/chain-1-input.csv', '--format', 'csv'), encoding='utf-8')
+    before = previous.read_bytes()
+    case('errors-is-previous', 'eval', 'tests/golden/time/stability/tiers.strat', '--input',
+         'tests/golden/time/stability/chain-2-input.csv', '--previous', previous, '--errors', previous, tmp=tmp_path, exit=2)
+    assert previous.read_bytes() == before
