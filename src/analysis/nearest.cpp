@@ -125,7 +125,9 @@ class NearestSearch {
       if (o.type.is_set || (o.type.base != BaseType::enum_ && o.type.base != BaseType::boolean)) continue;
       OutputRegions r{o.name, o.slot, false, {}};
       try {
-        for (const auto& [region, value] : a_.partition(o.slot, 0)) {
+        for (const auto& part : a_.partition(o.slot, 0)) {
+          const Boxes& region = part.first;
+          const Value& value = part.second;  // (a named value: lambdas may not capture a structured binding in C++20)
           if (eval::is_missing(value)) continue;
           auto it = std::find_if(r.targets.begin(), r.targets.end(), [&](const Target& t) { return t.value.n == value.n; });
           if (it == r.targets.end()) {
