@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   if (auto days = parse_iso_date(text)) {
-    auto again = parse_iso_date(eval::format_date(*days));
+    auto again = parse_iso_date(format_date(*days));
     if (!again || *again != *days) std::abort();
   }
   return 0;
