@@ -96,7 +96,9 @@ std::shared_ptr<const PreviousRun> PreviousRun::read_columns(const eval::Program
 
 void PreviousRun::fill(eval::Frame& frame) const {
   frame.previous_run = true;
-  auto it = by_key_.find(key_of(*program_, frame));
+  // A text key is looked up as it lies in the frame; another is formatted as eval writes it.
+  const eval::Field& f = program_->fields[program_->key_field];
+  auto it = f.type.base == BaseType::text ? by_key_.find(frame.slots[program_->key_field].s) : by_key_.find(key_of(*program_, frame));
   if (it == by_key_.end()) {
     std::fill(frame.previous.begin(), frame.previous.end(), eval::Previous{});
   } else {

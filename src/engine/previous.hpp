@@ -48,7 +48,12 @@ class PreviousRun {
   };
   static std::shared_ptr<const PreviousRun> read_columns(const eval::Program& program, const io::DecidedFile& file, const Suffixes& suffix);
   const eval::Program* program_ = nullptr;
-  std::unordered_map<std::string, std::vector<eval::Previous>> by_key_;
+  // Looked up by a text key's view, without a string per customer.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::vector<eval::Previous>, KeyHash, std::equal_to<>> by_key_;
   std::vector<std::string> warnings_;
 };
 
