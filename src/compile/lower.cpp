@@ -861,6 +861,7 @@ class Lowerer {
     build_index(out, info);
     build_fast_tests(out);
     p_->tables.push_back(std::move(out));
+    p_->compile_rows(static_cast<int32_t>(p_->tables.size()) - 1);
   }
 
   void build_fast_tests(eval::Table& out) {

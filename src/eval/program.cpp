@@ -268,12 +268,14 @@ bool Program::in_domain(const Field& field, const Value& v) const {
   return test_cell(nullptr, *field.domain, v);  // a field's range has constant bounds
 }
 
+bool Program::passes(const CellTest& t, const Value& v) const { return test_cell(nullptr, t, v); }
+
 int32_t Program::plan_setting(Frame& f, const Derived& d, int32_t leaf) const {
   for (size_t i = 0; i < d.conditional.size(); ++i) {
     const PlanCondition& c = plan_conditions[d.conditional[i].plan];
     if (!c.leaves.empty() && (leaf < 0 || !c.leaves[leaf])) continue;
     int8_t& holds = f.plan_conditions[d.conditional[i].plan];
-    if (holds < 0) holds = eval(f, c.condition).n ? 1 : 0;
+    if (holds < 0) holds = number(f, c.condition) ? 1 : 0;
     if (holds) return static_cast<int32_t>(i);
   }
   return -1;
@@ -400,7 +402,7 @@ void Program::evaluate(Frame& f) const {
   for (const Output& o : outputs) slot(f, o.slot);
 }
 
-const Value& Program::slot(Frame& f, int32_t s) const {
+const Value& Program::slot_slow(Frame& f, int32_t s) const {
   if (static_cast<size_t>(s) < fields.size()) {
     if (f.state[s] == 0 && !fields[s].optional) {
       // Readers reject such records; only a test can leave a field out.
@@ -527,7 +529,7 @@ void Program::compute_value(Frame& f, int32_t s) const {
     case DerivedKind::decide: {
       bool decided = false;
       for (const Branch& b : d.branches) {
-        bool taken = b.condition < 0 || eval(f, b.condition).n;
+        bool taken = b.condition < 0 || number(f, b.condition);
         if (f.trace) {
           std::string values = values_of(f, b.origin.slots);
           note(f, fmt::format("{} line {}: {}{}", taken ? "✓" : "✗", b.origin.line, b.origin.text,
@@ -617,7 +619,7 @@ void Program::compute_value(Frame& f, int32_t s) const {
         const SegmentNode& sn = segment_nodes[node];
         for (size_t k = 0; k < sn.branches.size(); ++k) {
           auto [condition, child] = sn.branches[k];
-          bool taken = condition < 0 || eval(f, condition).n;
+          bool taken = condition < 0 || number(f, condition);
           if (f.trace && k < sn.origins.size()) {
             std::string values = values_of(f, sn.origins[k].slots);
             note(f, fmt::format("{} {} → {}   line {}: {}{}", taken ? "✓" : "✗", sn.name, segment_nodes[child].name,
@@ -821,6 +823,7 @@ class MatchList {
 }  // namespace
 
 void Program::all_matches(Frame& f, const Table& table, std::vector<int32_t>& out) const {
+  if (compiled_applies(f, table)) return compiled_all(f, table, out);
   out.clear();
   if (const auto* rows = candidates(f, table)) {
     for (int32_t r : *rows) {
@@ -843,6 +846,10 @@ int32_t Program::table_row(Frame& f, int32_t t) const {
   auto line = [&](int32_t r) { return table.row_lines[r]; };
   switch (table.policy) {
     case HitPolicy::first:
+      if (compiled_applies(f, table)) {
+        hit = compiled_first(f, table);
+        break;
+      }
       if (const auto* rows = candidates(f, table)) {
         for (int32_t r : *rows) {
           if (row_passes(f, table, r, true)) { hit = r; break; }
@@ -1091,8 +1098,11 @@ std::vector<int32_t> Program::rows_meeting(int32_t t, int32_t r) const {
 
 Value Program::eval(Frame& f, int32_t index) const {
   const Node& n = nodes[index];
-  auto A = [&]() { return eval(f, n.a); };
-  auto B = [&]() { return eval(f, n.b); };
+  // Operands that are constants or slots are read in place, not evaluated.
+  auto A = [&]() { return value(f, n.a); };
+  auto B = [&]() { return value(f, n.b); };
+  auto NA = [&]() { return Decimal::from_raw(number(f, n.a)); };
+  auto NB = [&]() { return Decimal::from_raw(number(f, n.b)); };
   try {
     switch (n.op) {
       case Op::constant: return n.constant;
@@ -1101,9 +1111,9 @@ Value Program::eval(Frame& f, int32_t index) const {
       case Op::today:
         if (!f.has_today) throw EvalError("the rules use `today`: give the evaluation date (--as-of YYYY-MM-DD)");
         return whole(f.today);
-      case Op::add: return num(dec(A()) + dec(B()));
-      case Op::sub: return num(dec(A()) - dec(B()));
-      case Op::mul: return num(dec(A()) * dec(B()));
+      case Op::add: return num(NA() + NB());
+      case Op::sub: return num(NA() - NB());
+      case Op::mul: return num(NA() * NB());
       case Op::div: {
         Value a = A(), b = B();
         if (b.n == 0) throw EvalError("division by zero");
@@ -1134,14 +1144,17 @@ Value Program::eval(Frame& f, int32_t index) const {
         return whole(duration_parts_in_range(duration_months(a.n) * *w, duration_days(a.n) * *w));
       }
       case Op::ineg: return whole(-A().n);
-      case Op::cmp_num: return whole(compare(n.cmp, order_of(A().n, B().n)) ? 1 : 0);
+      case Op::cmp_num: {
+        int128 a = number(f, n.a);
+        return whole(compare(n.cmp, order_of(a, number(f, n.b))) ? 1 : 0);
+      }
       case Op::cmp_text: {
         Value a = A(), b = B();
         return whole(compare(n.cmp, order_of(a.s, b.s)) ? 1 : 0);
       }
-      case Op::and_: return whole(A().n && B().n ? 1 : 0);
-      case Op::or_: return whole(A().n || B().n ? 1 : 0);
-      case Op::not_: return whole(A().n ? 0 : 1);
+      case Op::and_: return whole(number(f, n.a) && number(f, n.b) ? 1 : 0);
+      case Op::or_: return whole(number(f, n.a) || number(f, n.b) ? 1 : 0);
+      case Op::not_: return whole(number(f, n.a) ? 0 : 1);
       case Op::present: {
         bool present = !is_missing(A());
         return whole(present != n.negated ? 1 : 0);

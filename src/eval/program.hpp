@@ -179,6 +179,43 @@ struct Table {
   };
   std::vector<std::vector<FastTest>> fast_tests;
   std::vector<uint8_t> fast_rows;
+  // The table compiled to decision structures (Program::compile_rows), when
+  // every column it tests reads a field: the rows a customer matches are
+  // found per column, not row by row. Used when every field the table reads
+  // is present (then no cell can fail, and the rows found are exactly the
+  // rows that match); otherwise the rows are tried in order as above.
+  struct RowSets {
+    std::vector<int32_t> fields;  // every field a cell reads
+    // Small groups (every row after the enum index tests only numeric
+    // fields against constant intervals, at most 64 rows per code): per code,
+    // each row's interval tests flattened, one bit per candidate row; the
+    // failing bits are or-ed without a branch, the first row left wins.
+    struct Interval {
+      int128 lo, hi;  // inclusive: lo <= x <= hi passes
+      int32_t slot;
+      uint64_t bit;
+    };
+    bool small = false;
+    int32_t group_slot = -1;  // the enum field choosing the group (-1: one group, every row)
+    std::vector<std::vector<Interval>> group_tests;
+    std::vector<std::vector<int32_t>> group_rows;  // per group: the row of each bit
+    // Large tables: per column, the rows each value passes, as bit sets
+    // (one bit per row): numbers by elementary interval between the sorted
+    // constant bounds (binary search), enums by code; a customer's rows are
+    // the AND over the columns. Rows with a test no column decides
+    // (`verify`) are then tried as written.
+    struct Column {
+      int32_t slot = -1;
+      bool by_code = false;         // an enum column: one set per code
+      std::vector<int128> bounds;   // sorted, distinct; interval 2k+1 is bounds[k] itself
+      std::vector<uint64_t> sets;   // per interval (or code): `words` words
+    };
+    int32_t words = 0;
+    std::vector<Column> columns;
+    std::vector<uint64_t> verify;
+    std::vector<uint64_t> all;      // every row
+  };
+  std::optional<RowSets> row_sets;
 };
 
 // How many derived values may be computed one inside another (a `let` using a
@@ -346,6 +383,10 @@ struct Frame {
   // else 0/1. Several plan items share one plan's condition.
   std::vector<int8_t> plan_conditions;
   bool test_mode = false;      // a missing required field means "not given"
+  // Tables tried row by row even where compiled (Table::row_sets): the
+  // semantics the compiled structures are tested against.
+  bool row_by_row = false;
+  std::vector<uint64_t> row_mask;  // scratch: a compiled table's candidate rows
   // Explanations: when set, evaluation appends what decided each value.
   std::vector<std::string>* trace = nullptr;
   int trace_depth = 0;
@@ -412,11 +453,34 @@ class Program {
   // Computes every output. Throws EvalError.
   void evaluate(Frame& f) const;
   // Computes one slot (a field is read, a derived value computed on demand).
-  const Value& slot(Frame& f, int32_t s) const;
+  // A present field or a value already computed is read here, inline.
+  const Value& slot(Frame& f, int32_t s) const {
+    if (f.state[s] == (static_cast<size_t>(s) < fields.size() ? 1 : 2)) return f.slots[s];
+    return slot_slow(f, s);
+  }
   // Whether a value lies in its field's range (true when it has none).
   bool in_domain(const Field& field, const Value& v) const;
+  // Whether a present value passes a cell with constant bounds.
+  bool passes(const CellTest& t, const Value& v) const;
   // Evaluates one node (lowering uses it to fold constants).
   Value evaluate_node(Frame& f, int32_t node) const { return eval(f, node); }
+
+  // Compiles table t's decision structures (Table::row_sets) where it can.
+  void compile_rows(int32_t t);
+  // The rows of table t that match the customer in f, in order (compiled
+  // structures where they apply, else row by row; see Frame::row_by_row).
+  std::vector<int32_t> matching_rows(Frame& f, int32_t t) const {
+    std::vector<int32_t> out;
+    all_matches(f, tables[t], out);
+    return out;
+  }
+  // The row a single-hit table gives (-2 none, kElseRow), not remembered.
+  int32_t table_hit(Frame& f, int32_t t) const {
+    f.table_hit[t] = -1;
+    int32_t hit = table_row(f, t);
+    f.table_hit[t] = -1;
+    return hit;
+  }
 
   // The rows of table `t` that can match a customer row `r` matches, as far
   // as each column's own tests tell (two rows over columns computed from
@@ -441,7 +505,15 @@ class Program {
 
  private:
   std::deque<std::string> strings_;
+  const Value& slot_slow(Frame& f, int32_t s) const;
   Value eval(Frame& f, int32_t node) const;
+  // A node's number: constants and slots read in place, other nodes evaluated.
+  int128 number(Frame& f, int32_t node) const {
+    const Node& n = nodes[node];
+    if (n.op == Op::constant) return n.constant.n;
+    if (n.op == Op::field || n.op == Op::derived) return slot(f, n.index).n;
+    return eval(f, node).n;
+  }
   int32_t table_row(Frame& f, int32_t table) const;
   bool row_matches(Frame& f, const Table& table, const Row& row) const;
  public:
@@ -456,6 +528,13 @@ class Program {
   // The rows worth trying for this customer: all of them, or the index's candidates.
   const std::vector<int32_t>* candidates(Frame& f, const Table& table) const;
   void all_matches(Frame& f, const Table& table, std::vector<int32_t>& out) const;
+  // Compiled structures: whether they apply to this customer, the first
+  // matching row (-2: none), every matching row.
+  bool compiled_applies(const Frame& f, const Table& table) const;
+  int32_t compiled_first(Frame& f, const Table& table) const;
+  void compiled_all(Frame& f, const Table& table, std::vector<int32_t>& out) const;
+  // The rows whose compiled column tests pass, as `words` words in `mask`.
+  void compiled_mask(const Frame& f, const Table& table, uint64_t* mask) const;
   Value collect(Frame& f, const Table& table, const Type& result) const;
   Value ordered(Frame& f, const Table& table, int32_t column) const;
   int compare_priority(Frame& f, const Table& table, int32_t a, int32_t b) const;
@@ -464,8 +543,13 @@ class Program {
   void compute(Frame& f, int32_t s) const;
   void compute_value(Frame& f, int32_t s) const;
   void hold(Frame& f, int32_t s, const Derived& d) const;
-  // A node's value, constants read directly.
-  Value value(Frame& f, int32_t node) const { return nodes[node].op == Op::constant ? nodes[node].constant : eval(f, node); }
+  // A node's value, constants and slots read directly.
+  Value value(Frame& f, int32_t node) const {
+    const Node& n = nodes[node];
+    if (n.op == Op::constant) return n.constant;
+    if (n.op == Op::field || n.op == Op::derived) return slot(f, n.index);
+    return eval(f, node);
+  }
   void note(Frame& f, std::string line) const;
   void explain_parts(Frame& f, const Derived& d, int32_t node, bool needed) const;
   std::string values_of(Frame& f, const std::vector<int32_t>& slots) const;

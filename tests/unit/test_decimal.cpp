@@ -74,3 +74,38 @@ TEST_CASE("rounding as Chinese finance rounds (四舍五入)") {
   CHECK(D("-1.5").floor().to_string() == "-2");
   CHECK(D("-1.5").ceil().to_string() == "-1");
 }
+
+// Products of operands within 64 bits take a shorter path (one 128÷64
+// division); it must round exactly as the general one: a·b/10^12, half away
+// from zero.
+TEST_CASE("decimal products of 64-bit operands round as the general path") {
+  using stratum::int128;
+  const int128 S = Decimal::kScale;
+  auto reference = [&](int128 a, int128 b) {
+    int128 p = a * b, q = p / S, r = p % S;  // |p| < 2^126
+    if (r < 0) r = -r;
+    if (r >= S - r) q += p < 0 ? -1 : 1;
+    return q;
+  };
+  uint64_t state = 88172645463325252ULL;
+  auto next = [&] { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state; };
+  const int64_t edges[] = {0, 1, -1, 500'000'000'000, -500'000'000'000, 999'999'999'999, 1'000'000'000'000,
+                           INT64_MAX, INT64_MIN + 1, INT64_MIN, 4'611'686'018'427'387'904};
+  for (int64_t a : edges) {
+    for (int64_t b : edges) {
+      INFO(static_cast<long long>(a) << " × " << static_cast<long long>(b));
+      CHECK((Decimal::from_raw(a) * Decimal::from_raw(b)).raw() == reference(a, b));
+    }
+  }
+  for (int i = 0; i < 200000; ++i) {
+    // operands of every magnitude: 1 to 63 bits, either sign
+    int64_t a = static_cast<int64_t>(next() >> (next() % 63)) * ((next() & 1) ? 1 : -1);
+    int64_t b = static_cast<int64_t>(next() >> (next() % 63)) * ((next() & 1) ? 1 : -1);
+    INFO(static_cast<long long>(a) << " × " << static_cast<long long>(b));
+    REQUIRE((Decimal::from_raw(a) * Decimal::from_raw(b)).raw() == reference(a, b));
+  }
+  // exactly half a unit of the 12th place rounds away from zero, either sign
+  CHECK((D("0.000001") * D("0.0000005")).to_string() == "0.000000000001");
+  CHECK((D("-0.000001") * D("0.0000005")).to_string() == "-0.000000000001");
+  CHECK((D("0.000001") * D("0.0000004")).to_string() == "0");
+}
