@@ -3,6 +3,7 @@
 
     python3 bench/gen.py sme N [SEED] > sme.csv          # id,industry,employees,revenue,total_assets
     python3 bench/gen.py corporate N [SEED] > corp.csv   # the columns of rules/corporate_segments.strat
+    python3 bench/gen.py jsonl sme.csv > sme.jsonl       # the same records as JSON Lines (numbers unquoted)
 
 The SME data follows the peers' generator: industries uniform, employees
 1..20,000 and amounts 1..1,000,000 万 log-uniform with 2 decimals (in yuan
@@ -49,7 +50,34 @@ def sme(n, seed, out):
     write("".join(buf))
 
 
+def jsonl(path, out):
+    """The records of a CSV file as JSON Lines: the key and texts as strings,
+    numbers as JSON numbers written as in the CSV, empty cells left out."""
+    import csv
+    import json
+    import re
+    number = re.compile(r"-?[0-9]+(\.[0-9]+)?$")
+    buf = []
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        for row in reader:
+            parts = []
+            for name, value in zip(header, row):
+                if value == "":
+                    continue
+                text = value if name != "id" and number.match(value) else json.dumps(value, ensure_ascii=False)
+                parts.append(f"{json.dumps(name, ensure_ascii=False)}:{text}")
+            buf.append("{" + ",".join(parts) + "}\n")
+            if len(buf) >= 10000:
+                out.write("".join(buf))
+                buf.clear()
+    out.write("".join(buf))
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "jsonl":
+        return jsonl(sys.argv[2], sys.stdout)
     if len(sys.argv) < 3 or sys.argv[1] not in ("sme", "corporate"):
         sys.exit(__doc__)
     kind, n = sys.argv[1], int(sys.argv[2])

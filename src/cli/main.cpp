@@ -9,6 +9,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <thread>
+
+#include <malloc.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -125,6 +127,12 @@ int dispatch(const std::string& command, std::vector<std::string>& args) {
 int run(int argc, char** argv);
 
 int main(int argc, char** argv) {
+  // Blocks of records (about 1 MiB in, a few MiB out) are allocated and freed
+  // all the time: kept in the heap for reuse, not mapped and returned to the
+  // system each time (every fresh page a fault). Memory stays bounded by
+  // the blocks in flight.
+  ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
   hold_standard_streams();
   enough_stack();
   stratum::io::install_signal_cleanup();

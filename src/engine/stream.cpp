@@ -1,5 +1,6 @@
 #include "engine/stream.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -25,6 +26,11 @@ struct Preset {
 // A block as it travels: the records' bytes in, the results out.
 struct Chunk {
   std::string data;                            // the records' bytes (parallel runs)
+  // Either whole lines cut without reading them (`plain`: records numbered
+  // from the run's first, lines counted from its first line), or records the
+  // cutting thread read one by one:
+  bool plain = false;
+  io::Reader::Run run;
   std::vector<uint64_t> numbers, lines;        // each record's number and line in the input
   std::vector<std::optional<Preset>> presets;  // per record: its rejection, when already known
   Block block;
@@ -85,10 +91,23 @@ class Worker {
 
   // Parses and decides a whole chunk, with the records' numbers and lines as
   // the input gave them.
-  void process_chunk(Chunk& c, const io::Reader& like) {
+  void process_chunk(Chunk& c, const io::Reader& like, std::string out) {
+    c.block.out = std::move(out);  // a buffer used before: grown, and its pages in memory
+    c.block.out.clear();
     auto reader = like.chunk_reader(std::move(c.data));
     c.data.clear();
     io::RawRecord raw;
+    if (c.plain) {
+      for (uint64_t k = 0; k < c.run.records; ++k) {
+        if (!reader->next(raw)) throw InternalError("a chunk holds fewer records than were cut");
+        raw.number = c.run.first_number + k;
+        raw.line = c.run.first_line + raw.line - 1;  // the chunk's lines count from 1
+        process(raw, c.block);
+      }
+      if (reader->next(raw)) throw InternalError("a chunk holds more records than were cut");
+      finish(c.block);
+      return;
+    }
     for (size_t k = 0; k < c.numbers.size(); ++k) {
       if (c.presets[k]) {
         ++c.block.read;
@@ -147,8 +166,16 @@ class Pool {
             if (next_ >= jobs_.size()) return;
             job = jobs_[next_++].get();
           }
+          std::string out;
+          {
+            std::lock_guard lock(mutex_);
+            if (!spare_.empty()) {
+              out = std::move(spare_.back());
+              spare_.pop_back();
+            }
+          }
           try {
-            worker.process_chunk(*job->chunk, *job->reader);
+            worker.process_chunk(*job->chunk, *job->reader, std::move(out));
           } catch (...) {
             job->failure = std::current_exception();
           }
@@ -181,6 +208,11 @@ class Pool {
     std::lock_guard lock(mutex_);
     return jobs_.size() - taken_;
   }
+  // An output buffer the sink is done with, for a later chunk.
+  void recycle(std::string&& out) {
+    std::lock_guard lock(mutex_);
+    if (spare_.size() < 2 * threads_.size() + 2) spare_.push_back(std::move(out));
+  }
   // The oldest chunk once it is done (waiting for it when `wait`), else null.
   std::unique_ptr<Chunk> take_ready(bool wait) {
     std::unique_lock lock(mutex_);
@@ -204,6 +236,7 @@ class Pool {
   std::condition_variable wake_, done_;
   std::deque<std::unique_ptr<Job>> jobs_;  // taken jobs leave null entries behind
   size_t next_ = 0, taken_ = 0;
+  std::vector<std::string> spare_;  // output buffers to reuse
   bool stop_ = false;
   std::vector<std::thread> threads_;
 };
@@ -251,7 +284,10 @@ void stream(const RuleSet& rules, io::Reader& reader, const StreamOptions& optio
       if (b.out.size() + b.err.size() >= (1 << 20) || b.read >= 65536) {
         worker.finish(b);
         sink(b);
+        std::string out = std::move(b.out);  // kept: grown, and its pages in memory
+        out.clear();
         b = Block();
+        b.out = std::move(out);
       }
     }
     worker.finish(b);
@@ -265,15 +301,42 @@ void stream(const RuleSet& rules, io::Reader& reader, const StreamOptions& optio
   io::Binder keys(rules.program());
   io::RawRecord raw;
   auto chunk = std::make_unique<Chunk>();
+  auto deliver = [&](Chunk& done) {
+    sink(done.block);
+    pool.recycle(std::move(done.block.out));
+  };
   auto submit = [&]() {
     pool.submit(std::move(chunk), reader);
     chunk = std::make_unique<Chunk>();
-    while (auto done = pool.take_ready(false)) sink(done->block);
+    while (auto done = pool.take_ready(false)) deliver(*done);
     while (pool.in_flight() >= 2 * options.threads) {
-      if (auto done = pool.take_ready(true)) sink(done->block);
+      if (auto done = pool.take_ready(true)) deliver(*done);
     }
   };
-  while (reader.next(raw)) {
+  auto spare = std::make_unique<Chunk>();
+  for (;;) {
+    // Plain lines are cut without reading them (Reader::cut), into chunks of
+    // their own; the others are read here, one record at a time, and handed
+    // on as their bytes.
+    if (chunk->numbers.empty()) {
+      size_t had = chunk->data.size();
+      if (reader.cut(chunk->data, chunk->run, std::max<size_t>((1 << 20) - std::min<size_t>(had, 1 << 20), 1 << 16))) {
+        chunk->plain = true;
+        chunk->block.bytes += chunk->data.size() - had;
+        if (chunk->data.size() >= (1 << 19) || chunk->run.records >= 65536) submit();
+        continue;
+      }
+    } else if (reader.cut(spare->data, spare->run, 1 << 20)) {
+      submit();  // the records read one by one first
+      chunk = std::move(spare);
+      spare = std::make_unique<Chunk>();
+      chunk->plain = true;
+      chunk->block.bytes += chunk->data.size();
+      if (chunk->data.size() >= (1 << 19) || chunk->run.records >= 65536) submit();
+      continue;
+    }
+    if (chunk->plain) submit();  // a record to read here: after the lines cut before it
+    if (!reader.next(raw)) break;
     chunk->numbers.push_back(raw.number);
     chunk->lines.push_back(raw.line);
     chunk->block.bytes += raw.source.size();
@@ -287,9 +350,9 @@ void stream(const RuleSet& rules, io::Reader& reader, const StreamOptions& optio
     }
     if (chunk->data.size() >= (1 << 20) || chunk->numbers.size() >= 65536) submit();
   }
-  if (!chunk->numbers.empty()) submit();
+  if (!chunk->numbers.empty() || chunk->plain) submit();
   while (pool.in_flight() > 0) {
-    if (auto done = pool.take_ready(true)) sink(done->block);
+    if (auto done = pool.take_ready(true)) deliver(*done);
   }
 }
 

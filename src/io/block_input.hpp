@@ -6,6 +6,10 @@
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
+
+#include "io/record.hpp"
 
 namespace stratum::io {
 
@@ -37,5 +41,15 @@ class BlockInput {
   bool eof_ = false;
   std::string path_;
 };
+
+// Whole lines of `in` from its position, cut without reading them (see
+// Reader::cut): at most about `target` bytes, ending at a line end, stopping
+// before a line over `max_record` bytes or, with `quotes_stop`, a line
+// holding a '"'. `blank` says whether a line (without its '\n') is no
+// record. `records` and `lines` are the reader's counters (advanced);
+// `line_base` is the number of the line `lines` counts as 0. False when not
+// one line could be cut.
+bool cut_lines(BlockInput& in, size_t target, size_t max_record, bool quotes_stop, bool (*blank)(std::string_view),
+               uint64_t& records, uint64_t& lines, uint64_t line_base, std::string& data, Reader::Run& run);
 
 }  // namespace stratum::io

@@ -84,6 +84,13 @@ class CsvReader final : public Reader {
 
   const std::vector<std::string>& all_columns() const override { return all_; }
 
+  // Lines without a quote are records as they stand: one per line that is
+  // not blank (empty, or a lone '\r').
+  bool cut(std::string& data, Run& run, size_t target) override {
+    auto blank = [](std::string_view line) { return line.empty() || line == "\r"; };
+    return cut_lines(in_, target, limits_.max_record, true, blank, records_, line_, 0, data, run);
+  }
+
   bool next(RawRecord& r) override {
     for (;;) {
       if (!parse_record()) return false;

@@ -327,6 +327,15 @@ class JsonlReader final : public Reader {
 
   const std::vector<std::string>& all_columns() const override { return parser_.columns(); }
 
+  // Every line is a record unless blank (spaces, tabs, '\r'), after the
+  // first record (whose byte order mark next() takes off) and when the
+  // columns are known (not growing as keys are met).
+  bool cut(std::string& data, Run& run, size_t target) override {
+    if (records_ == 0 || parser_.grows()) return false;
+    auto blank = [](std::string_view line) { return line.find_first_not_of(" \t\r") == std::string_view::npos; };
+    return cut_lines(in_, target, limits_.max_record, false, blank, records_, line_, 1, data, run);
+  }
+
   bool next(RawRecord& r) override {
     std::string_view line;
     for (;;) {
@@ -338,6 +347,8 @@ class JsonlReader final : public Reader {
     }
     r.number = ++records_;
     r.line = line_;
+    // A byte order mark is not part of the record (nor of a chunk's copy of it).
+    if (records_ == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
     r.source = std::string_view(line.data(), line.size());
     r.error.clear();
     r.error_column.clear();
@@ -352,7 +363,6 @@ class JsonlReader final : public Reader {
       r.error = fmt::format("the record is longer than {} bytes (the limit, --max-record-bytes)", limits_.max_record);
       return true;
     }
-    if (records_ == 1 && line.starts_with("\xEF\xBB\xBF")) line.remove_prefix(3);
     try {
       ObjectParser::Cursor c{line};
       c.ws();

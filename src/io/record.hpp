@@ -68,6 +68,21 @@ class Reader {
   virtual bool needs_record_separator() const { return false; }
   // Sets the size limits (before the first record is read).
   virtual void set_limits(const RecordLimits& limits) { limits_ = limits; }
+  // Cuts whole records off the input without reading their fields, for a
+  // chunk_reader to read: appends about `target` bytes of whole lines to
+  // `data` and counts them into `run`. Only where that gives exactly the
+  // records next() would (plain lines: in CSV no quote; none over the size
+  // limit); false when the records ahead are to be read one by one (next()).
+  struct Run {
+    uint64_t first_number = 0;  // the first record's number
+    uint64_t first_line = 0;    // the line number of the first line cut
+    uint64_t records = 0;
+    bool started = false;
+  };
+  virtual bool cut(std::string& data, Run& run, size_t target) {
+    (void)data, (void)run, (void)target;
+    return false;
+  }
 
  protected:
   RecordLimits limits_;

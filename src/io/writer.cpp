@@ -146,6 +146,13 @@ void OutputFile::flush() {
   buffer_.clear();
 }
 
+void OutputFile::write_through(std::string_view s) {
+  flush();
+  if (std::fwrite(s.data(), 1, s.size(), file_) != s.size()) {
+    throw write_error(path_ == "-" ? "standard output" : path_, errno);
+  }
+}
+
 void OutputFile::commit() {
   flush();
   committed_ = true;

@@ -29,12 +29,14 @@ class OutputFile {
   OutputFile& operator=(const OutputFile&) = delete;
 
   void write(std::string_view s) {
+    if (s.size() >= (1 << 16)) return write_through(s);  // a block of records: not copied again
     buffer_.append(s);
     if (buffer_.size() >= (1 << 20)) flush();
   }
   std::string& buffer() { return buffer_; }
   void maybe_flush() { if (buffer_.size() >= (1 << 20)) flush(); }
   void flush();
+  void write_through(std::string_view s);  // flush, then `s` straight to the file
   void commit();  // flush, close, rename into place; throws on I/O errors
 
  private:

@@ -1,5 +1,7 @@
 #include "source/source_file.hpp"
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -100,6 +102,13 @@ bool valid(std::string_view s) {
 
 size_t valid_prefix(std::string_view s) {
   size_t i = 0;
+  // ASCII eight bytes at a time
+  while (i + 8 <= s.size()) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (w & 0x8080808080808080ULL) break;
+    i += 8;
+  }
   while (i < s.size()) {
     if (static_cast<unsigned char>(s[i]) < 0x80) { ++i; continue; }
     size_t before = i;

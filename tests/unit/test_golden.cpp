@@ -219,6 +219,8 @@ TEST_CASE("any --threads gives the same bytes, on an input of many chunks with m
       else if (i % 1013 == 0) csv << "X" << i << ",工业,10,100\r\n";                // missing fields
       else if (i % 1019 == 0) csv << "X" << i << ",工业,10,100,100,\"two\r\nlines\"\r\n";  // a quoted line break
       else if (i % 1021 == 0) csv << "\r\n";                                         // a blank line
+      else if (i % 1031 == 0) csv << "X" << i << ",工业,10,100,100," << std::string(400, 'x') << "\r\n";  // over --max-record-bytes
+      else if (i == 120000) csv << "C" << i << ",工业,10,100,100,";                  // the last line has no line end
       else csv << "C" << i << "," << industries[i % 5] << "," << (int64_t{i} * 7919) % 3000 << "," << (int64_t{i} * 104729) % 900000000
                << "," << (int64_t{i} * 1299709) % 900000000 << ",\r\n";
     }
@@ -226,7 +228,7 @@ TEST_CASE("any --threads gives the same bytes, on an input of many chunks with m
   fs::path rules = fs::path(STRATUM_SOURCE_DIR) / "rules" / "sme_size.strat";
   auto run_threads = [&](const std::string& threads, const std::string& format) {
     Run r = run(dir, "eval '" + rules.string() + "' --input big.csv --format " + format + " --errors errors-" + threads +
-                         ".jsonl --threads " + threads);
+                         ".jsonl --max-record-bytes 300 --threads " + threads);
     return r.out + "\n#errors\n" + slurp(dir / ("errors-" + threads + ".jsonl")) + "\n#stderr\n" + r.err +
            "\n#exit " + std::to_string(r.status);
   };
@@ -236,6 +238,42 @@ TEST_CASE("any --threads gives the same bytes, on an input of many chunks with m
     CHECK(run_threads("2", format) == one);
     CHECK(run_threads("5", format) == one);
   }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("any --threads gives the same bytes, on JSON Lines input of many chunks with malformed records") {
+  fs::path dir = fs::temp_directory_path() / ("stratum-threads-jsonl-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  {
+    std::ofstream in(dir / "big.jsonl", std::ios::binary);
+    in << "\xEF\xBB\xBF";  // a byte order mark before the first record
+    const char* industries[] = {"工业", "批发业", "零售业", "其他未列明行业", "建筑业"};
+    for (int i = 1; i <= 120000; ++i) {
+      if (i % 997 == 0) in << "{\"id\":\"X" << i << "\",\"industry\":\"工业\",\"employees\":10,\"revenue\":100\n";  // not closed
+      else if (i % 1009 == 0) in << "{\"id\":\"X" << i << "\",\"industry\":\"工商业\",\"employees\":10,\"revenue\":100,\"total_assets\":100}\n";
+      else if (i % 1013 == 0) in << "  \t\r\n";  // a blank line
+      else if (i % 1019 == 0) in << "\n";
+      else if (i % 1031 == 0) in << "{\"id\":\"X" << i << "\",\"note\":\"" << std::string(400, 'x') << "\"}\n";  // over --max-record-bytes
+      else in << "{\"id\":\"C" << i << "\",\"industry\":\"" << industries[i % 5] << "\",\"employees\":" << (int64_t{i} * 7919) % 3000
+              << ",\"revenue\":" << (int64_t{i} * 104729) % 900000000 << ",\"total_assets\":\"" << (int64_t{i} * 1299709) % 900000000
+              << "\"}\r" << (i == 120000 ? "" : "\n");  // CRLF line ends; the last line has none
+    }
+  }
+  fs::path rules = fs::path(STRATUM_SOURCE_DIR) / "rules" / "sme_size.strat";
+  auto run_threads = [&](const std::string& threads) {
+    Run r = run(dir, "eval '" + rules.string() + "' --input big.jsonl --format csv --errors errors-" + threads +
+                         ".jsonl --max-record-bytes 300 --threads " + threads);
+    return r.out + "\n#errors\n" + slurp(dir / ("errors-" + threads + ".jsonl")) + "\n#stderr\n" + r.err +
+           "\n#exit " + std::to_string(r.status);
+  };
+  std::string one = run_threads("1");
+  CHECK(one.size() > 1'000'000);  // several chunks of work
+  // the first record (after the byte order mark), the last, and rejections with their lines
+  CHECK(one.find("\nC1,") != std::string::npos);
+  CHECK(one.find("\nC119999,") != std::string::npos);
+  CHECK(one.find("{\"record\":1029,\"line\":1031,\"key\":null,\"column\":null,\"reason\":\"the record is longer than 300 bytes") != std::string::npos);
+  CHECK(run_threads("2") == one);
+  CHECK(run_threads("5") == one);
   fs::remove_all(dir);
 }
 
