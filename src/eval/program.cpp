@@ -696,7 +696,8 @@ void Program::compute_value(Frame& f, int32_t s) const {
         break;
       }
       if (row < 0) throw EvalError(fmt::format("no row of table `{}` matches", t.name));
-      f.slots[s] = value(f, t.rows[row].outputs[d.column]);
+      f.slots[s] = t.row_results.empty() ? value(f, t.rows[row].outputs[d.column])
+                                         : t.row_results[static_cast<size_t>(row) * t.output_slots.size() + static_cast<size_t>(d.column)];
       f.cover(t.rows[row].cover);
       if (f.trace) {
         std::vector<int32_t> cols;

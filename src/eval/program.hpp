@@ -190,14 +190,14 @@ struct Table {
     // fields against constant intervals, at most 64 rows per code): per code,
     // each row's interval tests flattened, one bit per candidate row; the
     // failing bits are or-ed without a branch, the first row left wins.
-    struct Interval {
-      int128 lo, hi;  // inclusive: lo <= x <= hi passes
+    struct Bound {
+      int128 bound;   // a lower bound (x < bound fails) or an upper one (x > bound fails)
       int32_t slot;
       uint64_t bit;
     };
     bool small = false;
     int32_t group_slot = -1;  // the enum field choosing the group (-1: one group, every row)
-    std::vector<std::vector<Interval>> group_tests;
+    std::vector<std::vector<Bound>> group_lows, group_highs;
     std::vector<std::vector<int32_t>> group_rows;  // per group: the row of each bit
     // Large tables: per column, the rows each value passes, as bit sets
     // (one bit per row): numbers by elementary interval between the sorted
@@ -216,6 +216,9 @@ struct Table {
     std::vector<uint64_t> all;      // every row
   };
   std::optional<RowSets> row_sets;
+  // Every row's results, row after row, when every result cell is a
+  // constant (read without following the row to its nodes).
+  std::vector<Value> row_results;
 };
 
 // How many derived values may be computed one inside another (a `let` using a

@@ -63,6 +63,17 @@ constexpr size_t kMaxWords = size_t{1} << 21;
 void Program::compile_rows(int32_t ti) {
   Table& t = tables[ti];
   t.row_sets.reset();
+  t.row_results.clear();
+  bool constant = true;
+  for (const Row& row : t.rows) {
+    if (row.outputs.size() != t.output_slots.size()) constant = false;
+    for (int32_t o : row.outputs) constant = constant && nodes[o].op == Op::constant;
+  }
+  if (constant) {
+    for (const Row& row : t.rows) {
+      for (int32_t o : row.outputs) t.row_results.push_back(nodes[o].constant);
+    }
+  }
   if (t.rows.empty()) return;
   Table::RowSets rs;
   const size_t n_fields = fields.size();
@@ -93,16 +104,18 @@ void Program::compile_rows(int32_t ti) {
     if (indexed) rows = t.rows_by_code[g];
     else for (size_t r = 0; r < t.rows.size(); ++r) rows.push_back(static_cast<int32_t>(r));
     if (rows.size() > 64) { small = false; break; }
-    std::vector<Table::RowSets::Interval> tests;
+    std::vector<Table::RowSets::Bound> lows, highs;
     for (size_t k = 0; k < rows.size() && small; ++k) {
       for (const CellTest& c : indexed ? t.indexed_tests[rows[k]] : t.rows[rows[k]].tests) {
         int128 lo, hi;
         if (c.kind == TestKind::any) continue;
         if (!numeric(c) || !interval_of(c, lo, hi)) { small = false; break; }
-        tests.push_back({lo, hi, field_of[c.column], uint64_t{1} << k});
+        if (lo != kLowest) lows.push_back({lo, field_of[c.column], uint64_t{1} << k});
+        if (hi != kHighest) highs.push_back({hi, field_of[c.column], uint64_t{1} << k});
       }
     }
-    rs.group_tests.push_back(std::move(tests));
+    rs.group_lows.push_back(std::move(lows));
+    rs.group_highs.push_back(std::move(highs));
     rs.group_rows.push_back(std::move(rows));
   }
   if (small) {
@@ -111,7 +124,8 @@ void Program::compile_rows(int32_t ti) {
     t.row_sets = std::move(rs);
     return;
   }
-  rs.group_tests.clear();
+  rs.group_lows.clear();
+  rs.group_highs.clear();
   rs.group_rows.clear();
 
   // Row sets, for tables where trying rows one by one costs more than a few
@@ -221,12 +235,11 @@ void Program::compiled_mask(const Frame& f, const Table& table, uint64_t* mask) 
 
 namespace {
 // The bits of a small group's rows that pass every interval test.
-uint64_t passing(const Frame& f, const std::vector<Table::RowSets::Interval>& tests, size_t rows) {
+uint64_t passing(const Frame& f, const Table::RowSets& rs, size_t g) {
   uint64_t fail = 0;
-  for (const auto& t : tests) {
-    int128 x = f.slots[t.slot].n;
-    fail |= t.bit & (uint64_t{0} - static_cast<uint64_t>((x < t.lo) | (x > t.hi)));
-  }
+  for (const auto& t : rs.group_lows[g]) fail |= t.bit & (uint64_t{0} - static_cast<uint64_t>(f.slots[t.slot].n < t.bound));
+  for (const auto& t : rs.group_highs[g]) fail |= t.bit & (uint64_t{0} - static_cast<uint64_t>(f.slots[t.slot].n > t.bound));
+  size_t rows = rs.group_rows[g].size();
   uint64_t all = rows == 64 ? ~uint64_t{0} : (uint64_t{1} << rows) - 1;
   return all & ~fail;
 }
@@ -241,7 +254,7 @@ int32_t Program::compiled_first(Frame& f, const Table& table) const {
       if (code < 0 || code >= static_cast<int128>(rs.group_rows.size())) throw InternalError("enum code out of range");
       g = static_cast<size_t>(code);
     }
-    uint64_t ok = passing(f, rs.group_tests[g], rs.group_rows[g].size());
+    uint64_t ok = passing(f, rs, g);
     return ok ? rs.group_rows[g][static_cast<size_t>(std::countr_zero(ok))] : -2;
   }
   f.row_mask.resize(static_cast<size_t>(rs.words));
@@ -267,7 +280,7 @@ void Program::compiled_all(Frame& f, const Table& table, std::vector<int32_t>& o
       if (code < 0 || code >= static_cast<int128>(rs.group_rows.size())) throw InternalError("enum code out of range");
       g = static_cast<size_t>(code);
     }
-    for (uint64_t ok = passing(f, rs.group_tests[g], rs.group_rows[g].size()); ok; ok &= ok - 1) {
+    for (uint64_t ok = passing(f, rs, g); ok; ok &= ok - 1) {
       out.push_back(rs.group_rows[g][static_cast<size_t>(std::countr_zero(ok))]);
     }
     return;

@@ -46,6 +46,8 @@ class OutputFile {
   int slot_ = -1;        // the temporary file's slot for signal cleanup
   std::string buffer_;
   bool committed_ = false;
+  size_t synced_ = 0, unsynced_ = 0;  // bytes whose writeback has started, and since
+  void start_writeback(size_t bytes);
 };
 
 enum class OutputFormat { jsonl, csv };
