@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -138,13 +140,16 @@ class Worker {
   }
 };
 
-// Worker threads taking chunks in order of submission; results are taken
-// back in the same order.
+// Worker threads taking chunks in order of submission. A finished chunk is
+// delivered (`deliver`, in input order) by whichever worker finds it next
+// in line, so that writing the results is shared by the workers rather than
+// left to the thread cutting the input; deliveries never overlap.
 class Pool {
  public:
+  using Deliver = std::function<void(Chunk&)>;
   // Starts up to `threads` workers: as many as the system allows, at least
   // one (else it throws std::system_error).
-  Pool(const RuleSet& rules, const StreamOptions& s, unsigned threads) {
+  Pool(const RuleSet& rules, const StreamOptions& s, unsigned threads, Deliver deliver) : deliver_(std::move(deliver)) {
     for (unsigned i = 0; i < threads; ++i) {
       try {
         start(rules, s);
@@ -155,38 +160,34 @@ class Pool {
     }
   }
   void start(const RuleSet& rules, const StreamOptions& s) {
-    {
-      threads_.emplace_back([this, &rules, &s] {
-        Worker worker(rules, s);
-        for (;;) {
-          Job* job = nullptr;
-          {
-            std::unique_lock lock(mutex_);
-            wake_.wait(lock, [&] { return stop_ || next_ < jobs_.size(); });
-            if (next_ >= jobs_.size()) return;
-            job = jobs_[next_++].get();
+    threads_.emplace_back([this, &rules, &s] {
+      Worker worker(rules, s);
+      for (;;) {
+        Job* job = nullptr;
+        std::string out;
+        {
+          std::unique_lock lock(mutex_);
+          wake_.wait(lock, [&] { return stop_ || next_ < jobs_.size(); });
+          if (next_ >= jobs_.size()) return;
+          job = jobs_[next_++].get();
+          if (!spare_.empty()) {
+            out = std::move(spare_.back());
+            spare_.pop_back();
           }
-          std::string out;
-          {
-            std::lock_guard lock(mutex_);
-            if (!spare_.empty()) {
-              out = std::move(spare_.back());
-              spare_.pop_back();
-            }
-          }
-          try {
-            worker.process_chunk(*job->chunk, *job->reader, std::move(out));
-          } catch (...) {
-            job->failure = std::current_exception();
-          }
-          {
-            std::lock_guard lock(mutex_);
-            job->done = true;
-          }
-          done_.notify_all();
         }
-      });
-    }
+        try {
+          worker.process_chunk(*job->chunk, *job->reader, std::move(out));
+        } catch (...) {
+          job->failure = std::current_exception();
+        }
+        {
+          std::unique_lock lock(mutex_);
+          job->done = true;
+          deliver_ready(lock);
+        }
+        done_.notify_all();
+      }
+    });
   }
   ~Pool() {
     {
@@ -197,32 +198,23 @@ class Pool {
     for (auto& t : threads_) t.join();
   }
 
+  // Queues a chunk; waits while 2 × threads chunks are not yet delivered.
+  // Throws what a chunk or its delivery threw.
   void submit(std::unique_ptr<Chunk> chunk, const io::Reader& reader) {
     {
-      std::lock_guard lock(mutex_);
+      std::unique_lock lock(mutex_);
       jobs_.push_back(std::make_unique<Job>(Job{std::move(chunk), &reader, false, nullptr}));
     }
     wake_.notify_one();
-  }
-  size_t in_flight() {
-    std::lock_guard lock(mutex_);
-    return jobs_.size() - taken_;
-  }
-  // An output buffer the sink is done with, for a later chunk.
-  void recycle(std::string&& out) {
-    std::lock_guard lock(mutex_);
-    if (spare_.size() < 2 * threads_.size() + 2) spare_.push_back(std::move(out));
-  }
-  // The oldest chunk once it is done (waiting for it when `wait`), else null.
-  std::unique_ptr<Chunk> take_ready(bool wait) {
     std::unique_lock lock(mutex_);
-    if (taken_ >= jobs_.size()) return nullptr;
-    if (wait) done_.wait(lock, [&] { return jobs_[taken_]->done; });
-    if (!jobs_[taken_]->done) return nullptr;
-    auto job = std::move(jobs_[taken_++]);
-    lock.unlock();
-    if (job->failure) std::rethrow_exception(job->failure);
-    return std::move(job->chunk);
+    done_.wait(lock, [&] { return failure_ || jobs_.size() - delivered_ < 2 * threads_.size(); });
+    if (failure_) std::rethrow_exception(failure_);
+  }
+  // Waits until every chunk is delivered; throws as submit.
+  void finish() {
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [&] { return failure_ || delivered_ == jobs_.size(); });
+    if (failure_) std::rethrow_exception(failure_);
   }
 
  private:
@@ -232,13 +224,44 @@ class Pool {
     bool done;
     std::exception_ptr failure;
   };
+  Deliver deliver_;
   std::mutex mutex_;
   std::condition_variable wake_, done_;
-  std::deque<std::unique_ptr<Job>> jobs_;  // taken jobs leave null entries behind
-  size_t next_ = 0, taken_ = 0;
+  std::deque<std::unique_ptr<Job>> jobs_;  // delivered jobs leave null entries behind
+  size_t next_ = 0, taken_ = 0, delivered_ = 0;
+  bool delivering_ = false;
+  std::exception_ptr failure_;       // the first failure: nothing is delivered after it
   std::vector<std::string> spare_;  // output buffers to reuse
   bool stop_ = false;
   std::vector<std::thread> threads_;
+
+  // Delivers the chunks next in line that are done, unless another thread
+  // is delivering (it takes them after its own). Called with `lock` held.
+  void deliver_ready(std::unique_lock<std::mutex>& lock) {
+    while (!delivering_ && !failure_ && !stop_ && taken_ < jobs_.size() && jobs_[taken_]->done) {
+      std::unique_ptr<Job> job = std::move(jobs_[taken_++]);
+      delivering_ = true;
+      lock.unlock();
+      std::exception_ptr failed = job->failure;
+      if (!failed) {
+        try {
+          deliver_(*job->chunk);
+        } catch (...) {
+          failed = std::current_exception();
+        }
+      }
+      std::string out = std::move(job->chunk->block.out);
+      job.reset();
+      lock.lock();
+      delivering_ = false;
+      ++delivered_;
+      if (failed) failure_ = failed;
+      if (!failed && spare_.size() < 2 * threads_.size() + 2) {
+        out.clear();
+        spare_.push_back(std::move(out));
+      }
+    }
+  }
 };
 
 }  // namespace
@@ -297,41 +320,32 @@ void stream(const RuleSet& rules, io::Reader& reader, const StreamOptions& optio
   // Several threads: this thread cuts the input into chunks of whole
   // records; workers parse, decide and format them; the results are
   // delivered in input order.
-  Pool pool(rules, options, options.threads);
+  Pool pool(rules, options, options.threads, [&](Chunk& done) { sink(done.block); });
   io::Binder keys(rules.program());
   io::RawRecord raw;
   auto chunk = std::make_unique<Chunk>();
-  auto deliver = [&](Chunk& done) {
-    sink(done.block);
-    pool.recycle(std::move(done.block.out));
-  };
   auto submit = [&]() {
     pool.submit(std::move(chunk), reader);
     chunk = std::make_unique<Chunk>();
-    while (auto done = pool.take_ready(false)) deliver(*done);
-    while (pool.in_flight() >= 2 * options.threads) {
-      if (auto done = pool.take_ready(true)) deliver(*done);
-    }
   };
   auto spare = std::make_unique<Chunk>();
   for (;;) {
     // Plain lines are cut without reading them (Reader::cut), into chunks of
     // their own; the others are read here, one record at a time, and handed
     // on as their bytes.
+    size_t had = chunk->data.size();
+    bool cut = false;
     if (chunk->numbers.empty()) {
-      size_t had = chunk->data.size();
-      if (reader.cut(chunk->data, chunk->run, std::max<size_t>((1 << 20) - std::min<size_t>(had, 1 << 20), 1 << 16))) {
-        chunk->plain = true;
-        chunk->block.bytes += chunk->data.size() - had;
-        if (chunk->data.size() >= (1 << 19) || chunk->run.records >= 65536) submit();
-        continue;
-      }
+      cut = reader.cut(chunk->data, chunk->run, std::max<size_t>((1 << 20) - std::min<size_t>(had, 1 << 20), 1 << 16));
     } else if (reader.cut(spare->data, spare->run, 1 << 20)) {
       submit();  // the records read one by one first
-      chunk = std::move(spare);
-      spare = std::make_unique<Chunk>();
+      chunk = std::exchange(spare, std::make_unique<Chunk>());
+      had = 0;
+      cut = true;
+    }
+    if (cut) {
       chunk->plain = true;
-      chunk->block.bytes += chunk->data.size();
+      chunk->block.bytes += chunk->data.size() - had;
       if (chunk->data.size() >= (1 << 19) || chunk->run.records >= 65536) submit();
       continue;
     }
@@ -351,9 +365,7 @@ void stream(const RuleSet& rules, io::Reader& reader, const StreamOptions& optio
     if (chunk->data.size() >= (1 << 20) || chunk->numbers.size() >= 65536) submit();
   }
   if (!chunk->numbers.empty() || chunk->plain) submit();
-  while (pool.in_flight() > 0) {
-    if (auto done = pool.take_ready(true)) deliver(*done);
-  }
+  pool.finish();
 }
 
 }  // namespace stratum::engine

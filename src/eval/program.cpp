@@ -824,7 +824,10 @@ class MatchList {
 }  // namespace
 
 void Program::all_matches(Frame& f, const Table& table, std::vector<int32_t>& out) const {
-  if (compiled_applies(f, table)) return compiled_all(f, table, out);
+  if (compiled_applies(f, table)) {
+    compiled_rows(f, table, &out);
+    return;
+  }
   out.clear();
   if (const auto* rows = candidates(f, table)) {
     for (int32_t r : *rows) {
@@ -848,7 +851,7 @@ int32_t Program::table_row(Frame& f, int32_t t) const {
   switch (table.policy) {
     case HitPolicy::first:
       if (compiled_applies(f, table)) {
-        hit = compiled_first(f, table);
+        hit = compiled_rows(f, table, nullptr);
         break;
       }
       if (const auto* rows = candidates(f, table)) {

@@ -531,11 +531,10 @@ class Program {
   // The rows worth trying for this customer: all of them, or the index's candidates.
   const std::vector<int32_t>* candidates(Frame& f, const Table& table) const;
   void all_matches(Frame& f, const Table& table, std::vector<int32_t>& out) const;
-  // Compiled structures: whether they apply to this customer, the first
-  // matching row (-2: none), every matching row.
+  // Compiled structures: whether they apply to this customer; the first
+  // matching row (-2: none), and every matching row into `all` when given.
   bool compiled_applies(const Frame& f, const Table& table) const;
-  int32_t compiled_first(Frame& f, const Table& table) const;
-  void compiled_all(Frame& f, const Table& table, std::vector<int32_t>& out) const;
+  int32_t compiled_rows(Frame& f, const Table& table, std::vector<int32_t>* all) const;
   // The rows whose compiled column tests pass, as `words` words in `mask`.
   void compiled_mask(const Frame& f, const Table& table, uint64_t* mask) const;
   Value collect(Frame& f, const Table& table, const Type& result) const;

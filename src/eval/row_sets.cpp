@@ -245,8 +245,9 @@ uint64_t passing(const Frame& f, const Table::RowSets& rs, size_t g) {
 }
 }  // namespace
 
-int32_t Program::compiled_first(Frame& f, const Table& table) const {
+int32_t Program::compiled_rows(Frame& f, const Table& table, std::vector<int32_t>* all) const {
   const Table::RowSets& rs = *table.row_sets;
+  if (all) all->clear();
   if (rs.small) {
     size_t g = 0;
     if (rs.group_slot >= 0) {
@@ -255,7 +256,11 @@ int32_t Program::compiled_first(Frame& f, const Table& table) const {
       g = static_cast<size_t>(code);
     }
     uint64_t ok = passing(f, rs, g);
-    return ok ? rs.group_rows[g][static_cast<size_t>(std::countr_zero(ok))] : -2;
+    if (!ok) return -2;
+    if (all) {
+      for (uint64_t bits = ok; bits; bits &= bits - 1) all->push_back(rs.group_rows[g][static_cast<size_t>(std::countr_zero(bits))]);
+    }
+    return rs.group_rows[g][static_cast<size_t>(std::countr_zero(ok))];
   }
   f.row_mask.resize(static_cast<size_t>(rs.words));
   uint64_t* mask = f.row_mask.data();
@@ -264,37 +269,11 @@ int32_t Program::compiled_first(Frame& f, const Table& table) const {
     for (uint64_t bits = mask[w]; bits; bits &= bits - 1) {
       size_t r = w * 64 + static_cast<size_t>(std::countr_zero(bits));
       if ((rs.verify[w] >> (r % 64) & 1) && !tests_match(f, table, table.rows[r].tests)) continue;
-      return static_cast<int32_t>(r);
+      if (!all) return static_cast<int32_t>(r);
+      all->push_back(static_cast<int32_t>(r));
     }
   }
-  return -2;
-}
-
-void Program::compiled_all(Frame& f, const Table& table, std::vector<int32_t>& out) const {
-  const Table::RowSets& rs = *table.row_sets;
-  out.clear();
-  if (rs.small) {
-    size_t g = 0;
-    if (rs.group_slot >= 0) {
-      int128 code = f.slots[rs.group_slot].n;
-      if (code < 0 || code >= static_cast<int128>(rs.group_rows.size())) throw InternalError("enum code out of range");
-      g = static_cast<size_t>(code);
-    }
-    for (uint64_t ok = passing(f, rs, g); ok; ok &= ok - 1) {
-      out.push_back(rs.group_rows[g][static_cast<size_t>(std::countr_zero(ok))]);
-    }
-    return;
-  }
-  f.row_mask.resize(static_cast<size_t>(rs.words));
-  uint64_t* mask = f.row_mask.data();
-  compiled_mask(f, table, mask);
-  for (size_t w = 0; w < f.row_mask.size(); ++w) {
-    for (uint64_t bits = mask[w]; bits; bits &= bits - 1) {
-      size_t r = w * 64 + static_cast<size_t>(std::countr_zero(bits));
-      if ((rs.verify[w] >> (r % 64) & 1) && !tests_match(f, table, table.rows[r].tests)) continue;
-      out.push_back(static_cast<int32_t>(r));
-    }
-  }
+  return all && !all->empty() ? (*all)[0] : -2;
 }
 
 }  // namespace stratum::eval
