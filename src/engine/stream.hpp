@@ -80,8 +80,9 @@ struct Tally {
 };
 
 // Decides every record of `reader` (opened with the rules' columns). `sink`
-// receives each block on the calling thread, in input order. Throws what the
-// reader throws (I/O errors) and what `sink` throws.
+// receives each block in input order, one call at a time: on the calling
+// thread with one thread, else on the worker that finished the block next in
+// line. Throws what the reader throws (I/O errors) and what `sink` throws.
 void stream(const RuleSet& rules, io::Reader& reader, const StreamOptions& options,
             const std::function<void(Block&)>& sink);
 

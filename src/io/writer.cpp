@@ -140,19 +140,26 @@ OutputFile::~OutputFile() {
 
 void OutputFile::flush() {
   if (buffer_.empty()) return;
-  if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
-    throw write_error(path_ == "-" ? "standard output" : path_, errno);
-  }
+  if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) fail_write();
   size_t written = buffer_.size();
   buffer_.clear();
   start_writeback(written);
 }
 
+// A write that failed: said once, here (standard output's error is cleared,
+// so that nothing says it again when the process ends).
+void OutputFile::fail_write() {
+  int err = errno ? errno : EIO;
+  if (path_ == "-") {
+    std::clearerr(stdout);
+    throw write_error("standard output", err);
+  }
+  throw write_error(path_, err);
+}
+
 void OutputFile::write_through(std::string_view s) {
   flush();
-  if (std::fwrite(s.data(), 1, s.size(), file_) != s.size()) {
-    throw write_error(path_ == "-" ? "standard output" : path_, errno);
-  }
+  if (std::fwrite(s.data(), 1, s.size(), file_) != s.size()) fail_write();
   start_writeback(s.size());
 }
 

@@ -48,6 +48,7 @@ class OutputFile {
   bool committed_ = false;
   size_t synced_ = 0, unsynced_ = 0;  // bytes whose writeback has started, and since
   void start_writeback(size_t bytes);
+  [[noreturn]] void fail_write();
 };
 
 enum class OutputFormat { jsonl, csv };

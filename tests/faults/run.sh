@@ -145,5 +145,14 @@ for sig in TERM INT; do
   done
 done
 
+# -- a disk full in the middle of a long run (the blocks are written by the
+#    workers on several threads): one message, no temporary file left
+seq 1 300000 | awk 'BEGIN { print "id,industry,employees,revenue" } { print "C" $1 ",批发业," ($1 % 2000) "," ($1 * 7) }' > decided.csv
+for threads in 1 2 3; do
+  timeout 120 "$S" eval "$R.strat" --input decided.csv --format csv --threads $threads >/dev/full 2>err; status=$?
+  expect_eq "stdout /dev/full mid-run, $threads thread(s): exit 2" "$status" 2
+  expect_eq "stdout /dev/full mid-run, $threads thread(s): one message" "$(cat err)" "stratum eval: cannot write standard output: No space left on device"
+done
+
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
