@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
   // all the time: kept in the heap for reuse, not mapped and returned to the
   // system each time (every fresh page a fault). Memory stays bounded by
   // the blocks in flight.
-  ::mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);  // (glibc's largest: 32 MiB on 64 bits)
   ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
   hold_standard_streams();
   enough_stack();

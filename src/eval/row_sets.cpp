@@ -88,6 +88,13 @@ void Program::compile_rows(int32_t ti) {
       rs.fields.push_back(field_of[c.column]);
     }
   }
+  if (t.index_column >= 0) {
+    // Row by row, the indexed column is read first for every customer, even
+    // when no cell of it tests anything: a field is then needed as well, and
+    // a value computed (which may fail) keeps the table row by row.
+    if (field_of[t.index_column] < 0) return;
+    rs.fields.push_back(field_of[t.index_column]);
+  }
   std::sort(rs.fields.begin(), rs.fields.end());
   rs.fields.erase(std::unique(rs.fields.begin(), rs.fields.end()), rs.fields.end());
   auto numeric = [&](const CellTest& c) {
@@ -96,7 +103,7 @@ void Program::compile_rows(int32_t ti) {
   };
 
   // Small groups.
-  bool indexed = t.index_column >= 0 && field_of[t.index_column] >= 0;
+  bool indexed = t.index_column >= 0;
   size_t groups = indexed ? t.rows_by_code.size() : 1;
   bool small = true;
   for (size_t g = 0; g < groups && small; ++g) {
@@ -179,7 +186,7 @@ void Program::compile_rows(int32_t ti) {
       col.bounds.erase(std::unique(col.bounds.begin(), col.bounds.end()), col.bounds.end());
       // interval 2k: below bounds[k] (above bounds[k-1]); 2k+1: bounds[k]; the last: above all
       for (size_t k = 0; k <= col.bounds.size(); ++k) {
-        int128 below = k < col.bounds.size() ? col.bounds[k] - 1 : col.bounds.back() + 1;
+        int128 below = k < col.bounds.size() ? col.bounds[k] - 1 : col.bounds.empty() ? 0 : col.bounds.back() + 1;
         representatives.push_back({below, {}});  // an empty stretch (k > 0, bounds[k-1] == below) is never looked up
         if (k < col.bounds.size()) representatives.push_back({col.bounds[k], {}});
       }

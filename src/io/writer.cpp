@@ -140,7 +140,10 @@ OutputFile::~OutputFile() {
 
 void OutputFile::flush() {
   if (buffer_.empty()) return;
-  if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) fail_write();
+  if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
+    buffer_.clear();  // not tried again (part of it may be written)
+    fail_write();
+  }
   size_t written = buffer_.size();
   buffer_.clear();
   start_writeback(written);
