@@ -185,11 +185,7 @@ void OutputFile::commit() {
   flush();
   committed_ = true;
   if (path_ == "-") {
-    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-      int err = errno ? errno : EIO;
-      std::clearerr(stdout);  // reported here, once
-      throw write_error("standard output", err);
-    }
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) fail_write();  // reported here, once
     return;
   }
   int err = 0;
