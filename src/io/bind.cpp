@@ -1,5 +1,7 @@
 #include "io/bind.hpp"
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "value/date.hpp"
@@ -75,15 +77,25 @@ DurationText parse_duration(std::string_view t, int128& months, int128& days) {
 }  // namespace
 
 namespace {
-uint32_t fnv1a(std::string_view s) {
-  uint32_t h = 2166136261u;
-  for (unsigned char c : s) h = (h ^ c) * 16777619u;
-  return h;
+// The enum tables' hash: the length and the first and last eight bytes
+// (two loads, whatever the name's length; a collision only costs a probe).
+uint32_t name_hash(std::string_view s) {
+  uint64_t a = 0, b = 0;
+  if (s.size() >= 8) {
+    std::memcpy(&a, s.data(), 8);
+    std::memcpy(&b, s.data() + s.size() - 8, 8);
+  } else {
+    std::memcpy(&a, s.data(), s.size());
+  }
+  uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ (((b * 0xC2B2AE3D27D4EB4Full) << 31) | ((b * 0xC2B2AE3D27D4EB4Full) >> 33)) ^ s.size();
+  h ^= h >> 29;
+  h *= 0xBF58476D1CE4E5B9ull;
+  return static_cast<uint32_t>(h >> 32);
 }
 }  // namespace
 
 int32_t Binder::EnumTable::find(std::string_view name) const {
-  for (uint32_t i = fnv1a(name) & mask;; i = (i + 1) & mask) {
+  for (uint32_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
     const auto& [key, code] = slots[i];
     if (code < 0) return -1;
     if (key == name) return code;
@@ -98,7 +110,7 @@ Binder::Binder(const eval::Program& program) : program_(program) {
     table.mask = size - 1;
     table.slots.assign(size, {std::string_view(), -1});
     for (size_t i = 0; i < e.members.size(); ++i) {
-      uint32_t at = fnv1a(e.members[i]) & table.mask;
+      uint32_t at = name_hash(e.members[i]) & table.mask;
       while (table.slots[at].second >= 0) at = (at + 1) & table.mask;
       table.slots[at] = {e.members[i], static_cast<int32_t>(i)};
     }
@@ -263,7 +275,15 @@ bool Binder::bind_field(size_t i, const RawField& rf, eval::Frame& frame, Reject
       if (base == BaseType::enum_ && rf.kind == RawKind::text) {
         if (int32_t code = enum_codes_[field.type.enum_id].find(rf.text); code >= 0) {
           frame.state[i] = 1;
-          frame.slots[i] = {code, {}};
+          frame.slots[i].n = code;
+          frame.slots[i].s = {};
+          return true;
+        }
+      } else if (base == BaseType::text && !field.domain) {
+        if (utf8::valid_prefix(rf.text) == rf.text.size()) {
+          frame.state[i] = 1;
+          frame.slots[i].n = 0;
+          frame.slots[i].s = rf.text;
           return true;
         }
       } else if ((base == BaseType::int_ || base == BaseType::money || base == BaseType::decimal) && field.data_scale == 0 &&
@@ -275,11 +295,16 @@ bool Binder::bind_field(size_t i, const RawField& rf, eval::Frame& frame, Reject
           if (digit > 9) break;
           acc = acc * 10 + digit;
         }
-        eval::Value v{static_cast<int128>(acc) * Decimal::kScale, {}};
-        if (k == rf.text.size() && (!field.domain || program_.in_domain(field, v))) {
-          frame.state[i] = 1;
-          frame.slots[i] = v;
-          return true;
+        if (k == rf.text.size()) {
+          // Written in place (a value built aside and copied would be read
+          // back through the stack before its stores land).
+          eval::Value& v = frame.slots[i];
+          v.n = static_cast<int128>(acc) * Decimal::kScale;
+          v.s = {};
+          if (!field.domain || program_.in_domain(field, v)) {
+            frame.state[i] = 1;
+            return true;
+          }
         }
       }
     }

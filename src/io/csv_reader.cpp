@@ -5,6 +5,10 @@
 #include <cstring>
 #include <unordered_map>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <fmt/format.h>
 
 #include "io/block_input.hpp"
@@ -104,13 +108,18 @@ class CsvReader final : public Reader {
     r.error.clear();
     r.error_column.clear();
     r.fields.resize(wanted_);
-    for (auto& f : r.fields) { f.kind = RawKind::absent; f.text = {}; f.items.clear(); }
     // Even a malformed record gives what it has, so its key can be reported.
     for (size_t f = 0; f < wanted_; ++f) {
+      RawField& out = r.fields[f];
+      out.items.clear();
       size_t c = column_of_field_[f];
-      if (c == SIZE_MAX || c >= fields_.size()) continue;
-      r.fields[f].kind = RawKind::text;
-      r.fields[f].text = view(fields_[c]);
+      if (c == SIZE_MAX || c >= fields_.size()) {
+        out.kind = RawKind::absent;
+        out.text = {};
+      } else {
+        out.kind = RawKind::text;
+        out.text = view(fields_[c]);
+      }
     }
     if (!error_.empty()) {
       r.error = error_;
@@ -203,6 +212,7 @@ class CsvReader final : public Reader {
       in_.consume_to(next);
       return 1;
     };
+    if (int r = plain_record(d, i, end, lines)) return r;
     for (;;) {
       FieldRef f;
       if (i < end && d[i] == '"') {
@@ -264,6 +274,46 @@ class CsvReader final : public Reader {
       if (i < end && d[i] == '\n') { ++lines; return finish(i + 1); }
       return finish(i);
     }
+  }
+
+  // The common record: one line of plain fields (no quote), scanned 16
+  // bytes at a time for ',' '\n' and '"'. Gives 1 with the record parsed
+  // (as the general path would), or 0 to leave it to the general path: a
+  // quote, or no line end in the bytes at hand.
+  int plain_record(const char* d, size_t start, size_t end, size_t& lines) {
+#if defined(__SSE2__)
+    const __m128i comma = _mm_set1_epi8(','), newline = _mm_set1_epi8('\n'), quote = _mm_set1_epi8('"');
+    size_t field = start;
+    for (size_t i = start; i + 16 <= end; i += 16) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
+      unsigned hits = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, newline)), _mm_cmpeq_epi8(v, quote))));
+      for (; hits; hits &= hits - 1) {
+        size_t at = i + static_cast<size_t>(__builtin_ctz(hits));
+        char c = d[at];
+        if (c == '"') {
+          fields_.clear();
+          return 0;
+        }
+        FieldRef f;
+        f.off = field;
+        f.len = at - field;
+        if (c == '\n') {
+          if (f.len > 0 && d[at - 1] == '\r') --f.len;
+          fields_.push_back(f);
+          lines = 1;
+          in_.consume_to(at + 1);
+          return 1;
+        }
+        fields_.push_back(f);
+        field = at + 1;
+      }
+    }
+    fields_.clear();
+#else
+    (void)d, (void)start, (void)end, (void)lines;
+#endif
+    return 0;
   }
 
   // A record over the size limit: rejected, and skipped to the end of the

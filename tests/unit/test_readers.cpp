@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <unistd.h>
 #include <fstream>
+#include <random>
 #include <regex>
 
 #include "io/decided.hpp"
@@ -99,6 +100,64 @@ TEST_CASE("CSV: BOM, CRLF, quotes, reordered and extra columns") {
   CHECK(got[3].values == std::vector<std::string>{"4", "5", "plain"});
   CHECK(got[3].line == 7);
   CHECK(got[3].number == 4);
+}
+
+// Records of every length (plain ones are scanned 16 bytes at a time, the
+// others byte by byte), plain and quoted fields, LF and CRLF, blank lines,
+// over more than one input block: each comes back as written.
+TEST_CASE("CSV: random records come back field for field, with their lines") {
+  std::mt19937_64 rng(20261129);
+  const std::vector<std::string> pieces = {"a", "7", "中", "零售业", "12.5", " ", "x y", ",", "\"", "\n", "\r"};
+  std::string text = "a,b,c\n";
+  std::vector<std::vector<std::string>> expected;
+  std::vector<uint64_t> lines;
+  uint64_t line = 2;
+  while (text.size() < (3u << 20)) {
+    if (rng() % 20 == 0) {  // a blank line, LF or CRLF
+      text += rng() % 2 ? "\n" : "\r\n";
+      ++line;
+      continue;
+    }
+    std::vector<std::string> fields;
+    uint64_t newlines = 0;
+    std::string record;
+    for (int c = 0; c < 3; ++c) {
+      std::string value;
+      size_t n = rng() % (rng() % 8 == 0 ? 40 : 6);
+      bool plain = rng() % 4 != 0;
+      for (size_t k = 0; k < n; ++k) value += pieces[rng() % (plain ? 7 : pieces.size())];
+      if (c == 0 && value.empty()) value = "k";  // a record of one empty field would be a blank line
+      bool quote = !plain || rng() % 10 == 0;
+      if (c) record += ',';
+      if (quote) {
+        record += '"';
+        for (char ch : value) {
+          if (ch == '"') record += '"';
+          if (ch == '\n') ++newlines;
+          record += ch;
+        }
+        record += '"';
+      } else {
+        record += value;
+      }
+      fields.push_back(value);
+    }
+    bool crlf = rng() % 3 == 0;
+    if (!crlf && !fields[2].empty() && fields[2].back() == '\r' && record.back() != '"') record += "x", fields[2] += "x";
+    text += record + (crlf ? "\r\n" : "\n");
+    expected.push_back(fields);
+    lines.push_back(line);
+    line += newlines + 1;
+  }
+  auto got = read_all(Format::csv, "random.csv", text, {"a", "b", "c"});
+  REQUIRE(got.size() == expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("record " << i + 1);
+    REQUIRE(got[i].error == "");
+    REQUIRE(got[i].values == expected[i]);
+    REQUIRE(got[i].line == lines[i]);
+    REQUIRE(got[i].number == i + 1);
+  }
 }
 
 TEST_CASE("CSV: malformed records are reported and reading goes on") {
