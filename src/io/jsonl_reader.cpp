@@ -6,6 +6,10 @@
 #include <cstring>
 #include <unordered_map>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <fmt/format.h>
 
 #include "io/block_input.hpp"
@@ -45,7 +49,11 @@ class ObjectParser {
   // Clears `r`'s fields for a record of at most `bytes` bytes.
   void start(RawRecord& r, size_t bytes) {
     r.fields.resize(wanted_);
-    for (auto& f : r.fields) { f.kind = RawKind::absent; f.text = {}; f.items.clear(); }
+    for (auto& f : r.fields) {
+      f.kind = RawKind::absent;
+      f.text = {};
+      f.items.clear();
+    }
     scratch_.clear();
     scratch_.reserve(bytes * 4 + 16);  // unescaped text never outgrows this: views stay valid
   }
@@ -70,25 +78,25 @@ class ObjectParser {
   void parse_object(Cursor& c, RawRecord& r) {
     ++c.i;
     c.ws();
-    std::vector<bool> seen(wanted_, false);
+    seen_.assign(wanted_, 0);
     if (c.peek() == '}') { ++c.i; } else {
-      for (;;) {
+      for (size_t k = 0;; ++k) {
         c.ws();
         if (c.peek() != '"') c.fail("expected a key in double quotes");
         size_t key_at = c.i;
         std::string_view key = string(c);
         c.expect(':', "':' after the key");
         c.ws();
-        auto it = index_.find(key);
-        if (it == index_.end()) {
+        int32_t column = column_of(key, k);
+        if (column < 0) {
           skip_value(c, 0);
         } else {
-          if (seen[it->second]) {
+          if (seen_[column]) {
             r.error_column = std::string(key);
             throw JsonError{key_at, fmt::format("key \"{}\" appears twice", key)};
           }
-          seen[it->second] = true;
-          value(c, r.fields[it->second]);
+          seen_[column] = 1;
+          value(c, r.fields[column]);
         }
         c.ws();
         if (c.peek() == ',') { ++c.i; continue; }
@@ -191,6 +199,20 @@ class ObjectParser {
   std::string_view string(Cursor& c) {
     ++c.i;
     size_t start = c.i;
+#if defined(__SSE2__)
+    // 16 bytes at a time to the first '"', '\\' or control character.
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), control = _mm_set1_epi8(0x1F);
+    while (c.i + 16 <= c.s.size()) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(c.s.data() + c.i));
+      __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                  _mm_cmpeq_epi8(_mm_min_epu8(v, control), v));
+      if (unsigned hits = static_cast<unsigned>(_mm_movemask_epi8(stop))) {
+        c.i += static_cast<size_t>(__builtin_ctz(hits));
+        break;
+      }
+      c.i += 16;
+    }
+#endif
     while (c.i < c.s.size() && c.s[c.i] != '"' && c.s[c.i] != '\\') {
       if (static_cast<unsigned char>(c.s[c.i]) < 0x20) c.fail("control character in a string");
       ++c.i;
@@ -254,6 +276,33 @@ class ObjectParser {
   std::string scratch_;
 
   bool grow_ = false;
+  std::vector<uint8_t> seen_;  // per wanted key: met in the object being read
+  // The column of each key by its place in the object (records mostly
+  // repeat their keys in one order): checked with one comparison before the
+  // index is asked. -1: not a wanted key (its text in `key`).
+  struct Place {
+    int32_t column = -1;
+    std::string key;
+    bool known = false;
+  };
+  std::vector<Place> places_;
+
+  int32_t column_of(std::string_view key, size_t k) {
+    if (k < places_.size() && places_[k].known) {
+      const Place& p = places_[k];
+      if (p.column >= 0 ? columns_[p.column] == key : p.key == key) return p.column;
+    }
+    auto it = index_.find(key);
+    int32_t column = it == index_.end() ? -1 : static_cast<int32_t>(it->second);
+    if (k < 64) {  // the first keys of an object: enough for any record's wanted ones
+      if (k >= places_.size()) places_.resize(k + 1);
+      Place& p = places_[k];
+      p.column = column;
+      p.known = true;
+      if (column < 0) p.key.assign(key);
+    }
+    return column;
+  }
 
   void members(Cursor& c, RawRecord& r, std::vector<bool>& seen, int depth) {
     ++c.i;
@@ -296,6 +345,7 @@ class ObjectParser {
   }
 
   void index() {
+    places_.clear();
     index_.clear();
     for (size_t i = 0; i < columns_.size(); ++i) index_.emplace(columns_[i], i);
   }

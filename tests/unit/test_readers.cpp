@@ -212,6 +212,36 @@ TEST_CASE("JSON Lines: values as text, escapes, arrays, malformed lines") {
   CHECK(got[4].error == "invalid JSON at character 14: key \"id\" appears twice");
 }
 
+// Keys are looked up first where the previous record had them: records
+// whose keys change order, come and go, or repeat still read exactly.
+TEST_CASE("JSON Lines: keys in changing orders, unknown keys, long strings") {
+  std::string long_text(40, 'x');
+  long_text += "\\\"中\\n";  // an escape after 16 plain bytes, then one more
+  auto got = read_all(Format::jsonl, "o.jsonl",
+                      "{\"id\": \"1\", \"skip\": 1, \"amount\": 2, \"tags\": [\"a\"]}\n"
+                      "{\"id\": \"2\", \"skip\": 1, \"amount\": 3, \"tags\": [\"b\"]}\n"
+                      "{\"amount\": 4, \"id\": \"3\", \"other\": 1, \"tags\": []}\n"
+                      "{\"amount\": 5, \"id\": \"4\", \"skip\": 1, \"tags\": []}\n"
+                      "{\"amount\": 6, \"amount\": 7}\n"
+                      "{\"skip\": 6, \"skip\": 7, \"id\": \"" + long_text + "\"}\n"
+                      "{\"id\": \"0123456789abcdef\", \"amount\": \"0123456789abcdef\\u0001\"}\n"
+                      "{\"id\": \"0123456789abcdef\", \"amount\": \"0123456789abcdef\x01\"}\n"
+                      "{\"id\": \"0123456789abcdef0123456789abcdef\"}\n",
+                      {"id", "amount", "tags"});
+  REQUIRE(got.size() == 9);
+  CHECK(got[0].values == std::vector<std::string>{"1", "2", "[a]"});
+  CHECK(got[1].values == std::vector<std::string>{"2", "3", "[b]"});
+  CHECK(got[2].values == std::vector<std::string>{"3", "4", ""});
+  CHECK(got[3].values == std::vector<std::string>{"4", "5", ""});
+  CHECK(got[4].error == "invalid JSON at character 15: key \"amount\" appears twice");
+  CHECK(got[5].error == "");
+  CHECK(got[5].values == std::vector<std::string>{std::string(40, 'x') + "\"中\n", "<absent>", "<absent>"});
+  CHECK(got[6].error == "");
+  CHECK(got[6].values == std::vector<std::string>{"0123456789abcdef", "0123456789abcdef\x01", "<absent>"});
+  CHECK(got[7].error == "invalid JSON at character 55: control character in a string");
+  CHECK(got[8].values == std::vector<std::string>{"0123456789abcdef0123456789abcdef", "<absent>", "<absent>"});
+}
+
 TEST_CASE("JSON text: one object, objects one after another, an array; pretty-printed") {
   using V = std::vector<std::string>;
   auto one = read_text("\xEF\xBB\xBF {\n  \"id\": \"A1\",\n  \"amount\": 12.50\n}\n", {"id", "amount"});
