@@ -25,6 +25,15 @@ struct Preset {
   std::string key, column, reason;
 };
 
+// Block sizes. Results are written while they are still in the cache of
+// the core that formatted them (a record's results can be larger than its
+// input: the SME scheme writes 2.6 bytes per byte read): blocks of 1 MiB
+// were measured 15–30% slower than these on one and on two threads, as the
+// kernel's copy of each block into the file then came from memory
+// (docs/performance.md).
+constexpr size_t kBlockOut = 256 << 10;  // one thread: results handed on at this size
+constexpr size_t kChunkIn = 128 << 10;   // several threads: input bytes per chunk
+
 // A block as it travels: the records' bytes in, the results out.
 struct Chunk {
   std::string data;                            // the records' bytes (parallel runs)
@@ -304,7 +313,7 @@ void stream(const RuleSet& rules, io::Reader& reader, const StreamOptions& optio
     while (reader.next(raw)) {
       worker.process(raw, b);
       b.bytes += raw.source.size();
-      if (b.out.size() + b.err.size() >= (1 << 20) || b.read >= 65536) {
+      if (b.out.size() + b.err.size() >= kBlockOut || b.read >= 65536) {
         worker.finish(b);
         sink(b);
         std::string out = std::move(b.out);  // kept: grown, and its pages in memory
@@ -336,8 +345,8 @@ void stream(const RuleSet& rules, io::Reader& reader, const StreamOptions& optio
     size_t had = chunk->data.size();
     bool cut = false;
     if (chunk->numbers.empty()) {
-      cut = reader.cut(chunk->data, chunk->run, std::max<size_t>((1 << 20) - std::min<size_t>(had, 1 << 20), 1 << 16));
-    } else if (reader.cut(spare->data, spare->run, 1 << 20)) {
+      cut = reader.cut(chunk->data, chunk->run, std::max<size_t>(kChunkIn - std::min(had, kChunkIn), kChunkIn / 8));
+    } else if (reader.cut(spare->data, spare->run, kChunkIn)) {
       submit();  // the records read one by one first
       chunk = std::exchange(spare, std::make_unique<Chunk>());
       had = 0;
@@ -346,7 +355,7 @@ void stream(const RuleSet& rules, io::Reader& reader, const StreamOptions& optio
     if (cut) {
       chunk->plain = true;
       chunk->block.bytes += chunk->data.size() - had;
-      if (chunk->data.size() >= (1 << 19) || chunk->run.records >= 65536) submit();
+      if (chunk->data.size() >= kChunkIn / 2 || chunk->run.records >= 65536) submit();
       continue;
     }
     if (chunk->plain) submit();  // a record to read here: after the lines cut before it
@@ -362,7 +371,7 @@ void stream(const RuleSet& rules, io::Reader& reader, const StreamOptions& optio
       chunk->data.append(raw.source);
       if (reader.needs_record_separator()) chunk->data += '\n';
     }
-    if (chunk->data.size() >= (1 << 20) || chunk->numbers.size() >= 65536) submit();
+    if (chunk->data.size() >= kChunkIn || chunk->numbers.size() >= 65536) submit();
   }
   if (!chunk->numbers.empty() || chunk->plain) submit();
   pool.finish();

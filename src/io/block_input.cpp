@@ -4,6 +4,10 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <fmt/format.h>
 
 namespace stratum::io {
@@ -57,17 +61,41 @@ bool cut_lines(BlockInput& in, size_t target, size_t max_record, bool quotes_sto
   }
   size_t at = start;
   uint64_t first_line = line_base + lines, first_number = records + 1;
-  while (at < end) {
-    const void* nl = std::memchr(d + at, '\n', end - at);
-    if (!nl) break;  // the rest is not a whole line (or holds the quote)
-    size_t stop = static_cast<size_t>(static_cast<const char*>(nl) - d) + 1;
-    if (stop - at > max_record) break;  // next() rejects it, and says why
-    if (!blank(std::string_view(d + at, stop - 1 - at))) {
+  // The line ending at `newline`: false when it is left to next() (too long).
+  auto line = [&](size_t newline) {
+    size_t stop = newline + 1;
+    if (stop - at > max_record) return false;  // next() rejects it, and says why
+    // A line starting with anything but white space is not blank.
+    char first = d[at];
+    if ((newline > at && first != ' ' && first != '\t' && first != '\r') || !blank(std::string_view(d + at, newline - at))) {
       ++records;
       ++run.records;
     }
     ++lines;
     at = stop;
+    return true;
+  };
+  size_t i = start;
+  bool stopped = false;
+#if defined(__SSE2__)
+  // Line ends found 16 bytes at a time.
+  const __m128i newline = _mm_set1_epi8('\n');
+  for (; i + 16 <= end && !stopped; i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
+    for (unsigned hits = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, newline))); hits; hits &= hits - 1) {
+      if (!line(i + static_cast<size_t>(__builtin_ctz(hits)))) {
+        stopped = true;
+        break;
+      }
+    }
+  }
+#endif
+  while (!stopped && i < end) {
+    const void* nl = std::memchr(d + i, '\n', end - i);
+    if (!nl) break;  // the rest is not a whole line (or holds the quote)
+    size_t at_newline = static_cast<size_t>(static_cast<const char*>(nl) - d);
+    if (!line(at_newline)) break;
+    i = at_newline + 1;
   }
   if (at == start) return false;
   if (!run.started) {
