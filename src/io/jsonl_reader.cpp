@@ -79,6 +79,7 @@ class ObjectParser {
     ++c.i;
     c.ws();
     seen_.assign(wanted_, 0);
+    learned_.clear();
     if (c.peek() == '}') { ++c.i; } else {
       for (size_t k = 0;; ++k) {
         c.ws();
@@ -88,6 +89,7 @@ class ObjectParser {
         c.expect(':', "':' after the key");
         c.ws();
         int32_t column = column_of(key, k);
+        learned_.emplace_back(key, column);
         if (column < 0) {
           skip_value(c, 0);
         } else {
@@ -103,6 +105,82 @@ class ObjectParser {
         if (c.peek() == '}') { ++c.i; break; }
         c.fail("expected ',' or '}'");
       }
+    }
+  }
+
+  // JSON Lines written by one program repeat one shape: the same keys, in
+  // the same order, without white space. A line of the last learned shape
+  // is read here with the keys compared as bytes; anything else (white
+  // space, another order, an escape, a list, an object) gives false, and
+  // the line is read by parse_object, which also says what is wrong.
+  // Everything accepted here is valid JSON that parse_object reads the same.
+  bool parse_shaped(std::string_view line, RawRecord& r) const {
+    if (shape_.empty() || line.empty() || line[0] != '{') return false;
+    size_t i = 1, n = line.size();
+    for (size_t k = 0; k < shape_.size(); ++k) {
+      const std::string& literal = shape_[k].literal;
+      if (line.compare(i, literal.size(), literal) != 0) return false;
+      i += literal.size();
+      if (i >= n) return false;
+      RawField* f = shape_[k].column >= 0 ? &r.fields[static_cast<size_t>(shape_[k].column)] : nullptr;
+      char p = line[i];
+      if (p == '"') {
+        size_t start = ++i;
+        i = plain_string_end(line, i);
+        if (i >= n || line[i] != '"') return false;  // an escape, a control byte, no end
+        if (f) {
+          f->kind = RawKind::text;
+          f->text = line.substr(start, i - start);
+        }
+        ++i;
+      } else if (p == '-' || (p >= '0' && p <= '9')) {
+        size_t start = i;
+        i = number_end(line, i);
+        if (i == std::string_view::npos) return false;
+        if (f) {
+          f->kind = RawKind::number;
+          f->text = line.substr(start, i - start);
+        }
+      } else if (line.compare(i, 4, "true") == 0 || line.compare(i, 5, "false") == 0) {
+        bool yes = p == 't';
+        i += yes ? 4 : 5;
+        if (f) {
+          f->kind = RawKind::boolean;
+          f->text = yes ? "true" : "false";
+        }
+      } else if (line.compare(i, 4, "null") == 0) {
+        i += 4;
+        if (f) f->kind = RawKind::null;
+      } else {
+        return false;
+      }
+      if (i >= n || line[i] != (k + 1 < shape_.size() ? ',' : '}')) return false;
+      ++i;
+    }
+    for (; i < n; ++i) {
+      if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') return false;
+    }
+    return true;
+  }
+
+  // Learn the shape of the object parse_object just read (its keys, in
+  // order), when every key is plain text (no quote, backslash or control
+  // byte): then `"key":` as bytes is that key and nothing else.
+  void learn() {
+    shape_.resize(learned_.size());
+    for (size_t k = 0; k < learned_.size(); ++k) {
+      std::string_view key = learned_[k].first;
+      for (char ch : key) {
+        if (ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20) {
+          shape_.clear();
+          return;
+        }
+      }
+      std::string& literal = shape_[k].literal;
+      literal.assign(1, '"');
+      literal.append(key);
+      literal.append("\":");
+      shape_[k].column = learned_[k].second;
     }
   }
 
@@ -176,6 +254,44 @@ class ObjectParser {
     c.fail("expected a value");
   }
 
+  // The end of a string's plain bytes from i: the first '"', '\\' or
+  // control byte (or the end of s).
+  static size_t plain_string_end(std::string_view s, size_t i) {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), control = _mm_set1_epi8(0x1F);
+    while (i + 16 <= s.size()) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+      __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                  _mm_cmpeq_epi8(_mm_min_epu8(v, control), v));
+      if (unsigned hits = static_cast<unsigned>(_mm_movemask_epi8(stop))) return i + static_cast<size_t>(__builtin_ctz(hits));
+      i += 16;
+    }
+#endif
+    while (i < s.size() && s[i] != '"' && s[i] != '\\' && static_cast<unsigned char>(s[i]) >= 0x20) ++i;
+    return i;
+  }
+
+  // The end of the JSON number at i, or npos when it is malformed.
+  static size_t number_end(std::string_view s, size_t i) {
+    auto digits = [&]() {
+      size_t b = i;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+      return i > b;
+    };
+    if (i < s.size() && s[i] == '-') ++i;
+    if (!digits()) return std::string_view::npos;
+    if (i < s.size() && s[i] == '.') {
+      ++i;
+      if (!digits()) return std::string_view::npos;
+    }
+    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+      ++i;
+      if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+      if (!digits()) return std::string_view::npos;
+    }
+    return i;
+  }
+
   std::string_view number(Cursor& c) {
     size_t start = c.i;
     auto digits = [&]() {
@@ -199,20 +315,7 @@ class ObjectParser {
   std::string_view string(Cursor& c) {
     ++c.i;
     size_t start = c.i;
-#if defined(__SSE2__)
-    // 16 bytes at a time to the first '"', '\\' or control character.
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), control = _mm_set1_epi8(0x1F);
-    while (c.i + 16 <= c.s.size()) {
-      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(c.s.data() + c.i));
-      __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                                  _mm_cmpeq_epi8(_mm_min_epu8(v, control), v));
-      if (unsigned hits = static_cast<unsigned>(_mm_movemask_epi8(stop))) {
-        c.i += static_cast<size_t>(__builtin_ctz(hits));
-        break;
-      }
-      c.i += 16;
-    }
-#endif
+    c.i = plain_string_end(c.s, c.i);
     while (c.i < c.s.size() && c.s[c.i] != '"' && c.s[c.i] != '\\') {
       if (static_cast<unsigned char>(c.s[c.i]) < 0x20) c.fail("control character in a string");
       ++c.i;
@@ -286,6 +389,13 @@ class ObjectParser {
     bool known = false;
   };
   std::vector<Place> places_;
+  // The last shape learned (see parse_shaped): per key, `"key":` and its column.
+  struct ShapeKey {
+    std::string literal;
+    int32_t column = -1;
+  };
+  std::vector<ShapeKey> shape_;
+  std::vector<std::pair<std::string_view, int32_t>> learned_;  // the keys parse_object read, in order
 
   int32_t column_of(std::string_view key, size_t k) {
     if (k < places_.size() && places_[k].known) {
@@ -413,14 +523,20 @@ class JsonlReader final : public Reader {
       r.error = fmt::format("the record is longer than {} bytes (the limit, --max-record-bytes)", limits_.max_record);
       return true;
     }
+    if (!parser_.grows() && parser_.parse_shaped(line, r)) return true;
     try {
       ObjectParser::Cursor c{line};
       c.ws();
       if (c.peek() != '{') c.fail("expected a JSON object `{…}` on each line");
-      if (parser_.grows()) parser_.parse_any(c, r);
-      else parser_.parse_object(c, r);
+      if (parser_.grows()) {
+        parser_.parse_any(c, r);
+      } else {
+        parser_.start(r, line.size());  // what parse_shaped set before it gave up
+        parser_.parse_object(c, r);
+      }
       c.ws();
       if (c.i != line.size()) c.fail("unexpected text after the object");
+      if (!parser_.grows()) parser_.learn();
     } catch (const JsonError& e) {
       r.error = fmt::format("invalid JSON at character {}: {}", utf8::length(line.substr(0, e.at)) + 1, e.message);
     }
