@@ -180,12 +180,15 @@ struct Table {
   std::vector<std::vector<FastTest>> fast_tests;
   std::vector<uint8_t> fast_rows;
   // The table compiled to decision structures (Program::compile_rows), when
-  // every column it tests reads a field: the rows a customer matches are
-  // found per column, not row by row. Used when every field the table reads
-  // is present (then no cell can fail, and the rows found are exactly the
-  // rows that match); otherwise the rows are tried in order as above.
+  // every column it tests reads a field or a computed value: the rows a
+  // customer matches are found per column, not row by row. Used when every
+  // field the table reads is present and every computed value it reads is
+  // computed, not missing (then no cell can fail, and the rows found are
+  // exactly the rows that match); otherwise the rows are tried in order as
+  // above. See eval/row_sets.cpp.
   struct RowSets {
-    std::vector<int32_t> fields;  // every field a cell reads
+    std::vector<int32_t> fields;    // every field a cell reads
+    std::vector<int32_t> computed;  // every computed value (let, decision) a cell reads
     // Small groups (every row after the enum index tests only numeric
     // fields against constant intervals, at most 64 rows per code): per code,
     // each row's interval tests flattened, one bit per candidate row; the
@@ -533,7 +536,7 @@ class Program {
   void all_matches(Frame& f, const Table& table, std::vector<int32_t>& out) const;
   // Compiled structures: whether they apply to this customer; the first
   // matching row (-2: none), and every matching row into `all` when given.
-  bool compiled_applies(const Frame& f, const Table& table) const;
+  bool compiled_applies(Frame& f, const Table& table) const;
   int32_t compiled_rows(Frame& f, const Table& table, std::vector<int32_t>* all) const;
   // The rows whose compiled column tests pass, as `words` words in `mask`.
   void compiled_mask(const Frame& f, const Table& table, uint64_t* mask) const;

@@ -1,10 +1,16 @@
 // Tables compiled to decision structures (Table::RowSets).
 //
 // Row by row, a table tries its rows in order and each row its cells in
-// order. When every column a cell tests reads a field and every bound is a
-// constant, a cell's outcome depends only on that field's value, and no cell
-// can fail once the fields are present: the rows a customer matches can then
-// be found per column instead. Two structures, chosen per table:
+// order. When every column a cell tests reads a field or a computed value
+// (a `let`, a decision) and every bound is a constant, a cell's outcome
+// depends only on that value, and no cell can fail once the values are
+// there: the rows a customer matches can then be found per column instead.
+// Fields must be present. Computed values are computed first, before any
+// row is tried, which row by row may not need: so only when no explanation
+// or coverage is being recorded (they would show the extra values), and a
+// value that fails to compute, or is missing, leaves the customer to the
+// rows tried one by one, which then fail (or not) exactly as before.
+// Two structures, chosen per table:
 //
 // - small groups: after the enum index (the rows of the customer's code, at
 //   most 64), every test an interval on a number; all of them are evaluated
@@ -77,28 +83,38 @@ void Program::compile_rows(int32_t ti) {
   if (t.rows.empty()) return;
   Table::RowSets rs;
   const size_t n_fields = fields.size();
+  // The slot each column reads (a field or a computed value), -1 for an expression.
   std::vector<int32_t> field_of(t.columns.size(), -1);
   for (size_t c = 0; c < t.columns.size(); ++c) {
     const Node& n = nodes[t.columns[c]];
-    if (n.op == Op::field && static_cast<size_t>(n.index) < n_fields) field_of[c] = n.index;
+    if ((n.op == Op::field && static_cast<size_t>(n.index) < n_fields) ||
+        (n.op == Op::derived && static_cast<size_t>(n.index) >= n_fields && static_cast<size_t>(n.index) < slot_count())) {
+      field_of[c] = n.index;
+    }
   }
+  auto read = [&](int32_t s) { (static_cast<size_t>(s) < n_fields ? rs.fields : rs.computed).push_back(s); };
   for (const Row& row : t.rows) {
     for (const CellTest& c : row.tests) {
       if (field_of[c.column] < 0 || c.low_node >= 0 || c.high_node >= 0) return;  // a cell that may compute, and fail
-      rs.fields.push_back(field_of[c.column]);
+      read(field_of[c.column]);
     }
   }
   if (t.index_column >= 0) {
     // Row by row, the indexed column is read first for every customer, even
     // when no cell of it tests anything: a field is then needed as well, and
-    // a value computed (which may fail) keeps the table row by row.
+    // a computed value computed.
     if (field_of[t.index_column] < 0) return;
-    rs.fields.push_back(field_of[t.index_column]);
+    read(field_of[t.index_column]);
   }
-  std::sort(rs.fields.begin(), rs.fields.end());
-  rs.fields.erase(std::unique(rs.fields.begin(), rs.fields.end()), rs.fields.end());
+  for (auto* list : {&rs.fields, &rs.computed}) {
+    std::sort(list->begin(), list->end());
+    list->erase(std::unique(list->begin(), list->end()), list->end());
+  }
+  auto type_of = [&](int32_t s) -> const Type& {
+    return static_cast<size_t>(s) < n_fields ? fields[s].type : derived[static_cast<size_t>(s) - n_fields].type;
+  };
   auto numeric = [&](const CellTest& c) {
-    const Type& type = fields[field_of[c.column]].type;
+    const Type& type = type_of(field_of[c.column]);
     return !c.text && !type.is_set && type.base != BaseType::text;
   };
 
@@ -161,7 +177,7 @@ void Program::compile_rows(int32_t ti) {
       }
     }
     if (!any) continue;
-    const Type& type = fields[field_of[c]].type;
+    const Type& type = type_of(field_of[c]);
     Table::RowSets::Column col;
     col.slot = field_of[c];
     std::vector<Value> representatives;
@@ -213,10 +229,23 @@ void Program::compile_rows(int32_t ti) {
   t.row_sets = std::move(rs);
 }
 
-bool Program::compiled_applies(const Frame& f, const Table& table) const {
+bool Program::compiled_applies(Frame& f, const Table& table) const {
   if (!table.row_sets || f.row_by_row) return false;
-  for (int32_t s : table.row_sets->fields) {
+  const Table::RowSets& rs = *table.row_sets;
+  for (int32_t s : rs.fields) {
     if (f.state[s] != 1) return false;  // a missing value (or, in a test, one not given): row by row
+  }
+  if (rs.computed.empty()) return true;
+  if (f.trace || f.covered || f.reached) return false;  // they would show the values computed first
+  for (int32_t s : rs.computed) {
+    if (f.state[s] != 2) {
+      try {
+        slot(f, s);
+      } catch (const EvalError&) {
+        return false;  // row by row fails (or not) as it would have
+      }
+    }
+    if (is_missing(f.slots[s])) return false;
   }
   return true;
 }

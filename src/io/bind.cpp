@@ -305,6 +305,24 @@ bool Binder::bind_field(size_t i, const RawField& rf, eval::Frame& frame, Reject
             frame.state[i] = 1;
             return true;
           }
+        } else if (k < rf.text.size() && (rf.text[k] == '.' || (k == 0 && (rf.text[0] == '-' || rf.text[0] == '+')))) {
+          // A sign, digits and a point, nothing else: what parse_value gives
+          // is Decimal::parse's number (no unit, nothing to trim).
+          bool plain = true;
+          for (size_t m = k + 1; m < rf.text.size() && plain; ++m) {
+            char c = rf.text[m];
+            plain = (c >= '0' && c <= '9') || c == '.';
+          }
+          std::optional<Decimal> d = plain ? Decimal::parse(rf.text) : std::nullopt;
+          if (d && (base != BaseType::int_ || d->is_integer())) {
+            eval::Value& v = frame.slots[i];
+            v.n = d->raw();
+            v.s = {};
+            if (!field.domain || program_.in_domain(field, v)) {
+              frame.state[i] = 1;
+              return true;
+            }
+          }
         }
       }
     }

@@ -4,9 +4,12 @@
 
 #include <filesystem>
 #include <mutex>
+#include <random>
 
 #include "engine/batch.hpp"
 #include "engine/rule_set.hpp"
+#include "driver/stratum.hpp"
+#include "io/bind.hpp"
 #include "io/readers.hpp"
 
 using namespace stratum;
@@ -128,4 +131,45 @@ TEST_CASE("a batch decides every row once, the same on any number of threads") {
   CHECK(engine::split_batch(1000, {{}, 8, 100}).threads == 8);
   CHECK(engine::split_batch(1000, {{}, 8, 400}).threads == 3);
   CHECK(engine::split_batch(0, {{}, 8, 100}).threads == 1);
+}
+
+// Numbers of the common shapes are bound by a shorter path (plain digits; a
+// sign, digits and a point): for every text of those bytes, on every number
+// type, with and without a range, it binds what the general parse gives, or
+// leaves the text to the general path, which rejects it with its reason.
+TEST_CASE("binding numbers: the short path gives what the general parse gives") {
+  Compilation c = compile_text("numbers.strat",
+      "input c {\n  id : text key\n  i : int\n  m : money\n  d : decimal\n  p : decimal in [0, 100]\n  n : money >= 0元\n}\n", false);
+  INFO(c.render());
+  REQUIRE(c.ok());
+  const auto& p = *c.program;
+  io::Binder binder(p);
+  eval::Frame frame = p.make_frame();
+  std::mt19937_64 rng(2026);
+  const std::string bytes = "0123456789.-+";
+  int accepted = 0;
+  for (int n = 0; n < 200000; ++n) {
+    std::string text;
+    for (size_t k = rng() % 20; k > 0; --k) text += bytes[rng() % (rng() % 3 ? 10 : bytes.size())];
+    for (size_t f = 1; f < p.fields.size(); ++f) {
+      io::RawField raw;
+      raw.kind = io::RawKind::text;
+      raw.text = text;
+      io::Rejection why;
+      binder.start_record();
+      frame.state[f] = 0;
+      bool bound = binder.bind_field(f, raw, frame, why);
+      eval::Value want;
+      std::string reason;
+      bool ok = !text.empty() && binder.parse_value(text, p.fields[f].type, want, reason) && p.in_domain(p.fields[f], want);
+      INFO("field " << p.fields[f].name << ", text `" << text << "`: " << why.reason);
+      REQUIRE(bound == ok);
+      if (ok) {
+        REQUIRE(frame.state[f] == 1);
+        REQUIRE(frame.slots[f].n == want.n);
+        ++accepted;
+      }
+    }
+  }
+  CHECK(accepted > 100000);
 }
