@@ -391,10 +391,16 @@ Frame Program::make_frame() const {
 }
 
 void Program::reset(Frame& f) const {
-  if (!derived.empty()) std::memset(f.state.data() + fields.size(), 0, derived.size());
+  // (a few values, as in most rule files: cleared in place, not by a call)
+  uint8_t* state = f.state.data() + fields.size();
+  if (derived.size() <= 16) {
+    for (size_t i = 0; i < derived.size(); ++i) state[i] = 0;
+  } else {
+    std::memset(state, 0, derived.size());
+  }
   if (!f.collected.empty()) f.collected.clear();
-  std::fill(f.table_hit.begin(), f.table_hit.end(), -1);
-  std::fill(f.plan_conditions.begin(), f.plan_conditions.end(), -1);
+  for (int32_t& hit : f.table_hit) hit = -1;
+  for (int8_t& holds : f.plan_conditions) holds = -1;
   for (auto& lines : f.plan_trace) lines.clear();
 }
 
@@ -698,7 +704,7 @@ void Program::compute_value(Frame& f, int32_t s) const {
       if (row < 0) throw EvalError(fmt::format("no row of table `{}` matches", t.name));
       f.slots[s] = t.row_results.empty() ? value(f, t.rows[row].outputs[d.column])
                                          : t.row_results[static_cast<size_t>(row) * t.output_slots.size() + static_cast<size_t>(d.column)];
-      f.cover(t.rows[row].cover);
+      if (f.covered || f.reached) f.cover(t.rows[row].cover);
       if (f.trace) {
         std::vector<int32_t> cols;
         for (int32_t c : t.column_slots) if (c >= 0) cols.push_back(c);
