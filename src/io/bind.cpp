@@ -77,6 +77,45 @@ DurationText parse_duration(std::string_view t, int128& months, int128& days) {
 }  // namespace
 
 namespace {
+// Up to eight ASCII digits as one number (the first the most significant),
+// with loads inside the text: padded with '0' on the left, checked and
+// converted in a register (the conversion is simdjson's), no branch per digit.
+bool eight_digits(const char* p, size_t n, uint64_t& out) {
+  uint64_t x;
+  if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, p, 4);
+    std::memcpy(&b, p + n - 4, 4);
+    x = a | (static_cast<uint64_t>(b) << (8 * (n - 4)));
+  } else {
+    x = static_cast<unsigned char>(p[0]);
+    if (n > 1) x |= static_cast<uint64_t>(static_cast<unsigned char>(p[1])) << 8;
+    if (n > 2) x |= static_cast<uint64_t>(static_cast<unsigned char>(p[2])) << 16;
+  }
+  if (n < 8) x = (x << (8 * (8 - n))) | (0x3030303030303030ull >> (8 * n));
+  // every byte 0x30–0x39: its high half 3, and no carry out of its low half + 6
+  if ((x & 0xF0F0F0F0F0F0F0F0ull) != 0x3030303030303030ull ||
+      ((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) != 0x3030303030303030ull) {
+    return false;
+  }
+  x = (x & 0x0F0F0F0F0F0F0F0Full) * 2561 >> 8;
+  x = (x & 0x00FF00FF00FF00FFull) * 6553601 >> 16;
+  out = (x & 0x0000FFFF0000FFFFull) * 42949672960001ull >> 32;
+  return true;
+}
+}  // namespace
+
+bool plain_digits(std::string_view text, uint64_t& out) {
+  size_t n = text.size();
+  if (n == 0 || n > 16) return false;
+  if (n <= 8) return eight_digits(text.data(), n, out);
+  uint64_t high, low;
+  if (!eight_digits(text.data(), n - 8, high) || !eight_digits(text.data() + n - 8, 8, low)) return false;
+  out = high * 100000000ull + low;
+  return true;
+}
+
+namespace {
 // The enum tables' hash: the length and the first and last eight bytes
 // (two loads, whatever the name's length; a collision only costs a probe).
 uint32_t name_hash(std::string_view s) {
@@ -288,40 +327,32 @@ bool Binder::bind_field(size_t i, const RawField& rf, eval::Frame& frame, Reject
         }
       } else if ((base == BaseType::int_ || base == BaseType::money || base == BaseType::decimal) && field.data_scale == 0 &&
                  rf.text.size() <= 18) {
-        uint64_t acc = 0;
-        size_t k = 0;
-        for (; k < rf.text.size(); ++k) {
-          unsigned digit = static_cast<unsigned char>(rf.text[k]) - '0';
-          if (digit > 9) break;
-          acc = acc * 10 + digit;
+        // Plain digits; or a sign, digits and a point, nothing else, whose
+        // value parse_value would take from Decimal::parse (no unit, nothing
+        // to trim). Anything else, and a value these refuse, is left to the
+        // general path below, which says why.
+        uint64_t acc;
+        std::optional<int128> raw;
+        if (plain_digits(rf.text, acc)) {
+          raw = static_cast<int128>(acc) * Decimal::kScale;
+        } else {
+          bool plain = true;
+          for (size_t m = 0; m < rf.text.size() && plain; ++m) {
+            char c = rf.text[m];
+            plain = (c >= '0' && c <= '9') || c == '.' || (m == 0 && (c == '-' || c == '+'));
+          }
+          std::optional<Decimal> d = plain ? Decimal::parse(rf.text) : std::nullopt;
+          if (d && (base != BaseType::int_ || d->is_integer())) raw = d->raw();
         }
-        if (k == rf.text.size()) {
+        if (raw) {
           // Written in place (a value built aside and copied would be read
           // back through the stack before its stores land).
           eval::Value& v = frame.slots[i];
-          v.n = static_cast<int128>(acc) * Decimal::kScale;
+          v.n = *raw;
           v.s = {};
           if (!field.domain || program_.in_domain(field, v)) {
             frame.state[i] = 1;
             return true;
-          }
-        } else if (k < rf.text.size() && (rf.text[k] == '.' || (k == 0 && (rf.text[0] == '-' || rf.text[0] == '+')))) {
-          // A sign, digits and a point, nothing else: what parse_value gives
-          // is Decimal::parse's number (no unit, nothing to trim).
-          bool plain = true;
-          for (size_t m = k + 1; m < rf.text.size() && plain; ++m) {
-            char c = rf.text[m];
-            plain = (c >= '0' && c <= '9') || c == '.';
-          }
-          std::optional<Decimal> d = plain ? Decimal::parse(rf.text) : std::nullopt;
-          if (d && (base != BaseType::int_ || d->is_integer())) {
-            eval::Value& v = frame.slots[i];
-            v.n = d->raw();
-            v.s = {};
-            if (!field.domain || program_.in_domain(field, v)) {
-              frame.state[i] = 1;
-              return true;
-            }
           }
         }
       }

@@ -18,6 +18,10 @@ struct Rejection {
   std::string kind;    // empty: a data column; "decision", "let" or "plan item"
 };
 
+// The value of 1 to 16 ASCII digits (nothing else), read eight at a time
+// without a branch per digit; false for any other text.
+bool plain_digits(std::string_view text, uint64_t& out);
+
 class Binder {
  public:
   explicit Binder(const eval::Program& program);

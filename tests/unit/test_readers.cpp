@@ -9,6 +9,7 @@
 #include <random>
 #include <regex>
 
+#include "io/bind.hpp"
 #include "io/decided.hpp"
 #include "io/readers.hpp"
 
@@ -447,4 +448,38 @@ TEST_CASE("decided file: each problem names the file and line") {
   } catch (const std::runtime_error& e) {
     CHECK(std::string(e.what()).ends_with(": it is a folder"));
   }
+}
+
+// Digits are read eight at a time: every length, every digit in every
+// place, and any byte that is not a digit anywhere, against a plain loop.
+TEST_CASE("plain digits: every length from 1 to 16, and anything else refused") {
+  std::mt19937_64 rng(16);
+  auto reference = [](std::string_view s, uint64_t& out) {
+    if (s.empty() || s.size() > 16) return false;
+    out = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      out = out * 10 + static_cast<uint64_t>(c - '0');
+    }
+    return true;
+  };
+  const std::string odd = std::string("/:") + '\0' + "\x80\xff a-.e+\x06\x3a\x2f\xb0\xb9";
+  for (int n = 0; n < 200000; ++n) {
+    size_t len = static_cast<size_t>(rng() % 18);
+    std::string s;
+    for (size_t k = 0; k < len; ++k) s += static_cast<char>('0' + rng() % 10);
+    if (len && rng() % 3 == 0) s[rng() % len] = odd[rng() % odd.size()];
+    uint64_t want = 0, got = 0;
+    bool ok = reference(s, want);
+    INFO("text: " << s);
+    REQUIRE(plain_digits(s, got) == ok);
+    if (ok) REQUIRE(got == want);
+  }
+  uint64_t v = 0;
+  CHECK(plain_digits("9999999999999999", v));
+  CHECK(v == 9999999999999999ull);
+  CHECK(plain_digits("0000000000000001", v));
+  CHECK(v == 1);
+  CHECK_FALSE(plain_digits("", v));
+  CHECK_FALSE(plain_digits("12345678901234567", v));
 }
