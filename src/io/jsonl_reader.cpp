@@ -271,11 +271,13 @@ class ObjectParser {
     return i;
   }
 
-  // The end of the JSON number at i, or npos when it is malformed.
-  static size_t number_end(std::string_view s, size_t i) {
+  // The end of the JSON number at i, or npos when it is malformed (then
+  // `stop`, when given, is where it stopped being a number).
+  static size_t number_end(std::string_view s, size_t i, size_t* stop = nullptr) {
     auto digits = [&]() {
       size_t b = i;
       while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+      if (i == b && stop) *stop = i;
       return i > b;
     };
     if (i < s.size() && s[i] == '-') ++i;
@@ -293,21 +295,14 @@ class ObjectParser {
   }
 
   std::string_view number(Cursor& c) {
-    size_t start = c.i;
-    auto digits = [&]() {
-      size_t b = c.i;
-      while (c.i < c.s.size() && c.s[c.i] >= '0' && c.s[c.i] <= '9') ++c.i;
-      return c.i > b;
-    };
-    if (c.peek() == '-') ++c.i;
-    if (!digits()) c.fail("malformed number");
-    if (c.peek() == '.') { ++c.i; if (!digits()) c.fail("malformed number"); }
-    if (c.peek() == 'e' || c.peek() == 'E') {
-      ++c.i;
-      if (c.peek() == '+' || c.peek() == '-') ++c.i;
-      if (!digits()) c.fail("malformed number");
+    size_t start = c.i, stop = c.i;
+    size_t end = number_end(c.s, c.i, &stop);
+    if (end == std::string_view::npos) {
+      c.i = stop;
+      c.fail("malformed number");
     }
-    return c.s.substr(start, c.i - start);
+    c.i = end;
+    return c.s.substr(start, end - start);
   }
 
   // A JSON string: a view into the line when it has no escapes, otherwise

@@ -287,6 +287,20 @@ TEST_CASE("JSON Lines: a line of the last record's shape reads as the general pa
   CHECK(through_fast > 300);  // the mutations leave many lines valid
 }
 
+// A malformed number is reported where it stops being one.
+TEST_CASE("JSON Lines: malformed numbers, with the character where each goes wrong") {
+  auto got = read_all(Format::jsonl, "n.jsonl",
+                      "{\"amount\": -}\n{\"amount\": 1.}\n{\"amount\": 1e+}\n{\"amount\": -0.5E-3}\n{\"amount\": .5}\n",
+                      {"amount"});
+  REQUIRE(got.size() == 5);
+  CHECK(got[0].error == "invalid JSON at character 13: malformed number");
+  CHECK(got[1].error == "invalid JSON at character 14: malformed number");
+  CHECK(got[2].error == "invalid JSON at character 15: malformed number");
+  CHECK(got[3].error == "");
+  CHECK(got[3].values == std::vector<std::string>{"-0.5E-3"});
+  CHECK(got[4].error == "invalid JSON at character 12: expected a value");
+}
+
 TEST_CASE("JSON text: one object, objects one after another, an array; pretty-printed") {
   using V = std::vector<std::string>;
   auto one = read_text("\xEF\xBB\xBF {\n  \"id\": \"A1\",\n  \"amount\": 12.50\n}\n", {"id", "amount"});
