@@ -516,9 +516,20 @@ void Program::compute(Frame& f, int32_t s) const {
                      fmt::format("{} = {}", d.name, shown(f.slots[s], d.type, percent_slot(s)));
 }
 
-// Computes derived slot s into f.slots[s]: one implementation for every
-// kind; explanation and coverage hooks cost a test of a null pointer when off.
+// Computes derived slot s into f.slots[s]. An overflow outside a node (a
+// scorecard's sum, a `collect sum`) rejects the customer, as one inside a
+// node does.
 void Program::compute_value(Frame& f, int32_t s) const {
+  try {
+    compute_kind(f, s);
+  } catch (const ArithmeticError& e) {
+    throw EvalError(e.what());
+  }
+}
+
+// One implementation for every kind; explanation and coverage hooks cost a
+// test of a null pointer when off.
+void Program::compute_kind(Frame& f, int32_t s) const {
   const Derived& d = derived[s - fields.size()];
   switch (d.kind) {
     case DerivedKind::capacity:  // set over the whole portfolio (engine/capacity), when a limit moves the customer

@@ -547,6 +547,7 @@ class Program {
   [[gnu::always_inline]] inline bool test_cell(Frame* f, const CellTest& t, const Value& v) const;
   void compute(Frame& f, int32_t s) const;
   void compute_value(Frame& f, int32_t s) const;
+  void compute_kind(Frame& f, int32_t s) const;
   void hold(Frame& f, int32_t s, const Derived& d) const;
   // A node's value, constants and slots read directly.
   Value value(Frame& f, int32_t node) const {

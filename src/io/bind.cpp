@@ -1,5 +1,6 @@
 #include "io/bind.hpp"
 
+#include <bit>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -108,6 +109,14 @@ bool eight_digits(const char* p, size_t n, uint64_t& out) {
 bool plain_digits(std::string_view text, uint64_t& out) {
   size_t n = text.size();
   if (n == 0 || n > 16) return false;
+  if constexpr (std::endian::native != std::endian::little) {  // eight_digits reads bytes little-endian
+    out = 0;
+    for (char c : text) {
+      if (c < '0' || c > '9') return false;
+      out = out * 10 + static_cast<uint64_t>(c - '0');
+    }
+    return true;
+  }
   if (n <= 8) return eight_digits(text.data(), n, out);
   uint64_t high, low;
   if (!eight_digits(text.data(), n - 8, high) || !eight_digits(text.data() + n - 8, 8, low)) return false;

@@ -70,6 +70,40 @@ test "84" { given { history: 90, forecast: 70 } expect { score: 84 } }
 )");
 }
 
+// A scorecard's sum overflowing rejects the customer (the sum is not a
+// node: its overflow is turned into a rejection all the same), also when a
+// compiled table computes the scorecard before its rows are tried.
+TEST_CASE("a scorecard whose weighted sum overflows rejects the customer") {
+  run_tests(R"(enum 档 { 甲, 乙 }
+input c { x : decimal  y : int }
+scorecard 分 {
+  factor x weight 1000 { else -> x }
+}
+table 级 : 档 first {
+  y      | 分     || 级
+  >= 0   | -      || 甲
+  < 0    | >= 0   || 乙
+  < 0    | < 0    || 甲
+  -1     | -      || 甲
+  -2     | -      || 甲
+  -3     | -      || 甲
+  -4     | -      || 甲
+  -5     | -      || 甲
+  -6     | -      || 甲
+  -7     | -      || 甲
+  -8     | -      || 甲
+  -9     | -      || 甲
+  -10    | -      || 甲
+  -11    | -      || 甲
+  -12    | -      || 甲
+  -13    | -      || 甲
+}
+test "sum overflows" { given { x: 1000000000000000000000, y: -1 } expect { 分: reject "arithmetic overflow", 级: reject "arithmetic overflow" } }
+test "not needed by the row that matches" { given { x: 1000000000000000000000, y: 1 } expect { 级: 甲 } }
+test "in range" { given { x: 2, y: -1 } expect { 分: 2000, 级: 乙 } }
+)");
+}
+
 TEST_CASE("money in 万 and 亿, units kept apart") {
   run_tests(R"(input c { revenue : money  employees : int }
 let 人均 = revenue / employees
