@@ -2,13 +2,12 @@
 
 #include <cerrno>
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include <fmt/format.h>
+
+#include "io/byte_scan.hpp"
 
 namespace stratum::io {
 
@@ -77,19 +76,15 @@ bool cut_lines(BlockInput& in, size_t target, size_t max_record, bool quotes_sto
   };
   size_t i = start;
   bool stopped = false;
-#if defined(__SSE2__)
-  // Line ends found 16 bytes at a time.
-  const __m128i newline = _mm_set1_epi8('\n');
+  // Line ends found 16 bytes at a time, then the rest by memchr.
   for (; i + 16 <= end && !stopped; i += 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
-    for (unsigned hits = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, newline))); hits; hits &= hits - 1) {
-      if (!line(i + static_cast<size_t>(__builtin_ctz(hits)))) {
+    for (unsigned hits = match16<false, '\n'>(d + i); hits; hits &= hits - 1) {
+      if (!line(i + static_cast<size_t>(std::countr_zero(hits)))) {
         stopped = true;
         break;
       }
     }
   }
-#endif
   while (!stopped && i < end) {
     const void* nl = std::memchr(d + i, '\n', end - i);
     if (!nl) break;  // the rest is not a whole line (or holds the quote)

@@ -2,16 +2,14 @@
 // with "" for a quote inside, CRLF or LF line ends, a UTF-8 BOM at the start.
 // Malformed records are reported one by one and never stop the reader.
 #include <array>
+#include <bit>
 #include <cstring>
 #include <unordered_map>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include <fmt/format.h>
 
 #include "io/block_input.hpp"
+#include "io/byte_scan.hpp"
 #include "io/readers.hpp"
 #include "source/source_file.hpp"
 
@@ -281,15 +279,10 @@ class CsvReader final : public Reader {
   // (as the general path would), or 0 to leave it to the general path: a
   // quote, or no line end in the bytes at hand.
   int plain_record(const char* d, size_t start, size_t end, size_t& lines) {
-#if defined(__SSE2__)
-    const __m128i comma = _mm_set1_epi8(','), newline = _mm_set1_epi8('\n'), quote = _mm_set1_epi8('"');
     size_t field = start;
     for (size_t i = start; i + 16 <= end; i += 16) {
-      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
-      unsigned hits = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(
-          _mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, newline)), _mm_cmpeq_epi8(v, quote))));
-      for (; hits; hits &= hits - 1) {
-        size_t at = i + static_cast<size_t>(__builtin_ctz(hits));
+      for (unsigned hits = match16<false, ',', '\n', '"'>(d + i); hits; hits &= hits - 1) {
+        size_t at = i + static_cast<size_t>(std::countr_zero(hits));
         char c = d[at];
         if (c == '"') {
           fields_.clear();
@@ -310,9 +303,6 @@ class CsvReader final : public Reader {
       }
     }
     fields_.clear();
-#else
-    (void)d, (void)start, (void)end, (void)lines;
-#endif
     return 0;
   }
 

@@ -3,16 +3,14 @@
 // an array of objects). Values of the wanted keys are kept as text (numbers
 // keep their exact digits, so no binary floating point is involved);
 // everything else is validated and skipped.
+#include <bit>
 #include <cstring>
 #include <unordered_map>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include <fmt/format.h>
 
 #include "io/block_input.hpp"
+#include "io/byte_scan.hpp"
 #include "io/readers.hpp"
 #include "source/source_file.hpp"
 
@@ -257,16 +255,9 @@ class ObjectParser {
   // The end of a string's plain bytes from i: the first '"', '\\' or
   // control byte (or the end of s).
   static size_t plain_string_end(std::string_view s, size_t i) {
-#if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), control = _mm_set1_epi8(0x1F);
-    while (i + 16 <= s.size()) {
-      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
-      __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                                  _mm_cmpeq_epi8(_mm_min_epu8(v, control), v));
-      if (unsigned hits = static_cast<unsigned>(_mm_movemask_epi8(stop))) return i + static_cast<size_t>(__builtin_ctz(hits));
-      i += 16;
+    for (; i + 16 <= s.size(); i += 16) {
+      if (unsigned hits = match16<true, '"', '\\'>(s.data() + i)) return i + static_cast<size_t>(std::countr_zero(hits));
     }
-#endif
     while (i < s.size() && s[i] != '"' && s[i] != '\\' && static_cast<unsigned char>(s[i]) >= 0x20) ++i;
     return i;
   }
@@ -375,16 +366,8 @@ class ObjectParser {
 
   bool grow_ = false;
   std::vector<uint8_t> seen_;  // per wanted key: met in the object being read
-  // The column of each key by its place in the object (records mostly
-  // repeat their keys in one order): checked with one comparison before the
-  // index is asked. -1: not a wanted key (its text in `key`).
-  struct Place {
-    int32_t column = -1;
-    std::string key;
-    bool known = false;
-  };
-  std::vector<Place> places_;
-  // The last shape learned (see parse_shaped): per key, `"key":` and its column.
+  // The last shape learned (see parse_shaped): per key, `"key":` and its
+  // column (-1: not a wanted key).
   struct ShapeKey {
     std::string literal;
     int32_t column = -1;
@@ -392,21 +375,16 @@ class ObjectParser {
   std::vector<ShapeKey> shape_;
   std::vector<std::pair<std::string_view, int32_t>> learned_;  // the keys parse_object read, in order
 
-  int32_t column_of(std::string_view key, size_t k) {
-    if (k < places_.size() && places_[k].known) {
-      const Place& p = places_[k];
-      if (p.column >= 0 ? columns_[p.column] == key : p.key == key) return p.column;
+  // The column of the k-th key of an object (-1: not wanted): the learned
+  // shape's when its k-th key is this one (records mostly repeat their keys
+  // in one order), else the index's.
+  int32_t column_of(std::string_view key, size_t k) const {
+    if (k < shape_.size()) {
+      const std::string& literal = shape_[k].literal;
+      if (literal.size() == key.size() + 3 && literal.compare(1, key.size(), key) == 0) return shape_[k].column;
     }
     auto it = index_.find(key);
-    int32_t column = it == index_.end() ? -1 : static_cast<int32_t>(it->second);
-    if (k < 64) {  // the first keys of an object: enough for any record's wanted ones
-      if (k >= places_.size()) places_.resize(k + 1);
-      Place& p = places_[k];
-      p.column = column;
-      p.known = true;
-      if (column < 0) p.key.assign(key);
-    }
-    return column;
+    return it == index_.end() ? -1 : static_cast<int32_t>(it->second);
   }
 
   void members(Cursor& c, RawRecord& r, std::vector<bool>& seen, int depth) {
@@ -450,7 +428,7 @@ class ObjectParser {
   }
 
   void index() {
-    places_.clear();
+    shape_.clear();
     index_.clear();
     for (size_t i = 0; i < columns_.size(); ++i) index_.emplace(columns_[i], i);
   }
@@ -666,6 +644,7 @@ class JsonTextReader final : public Reader {
     parser_.start(r, end - begin);
     try {
       parser_.parse_object(c, r);
+      parser_.learn();  // the next object's keys are looked up where this one had them
     } catch (const JsonError& e) {
       fail(r, e);  // well-formed, but not a record (a key twice): rejected, and reading goes on
     }

@@ -10,13 +10,10 @@
 #include <stdexcept>
 #include <unistd.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include <fmt/format.h>
 
 #include "diag/diagnostic.hpp"
+#include "io/byte_scan.hpp"
 #include "value/date.hpp"
 
 namespace stratum::io {
@@ -213,15 +210,7 @@ void append_csv_field(std::string& b, std::string_view s) {
   // Whether a byte needs quoting: 16 bytes at a time, then one by one.
   bool plain = true;
   size_t i = 0;
-#if defined(__SSE2__)
-  const __m128i comma = _mm_set1_epi8(','), quote = _mm_set1_epi8('"'), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
-  for (; i + 16 <= s.size() && plain; i += 16) {
-    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
-    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, quote)),
-                               _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
-    plain = _mm_movemask_epi8(hit) == 0;
-  }
-#endif
+  for (; i + 16 <= s.size() && plain; i += 16) plain = match16<false, ',', '"', '\r', '\n'>(s.data() + i) == 0;
   static constexpr auto kQuoted = [] {
     std::array<bool, 256> t{};
     t[','] = t['"'] = t['\r'] = t['\n'] = true;
