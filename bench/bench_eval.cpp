@@ -5,13 +5,17 @@
 //   build/bench/stratum_bench [--benchmark_repetitions=5 …]
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <random>
 
 #include "driver/stratum.hpp"
 #include "io/bind.hpp"
 #include "io/readers.hpp"
+#include "native/library.hpp"
 
 namespace {
 
@@ -134,6 +138,45 @@ void evaluate_all(benchmark::State& state, const Portfolio& p) {
 
 void BM_SmeCompiledRules(benchmark::State& state) { evaluate_all(state, sme()); }
 
+// The same rules compiled ahead of time (`stratum build --native`), built
+// here into a temporary folder with the system's C++ compiler.
+std::shared_ptr<const stratum::native::Library> native_of(const Portfolio& p, const std::string& name) {
+  std::string dir = std::filesystem::temp_directory_path().string() + "/stratum-bench-native-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  std::string lib = dir + "/" + name + ".so";
+  stratum::native::build(*p.compilation.program, lib);
+  auto loaded = stratum::native::Library::load(lib, *p.compilation.program);
+  std::filesystem::remove_all(dir);  // (a loaded library stays mapped)
+  return loaded;
+}
+
+void evaluate_native(benchmark::State& state, const Portfolio& p, const stratum::native::Library& lib) {
+  const Program& program = *p.compilation.program;
+  Frame frame = program.make_frame();
+  size_t n_fields = program.fields.size();
+  int64_t checksum = 0, interpreted = 0;
+  for (auto _ : state) {
+    for (size_t r = 0; r < p.inputs.size(); ++r) {
+      std::copy_n(p.flat_inputs.begin() + r * n_fields, n_fields, frame.slots.begin());
+      std::copy_n(p.flat_present.begin() + r * n_fields, n_fields, frame.state.begin());
+      program.reset(frame);
+      if (!lib.evaluate(frame, true)) {
+        ++interpreted;
+        program.evaluate(frame);
+      }
+      checksum += static_cast<int64_t>(frame.slots[program.outputs[0].slot].n);
+    }
+  }
+  benchmark::DoNotOptimize(checksum);
+  state.counters["interpreted"] = static_cast<double>(interpreted);
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(p.inputs.size()));
+}
+
+void BM_SmeNative(benchmark::State& state) {
+  static auto lib = native_of(sme(), "sme");
+  evaluate_native(state, sme(), *lib);
+}
+
 // The same classification written by hand over the same in-memory values
 // (amounts as the engine's exact decimals, industries as enum codes).
 int classify(int industry, stratum::int128 e, stratum::int128 r, stratum::int128 a) {
@@ -199,6 +242,11 @@ void BM_SmeAgreement(benchmark::State& state) {
 
 void BM_CorporateCompiledRules(benchmark::State& state) { evaluate_all(state, corporate()); }
 
+void BM_CorporateNative(benchmark::State& state) {
+  static auto lib = native_of(corporate(), "corporate");
+  evaluate_native(state, corporate(), *lib);
+}
+
 // What copying each record's inputs into the frame costs alone (part of the above).
 void BM_CorporateInputCopyOnly(benchmark::State& state) {
   const Portfolio& p = corporate();
@@ -219,6 +267,8 @@ BENCHMARK(BM_SmeAgreement)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SmeHandWritten)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SmeCompiledRules)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CorporateCompiledRules)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SmeNative)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CorporateNative)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -36,6 +36,7 @@ LAYERS = [
     'analysis',  # proofs over the input domain
     'io',        # readers, binding, writers
     'driver',    # loading, compiling a rule set, the test runner
+    'native',    # rule sets compiled ahead of time (generated C++, loaded)
     'engine',    # the engine's programmatic interface
     ('serve',    # the decision service (HTTP)
      'report',   # reports over a portfolio (HTML pages of charts)

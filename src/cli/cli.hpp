@@ -62,6 +62,7 @@ int explain(const std::vector<std::string>& argv);
 int diff(const std::vector<std::string>& argv);
 int replay(const std::vector<std::string>& argv);
 int fmt(const std::vector<std::string>& argv);
+int build(const std::vector<std::string>& argv);
 int serve(const std::vector<std::string>& argv);
 int report(const std::vector<std::string>& argv);
 int import_dmn(const std::vector<std::string>& argv);

@@ -19,6 +19,7 @@
 #include "io/decided.hpp"
 #include "io/readers.hpp"
 #include "io/writer.hpp"
+#include "native/library.hpp"
 #include "value/date.hpp"
 
 namespace stratum::cli {
@@ -57,6 +58,9 @@ used, and named on standard error.
                         Lines, an `explain` column in CSV)
   --threads N           evaluate on N threads (default: all cores); the output
                         is the same for any N (YAML input runs on one)
+  --native LIB          decide through the rules compiled ahead of time by
+                        `stratum build --native RULES -o LIB` (the same
+                        output; refused when LIB was built from other rules)
   --diagnostics text|json  how to print rule problems
   --max-record-bytes N  the longest record accepted (default 8388608, 8 MiB);
                         a longer one is rejected and reading goes on after it
@@ -135,7 +139,7 @@ class Progress {
 int eval(const std::vector<std::string>& argv) {
   Args args(argv, {"--help", "-h", "--summary", "--explain", "--keep-input"},
             {"--input", "--input-format", "--output", "--format", "--errors", "--as-of", "--threads", "--diagnostics",
-             "--max-record-bytes", "--max-field-bytes", "--ruleset", "--previous", "--previous-format"});
+             "--max-record-bytes", "--max-field-bytes", "--ruleset", "--previous", "--previous-format", "--native"});
   if (args.flag("--help") || args.flag("-h")) { fmt::print("{}", kHelp); return kOk; }
   if (args.error()) return usage_error("eval", *args.error());
   if (args.positionals().size() != 1) return usage_error("eval", "name one rule file: stratum eval RULES --input FILE");
@@ -223,6 +227,16 @@ int eval(const std::vector<std::string>& argv) {
   std::shared_ptr<const engine::PreviousRun> previous;
   if (int status = previous_run(args, "eval", program, *input, previous); status != kOk) return status;
 
+  std::shared_ptr<const native::Library> compiled;
+  if (auto lib = args.value("--native")) {
+    try {
+      compiled = native::Library::load(*lib, program);
+    } catch (const std::runtime_error& e) {
+      fmt::print(stderr, "stratum eval: --native {}\n", e.what());
+      return kUsage;
+    }
+  }
+
   if (auto once = not_rereadable(*input); once && !program.capacities.empty()) {
     return usage_error("eval", fmt::format("the rules have capacity limits, which read the input twice (to rank the customers, then to decide them): give --input a file, not {}", *once));
   }
@@ -246,6 +260,7 @@ int eval(const std::vector<std::string>& argv) {
     options.decide.explain = args.flag("--explain");
     options.decide.max_field = limits.max_field;
     options.decide.previous = previous;
+    options.decide.native = compiled;
     options.format = out_format == "csv" ? io::OutputFormat::csv : io::OutputFormat::jsonl;
     options.errors_as_json = errors != nullptr;
     options.threads = threads;

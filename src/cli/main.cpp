@@ -35,6 +35,7 @@ Commands:
   diff OLD NEW --input FILE    how a rules change moves a portfolio's customers
   replay DECIDED --rules DIR   decide an earlier run's records again: the audit
   fmt RULES…                   lay out rule files (indentation, spacing, tables)
+  build --native RULES -o LIB  compile the rules ahead of time (eval --native LIB)
   serve RULES_DIR              decide over HTTP: the decision service
   report RULES --input FILE    one offline HTML page of charts over a portfolio
   import-dmn MODEL.dmn         DMN decision tables as a rule file
@@ -48,7 +49,7 @@ Run `stratum COMMAND --help` for a command's options.
 // itself is full or closed there is no one left to tell.
 // The command nearest to a mistyped one (`chek` → `check`), or "".
 std::string closest_command(const std::string& typed) {
-  static const char* const commands[] = {"check", "eval", "test", "explain", "diff", "replay", "fmt", "serve", "report", "import-dmn", "export-dmn", "lsp"};
+  static const char* const commands[] = {"check", "eval", "test", "explain", "diff", "replay", "fmt", "build", "serve", "report", "import-dmn", "export-dmn", "lsp"};
   std::string best;
   size_t best_distance = 3;  // at most two edits away
   for (const char* c : commands) {
@@ -114,6 +115,7 @@ int dispatch(const std::string& command, std::vector<std::string>& args) {
   if (command == "diff") return stratum::cli::diff(args);
   if (command == "replay") return stratum::cli::replay(args);
   if (command == "fmt") return stratum::cli::fmt(args);
+  if (command == "build") return stratum::cli::build(args);
   if (command == "serve") return stratum::cli::serve(args);
   if (command == "report") return stratum::cli::report(args);
   if (command == "import-dmn") return stratum::cli::import_dmn(args);

@@ -31,6 +31,9 @@ bool Decider::bind(const io::RawRecord& raw, Rejection& why) {
 }
 
 bool Decider::evaluate(Part part, Rejection& why) {
+  if (options_.native && part != Part::plan && native::Library::applies(frame_) && &options_.native->program() == &program_) {
+    if (options_.native->evaluate(frame_, part == Part::all)) return true;
+  }
   for (const auto& o : program_.outputs) {
     if ((part == Part::decisions && o.plan) || (part == Part::plan && !o.plan)) continue;
     try {

@@ -14,6 +14,7 @@
 #include "engine/rule_set.hpp"
 #include "io/bind.hpp"
 #include "io/record.hpp"
+#include "native/library.hpp"
 
 namespace stratum::engine {
 
@@ -25,6 +26,10 @@ struct Options {
   size_t max_field = io::RecordLimits{}.max_field;  // the longest value accepted, in bytes
   // The previous period's run, for stability rules (none: every customer is new).
   std::shared_ptr<const PreviousRun> previous;
+  // The rules compiled ahead of time (`stratum build --native`), loaded for
+  // the same program: customers not explained are decided through it
+  // (what it leaves, and every rejection, by the interpreter).
+  std::shared_ptr<const native::Library> native;
 };
 
 // Why a record was not decided: the column (empty: the whole record) and the reason.

@@ -1,8 +1,12 @@
 #include "value/decimal.hpp"
 
+#include "value/decimal_fast.hpp"
+
 #include <algorithm>
 
 namespace stratum {
+
+static_assert(decimal_fast::kScale == Decimal::kScale && decimal_fast::kMaxRaw == Decimal::kMaxRaw);
 
 namespace {
 
@@ -195,22 +199,7 @@ Decimal Decimal::operator-() const {
 // a·b/S = a·bq + aq·br + ar·br/S  (the last term rounded half-up).
 Decimal operator*(Decimal a, Decimal b) {
   constexpr int128 S = Decimal::kScale;
-#if defined(__x86_64__)
-  // Operands within 64 bits (|value| < 9.2 million, every score, rate and
-  // weight): one 64×64 product and one 128÷64 division (`div`), the same
-  // result as below: a·b/S rounded half away from zero.
-  if (a.raw_ == static_cast<int64_t>(a.raw_) && b.raw_ == static_cast<int64_t>(b.raw_)) {
-    int128 p = a.raw_ * b.raw_;  // |p| < 2^126: exact
-    unsigned __int128 u = static_cast<unsigned __int128>(p < 0 ? -p : p);
-    uint64_t hi = static_cast<uint64_t>(u >> 64), lo = static_cast<uint64_t>(u), s = static_cast<uint64_t>(S);
-    if (hi < s) {  // the quotient fits in 64 bits: `div` cannot fault
-      uint64_t q, r;
-      __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "r"(s));
-      int128 m = static_cast<int128>(q) + (r >= s - r ? 1 : 0);
-      return Decimal::from_raw(p < 0 ? -m : m);
-    }
-  }
-#endif
+  if (int128 r; decimal_fast::multiply(a.raw_, b.raw_, r)) return Decimal::from_raw(r);
   int128 bq = b.raw_ / S, br = b.raw_ % S;
   int128 aq = a.raw_ / S, ar = a.raw_ % S;
   int128 r = checked_mul(a.raw_, bq);

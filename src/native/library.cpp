@@ -1,0 +1,262 @@
+#include "native/library.hpp"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+extern char** environ;
+
+namespace stratum::native {
+
+namespace fs = std::filesystem;
+using stratum_native::Context;
+using stratum_native::Host;
+
+static_assert(sizeof(stratum_native::Value) == sizeof(eval::Value) && alignof(stratum_native::Value) == alignof(eval::Value));
+static_assert(offsetof(stratum_native::Value, n) == offsetof(eval::Value, n) && offsetof(stratum_native::Value, s) == offsetof(eval::Value, s));
+
+namespace {
+
+// What the library calls back: the interpreter, over the customer's frame.
+struct HostState {
+  const eval::Program* program;
+  eval::Frame* frame;
+};
+
+const stratum_native::Value* host_slot(void* host, int32_t slot) {
+  auto* h = static_cast<HostState*>(host);
+  try {
+    return reinterpret_cast<const stratum_native::Value*>(&h->program->slot(*h->frame, slot));
+  } catch (...) {
+    return nullptr;  // the interpreter, deciding the customer again, gives the reason
+  }
+}
+
+int host_set_contains(void* host, int32_t set, const stratum_native::Value* value) {
+  auto* h = static_cast<HostState*>(host);
+  return h->program->sets[set].contains(*reinterpret_cast<const eval::Value*>(value)) ? 1 : 0;
+}
+
+int host_multiply(__int128 a, __int128 b, __int128* out) {
+  try {
+    *out = (Decimal::from_raw(a) * Decimal::from_raw(b)).raw();
+    return 1;
+  } catch (const ArithmeticError&) {
+    return 0;
+  }
+}
+
+const Host kHost = {host_slot, host_set_contains, host_multiply};
+
+// A temporary folder, removed with what is in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "stratum-native-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) {
+      throw std::runtime_error(fmt::format("cannot make a temporary folder in {}: {}", fs::temp_directory_path().string(),
+                                           std::strerror(errno)));
+    }
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+void write_file(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) throw std::runtime_error(fmt::format("cannot write {}", path.string()));
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The last `lines` lines of a text.
+std::string tail(const std::string& text, size_t lines) {
+  size_t at = text.size();
+  for (size_t n = 0; n <= lines && at > 0; ++n) {
+    size_t nl = text.rfind('\n', at - 1);
+    if (nl == std::string::npos) return text;
+    if (n < lines) at = nl;
+  }
+  return text.substr(at + 1);
+}
+
+// Runs argv[0] (looked up on PATH) with stdout and stderr into `log`; its exit status.
+int run(const std::vector<std::string>& argv, const fs::path& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int error = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (error != 0) {
+    throw std::runtime_error(fmt::format("cannot run the C++ compiler `{}`: {} (name another with --cxx or CXX)", argv[0],
+                                         std::strerror(error)));
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw std::runtime_error(fmt::format("waiting for the C++ compiler: {}", std::strerror(errno)));
+  }
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+void* open_library(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) throw std::runtime_error(fmt::format("{}: {}", path, std::strerror(errno)));
+  if (!S_ISREG(st.st_mode)) throw std::runtime_error(fmt::format("{}: not a regular file (a native library is)", path));
+  // A name without a slash would be looked up on the library path, not here.
+  std::string where = path.find('/') == std::string::npos ? "./" + path : path;
+  void* handle = ::dlopen(where.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char* why = ::dlerror();
+    throw std::runtime_error(fmt::format("{}: cannot load it as a native library: {}", path, why ? why : "unknown error"));
+  }
+  return handle;
+}
+
+}  // namespace
+
+BuildReport build(const eval::Program& program, const std::string& output, const BuildOptions& options) {
+  BuildReport report;
+  report.generated = generate(program);
+  if (output.empty()) throw std::runtime_error("no output file named");
+  std::error_code ec;
+  fs::file_status status = fs::status(output, ec);
+  if (fs::exists(status) && !fs::is_regular_file(status)) {
+    throw std::runtime_error(fmt::format("{} exists and is not a regular file: it is not replaced; write elsewhere", output));
+  }
+  if (!options.keep_source.empty()) {
+    fs::file_status kept = fs::status(options.keep_source, ec);
+    if (fs::exists(kept) && !fs::is_regular_file(kept)) {
+      throw std::runtime_error(fmt::format("{} exists and is not a regular file: it is not replaced; write elsewhere", options.keep_source));
+    }
+    if (fs::exists(kept) && fs::exists(status) && fs::equivalent(options.keep_source, output, ec)) {
+      throw std::runtime_error("--keep-source names the library itself; write the source elsewhere");
+    }
+  }
+  TempDir temp;
+  fs::path source = temp.path() / "rules.cpp", library = temp.path() / "rules.so", log = temp.path() / "compiler.log";
+  write_file(source, report.generated.source);
+  std::string compiler = options.compiler;
+  if (compiler.empty()) {
+    const char* cxx = std::getenv("CXX");
+    compiler = cxx && *cxx ? cxx : "c++";
+  }
+  std::vector<std::string> argv = {compiler, "-std=c++20", "-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-w",
+                                   "-o", library.string(), source.string()};
+  for (const auto& a : argv) report.command += (report.command.empty() ? "" : " ") + a;
+  int exit = run(argv, log);
+  if (exit != 0) {
+    throw std::runtime_error(fmt::format("the C++ compiler failed (exit status {}) on the generated source; this is a fault of "
+                                         "Stratum's code generator, please report it with the rules. Its last messages:\n{}",
+                                         exit, tail(read_file(log), 30)));
+  }
+  // The new library must load and fit the rules before it replaces anything.
+  { auto check = Library::load(library.string(), program); }
+  if (!options.keep_source.empty()) {
+    fs::path kept_tmp = fs::path(options.keep_source).parent_path() / (fs::path(options.keep_source).filename().string() + ".tmp-" + std::to_string(::getpid()));
+    write_file(kept_tmp, report.generated.source);
+    fs::rename(kept_tmp, options.keep_source, ec);
+    if (ec) {
+      fs::remove(kept_tmp);
+      throw std::runtime_error(fmt::format("cannot write {}: {}", options.keep_source, ec.message()));
+    }
+  }
+  // Beside the output, then renamed over it: a reader never sees half a library.
+  fs::path out(output);
+  fs::path staged = out.parent_path() / ("." + out.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  fs::copy_file(library, staged, fs::copy_options::overwrite_existing, ec);
+  if (ec) {
+    fs::remove(staged);
+    throw std::runtime_error(fmt::format("cannot write {}: {}", output, ec.message()));
+  }
+  fs::permissions(staged, fs::perms::owner_read | fs::perms::owner_write | fs::perms::owner_exec | fs::perms::group_read |
+                              fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec, ec);
+  fs::rename(staged, out, ec);
+  if (ec) {
+    fs::remove(staged);
+    throw std::runtime_error(fmt::format("cannot write {}: {}", output, ec.message()));
+  }
+  return report;
+}
+
+std::shared_ptr<const Library> Library::load(const std::string& path, const eval::Program& program) {
+  std::shared_ptr<Library> lib(new Library());
+  lib->program_ = &program;
+  lib->path_ = path;
+  lib->handle_ = open_library(path);
+  auto info_fn = reinterpret_cast<stratum_native::InfoFunction>(::dlsym(lib->handle_, "stratum_native_info"));
+  lib->evaluate_ = reinterpret_cast<stratum_native::EvaluateFunction>(::dlsym(lib->handle_, "stratum_native_evaluate"));
+  if (!info_fn || !lib->evaluate_) {
+    throw std::runtime_error(fmt::format("{}: not a library built by `stratum build --native`", path));
+  }
+  const stratum_native::Info* info = info_fn();
+  if (!info || info->abi != stratum_native::kAbi || info->value_size != sizeof(eval::Value)) {
+    throw std::runtime_error(fmt::format("{}: built by another version of Stratum (interface {}, this one {}): rebuild it with "
+                                         "`stratum build --native`",
+                                         path, info ? info->abi : 0, stratum_native::kAbi));
+  }
+  Generated expected = generate(program);
+  if (info->slots != program.slot_count() || !info->fingerprint || expected.fingerprint != info->fingerprint) {
+    throw std::runtime_error(fmt::format("{}: built from other rules ({}) than these ({} version {}): rebuild it with "
+                                         "`stratum build --native` from these rules",
+                                         path, info->ruleset ? info->ruleset : "?", program.ruleset, program.version));
+  }
+  lib->constants_.reserve(program.nodes.size());
+  for (const auto& n : program.nodes) lib->constants_.push_back(n.constant);
+  return lib;
+}
+
+Library::~Library() {
+  if (handle_) ::dlclose(handle_);
+}
+
+bool Library::evaluate(eval::Frame& f, bool plan) const {
+  HostState host{program_, &f};
+  eval::Value missing = eval::missing_value();
+  Context c{reinterpret_cast<stratum_native::Value*>(f.slots.data()),
+            f.state.data(),
+            f.plan_conditions.data(),
+            f.table_hit.data(),
+            reinterpret_cast<const stratum_native::Value*>(constants_.data()),
+            {missing.n, missing.s},
+            &kHost,
+            &host};
+  if (evaluate_(&c, plan ? 1 : 0)) return true;
+  program_->reset(f);  // what it computed is computed again, by the interpreter
+  return false;
+}
+
+}  // namespace stratum::native
