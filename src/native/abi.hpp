@@ -41,7 +41,7 @@ struct Context {
   int8_t* plan_conditions;   // per conditional plan: -1 not yet evaluated, else 0 / 1
   int32_t* table_hit;        // per table: -1 not yet evaluated, else its row (-2 none, -3 the else row)
   const Value* constants;    // per node of the program: its constant (text constants point into the program)
-  Value missing;             // the value of a missing optional field
+  const Value* missing;      // the value of a missing optional field
   const Host* host;
   void* host_state;
 };

@@ -135,7 +135,7 @@ inline I neg(I a) {  // as Decimal's unary minus: only the most negative int128 
   if (a == static_cast<I>(static_cast<unsigned __int128>(1) << 127)) bail();
   return -a;
 }
-inline bool missing(const Context& c, const Value& v) { return v.s.data() == c.missing.s.data(); }
+inline bool missing(const Context& c, const Value& v) { return v.s.data() == c.missing->s.data(); }
 inline Value number(I n) { return Value{n, {}}; }
 [[gnu::noinline]] const Value& interpreted(Context& c, int32_t slot) {
   const Value* v = c.host->slot(c.host_state, slot);
@@ -302,22 +302,23 @@ inline Value number(I n) { return Value{n, {}}; }
       case TestKind::eq: present = fmt::format("{} == {}", x, bound(t.low_node, t.low)); break;
       case TestKind::ne: present = fmt::format("{} != {}", x, bound(t.low_node, t.low)); break;
       case TestKind::range:
-        present = fmt::format("{} {} {} && {} {} {}", x, t.low_closed ? ">=" : ">", bound(t.low_node, t.low), x,
+        present = fmt::format("({} {} {}) & ({} {} {})", x, t.low_closed ? ">=" : ">", bound(t.low_node, t.low), x,
                               t.high_closed ? "<=" : "<", bound(t.high_node, t.high));
         break;
       case TestKind::in_set:
       case TestKind::not_in_set: {
         const eval::ConstSet& set = p_.sets[t.set];
         std::string in = !set.text && set.numbers.empty() && set.mask != 0
-                             ? fmt::format("({0}.n >= 0 && {0}.n < 128 && ((({1}) >> static_cast<int>({0}.n)) & 1))", v, int128_literal(set.mask))
+                             ? fmt::format("(({0}.n >= 0) & ({0}.n < 128) & static_cast<bool>((({1}) >> static_cast<int>({0}.n & 127)) & 1))", v, int128_literal(set.mask))
                              : fmt::format("(c.host->set_contains(c.host_state, {}, &{}) != 0)", t.set, v);
         present = t.kind == TestKind::in_set ? in : "!" + in;
         break;
       }
     }
+    // (bitwise: every part is read, none has an effect, and no branch is taken)
     if (present_always) return "(" + present + ")";
     bool missing_passes = t.kind == TestKind::not_in_set || t.kind == TestKind::ne;
-    return fmt::format("(missing(c, {}) ? {} : ({}))", v, missing_passes ? "true" : "false", present);
+    return missing_passes ? fmt::format("(missing(c, {}) | ({}))", v, present) : fmt::format("(!missing(c, {}) & ({}))", v, present);
   }
 
   std::string row_test(const std::vector<eval::CellTest>& tests) {
@@ -325,7 +326,7 @@ inline Value number(I n) { return Value{n, {}}; }
     for (const auto& t : tests) {
       if (t.kind == eval::TestKind::any) continue;
       bool present = static_cast<size_t>(t.column) < column_always_present_.size() && column_always_present_[t.column];
-      out += (out.empty() ? "" : " && ") + cell(t, fmt::format("v{}", t.column), present);
+      out += (out.empty() ? "" : " & ") + cell(t, fmt::format("v{}", t.column), present);
     }
     return out.empty() ? "true" : out;
   }
@@ -347,7 +348,36 @@ inline Value number(I n) { return Value{n, {}}; }
       out += fmt::format("  const Value& v{} = {};\n", k, val(t.columns[k]));
     }
     out += "  int32_t h = -2;\n";
+    // Cells that only compare the column values with constants: every row
+    // of a group is tested at once, without a branch (one bit per row; the
+    // lowest bit set is the first row that matches).
+    auto pure = [&](const std::vector<eval::CellTest>& tests) {
+      for (const auto& c : tests) {
+        if (c.low_node >= 0 || c.high_node >= 0) return false;
+        if (c.kind == eval::TestKind::in_set || c.kind == eval::TestKind::not_in_set) {
+          const eval::ConstSet& set = p_.sets[c.set];
+          if (set.text || !set.numbers.empty() || set.mask == 0) return false;
+        }
+      }
+      return true;
+    };
+    int group = 0;
     auto rows = [&](const std::vector<int32_t>& which, bool indexed, const std::string& indent) {
+      bool all_pure = which.size() >= 2 && which.size() <= 64;
+      for (int32_t r : which) all_pure = all_pure && pure(indexed ? t.indexed_tests[r] : t.rows[r].tests);
+      if (all_pure) {
+        std::string list;
+        for (int32_t r : which) list += fmt::format("{}{}", list.empty() ? "" : ", ", r);
+        out += fmt::format("{}{{\n{}  static constexpr int32_t group{}[] = {{{}}};\n{}  uint64_t m = 0;\n", indent, indent, group, list, indent);
+        for (size_t k = 0; k < which.size(); ++k) {
+          std::string test = row_test(indexed ? t.indexed_tests[which[k]] : t.rows[which[k]].tests);
+          out += fmt::format("{}  m |= static_cast<uint64_t>({}) << {};\n", indent, test, k);
+        }
+        if (t.policy == eval::HitPolicy::unique) out += fmt::format("{}  if (m & (m - 1)) bail();  // two rows match\n", indent);
+        out += fmt::format("{}  if (m) {{ h = group{}[__builtin_ctzll(m)]; goto found; }}\n{}}}\n", indent, group, indent);
+        ++group;
+        return;
+      }
       for (int32_t r : which) {
         std::string test = row_test(indexed ? t.indexed_tests[r] : t.rows[r].tests);
         if (t.policy == eval::HitPolicy::first) {
@@ -370,7 +400,7 @@ inline Value number(I n) { return Value{n, {}}; }
       for (size_t r = 0; r < all.size(); ++r) all[r] = static_cast<int32_t>(r);
       rows(all, false, "  ");
     }
-    if (t.policy == eval::HitPolicy::first) out += "  goto found;\nfound:\n";
+    out += "  goto found;\nfound:\n";
     if (t.has_else) out += "  if (h == -2) h = -3;\n";
     out += "  hit = h;\n  return h;\n}\n";
   }
@@ -472,7 +502,7 @@ inline Value number(I n) { return Value{n, {}}; }
     const eval::Field& f = p_.fields[s];
     if (f.optional) {
       out += fmt::format("inline const Value& S{0}(Context& c) {{\n  if (c.state[{0}]) return c.slots[{0}];\n"
-                         "  c.slots[{0}] = c.missing;\n  return c.slots[{0}];\n}}\n",
+                         "  c.slots[{0}] = *c.missing;\n  return c.slots[{0}];\n}}\n",
                          s);
     } else {
       // Readers never leave a required field out; a test may (the interpreter says so).
@@ -549,7 +579,7 @@ inline Value number(I n) { return Value{n, {}}; }
         for (size_t leaf = 0; leaf < d.by_leaf.size(); ++leaf) {
           if (d.by_leaf[leaf] >= 0) out += fmt::format("    case {}: r = {}; break;\n", leaf, val(d.by_leaf[leaf]));
         }
-        out += "    default: r = c.missing; break;\n  }\n" + done + ":\n";
+        out += "    default: r = *c.missing; break;\n  }\n" + done + ":\n";
         break;
       }
       case DerivedKind::table: {
@@ -559,14 +589,26 @@ inline Value number(I n) { return Value{n, {}}; }
           // a grid over optional values: missing in, missing out
           std::string any;
           for (int32_t column : t.columns) any += fmt::format("{}missing(c, {})", any.empty() ? "" : " || ", val(column));
-          out += fmt::format("  if ({}) {{ r = c.missing; goto {}; }}\n", any, done);
+          out += fmt::format("  if ({}) {{ r = *c.missing; goto {}; }}\n", any, done);
         }
-        out += fmt::format("  switch (row{}(c)) {{\n", d.table);
-        if (t.has_else) out += fmt::format("    case -3: r = {}; break;\n", val(t.else_outputs[d.column]));
-        for (size_t row = 0; row < t.rows.size(); ++row) {
-          out += fmt::format("    case {}: r = {}; break;\n", row, val(t.rows[row].outputs[d.column]));
+        bool constants = true;
+        for (const auto& row : t.rows) constants = constants && p_.nodes[row.outputs[d.column]].op == Op::constant;
+        if (constants) {
+          // every result a constant: read from a list by row, not by a jump
+          std::string list;
+          for (const auto& row : t.rows) list += fmt::format("{}{}", list.empty() ? "" : ", ", row.outputs[d.column]);
+          out += fmt::format("  {{\n    static constexpr int32_t results[] = {{{}}};\n    int32_t h = row{}(c);\n", list, d.table);
+          out += "    if (h >= 0) {\n      r = c.constants[results[h]];\n    }";
+          if (t.has_else) out += fmt::format(" else if (h == -3) {{\n      r = {};\n    }}", val(t.else_outputs[d.column]));
+          out += " else {\n      bail();  // no row matches\n    }\n  }\n" + done + ":\n";
+        } else {
+          out += fmt::format("  switch (row{}(c)) {{\n", d.table);
+          if (t.has_else) out += fmt::format("    case -3: r = {}; break;\n", val(t.else_outputs[d.column]));
+          for (size_t row = 0; row < t.rows.size(); ++row) {
+            out += fmt::format("    case {}: r = {}; break;\n", row, val(t.rows[row].outputs[d.column]));
+          }
+          out += "    default: bail();  // no row matches\n  }\n" + done + ":\n";
         }
-        out += "    default: bail();  // no row matches\n  }\n" + done + ":\n";
         break;
       }
       default: out += "  bail();\n"; break;  // not reached: unsupported_derived refuses it

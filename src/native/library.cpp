@@ -234,6 +234,8 @@ std::shared_ptr<const Library> Library::load(const std::string& path, const eval
                                          "`stratum build --native` from these rules",
                                          path, info->ruleset ? info->ruleset : "?", program.ruleset, program.version));
   }
+  eval::Value missing = eval::missing_value();
+  lib->missing_ = {missing.n, missing.s};
   lib->constants_.reserve(program.nodes.size());
   for (const auto& n : program.nodes) lib->constants_.push_back(n.constant);
   return lib;
@@ -245,13 +247,12 @@ Library::~Library() {
 
 bool Library::evaluate(eval::Frame& f, bool plan) const {
   HostState host{program_, &f};
-  eval::Value missing = eval::missing_value();
   Context c{reinterpret_cast<stratum_native::Value*>(f.slots.data()),
             f.state.data(),
             f.plan_conditions.data(),
             f.table_hit.data(),
             reinterpret_cast<const stratum_native::Value*>(constants_.data()),
-            {missing.n, missing.s},
+            &missing_,
             &kHost,
             &host};
   if (evaluate_(&c, plan ? 1 : 0)) return true;

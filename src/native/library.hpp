@@ -65,6 +65,7 @@ class Library {
   void* handle_ = nullptr;
   stratum_native::EvaluateFunction evaluate_ = nullptr;
   std::vector<eval::Value> constants_;
+  stratum_native::Value missing_{};
 };
 
 }  // namespace stratum::native
