@@ -397,10 +397,13 @@ namespace {
 inline void fill_bytes(uint8_t* p, size_t n, uint8_t byte) {
   uint64_t word = 0x0101010101010101ULL * byte;
   if (n >= 8) {
-    for (size_t i = 0; i + 8 < n; i += 8) {
+    size_t i = 0;
+    for (; i + 16 < n; i += 16) {
       std::memcpy(p + i, &word, 8);
+      std::memcpy(p + i + 8, &word, 8);
       __asm__("" : "+r"(i));  // (not a memset idiom)
     }
+    if (i + 8 < n) std::memcpy(p + i, &word, 8);
     std::memcpy(p + n - 8, &word, 8);
   } else if (n >= 4) {
     std::memcpy(p, &word, 4);

@@ -1,5 +1,7 @@
 #include "native/codegen.hpp"
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "native/embedded.hpp"
@@ -179,6 +181,7 @@ inline Value number(I n) { return Value{n, {}}; }
   int32_t n_fields_;
   std::vector<uint8_t> written_;  // per derived: 1 written out, 0 left to the interpreter
   std::vector<uint8_t> column_always_present_;  // the table being written: per column, never missing
+  std::set<int32_t> held_;  // slots read once into a local `x<slot>` by the function being written
   int labels_ = 0;
 
   // Why node `node` (and what it reads in place) cannot be written out, or "".
@@ -410,7 +413,7 @@ inline Value number(I n) { return Value{n, {}}; }
     const Node& n = p_.nodes[index];
     switch (n.op) {
       case Op::constant: return int128_literal(n.constant.n);
-      case Op::field: case Op::derived: return fmt::format("S{}(c).n", n.index);
+      case Op::field: case Op::derived: return held_.count(n.index) ? fmt::format("x{}.n", n.index) : fmt::format("S{}(c).n", n.index);
       default: return expr(index, true);
     }
   }
@@ -420,7 +423,7 @@ inline Value number(I n) { return Value{n, {}}; }
     const Node& n = p_.nodes[index];
     switch (n.op) {
       case Op::constant: return fmt::format("c.constants[{}]", index);
-      case Op::field: case Op::derived: return fmt::format("S{}(c)", n.index);
+      case Op::field: case Op::derived: return held_.count(n.index) ? fmt::format("x{}", n.index) : fmt::format("S{}(c)", n.index);
       default: return expr(index, false);
     }
   }
@@ -498,15 +501,37 @@ inline Value number(I n) { return Value{n, {}}; }
     }
   }
 
+  // A field is read in place: the frame comes bound (Library::evaluate),
+  // every required field present and every absent optional one holding the
+  // missing value.
   void field_function(std::string& out, int32_t s) {
-    const eval::Field& f = p_.fields[s];
-    if (f.optional) {
-      out += fmt::format("inline const Value& S{0}(Context& c) {{\n  if (c.state[{0}]) return c.slots[{0}];\n"
-                         "  c.slots[{0}] = *c.missing;\n  return c.slots[{0}];\n}}\n",
-                         s);
-    } else {
-      // Readers never leave a required field out; a test may (the interpreter says so).
-      out += fmt::format("inline const Value& S{0}(Context& c) {{\n  if (c.state[{0}]) return c.slots[{0}];\n  bail();\n}}\n", s);
+    out += fmt::format("inline const Value& S{0}(Context& c) {{ return c.slots[{0}]; }}  // {1}\n", s, p_.fields[s].name);
+  }
+
+  // The slots a node reads.
+  void slots_read(int32_t index, std::set<int32_t>& out) const {
+    const Node& n = p_.nodes[index];
+    if (n.op == Op::field || n.op == Op::derived) {
+      out.insert(n.index);
+      return;
+    }
+    for (int32_t o : {n.a, n.b}) if (o >= 0) slots_read(o, out);
+  }
+
+  // Whether a condition only compares values already at hand (no
+  // arithmetic, no call back): then it is evaluated where it is needed
+  // rather than remembered per customer.
+  bool cheap(int32_t index) const {
+    const Node& n = p_.nodes[index];
+    switch (n.op) {
+      case Op::constant: case Op::field: case Op::derived: return true;
+      case Op::cmp_num: case Op::and_: case Op::or_: return cheap(n.a) && cheap(n.b);
+      case Op::not_: case Op::present: case Op::set_has_bit: return cheap(n.a);
+      case Op::in_set: {
+        const eval::ConstSet& set = p_.sets[n.index];
+        return !set.text && set.numbers.empty() && set.mask != 0 && cheap(n.a);
+      }
+      default: return false;
     }
   }
 
@@ -562,6 +587,15 @@ inline Value number(I n) { return Value{n, {}}; }
         std::string done = fmt::format("done{}", labels_++);
         out += p_.segment_slot >= 0 ? fmt::format("  int32_t leaf = static_cast<int32_t>(S{}(c).n);\n", p_.segment_slot)
                                     : "  int32_t leaf = -1;\n";
+        // The values the plans' conditions compare, each read once (the
+        // conditions are tried one after another on the same few values).
+        std::set<int32_t> reads;
+        for (const auto& setting : d.conditional) {
+          int32_t condition = p_.plan_conditions[setting.plan].condition;
+          if (cheap(condition)) slots_read(condition, reads);
+        }
+        for (int32_t slot : reads) out += fmt::format("  const Value& x{0} = S{0}(c);\n", slot);
+        held_ = reads;
         for (const auto& setting : d.conditional) {
           const eval::PlanCondition& pc = p_.plan_conditions[setting.plan];
           std::string where;
@@ -572,9 +606,14 @@ inline Value number(I n) { return Value{n, {}}; }
             if (where.empty()) continue;  // under no leaf: never applies
             where = "(" + where + ") && ";
           }
-          out += fmt::format("  if ({}({{ int8_t& h_ = c.plan_conditions[{}]; if (h_ < 0) h_ = {} != 0 ? 1 : 0; h_; }})) {{ r = {}; goto {}; }}\n",
-                             where, setting.plan, num(pc.condition), val(setting.value), done);
+          if (cheap(pc.condition)) {
+            out += fmt::format("  if ({}{} != 0) {{ r = {}; goto {}; }}\n", where, num(pc.condition), val(setting.value), done);
+          } else {
+            out += fmt::format("  if ({}({{ int8_t& h_ = c.plan_conditions[{}]; if (h_ < 0) h_ = {} != 0 ? 1 : 0; h_; }})) {{ r = {}; goto {}; }}\n",
+                               where, setting.plan, num(pc.condition), val(setting.value), done);
+          }
         }
+        held_.clear();
         out += "  switch (leaf) {\n";
         for (size_t leaf = 0; leaf < d.by_leaf.size(); ++leaf) {
           if (d.by_leaf[leaf] >= 0) out += fmt::format("    case {}: r = {}; break;\n", leaf, val(d.by_leaf[leaf]));

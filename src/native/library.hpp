@@ -44,7 +44,9 @@ class Library {
   Library(const Library&) = delete;
   Library& operator=(const Library&) = delete;
 
-  // Evaluates the customer bound in `f` (its derived values reset): every
+  // Evaluates the customer bound in `f` by the binder (every required field
+  // present, every absent optional field holding eval::missing_value(); its
+  // derived values reset, as Decider::bind leaves a frame): every
   // decision, and with `plan` every plan item. True: decided, the values in
   // f. False: not decided here (a rejection, or a value left to the
   // interpreter failed); f is reset, for the interpreter to decide it.

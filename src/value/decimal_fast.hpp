@@ -14,12 +14,12 @@ inline constexpr __int128 kScale = 1'000'000'000'000;  // Decimal::kScale
 inline constexpr __int128 kMaxRaw = static_cast<__int128>(1'000'000'000'000'000'000) * 1'000'000'000'000'000'000 - 1;
 
 // a + b, a − b, inside the exact range.
-inline bool add(__int128 a, __int128 b, __int128& out) {
-  return !__builtin_add_overflow(a, b, &out) && out <= kMaxRaw && out >= -kMaxRaw;
+// (|r| ≤ kMaxRaw as one unsigned comparison: r + kMaxRaw in [0, 2·kMaxRaw])
+inline bool in_range(__int128 r) {
+  return static_cast<unsigned __int128>(r) + static_cast<unsigned __int128>(kMaxRaw) <= 2 * static_cast<unsigned __int128>(kMaxRaw);
 }
-inline bool sub(__int128 a, __int128 b, __int128& out) {
-  return !__builtin_sub_overflow(a, b, &out) && out <= kMaxRaw && out >= -kMaxRaw;
-}
+inline bool add(__int128 a, __int128 b, __int128& out) { return !__builtin_add_overflow(a, b, &out) && in_range(out); }
+inline bool sub(__int128 a, __int128 b, __int128& out) { return !__builtin_sub_overflow(a, b, &out) && in_range(out); }
 
 // a·b / S rounded half away from zero, for operands within 64 bits (|value|
 // < 9.2 million: every score, rate and weight): one 64×64 product and one
