@@ -29,9 +29,19 @@ for i in 1 2 3 4 5; do
     --input data/companies_stratum_x10.csv --format csv --output data/stratum_x10.csv --threads 1 2>/dev/null
 done
 CPU=$(cat data/time.* | awk '{print ($1 + $2) / 10}' | sort -n | sed -n 3p)
+# The same through the rules compiled ahead of time (build --native): the
+# same output, byte for byte.
+"$STRATUM" build --native "$ROOT/rules/sme_size.strat" -o data/sme_size.so 2>/dev/null
+rm -f data/time.*
+for i in 1 2 3 4 5; do
+  /usr/bin/time -f "%U %S" -o "data/time.$i" "$STRATUM" eval "$ROOT/rules/sme_size.strat" --native data/sme_size.so \
+    --input data/companies_stratum_x10.csv --format csv --output data/stratum_native_x10.csv --threads 1 2>/dev/null
+done
+cmp -s data/stratum_x10.csv data/stratum_native_x10.csv || { echo "bench/peers.sh: eval --native decided otherwise" >&2; exit 1; }
+CPU_NATIVE=$(cat data/time.* | awk '{print ($1 + $2) / 10}' | sort -n | sed -n 3p)
 node bench.js --records "$N" --only zen2-table-batch,zen-table-inflight,zen-switch-inflight,jre-stop,oracle \
   --json data/peers.json > data/peers.log
 grep -E "mismatches" data/peers.log | sed 's/^/  /'
 echo
 echo "$N companies, $(nproc) cores, node $(node --version), $(date -u +%Y-%m-%d)"
-node report.js "$CPU" "$N"
+node report.js "$CPU" "$N" "$CPU_NATIVE"

@@ -1,5 +1,6 @@
 #include "native/codegen.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
@@ -159,13 +160,19 @@ inline Value number(I n) { return Value{n, {}}; }
       if (table_written(static_cast<int32_t>(t))) table_function(body, static_cast<int32_t>(t));
     }
     for (size_t i = 0; i < n_derived; ++i) derived_function(body, static_cast<int32_t>(i));
+    bool sweep = plan_sweep(body);
     body += "}  // namespace\n\n";
-    // The entry point: every output, the plan's items when asked for.
+    // The entry point: every decision, then the plan's items when asked for.
     body += "extern \"C\" __attribute__((visibility(\"default\"))) int stratum_native_evaluate(Context* c, int plan) {\n  try {\n";
     for (const auto& o : p_.outputs) {
-      body += o.plan ? fmt::format("    if (plan) S{}(*c);\n", o.slot) : fmt::format("    S{}(*c);\n", o.slot);
+      if (!o.plan) body += fmt::format("    S{}(*c);\n", o.slot);
     }
-    body += "    return 1;\n  } catch (...) {\n    return 0;\n  }\n}\n";
+    body += "    if (plan) {\n";
+    if (sweep) body += "      plans(*c);\n";
+    for (const auto& o : p_.outputs) {
+      if (o.plan) body += fmt::format("      S{}(*c);\n", o.slot);
+    }
+    body += "    }\n    return 1;\n  } catch (...) {\n    return 0;\n  }\n}\n";
     g.fingerprint = hash_text(body);
     g.source = body;
     g.source += fmt::format(
@@ -508,6 +515,100 @@ inline Value number(I n) { return Value{n, {}}; }
     out += fmt::format("inline const Value& S{0}(Context& c) {{ return c.slots[{0}]; }}  // {1}\n", s, p_.fields[s].name);
   }
 
+  // A plan item's conditional plans that can apply to some leaf, in file
+  // order; `branchless` when each condition only compares values at hand and
+  // each value is a constant, and so is each leaf's value from the tree.
+  struct Setting {
+    std::string leaves, leaves_bitwise;  // "" when under every leaf
+    const eval::ConditionalSetting* setting;
+  };
+  std::vector<Setting> plan_settings(const eval::Derived& d, bool& branchless) const {
+    std::vector<Setting> settings;
+    branchless = true;
+    for (const auto& setting : d.conditional) {
+      const eval::PlanCondition& pc = p_.plan_conditions[setting.plan];
+      Setting one{"", "", &setting};
+      if (!pc.leaves.empty()) {
+        for (size_t leaf = 0; leaf < pc.leaves.size(); ++leaf) {
+          if (!pc.leaves[leaf]) continue;
+          one.leaves += fmt::format("{}leaf == {}", one.leaves.empty() ? "" : " || ", leaf);
+          one.leaves_bitwise += fmt::format("{}(leaf == {})", one.leaves_bitwise.empty() ? "" : " | ", leaf);
+        }
+        if (one.leaves.empty()) continue;  // under no leaf: never applies
+      }
+      branchless = branchless && cheap(pc.condition) && p_.nodes[setting.value].op == Op::constant;
+      settings.push_back(one);
+    }
+    branchless = branchless && settings.size() <= 64;
+    for (int32_t node : d.by_leaf) branchless = branchless && (node < 0 || p_.nodes[node].op == Op::constant);
+    return settings;
+  }
+
+  // The plan items whose plans are all constants under conditions over
+  // values at hand, computed together in one function `plans` (each
+  // distinct list of conditional plans tested once for all its items):
+  // the service plan of a customer costs a few stores per item. Items set
+  // already are left as they are. False when no item is such.
+  bool plan_sweep(std::string& out) {
+    std::vector<int32_t> items;
+    std::vector<std::vector<int32_t>> lists;  // distinct lists of conditional plans
+    std::vector<size_t> list_of;              // per item
+    std::set<int32_t> reads;
+    for (size_t i = 0; i < p_.derived.size(); ++i) {
+      const eval::Derived& d = p_.derived[i];
+      if (!written_[i] || d.kind != DerivedKind::plan_item) continue;
+      bool branchless = false;
+      auto settings = plan_settings(d, branchless);
+      if (!branchless) continue;
+      std::vector<int32_t> plans;
+      for (const auto& one : settings) {
+        plans.push_back(one.setting->plan);
+        slots_read(p_.plan_conditions[one.setting->plan].condition, reads);
+      }
+      size_t k = std::find(lists.begin(), lists.end(), plans) - lists.begin();
+      if (k == lists.size()) lists.push_back(plans);
+      items.push_back(static_cast<int32_t>(i));
+      list_of.push_back(k);
+    }
+    if (items.empty()) return false;
+    out += "// The service plan's items with constant plans, all at once.\n[[gnu::noinline]] void plans(Context& c) {\n";
+    out += p_.segment_slot >= 0 ? fmt::format("  int32_t leaf = static_cast<int32_t>(S{}(c).n);\n", p_.segment_slot)
+                                : "  int32_t leaf = -1;\n";
+    for (int32_t slot : reads) out += fmt::format("  const Value& x{0} = S{0}(c);\n", slot);
+    held_ = reads;
+    for (size_t g = 0; g < lists.size(); ++g) {
+      out += fmt::format("  uint64_t m{} = 0;\n", g);
+      for (size_t k = 0; k < lists[g].size(); ++k) {
+        const eval::PlanCondition& pc = p_.plan_conditions[lists[g][k]];
+        std::string leaves;
+        for (size_t leaf = 0; leaf < pc.leaves.size(); ++leaf) {
+          if (pc.leaves[leaf]) leaves += fmt::format("{}(leaf == {})", leaves.empty() ? "" : " | ", leaf);
+        }
+        out += fmt::format("  m{} |= static_cast<uint64_t>({}({} != 0)) << {};\n", g, leaves.empty() ? "" : "(" + leaves + ") & ",
+                           num(pc.condition), k);
+      }
+      out += fmt::format("  int32_t k{0} = m{0} ? __builtin_ctzll(m{0}) : -1;\n", g);
+    }
+    held_.clear();
+    for (size_t j = 0; j < items.size(); ++j) {
+      const eval::Derived& d = p_.derived[items[j]];
+      int32_t s = n_fields_ + items[j];
+      bool unused = false;
+      auto settings = plan_settings(d, unused);
+      std::string values, by_leaf;
+      for (const auto& one : settings) values += fmt::format("{}, ", one.setting->value);
+      for (int32_t node : d.by_leaf) by_leaf += fmt::format("{}, ", node);
+      out += fmt::format("  if (c.state[{0}] != 2) {{  // {1}\n"
+                         "    static constexpr int32_t values[] = {{{2}-1}}, by_leaf[] = {{{3}-1}};\n"
+                         "    int32_t node = k{4} >= 0 ? values[k{4}] : leaf >= 0 && leaf < {5} ? by_leaf[leaf] : -1;\n"
+                         "    c.slots[{0}] = *(node >= 0 ? &c.constants[node] : c.missing);\n"
+                         "    c.state[{0}] = 2;\n  }}\n",
+                         s, d.name, values, by_leaf, list_of[j], d.by_leaf.size());
+    }
+    out += "}\n";
+    return true;
+  }
+
   // The slots a node reads.
   void slots_read(int32_t index, std::set<int32_t>& out) const {
     const Node& n = p_.nodes[index];
@@ -596,29 +697,52 @@ inline Value number(I n) { return Value{n, {}}; }
         }
         for (int32_t slot : reads) out += fmt::format("  const Value& x{0} = S{0}(c);\n", slot);
         held_ = reads;
-        for (const auto& setting : d.conditional) {
-          const eval::PlanCondition& pc = p_.plan_conditions[setting.plan];
-          std::string where;
-          if (!pc.leaves.empty()) {
-            for (size_t leaf = 0; leaf < pc.leaves.size(); ++leaf) {
-              if (pc.leaves[leaf]) where += fmt::format("{}leaf == {}", where.empty() ? "" : " || ", leaf);
-            }
-            if (where.empty()) continue;  // under no leaf: never applies
-            where = "(" + where + ") && ";
+        bool branchless = false;
+        std::vector<Setting> settings = plan_settings(d, branchless);
+        if (branchless && !settings.empty()) {
+          // Every condition compares values at hand and every value is a
+          // constant: all are tested at once (one bit per plan, the lowest
+          // set the first that applies), without a branch per plan.
+          std::string values;
+          for (const auto& one : settings) values += fmt::format("{}{}", values.empty() ? "" : ", ", one.setting->value);
+          out += fmt::format("  {{\n    static constexpr int32_t values[] = {{{}}};\n    uint64_t m = 0;\n", values);
+          for (size_t k = 0; k < settings.size(); ++k) {
+            int32_t condition = p_.plan_conditions[settings[k].setting->plan].condition;
+            std::string leaves = settings[k].leaves_bitwise.empty() ? "" : "(" + settings[k].leaves_bitwise + ") & ";
+            out += fmt::format("    m |= static_cast<uint64_t>({}({} != 0)) << {};\n", leaves, num(condition), k);
           }
-          if (cheap(pc.condition)) {
-            out += fmt::format("  if ({}{} != 0) {{ r = {}; goto {}; }}\n", where, num(pc.condition), val(setting.value), done);
-          } else {
-            out += fmt::format("  if ({}({{ int8_t& h_ = c.plan_conditions[{}]; if (h_ < 0) h_ = {} != 0 ? 1 : 0; h_; }})) {{ r = {}; goto {}; }}\n",
-                               where, setting.plan, num(pc.condition), val(setting.value), done);
+          out += fmt::format("    if (m) {{\n      r = c.constants[values[__builtin_ctzll(m)]];\n      goto {};\n    }}\n  }}\n", done);
+        } else {
+          for (const auto& one : settings) {
+            const eval::PlanCondition& pc = p_.plan_conditions[one.setting->plan];
+            std::string where = one.leaves.empty() ? "" : "(" + one.leaves + ") && ";
+            if (cheap(pc.condition)) {
+              out += fmt::format("  if ({}{} != 0) {{ r = {}; goto {}; }}\n", where, num(pc.condition), val(one.setting->value), done);
+            } else {
+              out += fmt::format("  if ({}({{ int8_t& h_ = c.plan_conditions[{}]; if (h_ < 0) h_ = {} != 0 ? 1 : 0; h_; }})) {{ r = {}; goto {}; }}\n",
+                                 where, one.setting->plan, num(pc.condition), val(one.setting->value), done);
+            }
           }
         }
         held_.clear();
-        out += "  switch (leaf) {\n";
-        for (size_t leaf = 0; leaf < d.by_leaf.size(); ++leaf) {
-          if (d.by_leaf[leaf] >= 0) out += fmt::format("    case {}: r = {}; break;\n", leaf, val(d.by_leaf[leaf]));
+        bool constant_by_leaf = true;
+        for (int32_t node : d.by_leaf) constant_by_leaf = constant_by_leaf && (node < 0 || p_.nodes[node].op == Op::constant);
+        if (constant_by_leaf && !d.by_leaf.empty()) {
+          // the tree's plans: a constant per leaf (or none), read from a list by leaf
+          std::string list;
+          for (int32_t node : d.by_leaf) list += fmt::format("{}{}", list.empty() ? "" : ", ", node);
+          out += fmt::format("  {{\n    static constexpr int32_t by_leaf[] = {{{}}};\n"
+                             "    int32_t k = leaf >= 0 && leaf < {} ? by_leaf[leaf] : -1;\n"
+                             "    r = *(k >= 0 ? &c.constants[k] : c.missing);\n  }}\n",
+                             list, d.by_leaf.size());
+        } else {
+          out += "  switch (leaf) {\n";
+          for (size_t leaf = 0; leaf < d.by_leaf.size(); ++leaf) {
+            if (d.by_leaf[leaf] >= 0) out += fmt::format("    case {}: r = {}; break;\n", leaf, val(d.by_leaf[leaf]));
+          }
+          out += "    default: r = *c.missing; break;\n  }\n";
         }
-        out += "    default: r = *c.missing; break;\n  }\n" + done + ":\n";
+        out += done + ":\n";
         break;
       }
       case DerivedKind::table: {
