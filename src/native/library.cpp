@@ -96,13 +96,14 @@ std::string read_file(const fs::path& path) {
   return text.str();
 }
 
-// The last `lines` lines of a text.
-std::string tail(const std::string& text, size_t lines) {
+// The last `lines` lines of a text (without its last newline).
+std::string tail(std::string text, size_t lines) {
+  while (!text.empty() && text.back() == '\n') text.pop_back();
   size_t at = text.size();
-  for (size_t n = 0; n <= lines && at > 0; ++n) {
-    size_t nl = text.rfind('\n', at - 1);
+  for (size_t n = 0; n < lines; ++n) {
+    size_t nl = at == 0 ? std::string::npos : text.rfind('\n', at - 1);
     if (nl == std::string::npos) return text;
-    if (n < lines) at = nl;
+    at = nl;
   }
   return text.substr(at + 1);
 }
@@ -162,7 +163,8 @@ BuildReport build(const eval::Program& program, const std::string& output, const
     if (fs::exists(kept) && !fs::is_regular_file(kept)) {
       throw std::runtime_error(fmt::format("{} exists and is not a regular file: it is not replaced; write elsewhere", options.keep_source));
     }
-    if (fs::exists(kept) && fs::exists(status) && fs::equivalent(options.keep_source, output, ec)) {
+    if (fs::weakly_canonical(fs::absolute(options.keep_source), ec) == fs::weakly_canonical(fs::absolute(output), ec) ||
+        (fs::exists(kept) && fs::exists(status) && fs::equivalent(options.keep_source, output, ec))) {
       throw std::runtime_error("--keep-source names the library itself; write the source elsewhere");
     }
   }
@@ -179,9 +181,11 @@ BuildReport build(const eval::Program& program, const std::string& output, const
   for (const auto& a : argv) report.command += (report.command.empty() ? "" : " ") + a;
   int exit = run(argv, log);
   if (exit != 0) {
-    throw std::runtime_error(fmt::format("the C++ compiler failed (exit status {}) on the generated source; this is a fault of "
-                                         "Stratum's code generator, please report it with the rules. Its last messages:\n{}",
-                                         exit, tail(read_file(log), 30)));
+    std::string said = tail(read_file(log), 30);
+    throw std::runtime_error(fmt::format("the C++ compiler `{}` failed (exit status {}) on the generated source; unless the "
+                                         "compiler itself is at fault, this is a fault of Stratum's code generator: please "
+                                         "report it with the rules. {}",
+                                         compiler, exit, said.empty() ? "It printed nothing." : "Its last messages:\n" + said));
   }
   // The new library must load and fit the rules before it replaces anything.
   { auto check = Library::load(library.string(), program); }
