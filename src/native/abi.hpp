@@ -32,6 +32,8 @@ struct Host {
   int (*set_contains)(void* host, int32_t set, const Value* value);
   // a × b exactly as the interpreter multiplies decimals (raw values); 0 on overflow.
   int (*multiply)(__int128 a, __int128 b, __int128* out);
+  // a ÷ b as the interpreter divides decimals; 0 on division by zero or overflow.
+  int (*divide)(__int128 a, __int128 b, __int128* out);
 };
 
 // One customer: the frame's arrays, as Stratum's Frame holds them.
@@ -50,10 +52,19 @@ struct Context {
 struct Info {
   uint32_t abi;
   uint32_t value_size;        // sizeof(Value)
-  const char* fingerprint;    // the program it was generated from (see native::fingerprint)
+  uint32_t text_offset;       // offsetof(Value, s)
+  const char* fingerprint;    // the program it was generated from (native::generate)
   const char* ruleset;        // the rule set's name and version, for messages
   uint32_t slots;             // the program's slot count
+  // A view of the first 5 bytes of kProbe as the library's standard library
+  // lays one out: Stratum reads it with its own, and refuses the library
+  // unless it finds the same address and length (libstdc++ and libc++
+  // order a string_view's two members differently).
+  const char* probe_text;
+  std::string_view probe;
 };
+
+inline constexpr const char kProbe[] = "probe";
 
 // The library's two functions:
 //   extern "C" const Info* stratum_native_info();

@@ -134,6 +134,11 @@ inline I mul_constant(Context& c, I a) {
   }
   return mul(c, a, static_cast<I>(M) * (fast::kScale / P));
 }
+inline I divide(Context& c, I a, I b) {
+  I r;
+  if (b == 0 || !c.host->divide(a, b, &r)) bail();
+  return r;
+}
 inline I neg(I a) {  // as Decimal's unary minus: only the most negative int128 has no negation
   if (a == static_cast<I>(static_cast<unsigned __int128>(1) << 127)) bail();
   return -a;
@@ -177,7 +182,8 @@ inline Value number(I n) { return Value{n, {}}; }
     g.source = body;
     g.source += fmt::format(
         "\nextern \"C\" __attribute__((visibility(\"default\"))) const stratum_native::Info* stratum_native_info() {{\n"
-        "  static const stratum_native::Info info = {{stratum_native::kAbi, sizeof(Value), {}, {}, {}u}};\n"
+        "  static const stratum_native::Info info = {{stratum_native::kAbi, sizeof(Value), offsetof(Value, s), {}, {}, {}u,\n"
+        "                                            stratum_native::kProbe, std::string_view(stratum_native::kProbe, 5)}};\n"
         "  return &info;\n}}\n",
         literal(g.fingerprint), literal(p_.ruleset + " version " + p_.version), p_.slot_count());
     return g;
@@ -203,7 +209,7 @@ inline Value number(I n) { return Value{n, {}}; }
     };
     switch (n.op) {
       case Op::constant: case Op::field: case Op::derived: return "";
-      case Op::add: case Op::sub: case Op::mul: case Op::neg: case Op::abs:
+      case Op::add: case Op::sub: case Op::mul: case Op::div: case Op::neg: case Op::abs:
       case Op::cmp_num: case Op::cmp_text: case Op::and_: case Op::or_: case Op::not_:
       case Op::present: case Op::coalesce: case Op::in_set: case Op::set_has_bit:
       case Op::text_contains: case Op::starts_with:
@@ -216,7 +222,6 @@ inline Value number(I n) { return Value{n, {}}; }
           if (auto why = unsupported_node(p_.args[n.index + i]); !why.empty()) return why;
         }
         return "";
-      case Op::div: return "division";
       case Op::today: return "today";
       case Op::round: case Op::floor: case Op::ceil: return "rounding";
       case Op::set_size: return "the size of a set";
@@ -459,6 +464,8 @@ inline Value number(I n) { return Value{n, {}}; }
         }
         return wrap(fmt::format("({{ I a_ = {}; I b_ = {}; mul(c, a_, b_); }})", num(n.a), num(n.b)));
       }
+      case Op::div:  // (as the interpreter: both operands, then the quotient)
+        return wrap(fmt::format("({{ I a_ = {}.n; I b_ = {}.n; divide(c, a_, b_); }})", val(n.a), val(n.b)));
       case Op::neg: return wrap(fmt::format("neg({})", val(n.a) + ".n"));
       case Op::abs: return wrap(fmt::format("({{ I a_ = {}.n; a_ < 0 ? neg(a_) : a_; }})", val(n.a)));
       case Op::cmp_num:
@@ -789,6 +796,13 @@ Generated generate(const Program& program) {
   if (program.derived.size() >= static_cast<size_t>(eval::kMaxNesting)) {
     throw std::runtime_error(fmt::format("not yet supported: rules with {} or more computed values ({} here)", eval::kMaxNesting,
                                          program.derived.size()));
+  }
+  // A capacity limit moves customers after they are decided and computes
+  // their plan again over the values already in the frame; the library
+  // computes some values the interpreter would not have needed yet, which
+  // would then be those of the customer's first leaf.
+  if (!program.capacities.empty()) {
+    throw std::runtime_error(fmt::format("not yet supported: rules with capacity limits (`capacity {}`)", program.capacities[0].node));
   }
   return Generator(program).run();
 }

@@ -59,7 +59,17 @@ int host_multiply(__int128 a, __int128 b, __int128* out) {
   }
 }
 
-const Host kHost = {host_slot, host_set_contains, host_multiply};
+int host_divide(__int128 a, __int128 b, __int128* out) {
+  if (b == 0) return 0;
+  try {
+    *out = (Decimal::from_raw(a) / Decimal::from_raw(b)).raw();
+    return 1;
+  } catch (const ArithmeticError&) {
+    return 0;
+  }
+}
+
+const Host kHost = {host_slot, host_set_contains, host_multiply, host_divide};
 
 // A temporary folder, removed with what is in it.
 class TempDir {
@@ -106,6 +116,33 @@ std::string tail(std::string text, size_t lines) {
     at = nl;
   }
   return text.substr(at + 1);
+}
+
+// Writes `bytes` to a new file beside `target` (a name no one can guess or
+// have planted), then renames it over `target`: a reader never sees half a
+// file, and a failure leaves `target` as it was.
+void replace_file(const std::string& target, const std::string& bytes, mode_t mode) {
+  fs::path out(target);
+  std::string pattern = (out.parent_path() / ("." + out.filename().string() + ".tmp-XXXXXX")).string();
+  int fd = ::mkstemp(pattern.data());
+  if (fd < 0) throw std::runtime_error(fmt::format("cannot write {}: {}", target, std::strerror(errno)));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int error = errno;
+      ::close(fd);
+      ::unlink(pattern.c_str());
+      throw std::runtime_error(fmt::format("cannot write {}: {}", target, std::strerror(error)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(pattern.c_str(), target.c_str()) != 0) {
+    int error = errno;
+    ::unlink(pattern.c_str());
+    throw std::runtime_error(fmt::format("cannot write {}: {}", target, std::strerror(error)));
+  }
 }
 
 // Runs argv[0] (looked up on PATH) with stdout and stderr into `log`; its exit status.
@@ -176,8 +213,15 @@ BuildReport build(const eval::Program& program, const std::string& output, const
     const char* cxx = std::getenv("CXX");
     compiler = cxx && *cxx ? cxx : "c++";
   }
-  std::vector<std::string> argv = {compiler, "-std=c++20", "-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-w",
-                                   "-o", library.string(), source.string()};
+  // `ccache g++`, `g++ -m64`: the command and its own options, split at blanks (as make does)
+  std::vector<std::string> argv;
+  std::istringstream words(compiler);
+  for (std::string word; words >> word;) argv.push_back(word);
+  if (argv.empty()) throw std::runtime_error("the C++ compiler's name is empty (--cxx or CXX)");
+  compiler = argv[0];
+  for (const char* flag : {"-std=c++20", "-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-w", "-o"}) argv.push_back(flag);
+  argv.push_back(library.string());
+  argv.push_back(source.string());
   for (const auto& a : argv) report.command += (report.command.empty() ? "" : " ") + a;
   int exit = run(argv, log);
   if (exit != 0) {
@@ -189,30 +233,8 @@ BuildReport build(const eval::Program& program, const std::string& output, const
   }
   // The new library must load and fit the rules before it replaces anything.
   { auto check = Library::load(library.string(), program); }
-  if (!options.keep_source.empty()) {
-    fs::path kept_tmp = fs::path(options.keep_source).parent_path() / (fs::path(options.keep_source).filename().string() + ".tmp-" + std::to_string(::getpid()));
-    write_file(kept_tmp, report.generated.source);
-    fs::rename(kept_tmp, options.keep_source, ec);
-    if (ec) {
-      fs::remove(kept_tmp);
-      throw std::runtime_error(fmt::format("cannot write {}: {}", options.keep_source, ec.message()));
-    }
-  }
-  // Beside the output, then renamed over it: a reader never sees half a library.
-  fs::path out(output);
-  fs::path staged = out.parent_path() / ("." + out.filename().string() + ".tmp-" + std::to_string(::getpid()));
-  fs::copy_file(library, staged, fs::copy_options::overwrite_existing, ec);
-  if (ec) {
-    fs::remove(staged);
-    throw std::runtime_error(fmt::format("cannot write {}: {}", output, ec.message()));
-  }
-  fs::permissions(staged, fs::perms::owner_read | fs::perms::owner_write | fs::perms::owner_exec | fs::perms::group_read |
-                              fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec, ec);
-  fs::rename(staged, out, ec);
-  if (ec) {
-    fs::remove(staged);
-    throw std::runtime_error(fmt::format("cannot write {}: {}", output, ec.message()));
-  }
+  if (!options.keep_source.empty()) replace_file(options.keep_source, report.generated.source, 0644);
+  replace_file(output, read_file(library), 0755);
   return report;
 }
 
@@ -227,10 +249,16 @@ std::shared_ptr<const Library> Library::load(const std::string& path, const eval
     throw std::runtime_error(fmt::format("{}: not a library built by `stratum build --native`", path));
   }
   const stratum_native::Info* info = info_fn();
-  if (!info || info->abi != stratum_native::kAbi || info->value_size != sizeof(eval::Value)) {
+  if (!info || info->abi != stratum_native::kAbi || info->value_size != sizeof(eval::Value) ||
+      info->text_offset != offsetof(eval::Value, s)) {
     throw std::runtime_error(fmt::format("{}: built by another version of Stratum (interface {}, this one {}): rebuild it with "
                                          "`stratum build --native`",
                                          path, info ? info->abi : 0, stratum_native::kAbi));
+  }
+  if (info->probe.data() != info->probe_text || info->probe.size() != 5) {
+    throw std::runtime_error(fmt::format("{}: built against another C++ standard library than Stratum's (its text values are laid "
+                                         "out otherwise): rebuild it with a compiler that uses Stratum's (--cxx)",
+                                         path));
   }
   Generated expected = generate(program);
   if (info->slots != program.slot_count() || !info->fingerprint || expected.fingerprint != info->fingerprint) {

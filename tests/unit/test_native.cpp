@@ -234,14 +234,24 @@ TEST_CASE("native: every shipped rule file decides as the interpreter", "[native
   Scratch scratch;
   std::vector<stratum::Compilation> compilations;
   std::vector<std::string> names;
+  int refused = 0;
   for (const auto& entry : fs::recursive_directory_iterator(std::string(STRATUM_SOURCE_DIR) + "/rules")) {
     if (entry.path().extension() != ".strat") continue;
-    compilations.push_back(stratum::compile(entry.path().string()));
-    INFO(entry.path().string() << "\n" << compilations.back().render());
-    REQUIRE(compilations.back().ok());
+    stratum::Compilation c = stratum::compile(entry.path().string());
+    INFO(entry.path().string() << "\n" << c.render());
+    REQUIRE(c.ok());
+    if (!c.program->capacities.empty()) {
+      // capacity limits are not yet supported: refused, with the reason
+      CHECK_THROWS_WITH(stratum::native::generate(*c.program),
+                        "not yet supported: rules with capacity limits (`capacity " + c.program->capacities[0].node + "`)");
+      ++refused;
+      continue;
+    }
+    compilations.push_back(std::move(c));
     names.push_back(entry.path().filename().string());
   }
   REQUIRE(names.size() >= 30);
+  CHECK(refused == 1);  // corporate_segments_east.strat
   std::vector<const Program*> programs;
   for (const auto& c : compilations) programs.push_back(c.program.get());
   std::vector<stratum::native::Generated> generated;
