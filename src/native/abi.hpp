@@ -12,7 +12,7 @@
 
 namespace stratum_native {
 
-inline constexpr uint32_t kAbi = 1;
+inline constexpr uint32_t kAbi = 2;
 
 // Laid out as stratum::eval::Value (checked where Stratum loads a library).
 struct Value {

@@ -249,11 +249,15 @@ std::shared_ptr<const Library> Library::load(const std::string& path, const eval
     throw std::runtime_error(fmt::format("{}: not a library built by `stratum build --native`", path));
   }
   const stratum_native::Info* info = info_fn();
-  if (!info || info->abi != stratum_native::kAbi || info->value_size != sizeof(eval::Value) ||
-      info->text_offset != offsetof(eval::Value, s)) {
+  if (!info || info->abi != stratum_native::kAbi) {
     throw std::runtime_error(fmt::format("{}: built by another version of Stratum (interface {}, this one {}): rebuild it with "
                                          "`stratum build --native`",
                                          path, info ? info->abi : 0, stratum_native::kAbi));
+  }
+  if (info->value_size != sizeof(eval::Value) || info->text_offset != offsetof(eval::Value, s)) {
+    throw std::runtime_error(fmt::format("{}: its values are laid out otherwise than Stratum's (built by another compiler or for "
+                                         "another machine): rebuild it with `stratum build --native`",
+                                         path));
   }
   if (info->probe.data() != info->probe_text || info->probe.size() != 5) {
     throw std::runtime_error(fmt::format("{}: built against another C++ standard library than Stratum's (its text values are laid "
