@@ -1,13 +1,76 @@
-// Random decision tables for the tests that compare two ways of deciding
-// them (test_row_sets.cpp, test_native.cpp).
+// Random decision tables and random customers, for the tests that compare
+// two ways of deciding them (test_row_sets.cpp, test_native.cpp).
 #pragma once
 
+#include <deque>
 #include <random>
 #include <string>
 
 #include <fmt/format.h>
 
+#include "eval/program.hpp"
+#include "value/date.hpp"
+
 namespace stratum::testing {
+
+struct RandomFields {
+  unsigned missing_one_in = 10;  // an optional field is missing one time in this many
+  bool unknown_member = false;   // a set of texts may also hold a text the rules do not name
+  bool calendar = false;         // dates around 2020, durations, whole ints (else every number from number_of)
+};
+
+// One random customer in `f`: every field given, an optional one sometimes
+// missing; enums, bools and sets at random, a text from text_of(slot, rng),
+// a number from number_of(slot, rng). Set texts are kept in `texts`.
+template <class TextOf, class NumberOf>
+void randomise_fields(const eval::Program& p, eval::Frame& f, std::mt19937_64& rng, std::deque<std::string>& texts,
+                      const RandomFields& how, TextOf text_of, NumberOf number_of) {
+  static const int32_t base_day = days_from_civil(2020, 1, 1);
+  for (size_t s = 0; s < p.fields.size(); ++s) {
+    const eval::Field& field = p.fields[s];
+    f.state[s] = 1;
+    f.slots[s] = eval::Value{};
+    if (field.optional && rng() % how.missing_one_in == 0) {
+      f.state[s] = 0;
+      f.slots[s] = eval::missing_value();
+      continue;
+    }
+    const Type& type = field.type;
+    if (type.is_set) {
+      if (type.base == BaseType::enum_) {
+        size_t n = p.enums[type.enum_id].members.size();
+        f.slots[s].n = static_cast<int128>(rng() & (n >= 64 ? ~0ULL : (1ULL << n) - 1));
+      } else {
+        std::string joined;
+        for (const auto& m : field.known_members) {
+          if (rng() % 2) joined += (joined.empty() ? "" : std::string(1, eval::kSetSeparator)) + m;
+        }
+        if (how.unknown_member && rng() % 4 == 0) joined += (joined.empty() ? "" : std::string(1, eval::kSetSeparator)) + "其他";
+        texts.push_back(joined);
+        f.slots[s].s = texts.back();
+        f.slots[s].n = field.known_mask(texts.back());
+      }
+      continue;
+    }
+    switch (type.base) {
+      case BaseType::enum_: f.slots[s].n = static_cast<int128>(rng() % p.enums[type.enum_id].members.size()); break;
+      case BaseType::boolean: f.slots[s].n = static_cast<int128>(rng() % 2); break;
+      case BaseType::text: f.slots[s].s = text_of(static_cast<int32_t>(s), rng); break;
+      case BaseType::date:
+        f.slots[s].n = how.calendar ? base_day + static_cast<int128>(rng() % 4000) - 2000 : number_of(static_cast<int32_t>(s), rng);
+        break;
+      case BaseType::days: case BaseType::months: case BaseType::duration:
+        f.slots[s].n = how.calendar ? static_cast<int128>(rng() % 2000) : number_of(static_cast<int32_t>(s), rng);
+        break;
+      default: {
+        int128 v = number_of(static_cast<int32_t>(s), rng);
+        if (how.calendar && type.base == BaseType::int_) v -= v % Decimal::kScale;  // whole, as the binder gives an int
+        f.slots[s].n = v;
+        break;
+      }
+    }
+  }
+}
 
 // A random table over an enum, three numbers and a text; `plain`: the enum
 // tested by single values, the numbers by comparisons and ranges only.

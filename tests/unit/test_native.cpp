@@ -110,52 +110,15 @@ Interesting interesting(const Program& p) {
 
 // One random customer: every field given (an optional one missing one time in eight).
 void randomise(const Program& p, const Interesting& in, Frame& f, std::mt19937_64& rng, std::deque<std::string>& texts) {
-  static const int32_t base_day = stratum::days_from_civil(2020, 1, 1);
-  for (size_t s = 0; s < p.fields.size(); ++s) {
-    const Field& field = p.fields[s];
-    f.state[s] = 1;
-    f.slots[s] = Value{};
-    if (field.optional && rng() % 8 == 0) {
-      f.state[s] = 0;
-      f.slots[s] = missing_value();
-      continue;
-    }
-    const stratum::Type& type = field.type;
-    if (type.is_set) {
-      if (type.base == stratum::BaseType::enum_) {
-        size_t n = p.enums[type.enum_id].members.size();
-        f.slots[s].n = static_cast<int128>(rng() & (n >= 64 ? ~0ULL : (1ULL << n) - 1));
-      } else {
-        std::string joined;
-        for (const auto& m : field.known_members) {
-          if (rng() % 2) joined += (joined.empty() ? "" : std::string(1, kSetSeparator)) + m;
-        }
-        if (rng() % 4 == 0) joined += (joined.empty() ? "" : std::string(1, kSetSeparator)) + "其他";
-        texts.push_back(joined);
-        f.slots[s].s = texts.back();
-        f.slots[s].n = field.known_mask(texts.back());
-      }
-      continue;
-    }
-    switch (type.base) {
-      case stratum::BaseType::enum_: f.slots[s].n = static_cast<int128>(rng() % p.enums[type.enum_id].members.size()); break;
-      case stratum::BaseType::boolean: f.slots[s].n = static_cast<int128>(rng() % 2); break;
-      case stratum::BaseType::text: f.slots[s].s = in.texts[rng() % in.texts.size()]; break;
-      case stratum::BaseType::date: f.slots[s].n = base_day + static_cast<int128>(rng() % 4000) - 2000; break;
-      case stratum::BaseType::days: case stratum::BaseType::months: case stratum::BaseType::duration:
-        f.slots[s].n = static_cast<int128>(rng() % 2000); break;
-      default: {
-        auto own = in.by_field.find(static_cast<int32_t>(s));
-        int choice = static_cast<int>(rng() % 4);
-        int128 v = choice == 0 ? static_cast<int128>(static_cast<int64_t>(rng() % 2000000) - 1000000) * stratum::Decimal::kScale / 1000
-                   : choice == 1 || own == in.by_field.end() ? in.numbers[rng() % in.numbers.size()]
-                                                             : own->second[rng() % own->second.size()];
-        if (type.base == stratum::BaseType::int_) v -= v % stratum::Decimal::kScale;  // whole, as the binder gives an int
-        f.slots[s].n = v;
-        break;
-      }
-    }
-  }
+  stratum::testing::randomise_fields(
+      p, f, rng, texts, {8, true, true}, [&](int32_t, std::mt19937_64& r) { return in.texts[r() % in.texts.size()]; },
+      [&](int32_t s, std::mt19937_64& r) {
+        auto own = in.by_field.find(s);
+        int choice = static_cast<int>(r() % 4);
+        return choice == 0 ? static_cast<int128>(static_cast<int64_t>(r() % 2000000) - 1000000) * stratum::Decimal::kScale / 1000
+               : choice == 1 || own == in.by_field.end() ? in.numbers[r() % in.numbers.size()]
+                                                         : own->second[r() % own->second.size()];
+      });
 }
 
 // What a customer got: each output's text, or the rejection.

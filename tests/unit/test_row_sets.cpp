@@ -66,47 +66,17 @@ std::vector<std::string_view> texts_of(const Program& p, const Table& t, int32_t
 // One random customer for table t: every field given (or, optional, missing
 // one time in ten).
 void randomise(const Program& p, const Table& t, Frame& f, std::mt19937_64& rng, std::deque<std::string>& texts) {
-  for (size_t s = 0; s < p.fields.size(); ++s) {
-    const Field& field = p.fields[s];
-    f.state[s] = 1;
-    f.slots[s] = Value{};
-    if (field.optional && rng() % 10 == 0) {
-      f.state[s] = 0;
-      f.slots[s] = missing_value();
-      continue;
-    }
-    const stratum::Type& type = field.type;
-    if (type.is_set) {
-      if (type.base == stratum::BaseType::enum_) {
-        size_t n = p.enums[type.enum_id].members.size();
-        f.slots[s].n = static_cast<int128>(rng() & ((n >= 64 ? ~0ULL : (1ULL << n) - 1)));
-      } else {
-        std::string joined;
-        for (const auto& m : field.known_members) {
-          if (rng() % 2) joined += (joined.empty() ? "" : std::string(1, kSetSeparator)) + m;
-        }
-        texts.push_back(joined);
-        f.slots[s].s = texts.back();
-        f.slots[s].n = field.known_mask(texts.back());
-      }
-      continue;
-    }
-    switch (type.base) {
-      case stratum::BaseType::enum_: f.slots[s].n = static_cast<int128>(rng() % p.enums[type.enum_id].members.size()); break;
-      case stratum::BaseType::boolean: f.slots[s].n = static_cast<int128>(rng() % 2); break;
-      case stratum::BaseType::text: {
-        auto options = texts_of(p, t, static_cast<int32_t>(s));
-        f.slots[s].s = options[rng() % options.size()];
-        break;
-      }
-      default: {
-        auto options = interesting(p, t, static_cast<int32_t>(s));
-        f.slots[s].n = rng() % 4 == 0 ? static_cast<int128>(static_cast<int64_t>(rng() % 2000000) - 1000000) * stratum::Decimal::kScale / 1000
-                                      : options[rng() % options.size()];
-        break;
-      }
-    }
-  }
+  stratum::testing::randomise_fields(
+      p, f, rng, texts, {},
+      [&](int32_t s, std::mt19937_64& r) {
+        auto options = texts_of(p, t, s);
+        return options[r() % options.size()];
+      },
+      [&](int32_t s, std::mt19937_64& r) {
+        auto options = interesting(p, t, s);
+        return r() % 4 == 0 ? static_cast<int128>(static_cast<int64_t>(r() % 2000000) - 1000000) * stratum::Decimal::kScale / 1000
+                            : options[r() % options.size()];
+      });
 }
 
 // What a table decides for the customer in f: the rows that match, the hit
