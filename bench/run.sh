@@ -30,6 +30,18 @@ OUT=bench/data/results.tsv
 "$BENCH" --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true \
   --benchmark_format=json > bench/data/inmemory.json 2>/dev/null
 
+# One end-to-end run, timed, as a row of $OUT: N LABEL THREADS REP INPUT
+# OUTPUT [eval options…] (the output replaced first: freeing its blocks is
+# not eval's work).
+timed_eval() {
+  local n=$1 label=$2 threads=$3 rep=$4 input=$5 output=$6
+  shift 6
+  rm -f "$output"
+  /usr/bin/time -f "%e %U %S %M" -o bench/data/time.txt "$STRATUM" eval rules/sme_size.strat "$@" \
+    --input "$input" --format csv --output "$output" --threads "$threads" 2>/dev/null
+  printf "%s\t%s\t%s\t%s\t%s\t%s\n" "$n" "$label" "$threads" "$(stat -c %s "$input")" "$rep" "$(cat bench/data/time.txt)" >> "$OUT"
+}
+
 # 2. End to end, each output compared with the one-thread CSV run's.
 for n in $SIZES; do
   data=bench/data/sme-$n
@@ -38,11 +50,7 @@ for n in $SIZES; do
   for input in csv jsonl; do
     for threads in 1 "$THREADS"; do
       for rep in $(seq "$REPS"); do
-        rm -f "bench/data/out-$input-$threads.csv"  # (replacing a file frees its blocks: not eval's work)
-        /usr/bin/time -f "%e %U %S %M" -o bench/data/time.txt "$STRATUM" eval rules/sme_size.strat \
-          --input "$data.$input" --format csv --output "bench/data/out-$input-$threads.csv" --threads "$threads" 2>/dev/null
-        printf "%s\t%s\t%s\t%s\t%s\t%s\n" "$n" "$input" "$threads" "$(stat -c %s "$data.$input")" "$rep" \
-          "$(cat bench/data/time.txt)" >> "$OUT"
+        timed_eval "$n" "$input" "$threads" "$rep" "$data.$input" "bench/data/out-$input-$threads.csv"
       done
       if ! cmp -s "bench/data/out-csv-1.csv" "bench/data/out-$input-$threads.csv"; then
         echo "bench/run.sh: the output of $input input on $threads threads differs from CSV on one thread" >&2
@@ -61,11 +69,7 @@ if [ -d "$SHM" ] && [ -w "$SHM" ]; then
   n=${SIZES##* }  # the last portfolio: its one-thread output on disk is the one to compare with
   for threads in 1 "$THREADS"; do
     for rep in $(seq "$REPS"); do
-      rm -f "$SHM/stratum-bench-$threads.csv"
-      /usr/bin/time -f "%e %U %S %M" -o bench/data/time.txt "$STRATUM" eval rules/sme_size.strat \
-        --input "bench/data/sme-$n.csv" --format csv --output "$SHM/stratum-bench-$threads.csv" --threads "$threads" 2>/dev/null
-      printf "%s\t%s\t%s\t%s\t%s\t%s\n" "$n" "csv-memory" "$threads" "$(stat -c %s "bench/data/sme-$n.csv")" "$rep" \
-        "$(cat bench/data/time.txt)" >> "$OUT"
+      timed_eval "$n" csv-memory "$threads" "$rep" "bench/data/sme-$n.csv" "$SHM/stratum-bench-$threads.csv"
     done
     if ! cmp -s "bench/data/out-csv-1.csv" "$SHM/stratum-bench-$threads.csv"; then
       echo "bench/run.sh: the output written to $SHM on $threads threads differs from the one on disk" >&2
@@ -83,11 +87,8 @@ fi
 n=${SIZES##* }
 for threads in 1 "$THREADS"; do
   for rep in $(seq "$REPS"); do
-    rm -f "bench/data/out-native-$threads.csv"
-    /usr/bin/time -f "%e %U %S %M" -o bench/data/time.txt "$STRATUM" eval rules/sme_size.strat --native bench/data/sme_size.so \
-      --input "bench/data/sme-$n.csv" --format csv --output "bench/data/out-native-$threads.csv" --threads "$threads" 2>/dev/null
-    printf "%s\t%s\t%s\t%s\t%s\t%s\n" "$n" "csv-native" "$threads" "$(stat -c %s "bench/data/sme-$n.csv")" "$rep" \
-      "$(cat bench/data/time.txt)" >> "$OUT"
+    timed_eval "$n" csv-native "$threads" "$rep" "bench/data/sme-$n.csv" "bench/data/out-native-$threads.csv" \
+      --native bench/data/sme_size.so
   done
   if ! cmp -s "bench/data/out-csv-1.csv" "bench/data/out-native-$threads.csv"; then
     echo "bench/run.sh: the output through the native library on $threads threads differs from the interpreter's" >&2

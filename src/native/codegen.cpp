@@ -153,9 +153,11 @@ inline Value number(I n) { return Value{n, {}}; }
 
 )";
     // Declarations, then one function per slot the rules read.
+    choose_sweep();
     for (int32_t s = 0; s < static_cast<int32_t>(p_.slot_count()); ++s) {
       body += fmt::format("const Value& S{}(Context& c);\n", s);
     }
+    if (std::find(swept_.begin(), swept_.end(), 1) != swept_.end()) body += "void plans(Context& c);\n";
     body += "\n";
     for (size_t t = 0; t < p_.tables.size(); ++t) {
       if (table_written(static_cast<int32_t>(t))) body += fmt::format("int32_t row{}(Context& c);\n", t);
@@ -195,6 +197,7 @@ inline Value number(I n) { return Value{n, {}}; }
   std::vector<uint8_t> written_;  // per derived: 1 written out, 0 left to the interpreter
   std::vector<uint8_t> column_always_present_;  // the table being written: per column, never missing
   std::set<int32_t> held_;  // slots read once into a local `x<slot>` by the function being written
+  std::vector<uint8_t> swept_;  // per derived: 1 a plan item computed by `plans` (choose_sweep)
   int labels_ = 0;
 
   // Why node `node` (and what it reads in place) cannot be written out, or "".
@@ -526,7 +529,7 @@ inline Value number(I n) { return Value{n, {}}; }
   // order; `branchless` when each condition only compares values at hand and
   // each value is a constant, and so is each leaf's value from the tree.
   struct Setting {
-    std::string leaves, leaves_bitwise;  // "" when under every leaf
+    std::string leaves;  // the leaf test, "" when under every leaf
     const eval::ConditionalSetting* setting;
   };
   std::vector<Setting> plan_settings(const eval::Derived& d, bool& branchless) const {
@@ -534,12 +537,11 @@ inline Value number(I n) { return Value{n, {}}; }
     branchless = true;
     for (const auto& setting : d.conditional) {
       const eval::PlanCondition& pc = p_.plan_conditions[setting.plan];
-      Setting one{"", "", &setting};
+      Setting one{"", &setting};
       if (!pc.leaves.empty()) {
         for (size_t leaf = 0; leaf < pc.leaves.size(); ++leaf) {
           if (!pc.leaves[leaf]) continue;
           one.leaves += fmt::format("{}leaf == {}", one.leaves.empty() ? "" : " || ", leaf);
-          one.leaves_bitwise += fmt::format("{}(leaf == {})", one.leaves_bitwise.empty() ? "" : " | ", leaf);
         }
         if (one.leaves.empty()) continue;  // under no leaf: never applies
       }
@@ -554,12 +556,11 @@ inline Value number(I n) { return Value{n, {}}; }
   // The plan items whose plans are all constants under conditions over
   // values at hand, computed together in one function `plans` (each
   // distinct list of conditional plans tested once for all its items):
-  // the service plan of a customer costs a few stores per item. Items set
-  // already are left as they are. False when no item is such.
-  bool plan_sweep(std::string& out) {
-    std::vector<int32_t> items;
-    std::vector<std::vector<int32_t>> lists;  // distinct lists of conditional plans
-    std::vector<size_t> list_of;              // per item
+  // the service plan of a customer costs a few stores per item. Such an
+  // item asked for alone is computed by `plans` too. None is, when a
+  // condition reads a plan item (`plans` would then ask for itself).
+  void choose_sweep() {
+    swept_.assign(p_.derived.size(), 0);
     std::set<int32_t> reads;
     for (size_t i = 0; i < p_.derived.size(); ++i) {
       const eval::Derived& d = p_.derived[i];
@@ -567,8 +568,27 @@ inline Value number(I n) { return Value{n, {}}; }
       bool branchless = false;
       auto settings = plan_settings(d, branchless);
       if (!branchless) continue;
+      for (const auto& one : settings) slots_read(p_.plan_conditions[one.setting->plan].condition, reads);
+      swept_[i] = 1;
+    }
+    for (int32_t slot : reads) {
+      if (slot >= n_fields_ && p_.derived[slot - n_fields_].kind == DerivedKind::plan_item) swept_.assign(p_.derived.size(), 0);
+    }
+  }
+
+  // Writes `plans` (see choose_sweep); false when no item is swept.
+  bool plan_sweep(std::string& out) {
+    std::vector<int32_t> items;
+    std::vector<std::vector<Setting>> item_settings;
+    std::vector<std::vector<int32_t>> lists;  // distinct lists of conditional plans
+    std::vector<size_t> list_of;              // per item
+    std::set<int32_t> reads;
+    for (size_t i = 0; i < p_.derived.size(); ++i) {
+      if (!swept_[i]) continue;
+      bool unused = false;
+      item_settings.push_back(plan_settings(p_.derived[i], unused));
       std::vector<int32_t> plans;
-      for (const auto& one : settings) {
+      for (const auto& one : item_settings.back()) {
         plans.push_back(one.setting->plan);
         slots_read(p_.plan_conditions[one.setting->plan].condition, reads);
       }
@@ -600,10 +620,8 @@ inline Value number(I n) { return Value{n, {}}; }
     for (size_t j = 0; j < items.size(); ++j) {
       const eval::Derived& d = p_.derived[items[j]];
       int32_t s = n_fields_ + items[j];
-      bool unused = false;
-      auto settings = plan_settings(d, unused);
       std::string values, by_leaf;
-      for (const auto& one : settings) values += fmt::format("{}, ", one.setting->value);
+      for (const auto& one : item_settings[j]) values += fmt::format("{}, ", one.setting->value);
       for (int32_t node : d.by_leaf) by_leaf += fmt::format("{}, ", node);
       out += fmt::format("  if (c.state[{0}] != 2) {{  // {1}\n"
                          "    static constexpr int32_t values[] = {{{2}-1}}, by_leaf[] = {{{3}-1}};\n"
@@ -650,6 +668,13 @@ inline Value number(I n) { return Value{n, {}}; }
     if (!written_[i]) {
       out += fmt::format("inline const Value& S{0}(Context& c) {{\n  if (c.state[{0}] == 2) return c.slots[{0}];\n"
                          "  return interpreted(c, {0});\n}}\n",
+                         s);
+      return;
+    }
+    if (swept_[i]) {
+      out += fmt::format("[[gnu::noinline]] const Value& compute{0}(Context& c) {{\n  plans(c);  // with the plan's other such items\n"
+                         "  return c.slots[{0}];\n}}\n"
+                         "inline const Value& S{0}(Context& c) {{\n  if (c.state[{0}] == 2) return c.slots[{0}];\n  return compute{0}(c);\n}}\n",
                          s);
       return;
     }
@@ -704,31 +729,16 @@ inline Value number(I n) { return Value{n, {}}; }
         }
         for (int32_t slot : reads) out += fmt::format("  const Value& x{0} = S{0}(c);\n", slot);
         held_ = reads;
-        bool branchless = false;
-        std::vector<Setting> settings = plan_settings(d, branchless);
-        if (branchless && !settings.empty()) {
-          // Every condition compares values at hand and every value is a
-          // constant: all are tested at once (one bit per plan, the lowest
-          // set the first that applies), without a branch per plan.
-          std::string values;
-          for (const auto& one : settings) values += fmt::format("{}{}", values.empty() ? "" : ", ", one.setting->value);
-          out += fmt::format("  {{\n    static constexpr int32_t values[] = {{{}}};\n    uint64_t m = 0;\n", values);
-          for (size_t k = 0; k < settings.size(); ++k) {
-            int32_t condition = p_.plan_conditions[settings[k].setting->plan].condition;
-            std::string leaves = settings[k].leaves_bitwise.empty() ? "" : "(" + settings[k].leaves_bitwise + ") & ";
-            out += fmt::format("    m |= static_cast<uint64_t>({}({} != 0)) << {};\n", leaves, num(condition), k);
-          }
-          out += fmt::format("    if (m) {{\n      r = c.constants[values[__builtin_ctzll(m)]];\n      goto {};\n    }}\n  }}\n", done);
-        } else {
-          for (const auto& one : settings) {
-            const eval::PlanCondition& pc = p_.plan_conditions[one.setting->plan];
-            std::string where = one.leaves.empty() ? "" : "(" + one.leaves + ") && ";
-            if (cheap(pc.condition)) {
-              out += fmt::format("  if ({}{} != 0) {{ r = {}; goto {}; }}\n", where, num(pc.condition), val(one.setting->value), done);
-            } else {
-              out += fmt::format("  if ({}({{ int8_t& h_ = c.plan_conditions[{}]; if (h_ < 0) h_ = {} != 0 ? 1 : 0; h_; }})) {{ r = {}; goto {}; }}\n",
-                                 where, one.setting->plan, num(pc.condition), val(one.setting->value), done);
-            }
+        bool unused = false;
+        std::vector<Setting> settings = plan_settings(d, unused);
+        for (const auto& one : settings) {
+          const eval::PlanCondition& pc = p_.plan_conditions[one.setting->plan];
+          std::string where = one.leaves.empty() ? "" : "(" + one.leaves + ") && ";
+          if (cheap(pc.condition)) {
+            out += fmt::format("  if ({}{} != 0) {{ r = {}; goto {}; }}\n", where, num(pc.condition), val(one.setting->value), done);
+          } else {
+            out += fmt::format("  if ({}({{ int8_t& h_ = c.plan_conditions[{}]; if (h_ < 0) h_ = {} != 0 ? 1 : 0; h_; }})) {{ r = {}; goto {}; }}\n",
+                               where, one.setting->plan, num(pc.condition), val(one.setting->value), done);
           }
         }
         held_.clear();
